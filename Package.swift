@@ -1,0 +1,64 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Dynamis",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "dynamis", targets: ["dynamis"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // Pure values: tokens, hash functions, topology. Imports nothing but the standard library.
+        .target(name: "Ring"),
+        // Wire codecs and the command table.
+        .target(name: "Protocol", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        .systemLibrary(name: "CRocksDB", pkgConfig: "rocksdb",
+                       providers: [.apt(["librocksdb-dev"])]),
+        .target(name: "Engines", dependencies: [
+            "Protocol", "CRocksDB",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Server", dependencies: [
+            "Ring", "Protocol", "Engines",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .executableTarget(name: "dynamis", dependencies: [
+            "Server",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Raw RocksDB put/get rate through the C API: the ceiling for SET (bench/ only).
+        .executableTarget(name: "rocksdb-raw-bench", dependencies: ["CRocksDB"], path: "bench/RocksDBRawBench"),
+
+        .target(name: "TestSupport", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], path: "Tests/TestSupport"),
+        .testTarget(name: "RingTests", dependencies: [
+            "Ring", .product(name: "PropertyBased", package: "swift-property-based"),
+        ]),
+        .testTarget(name: "ProtocolTests", dependencies: [
+            "Protocol", .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        .testTarget(name: "EnginesTests", dependencies: [
+            "Engines", "Protocol", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        .testTarget(name: "ServerTests", dependencies: [
+            "Server", "TestSupport", "dynamis", .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

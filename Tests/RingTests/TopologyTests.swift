@@ -1,0 +1,49 @@
+import Testing
+@testable import Ring
+
+@Suite struct TopologyTests {
+    static func node(_ host: String, _ rack: String, _ dc: String, _ token: UInt32) -> Node {
+        Node(host: host, port: 8101, rack: rack, datacenter: dc, token: token)
+    }
+
+    @Test func replicaPlanHasTheOwnerOfEveryLocalRackOwnRackFirst() throws {
+        let local = Self.node("a2", "rack2", "dc1", 0)
+        let peers = [
+            Self.node("a1", "rack1", "dc1", 0), Self.node("b1", "rack1", "dc1", 2_147_483_648),
+            Self.node("b2", "rack2", "dc1", 2_147_483_648),
+            Self.node("a3", "rack3", "dc1", 0),
+        ]
+        let topology = try Topology(local: local, peers: peers)
+        #expect(topology.localReplicationFactor == 3)
+        let plan = topology.replicaPlan(for: 3_000_000_000)
+        #expect(plan.local.map(\.host) == ["b2", "b1", "a3"])
+        #expect(plan.quorum == 2)
+        #expect(plan.remote.isEmpty)
+        #expect(topology.replicaPlan(for: 5).local.map(\.host) == ["a2", "a1", "a3"])
+    }
+
+    /// Remote DCs get one preselected target (local rack index mod their rack count) and the
+    /// other racks' owners as failover candidates, in rack-name order.
+    @Test func remoteDatacenterTargetsArePreselectedThenFailover() throws {
+        let local = Self.node("x", "rack-c", "dc1", 0)
+        let peers = [
+            Self.node("y", "rack-a", "dc1", 0), Self.node("z", "rack-b", "dc1", 0),
+            Self.node("p", "east-1", "dc2", 0), Self.node("q", "east-2", "dc2", 0),
+        ]
+        let topology = try Topology(local: local, peers: peers)
+        #expect(topology.localRackIndex == 2)
+        let plan = topology.replicaPlan(for: 42)
+        #expect(plan.local.map(\.host) == ["x", "y", "z"])
+        #expect(plan.remote.count == 1)
+        #expect(plan.remote[0].datacenter == "dc2")
+        #expect(plan.remote[0].candidates.map(\.host) == ["p", "q"])  // 2 % 2 == 0 → east-1 first
+    }
+
+    @Test func quorumIsAMajorityForAnyRackCount() throws {
+        for racks in 1...7 {
+            let nodes = (0..<racks).map { Self.node("n\($0)", "r\($0)", "dc", 0) }
+            let topology = try Topology(local: nodes[0], peers: Array(nodes.dropFirst()))
+            #expect(topology.replicaPlan(for: 1).quorum == racks / 2 + 1)
+        }
+    }
+}
