@@ -1,0 +1,45 @@
+import NIOCore
+import Protocol
+
+/// Redis's standard error texts, shared by every engine.
+enum RedisError {
+    static let wrongType = "WRONGTYPE Operation against a key holding the wrong kind of value"
+    static let notInteger = "ERR value is not an integer or out of range"
+    static let notFloat = "ERR value is not a valid float"
+    static let syntax = "ERR syntax error"
+    static let overflow = "ERR increment or decrement would overflow"
+    static let stringTooLong = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+
+    static func invalidExpireTime(_ command: String) -> String {
+        "ERR invalid expire time in '\(command)' command"
+    }
+
+    static func arity(_ command: String) -> String {
+        "ERR wrong number of arguments for '\(command)' command"
+    }
+}
+
+extension ByteBuffer {
+    /// ASCII case-insensitive comparison with an upper-case option word.
+    @inlinable
+    func isOption(_ word: StaticString) -> Bool {
+        guard readableBytes == word.utf8CodeUnitCount else { return false }
+        return withUnsafeReadableBytes { bytes in
+            let expected = word.utf8Start
+            for i in 0..<bytes.count {
+                let b = bytes[i]
+                if (b >= 97 && b <= 122 ? b - 32 : b) != expected[i] { return false }
+            }
+            return true
+        }
+    }
+
+    /// The argument as a Redis integer (`string2ll` rules), or nil.
+    @inlinable
+    var redisInteger: Int? {
+        withUnsafeReadableBytes { RedisInteger.parse($0) }
+    }
+
+    var bytes: [UInt8] { getBytes(at: readerIndex, length: readableBytes) ?? [] }
+    var text: String { String(decoding: readableBytesView, as: UTF8.self) }
+}

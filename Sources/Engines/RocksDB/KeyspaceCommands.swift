@@ -1,0 +1,120 @@
+import NIOCore
+import Protocol
+
+extension RocksDBSession {
+    func del(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+        let keys = args.dropFirst()
+        let stripes = keys.map { k in KeyLocks.stripe(of: k.withUnsafeReadableBytes { engine.keyToken($0) }) }
+        let deleted = try modify(stripes: stripes) { () throws(RocksDBError) -> Int in
+            let now = WallClock.nowMillis()
+            var count = 0
+            var seen = Set<ByteBuffer>()
+            for key in keys where seen.insert(key).inserted {
+                encodeKey(key)
+                guard let value = try db.pinned(.metadata, key: keyScratch) else { continue }
+                // Deleting only the metadata is O(1) whatever the key holds; an expired record
+                // is removed too, but not counted.
+                if let meta = Metadata.decode(value.bytes), !meta.isExpired(now: now) { count += 1 }
+                stageDelete()
+            }
+            return count
+        }
+        reply.integer(deleted)
+    }
+
+    func exists(_ args: [ByteBuffer], _ reply: inout ReplyWriter, touch: Bool) throws(RocksDBError) {
+        let now = WallClock.nowMillis()
+        var count = 0
+        for key in args.dropFirst() {
+            encodeKey(key)
+            if try readMeta(now: now) != nil { count += 1 }
+        }
+        reply.integer(count)
+    }
+
+    func type(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+        encodeKey(args[1])
+        if let meta = try readMeta(now: WallClock.nowMillis()) {
+            reply.simple(meta.type.name)
+        } else {
+            reply.simple("none")
+        }
+    }
+
+    /// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT with NX/XX/GT/LT, as Redis 7.0's expireGenericCommand.
+    func expire(_ args: [ByteBuffer], _ reply: inout ReplyWriter, base: Int64, seconds: Bool) throws(RocksDBError) {
+        var nx = false, xx = false, gt = false, lt = false
+        for option in args.dropFirst(3) {
+            if option.isOption("NX") { nx = true }
+            else if option.isOption("XX") { xx = true }
+            else if option.isOption("GT") { gt = true }
+            else if option.isOption("LT") { lt = true }
+            else { return reply.error("ERR Unsupported option \(option.text)") }
+        }
+        if nx && (xx || gt || lt) {
+            return reply.error("ERR NX and XX, GT or LT options at the same time are not compatible")
+        }
+        if gt && lt { return reply.error("ERR GT and LT options at the same time are not compatible") }
+        guard var when = args[2].redisInteger else { return reply.error(RedisError.notInteger) }
+        let name = args[0].text.lowercased()
+        if seconds {
+            if when > Int.max / 1000 || when < Int.min / 1000 { return reply.error(RedisError.invalidExpireTime(name)) }
+            when *= 1000
+        }
+        if when > Int.max - Int(base) { return reply.error(RedisError.invalidExpireTime(name)) }
+        when += Int(base)
+        let token = encodeKey(args[1])
+        try modify(token: token) { () throws(RocksDBError) in
+            let now = WallClock.nowMillis()
+            guard let record = try readRecord(now: now) else { return reply.integer(0) }
+            let current = record.meta.expireAt == 0 ? -1 : Int(record.meta.expireAt)
+            if nx && current != -1 { return reply.integer(0) }
+            if xx && current == -1 { return reply.integer(0) }
+            if gt && (when <= current || current == -1) { return reply.integer(0) }
+            if lt && current != -1 && when >= current { return reply.integer(0) }
+            if when <= Int(now) {
+                stageDelete()
+            } else {
+                valueScratch = record.stored.withUnsafeBytes {
+                    Metadata.withExpiry($0, expireAt: Int64(when), timestamp: WallClock.nowMicros())
+                }
+                putInto(immediate, .metadata)
+            }
+            reply.integer(1)
+        }
+    }
+
+    func ttl(_ args: [ByteBuffer], _ reply: inout ReplyWriter, milliseconds: Bool, absolute: Bool) throws(RocksDBError) {
+        encodeKey(args[1])
+        let now = WallClock.nowMillis()
+        guard let meta = try readMeta(now: now) else { return reply.integer(-2) }
+        if meta.expireAt == 0 { return reply.integer(-1) }
+        var ttl = absolute ? Int(meta.expireAt) : Int(meta.expireAt - now)
+        if ttl < 0 { ttl = 0 }
+        reply.integer(milliseconds ? ttl : (ttl + 500) / 1000)
+    }
+
+    func persist(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+        let token = encodeKey(args[1])
+        try modify(token: token) { () throws(RocksDBError) in
+            guard let record = try readRecord(now: WallClock.nowMillis()), record.meta.expireAt != 0 else {
+                return reply.integer(0)
+            }
+            valueScratch = record.stored.withUnsafeBytes { Metadata.withExpiry($0, expireAt: 0, timestamp: WallClock.nowMicros()) }
+            putInto(immediate, .metadata)
+            reply.integer(1)
+        }
+    }
+
+    func dbsize(_ reply: inout ReplyWriter) throws(RocksDBError) {
+        reply.integer(engine.countKeys().keys)
+    }
+
+    func flushall(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+        if args.count > 2 || (args.count == 2 && !args[1].isOption("ASYNC") && !args[1].isOption("SYNC")) {
+            return reply.error(RedisError.syntax)
+        }
+        for family in [ColumnFamily.metadata, .subkeys, .zscore] { try db.deleteAll(family) }
+        reply.ok()
+    }
+}

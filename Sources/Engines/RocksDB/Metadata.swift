@@ -1,0 +1,68 @@
+/// The Redis type a key holds.
+enum ValueType: UInt8 {
+    case string = 1, hash = 2, list = 3, set = 4, zset = 5
+
+    var name: StaticString {
+        switch self {
+        case .string: return "string"
+        case .hash: return "hash"
+        case .list: return "list"
+        case .set: return "set"
+        case .zset: return "zset"
+        }
+    }
+}
+
+/// The metadata record of one user key.
+///
+/// Layout (all integers big-endian):
+///   0      format version (1)
+///   1      type (`ValueType`)
+///   2..<10 absolute expiry, Unix ms (0 = none)
+///   10..<18 write timestamp, Unix µs (kept for replica repair: last-writer-wins needs it)
+///   then a string's bytes, or a collection's generation (8) and element count (8)
+///   (lists add head and tail indices).
+struct Metadata {
+    static let formatVersion: UInt8 = 1
+    static let headerSize = 18
+
+    var type: ValueType
+    /// Unix ms; 0 = persistent.
+    var expireAt: Int64
+    var timestamp: UInt64
+
+    /// Parses the header; nil for a record this build cannot read.
+    @inline(__always)
+    static func decode(_ stored: UnsafeRawBufferPointer) -> Metadata? {
+        guard stored.count >= headerSize, stored[0] == formatVersion, let type = ValueType(rawValue: stored[1]) else {
+            return nil
+        }
+        return Metadata(type: type,
+                        expireAt: KeyEncoding.readBigEndian(stored, at: 2, as: Int64.self),
+                        timestamp: KeyEncoding.readBigEndian(stored, at: 10, as: UInt64.self))
+    }
+
+    @inline(__always)
+    func isExpired(now: Int64) -> Bool { expireAt != 0 && expireAt <= now }
+
+    /// Writes the header followed by a string value.
+    @inline(__always)
+    static func encodeString(expireAt: Int64, timestamp: UInt64, value: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        out.removeAll(keepingCapacity: true)
+        out.append(formatVersion)
+        out.append(ValueType.string.rawValue)
+        KeyEncoding.appendBigEndian(expireAt, to: &out)
+        KeyEncoding.appendBigEndian(timestamp, to: &out)
+        out.append(contentsOf: value)
+    }
+
+    /// Rewrites only the expiry of an encoded record, keeping everything else.
+    static func withExpiry(_ stored: UnsafeRawBufferPointer, expireAt: Int64, timestamp: UInt64) -> [UInt8] {
+        var out = Array(stored)
+        var e = expireAt.bigEndian
+        var t = timestamp.bigEndian
+        withUnsafeBytes(of: &e) { out.replaceSubrange(2..<10, with: $0) }
+        withUnsafeBytes(of: &t) { out.replaceSubrange(10..<18, with: $0) }
+        return out
+    }
+}

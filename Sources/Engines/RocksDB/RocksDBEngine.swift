@@ -1,0 +1,119 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import Protocol
+
+/// The embedded engine: the Redis data model stored in RocksDB (DESIGN.md §4).
+public final class RocksDBEngine: StorageEngine {
+    public let clientProtocol = ClientProtocol.resp
+    let database: RocksDatabase
+    let locks = KeyLocks()
+    let keyToken: @Sendable (UnsafeRawBufferPointer) -> UInt32
+    /// Where the background expiry sweep resumes: the last metadata key it looked at.
+    private let sweepCursor = NIOLockedValueBox<[UInt8]>([])
+    private let closed = NIOLockedValueBox(false)
+
+    static let formatKey = Array("dynamis:format".utf8)
+
+    /// Opens (or creates) the database.
+    /// - Parameters:
+    ///   - keyToken: the ring's key → data token function; stored keys are prefixed with it.
+    ///   - keyHashIdentity: names that function (e.g. `murmur {}`); recorded in the database, and
+    ///     a later open with a different one is refused, since every stored key would be misplaced.
+    public init(options: RocksDBOptions, keyHashIdentity: String,
+                keyToken: @escaping @Sendable (UnsafeRawBufferPointer) -> UInt32) throws {
+        database = try RocksDatabase(options)
+        self.keyToken = keyToken
+        let identity = Array("1 \(keyHashIdentity)".utf8)
+        do {
+            if let stored = try database.get(.default, key: Self.formatKey) {
+                guard stored == identity else {
+                    database.close()
+                    throw RocksDBError(message: "data directory '\(options.directory)' was written with key hash "
+                        + "'\(String(decoding: stored.dropFirst(2), as: UTF8.self))', but the config says "
+                        + "'\(keyHashIdentity)'; keys would be misplaced (set hash/hash_tag back, or use a new data_dir)")
+                }
+            } else {
+                try database.put(.default, key: Self.formatKey, value: identity)
+            }
+        } catch let error as RocksDBError {
+            throw error
+        }
+    }
+
+    public func makeSession() -> any EngineSession {
+        RocksDBSession(engine: self)
+    }
+
+    /// Number of live (unexpired) keys, and how many of them have a TTL. A full scan of the
+    /// metadata column family.
+    func countKeys() -> (keys: Int, expires: Int) {
+        let now = WallClock.nowMillis()
+        let iterator = RocksIterator(database, .metadata, scan: true)
+        var keys = 0
+        var expires = 0
+        iterator.seekToFirst()
+        while iterator.isValid {
+            if let meta = Metadata.decode(iterator.value), !meta.isExpired(now: now) {
+                keys += 1
+                if meta.expireAt != 0 { expires += 1 }
+            }
+            iterator.next()
+        }
+        return (keys, expires)
+    }
+
+    public func keyspaceInfo() -> [String] {
+        let (keys, expires) = countKeys()
+        return keys == 0 ? [] : ["db0:keys=\(keys),expires=\(expires),avg_ttl=0"]
+    }
+
+    /// Deletes up to `limit` expired keys' records, resuming where the last call stopped.
+    /// Returns how many keys it reclaimed. Reads stay correct without it (expiry is checked
+    /// on every read); this gives the space back.
+    @discardableResult
+    public func sweepExpired(limit: Int = 1000) -> Int {
+        let now = WallClock.nowMillis()
+        let iterator = RocksIterator(database, .metadata, scan: true)
+        let start = sweepCursor.withLockedValue { $0 }
+        if start.isEmpty { iterator.seekToFirst() } else { iterator.seek(start) }
+        var expired: [[UInt8]] = []
+        var examined = 0
+        while iterator.isValid, examined < limit {
+            if let meta = Metadata.decode(iterator.value), meta.isExpired(now: now) {
+                expired.append(iterator.key)
+            }
+            examined += 1
+            iterator.next()
+        }
+        let last = iterator.isValid ? iterator.key : []
+        sweepCursor.withLockedValue { $0 = last }
+        var reclaimed = 0
+        for storedKey in expired {
+            guard let (token, _) = KeyEncoding.splitMetadataKey(storedKey) else { continue }
+            locks.withLock(stripe: KeyLocks.stripe(of: token)) {
+                // Re-check under the lock: the key may have been rewritten since the scan.
+                guard let current = try? database.get(.metadata, key: storedKey),
+                      let meta = current.withUnsafeBytes({ Metadata.decode($0) }),
+                      meta.isExpired(now: WallClock.nowMillis()) else { return }
+                if (try? database.delete(.metadata, key: storedKey)) != nil { reclaimed += 1 }
+            }
+        }
+        return reclaimed
+    }
+
+    /// The `everysec` fsync tick.
+    public func syncWAL() {
+        try? database.syncWAL()
+    }
+
+    public var fsyncPolicy: RocksDBOptions.FsyncPolicy { database.fsync }
+
+    public func shutdown() {
+        let wasClosed = closed.withLockedValue { value -> Bool in
+            defer { value = true }
+            return value
+        }
+        if !wasClosed { database.close() }
+    }
+}

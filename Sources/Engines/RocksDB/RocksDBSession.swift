@@ -1,0 +1,212 @@
+import CRocksDB
+import NIOCore
+import Protocol
+
+/// One client connection's session on the RocksDB engine.
+///
+/// Blind writes (plain SET, SETEX, PSETEX, MSET) of a read burst are grouped into one
+/// WriteBatch and committed in `endOfBurst`, before their replies are flushed: one RocksDB
+/// write per burst instead of one per command. Any other command commits the group first, so
+/// a connection always reads its own writes.
+final class RocksDBSession: EngineSession {
+    let engine: RocksDBEngine
+    let db: RocksDatabase
+    /// Grouped blind writes of the current burst, and the lock stripes of their keys.
+    private let pending: OpaquePointer
+    private var pendingStripes: [Int] = []
+    /// For read-modify-write commands, written at once under their keys' locks.
+    let immediate: OpaquePointer
+    /// Reused scratch space for encoded keys and values.
+    var keyScratch: [UInt8] = []
+    var valueScratch: [UInt8] = []
+    private(set) var failure: String?
+
+    init(engine: RocksDBEngine) {
+        self.engine = engine
+        self.db = engine.database
+        pending = rocksdb_writebatch_create()
+        immediate = rocksdb_writebatch_create()
+        keyScratch.reserveCapacity(256)
+        valueScratch.reserveCapacity(256)
+    }
+
+    deinit {
+        // Uncommitted grouped writes were never acknowledged: dropping them loses nothing.
+        rocksdb_writebatch_destroy(pending)
+        rocksdb_writebatch_destroy(immediate)
+    }
+
+    func execute(_ spec: CommandSpec, _ args: [ByteBuffer], reply: inout ReplyWriter) {
+        if failure != nil { return }
+        do {
+            switch spec.id {
+            case .set, .setex, .psetex, .mset: break  // may join the burst's group
+            default: try commitPending()  // everything else must see the group
+            }
+            switch spec.id {
+            case .get: try get(args, &reply)
+            case .set: try set(args, &reply)
+            case .setnx: try setnx(args, &reply)
+            case .setex: try setex(args, &reply, milliseconds: false)
+            case .psetex: try setex(args, &reply, milliseconds: true)
+            case .getset: try getset(args, &reply)
+            case .getdel: try getdel(args, &reply)
+            case .getex: try getex(args, &reply)
+            case .mget: try mget(args, &reply)
+            case .mset: try mset(args, &reply)
+            case .msetnx: try msetnx(args, &reply)
+            case .append: try append(args, &reply)
+            case .strlen: try strlen(args, &reply)
+            case .getrange, .substr: try getrange(args, &reply)
+            case .setrange: try setrange(args, &reply)
+            case .incr: try incrBy(args[1], 1, &reply)
+            case .decr: try incrBy(args[1], -1, &reply)
+            case .incrby: try incrby(args, &reply, negate: false)
+            case .decrby: try incrby(args, &reply, negate: true)
+            case .incrbyfloat: try incrbyfloat(args, &reply)
+            case .del, .unlink: try del(args, &reply)
+            case .exists: try exists(args, &reply, touch: false)
+            case .touch: try exists(args, &reply, touch: true)
+            case .type: try type(args, &reply)
+            case .expire: try expire(args, &reply, base: WallClock.nowMillis(), seconds: true)
+            case .pexpire: try expire(args, &reply, base: WallClock.nowMillis(), seconds: false)
+            case .expireat: try expire(args, &reply, base: 0, seconds: true)
+            case .pexpireat: try expire(args, &reply, base: 0, seconds: false)
+            case .ttl: try ttl(args, &reply, milliseconds: false, absolute: false)
+            case .pttl: try ttl(args, &reply, milliseconds: true, absolute: false)
+            case .expiretime: try ttl(args, &reply, milliseconds: false, absolute: true)
+            case .pexpiretime: try ttl(args, &reply, milliseconds: true, absolute: true)
+            case .persist: try persist(args, &reply)
+            case .dbsize: try dbsize(&reply)
+            case .flushall, .flushdb: try flushall(args, &reply)
+            default:
+                reply.error("ERR unknown command '\(spec.name)'")
+            }
+        } catch {
+            reply.error("ERR Storage: \(error.message)")
+        }
+    }
+
+    func endOfBurst() {
+        do {
+            try commitPending()
+        } catch {
+            failure = "ERR Storage: \(error.message)"
+        }
+    }
+
+    // MARK: - Keys and records
+
+    /// Encodes `key`'s metadata key into `keyScratch` and returns its data token.
+    @inline(__always)
+    @discardableResult
+    func encodeKey(_ key: ByteBuffer) -> UInt32 {
+        key.withUnsafeReadableBytes { k in
+            let token = engine.keyToken(k)
+            KeyEncoding.metadataKey(token: token, key: k, into: &keyScratch)
+            return token
+        }
+    }
+
+    /// A key's live record: its metadata and the whole stored value (header included).
+    struct Record {
+        var meta: Metadata
+        var stored: [UInt8]
+        var stringValue: ArraySlice<UInt8> { stored[Metadata.headerSize...] }
+    }
+
+    /// Reads the record at `keyScratch`; nil when missing or expired.
+    func readRecord(now: Int64) throws(RocksDBError) -> Record? {
+        guard let value = try db.pinned(.metadata, key: keyScratch),
+              let meta = Metadata.decode(value.bytes), !meta.isExpired(now: now) else { return nil }
+        return Record(meta: meta, stored: Array(value.bytes))
+    }
+
+    /// Reads only the metadata at `keyScratch`; nil when missing or expired.
+    func readMeta(now: Int64) throws(RocksDBError) -> Metadata? {
+        guard let value = try db.pinned(.metadata, key: keyScratch),
+              let meta = Metadata.decode(value.bytes), !meta.isExpired(now: now) else { return nil }
+        return meta
+    }
+
+    // MARK: - Writing
+
+    /// Adds a blind string write for the key in `keyScratch` to the burst's group.
+    func groupStringWrite(token: UInt32, value: ByteBuffer, expireAt: Int64) {
+        value.withUnsafeReadableBytes { v in
+            Metadata.encodeString(expireAt: expireAt, timestamp: WallClock.nowMicros(), value: v, into: &valueScratch)
+        }
+        putInto(pending, .metadata)
+        pendingStripes.append(KeyLocks.stripe(of: token))
+    }
+
+    /// Puts `keyScratch` → `valueScratch` into a batch.
+    @inline(__always)
+    func putInto(_ batch: OpaquePointer, _ family: ColumnFamily) {
+        keyScratch.withUnsafeBytes { k in
+            valueScratch.withUnsafeBytes { v in
+                rocksdb_writebatch_put_cf(batch, db.handle(family),
+                                          k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
+                                          v.baseAddress?.assumingMemoryBound(to: CChar.self), v.count)
+            }
+        }
+    }
+
+    @inline(__always)
+    func deleteInto(_ batch: OpaquePointer, _ family: ColumnFamily) {
+        keyScratch.withUnsafeBytes { k in
+            rocksdb_writebatch_delete_cf(batch, db.handle(family), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count)
+        }
+    }
+
+    /// Commits the burst's grouped writes, holding their keys' stripes.
+    func commitPending() throws(RocksDBError) {
+        guard !pendingStripes.isEmpty else { return }
+        pendingStripes.sort()
+        var unique: [Int] = []
+        unique.reserveCapacity(pendingStripes.count)
+        for s in pendingStripes where unique.last != s { unique.append(s) }
+        var writeError: RocksDBError?
+        engine.locks.withLocks(sortedStripes: unique) {
+            do throws(RocksDBError) { try db.write(pending) } catch { writeError = error }
+        }
+        rocksdb_writebatch_clear(pending)
+        pendingStripes.removeAll(keepingCapacity: true)
+        if let writeError { throw writeError }
+    }
+
+    /// Runs a read-modify-write on one key: commits grouped writes first (so it reads them),
+    /// then holds the key's stripe while `body` reads and fills `immediate`, and writes it.
+    func modify<R>(token: UInt32, _ body: () throws(RocksDBError) -> R) throws(RocksDBError) -> R {
+        try commitPending()
+        return try modify(stripes: [KeyLocks.stripe(of: token)], body)
+    }
+
+    /// The same for several keys' stripes (sorted, deduplicated here).
+    func modify<R>(stripes: [Int], _ body: () throws(RocksDBError) -> R) throws(RocksDBError) -> R {
+        try commitPending()
+        let sorted = Array(Set(stripes)).sorted()
+        var result: Result<R, RocksDBError>!
+        engine.locks.withLocks(sortedStripes: sorted) {
+            rocksdb_writebatch_clear(immediate)
+            do throws(RocksDBError) {
+                let value = try body()
+                if rocksdb_writebatch_count(immediate) > 0 { try db.write(immediate) }
+                result = .success(value)
+            } catch {
+                result = .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// Stages a string value for the key in `keyScratch` into `immediate`.
+    func stageString(_ value: UnsafeRawBufferPointer, expireAt: Int64) {
+        Metadata.encodeString(expireAt: expireAt, timestamp: WallClock.nowMicros(), value: value, into: &valueScratch)
+        putInto(immediate, .metadata)
+    }
+
+    func stageDelete() {
+        deleteInto(immediate, .metadata)
+    }
+}

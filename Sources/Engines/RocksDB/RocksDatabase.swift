@@ -1,0 +1,251 @@
+import CRocksDB
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An error from RocksDB's C API, with RocksDB's own message.
+public struct RocksDBError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public var description: String { message }
+}
+
+/// The column families, in the order they are opened (fixed: handles are found by index).
+enum ColumnFamily: Int, CaseIterable {
+    /// Engine bookkeeping (the format record).
+    case `default` = 0
+    /// One record per user key: (token, key) → type, expiry, timestamps, string value or
+    /// collection header.
+    case metadata = 1
+    /// Collection elements: (token, key length, key, generation, field) → value.
+    case subkeys = 2
+    /// Sorted-set score index: (token, key length, key, generation, score, member) → empty.
+    case zscore = 3
+
+    var name: String {
+        switch self {
+        case .default: return "default"
+        case .metadata: return "metadata"
+        case .subkeys: return "subkeys"
+        case .zscore: return "zscore"
+        }
+    }
+}
+
+/// An open RocksDB database with Dynamis's column families. Thread-safe: RocksDB's handles
+/// may be used from any thread.
+final class RocksDatabase: @unchecked Sendable {  // RocksDB's DB and CF handles are thread-safe; fields are immutable
+    let db: OpaquePointer
+    let columnFamilies: [OpaquePointer]
+    private let options: OpaquePointer
+    private let tableOptions: OpaquePointer
+    private let cache: OpaquePointer
+    let writeOptions: OpaquePointer
+    let readOptions: OpaquePointer
+    /// For full scans: do not pollute the block cache.
+    let scanReadOptions: OpaquePointer
+    let fsync: RocksDBOptions.FsyncPolicy
+
+    init(_ config: RocksDBOptions) throws(RocksDBError) {
+        let options = rocksdb_options_create()!
+        rocksdb_options_set_create_if_missing(options, 1)
+        rocksdb_options_set_create_missing_column_families(options, 1)
+        rocksdb_options_increase_parallelism(options, Int32(max(2, config.backgroundJobs)))
+        rocksdb_options_set_max_background_jobs(options, Int32(max(2, config.backgroundJobs)))
+        rocksdb_options_set_write_buffer_size(options, config.writeBufferBytes)
+        let compression: Int32
+        switch config.compression {
+        case .none: compression = Int32(rocksdb_no_compression)
+        case .snappy: compression = Int32(rocksdb_snappy_compression)
+        case .lz4: compression = Int32(rocksdb_lz4_compression)
+        case .zstd: compression = Int32(rocksdb_zstd_compression)
+        }
+        rocksdb_options_set_compression(options, compression)
+        let cache = rocksdb_cache_create_lru(max(config.blockCacheBytes, 1024 * 1024))!
+        let table = rocksdb_block_based_options_create()!
+        rocksdb_block_based_options_set_block_cache(table, cache)
+        if config.bloomBitsPerKey > 0 {
+            rocksdb_block_based_options_set_filter_policy(table, rocksdb_filterpolicy_create_bloom(config.bloomBitsPerKey))
+        }
+        rocksdb_block_based_options_set_cache_index_and_filter_blocks(table, 1)
+        rocksdb_options_set_block_based_table_factory(options, table)
+
+        let families = ColumnFamily.allCases
+        var names: [UnsafePointer<CChar>?] = families.map { UnsafePointer(strdup($0.name)) }
+        defer { for n in names { free(UnsafeMutablePointer(mutating: n)) } }
+        var familyOptions: [OpaquePointer?] = families.map { _ in options }
+        var handles = [OpaquePointer?](repeating: nil, count: families.count)
+        var error: UnsafeMutablePointer<CChar>?
+        let db = rocksdb_open_column_families(
+            options, config.directory, Int32(families.count), &names, &familyOptions, &handles, &error)
+        if let error {
+            let message = String(cString: error)
+            rocksdb_free(error)
+            rocksdb_block_based_options_destroy(table)
+            rocksdb_cache_destroy(cache)
+            rocksdb_options_destroy(options)
+            throw RocksDBError(message: message)
+        }
+        self.db = db!
+        self.columnFamilies = handles.map { $0! }
+        self.options = options
+        self.tableOptions = table
+        self.cache = cache
+        self.fsync = config.fsync
+        writeOptions = rocksdb_writeoptions_create()!
+        rocksdb_writeoptions_set_sync(writeOptions, config.fsync == .always ? 1 : 0)
+        readOptions = rocksdb_readoptions_create()!
+        scanReadOptions = rocksdb_readoptions_create()!
+        rocksdb_readoptions_set_fill_cache(scanReadOptions, 0)
+    }
+
+    @inline(__always)
+    func handle(_ family: ColumnFamily) -> OpaquePointer { columnFamilies[family.rawValue] }
+
+    /// Calls `body` with the stored value (pinned, not copied), or nil when absent.
+    @inline(__always)
+    func withValue<R>(_ family: ColumnFamily, key: UnsafeRawBufferPointer,
+                      _ body: (UnsafeRawBufferPointer?) throws(RocksDBError) -> R) throws(RocksDBError) -> R {
+        var error: UnsafeMutablePointer<CChar>?
+        let pinned = rocksdb_get_pinned_cf(db, readOptions, handle(family),
+                                           key.baseAddress?.assumingMemoryBound(to: CChar.self), key.count, &error)
+        if let error { throw Self.consume(error) }
+        guard let pinned else { return try body(nil) }
+        defer { rocksdb_pinnableslice_destroy(pinned) }
+        var length = 0
+        let value = rocksdb_pinnableslice_value(pinned, &length)
+        return try body(UnsafeRawBufferPointer(start: value, count: length))
+    }
+
+    /// The stored value, pinned in RocksDB's cache rather than copied; nil when absent.
+    @inline(__always)
+    func pinned(_ family: ColumnFamily, key: [UInt8]) throws(RocksDBError) -> PinnedValue? {
+        var error: UnsafeMutablePointer<CChar>?
+        let slice = key.withUnsafeBytes { k in
+            rocksdb_get_pinned_cf(db, readOptions, handle(family), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count, &error)
+        }
+        if let error { throw Self.consume(error) }
+        guard let slice else { return nil }
+        return PinnedValue(slice)
+    }
+
+    func write(_ batch: OpaquePointer) throws(RocksDBError) {
+        var error: UnsafeMutablePointer<CChar>?
+        rocksdb_write(db, writeOptions, batch, &error)
+        if let error { throw Self.consume(error) }
+    }
+
+    func put(_ family: ColumnFamily, key: [UInt8], value: [UInt8]) throws(RocksDBError) {
+        var error: UnsafeMutablePointer<CChar>?
+        key.withUnsafeBytes { k in
+            value.withUnsafeBytes { v in
+                rocksdb_put_cf(db, writeOptions, handle(family), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
+                               v.baseAddress?.assumingMemoryBound(to: CChar.self), v.count, &error)
+            }
+        }
+        if let error { throw Self.consume(error) }
+    }
+
+    func get(_ family: ColumnFamily, key: [UInt8]) throws(RocksDBError) -> [UInt8]? {
+        var error: UnsafeMutablePointer<CChar>?
+        var length = 0
+        let value = key.withUnsafeBytes { k in
+            rocksdb_get_cf(db, readOptions, handle(family), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
+                           &length, &error)
+        }
+        if let error { throw Self.consume(error) }
+        guard let value else { return nil }
+        defer { rocksdb_free(value) }
+        return Array(UnsafeRawBufferPointer(start: value, count: length))
+    }
+
+    func delete(_ family: ColumnFamily, key: [UInt8]) throws(RocksDBError) {
+        var error: UnsafeMutablePointer<CChar>?
+        key.withUnsafeBytes { k in
+            rocksdb_delete_cf(db, writeOptions, handle(family), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count, &error)
+        }
+        if let error { throw Self.consume(error) }
+    }
+
+    /// Makes the WAL durable on disk (the `everysec` policy's tick).
+    func syncWAL() throws(RocksDBError) {
+        var error: UnsafeMutablePointer<CChar>?
+        rocksdb_flush_wal(db, 1, &error)
+        if let error { throw Self.consume(error) }
+    }
+
+    /// Deletes every record of a column family (one range tombstone; space returns in compaction).
+    func deleteAll(_ family: ColumnFamily) throws(RocksDBError) {
+        let iterator = RocksIterator(self, family, scan: true)
+        iterator.seekToFirst()
+        guard iterator.isValid else { return }
+        let first = iterator.key
+        iterator.seekToLast()
+        var last = iterator.key
+        last.append(0)  // the smallest key after the last one: the range end is exclusive
+        var error: UnsafeMutablePointer<CChar>?
+        first.withUnsafeBytes { f in
+            last.withUnsafeBytes { l in
+                rocksdb_delete_range_cf(db, writeOptions, handle(family),
+                                        f.baseAddress?.assumingMemoryBound(to: CChar.self), f.count,
+                                        l.baseAddress?.assumingMemoryBound(to: CChar.self), l.count, &error)
+            }
+        }
+        if let error { throw Self.consume(error) }
+    }
+
+    func makeIterator(_ family: ColumnFamily, scan: Bool) -> OpaquePointer {
+        rocksdb_create_iterator_cf(db, scan ? scanReadOptions : readOptions, handle(family))!
+    }
+
+    static func key(_ iterator: OpaquePointer) -> [UInt8] {
+        var length = 0
+        let pointer = rocksdb_iter_key(iterator, &length)
+        return Array(UnsafeRawBufferPointer(start: pointer, count: length))
+    }
+
+    static func value(_ iterator: OpaquePointer) -> UnsafeRawBufferPointer {
+        var length = 0
+        let pointer = rocksdb_iter_value(iterator, &length)
+        return UnsafeRawBufferPointer(start: pointer, count: length)
+    }
+
+    func property(_ name: String, _ family: ColumnFamily) -> String? {
+        guard let value = rocksdb_property_value_cf(db, handle(family), name) else { return nil }
+        defer { rocksdb_free(value) }
+        return String(cString: value)
+    }
+
+    static func consume(_ error: UnsafeMutablePointer<CChar>) -> RocksDBError {
+        let message = String(cString: error)
+        rocksdb_free(error)
+        return RocksDBError(message: message)
+    }
+
+    /// Closes the database; no other call may follow.
+    func close() {
+        if fsync != .no { try? syncWAL() }
+        for handle in columnFamilies { rocksdb_column_family_handle_destroy(handle) }
+        rocksdb_close(db)
+        rocksdb_writeoptions_destroy(writeOptions)
+        rocksdb_readoptions_destroy(readOptions)
+        rocksdb_readoptions_destroy(scanReadOptions)
+        rocksdb_options_destroy(options)
+        rocksdb_block_based_options_destroy(tableOptions)
+        rocksdb_cache_destroy(cache)
+    }
+}
+
+/// A value read from RocksDB without copying; released when this goes away.
+struct PinnedValue: ~Copyable {
+    private let slice: OpaquePointer
+    let bytes: UnsafeRawBufferPointer
+
+    init(_ slice: OpaquePointer) {
+        self.slice = slice
+        var length = 0
+        let pointer = rocksdb_pinnableslice_value(slice, &length)
+        bytes = UnsafeRawBufferPointer(start: pointer, count: length)
+    }
+
+    deinit { rocksdb_pinnableslice_destroy(slice) }
+}

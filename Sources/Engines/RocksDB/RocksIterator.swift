@@ -1,0 +1,26 @@
+import CRocksDB
+
+/// A RocksDB iterator over one column family; destroyed with the object.
+final class RocksIterator {
+    private let handle: OpaquePointer
+
+    init(_ database: RocksDatabase, _ family: ColumnFamily, scan: Bool) {
+        handle = database.makeIterator(family, scan: scan)
+    }
+
+    deinit { rocksdb_iter_destroy(handle) }
+
+    var isValid: Bool { rocksdb_iter_valid(handle) != 0 }
+    func seekToFirst() { rocksdb_iter_seek_to_first(handle) }
+    func seekToLast() { rocksdb_iter_seek_to_last(handle) }
+    func next() { rocksdb_iter_next(handle) }
+
+    func seek(_ key: [UInt8]) {
+        key.withUnsafeBytes { rocksdb_iter_seek(handle, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
+    }
+
+    /// The current key, copied.
+    var key: [UInt8] { RocksDatabase.key(handle) }
+    /// The current value, valid until the iterator moves.
+    var value: UnsafeRawBufferPointer { RocksDatabase.value(handle) }
+}

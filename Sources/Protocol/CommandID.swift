@@ -1,0 +1,12 @@
+/// Every command Dynamis knows, for dispatch without string comparisons.
+public enum CommandID: Sendable, Hashable {
+    // Connection and server
+    case ping, echo, quit, select, hello, client, command, info, time, auth, config
+    case dbsize, flushall, flushdb
+    // Strings
+    case get, set, setnx, setex, psetex, getset, getdel, getex, mget, mset, msetnx
+    case append, strlen, getrange, substr, setrange, incr, decr, incrby, decrby, incrbyfloat
+    // Keyspace
+    case del, unlink, exists, type, expire, pexpire, expireat, pexpireat
+    case ttl, pttl, expiretime, pexpiretime, persist, touch
+}

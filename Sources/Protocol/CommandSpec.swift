@@ -1,0 +1,65 @@
+/// What the layers above need to know about a command, Redis-style: its arity, flags and where
+/// its keys are. One table (`CommandTable`) that every layer consults.
+public struct CommandSpec: Sendable {
+    public let name: String
+    public let id: CommandID
+    /// Redis convention: positive is an exact argument count (name included), negative a minimum.
+    public let arity: Int
+    public let flags: CommandFlags
+    /// Key positions: first key, last key (negative counts from the end), step. 0 = no keys.
+    public let firstKey: Int
+    public let lastKey: Int
+    public let keyStep: Int
+    /// Redis's command group, for COMMAND DOCS.
+    public let group: String
+
+    public init(_ name: String, _ id: CommandID, arity: Int, _ flags: CommandFlags,
+                keys: (Int, Int, Int) = (0, 0, 0), group: String) {
+        self.name = name
+        self.id = id
+        self.arity = arity
+        self.flags = flags
+        self.firstKey = keys.0
+        self.lastKey = keys.1
+        self.keyStep = keys.2
+        self.group = group
+    }
+
+    @inlinable
+    public func acceptsArgumentCount(_ count: Int) -> Bool {
+        arity >= 0 ? count == arity : count >= -arity
+    }
+
+    /// Redis's flag words, for COMMAND.
+    public var flagNames: [String] {
+        var names: [String] = []
+        if flags.contains(.write) { names.append("write") }
+        if flags.contains(.readonly) { names.append("readonly") }
+        if flags.contains(.denyOOM) { names.append("denyoom") }
+        if flags.contains(.admin) { names.append("admin") }
+        if flags.contains(.fast) { names.append("fast") }
+        if flags.contains(.noAuth) { names.append("no_auth") }
+        if flags.contains(.loading) { names.append("loading") }
+        if flags.contains(.stale) { names.append("stale") }
+        return names
+    }
+}
+
+/// Command flags, as in Redis's command table, plus where Dynamis executes the command.
+public struct CommandFlags: OptionSet, Sendable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    public static let write = CommandFlags(rawValue: 1 << 0)
+    public static let readonly = CommandFlags(rawValue: 1 << 1)
+    public static let denyOOM = CommandFlags(rawValue: 1 << 2)
+    public static let admin = CommandFlags(rawValue: 1 << 3)
+    public static let fast = CommandFlags(rawValue: 1 << 4)
+    public static let noAuth = CommandFlags(rawValue: 1 << 5)
+    public static let loading = CommandFlags(rawValue: 1 << 6)
+    public static let stale = CommandFlags(rawValue: 1 << 7)
+    /// Answered by the connection itself (PING, HELLO, CLIENT, ...), never by an engine.
+    public static let connection = CommandFlags(rawValue: 1 << 8)
+    /// Touches every key of the node (DBSIZE, FLUSHALL): no single owner.
+    public static let keyspaceWide = CommandFlags(rawValue: 1 << 9)
+}
