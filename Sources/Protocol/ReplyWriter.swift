@@ -37,6 +37,15 @@ public struct ReplyWriter: Sendable {
         buffer.writeStaticString("\r\n")
     }
 
+    /// An error reply from raw bytes (e.g. echoing a client's binary command name).
+    public mutating func error(bytes: [UInt8]) {
+        buffer.writeInteger(UInt8(ascii: "-"))
+        for byte in bytes {
+            buffer.writeInteger(byte == 13 || byte == 10 ? UInt8(ascii: " ") : byte)
+        }
+        buffer.writeStaticString("\r\n")
+    }
+
     @inlinable
     public mutating func error(_ text: StaticString) {
         buffer.writeInteger(UInt8(ascii: "-"))

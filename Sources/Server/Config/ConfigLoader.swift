@@ -1,0 +1,284 @@
+import Engines
+import Foundation
+import Ring
+import Yams
+
+/// Reads Dynomite's YAML config format with Dynomite's rules: one root key (the pool), a flat
+/// mapping beneath it, unknown or repeated keys are errors.
+public enum ConfigLoader {
+    /// Deprecated keys Dynomite still accepts with a warning.
+    static let deprecated: Set<String> = ["distribution", "server_connections"]
+    /// Keys Dynomite parses but never uses; accepted with a warning saying so.
+    static let unused: Set<String> = [
+        "dyn_read_timeout", "dyn_write_timeout", "dyn_connections", "dyn_port", "client_connections",
+        "recon_key_file", "recon_iv_file", "pem_key_file", "stats_interval", "server_failure_limit",
+        "auto_eject_hosts", "env", "gos_interval", "conn_msg_rate", "mbuf_size", "max_msgs",
+    ]
+
+    public static func load(path: String) throws(ConfigError) -> DynamisConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(key: nil, "cannot read config file '\(path)': \(error.localizedDescription)")
+        }
+        return try parse(text)
+    }
+
+    public static func parse(_ text: String) throws(ConfigError) -> DynamisConfig {
+        let root: Yams.Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else { throw ConfigError(key: nil, "the config file is empty") }
+            root = node
+        } catch let error as ConfigError {
+            throw error
+        } catch {
+            throw ConfigError(key: nil, "not valid YAML: \(error)")
+        }
+        guard let top = root.mapping, top.count == 1, let (poolKey, poolNode) = top.first,
+              let poolName = poolKey.string
+        else {
+            throw ConfigError(key: nil, "the root must be a single pool name (e.g. 'dyn_o_mite:') holding the settings")
+        }
+        guard let pool = poolNode.mapping else {
+            throw ConfigError(key: poolName, "must be a mapping of settings")
+        }
+        var config = DynamisConfig()
+        config.poolName = poolName
+        var seen = Set<String>()
+        var rawDataStore: String?
+        var sawServers = false
+        var sawListen = false
+        var sawStatsListen = false
+        for (keyNode, value) in pool {
+            guard let key = keyNode.string else { throw ConfigError(key: nil, "a setting name must be a string") }
+            guard seen.insert(key).inserted else { throw ConfigError(key: key, "appears twice") }
+            let field = Field(key: key, node: value)
+            switch key {
+            case "listen": config.listen = try field.endpoint(); sawListen = true
+            case "dyn_listen": config.dynListen = try field.endpoint()
+            case "dyn_seeds": config.dynSeeds = try field.list().map { s throws(ConfigError) in try parseSeed(s, key: key) }
+            case "dyn_seed_provider":
+                config.dynSeedProvider = try field.oneOf(["simple_provider", "florida_provider", "dns_provider"])
+            case "tokens": config.token = try field.token()
+            case "rack": config.rack = try field.nonEmptyString()
+            case "datacenter": config.datacenter = try field.nonEmptyString()
+            case "servers":
+                config.servers = try field.list().map { s throws(ConfigError) in try parseBackend(s, key: key) }
+                sawServers = true
+            case "data_store": rawDataStore = try field.scalar()
+            case "read_consistency": config.readConsistency = try field.consistency()
+            case "write_consistency": config.writeConsistency = try field.consistency()
+            case "secure_server_option": config.secureServerOption = try field.oneOf(["none", "rack", "datacenter", "all"])
+            case "stats_listen": config.statsListen = try field.endpoint(); sawStatsListen = true
+            case "timeout": config.timeoutMilliseconds = try field.integer(min: 1)
+            case "preconnect": config.preconnect = try field.boolean()
+            case "server_retry_timeout": config.serverRetryTimeout = try field.integer(min: 1)
+            case "datastore_connections": config.datastoreConnections = try field.integer(min: 1, max: 255)
+            case "local_peer_connections": config.localPeerConnections = try field.integer(min: 1, max: 255)
+            case "remote_peer_connections": config.remotePeerConnections = try field.integer(min: 1, max: 255)
+            case "hash": config.hash = try field.hashFunction()
+            case "hash_tag": config.hashTag = try field.hashTag()
+            case "enable_gossip": config.enableGossip = try field.boolean()
+            case "read_repairs_enabled": config.readRepairsEnabled = try field.boolean()
+            case "backlog": config.backlog = try field.integer(min: 1)
+            // Dynamis keys
+            case "token_range":
+                let value = try field.oneOf(TokenOwnership.allCases.map(\.rawValue))
+                config.tokenOwnership = TokenOwnership(rawValue: value)!
+            case "data_dir": config.dataDirectory = try field.nonEmptyString()
+            case "rocksdb_block_cache_size": config.rocksdb.blockCacheBytes = try field.bytes()
+            case "rocksdb_write_buffer_size": config.rocksdb.writeBufferBytes = try field.bytes(min: 64 * 1024)
+            case "rocksdb_compression":
+                let value = try field.oneOf(RocksDBOptions.Compression.allCases.map(\.rawValue))
+                config.rocksdb.compression = RocksDBOptions.Compression(rawValue: value)!
+            case "rocksdb_bloom_bits_per_key": config.rocksdb.bloomBitsPerKey = Double(try field.integer(min: 0, max: 64))
+            case "fsync":
+                let value = try field.oneOf(RocksDBOptions.FsyncPolicy.allCases.map(\.rawValue))
+                config.rocksdb.fsync = RocksDBOptions.FsyncPolicy(rawValue: value)!
+            default:
+                if deprecated.contains(key) {
+                    config.warnings.append("key '\(key)' is deprecated and ignored")
+                } else if unused.contains(key) {
+                    _ = try field.scalar()
+                    config.warnings.append("key '\(key)' is accepted for Dynomite compatibility but has no effect in Dynamis")
+                } else {
+                    throw ConfigError(key: key, "is not a known setting")
+                }
+            }
+        }
+        guard sawListen else { throw ConfigError(key: "listen", "is required (the client address, e.g. 127.0.0.1:8102)") }
+        if !sawStatsListen { config.statsListen = DynamisConfig.Endpoint(host: "0.0.0.0", port: 22222) }
+        config.dataStore = try dataStore(rawDataStore, sawServers: sawServers)
+        switch config.dataStore {
+        case .redis, .memcached:
+            guard config.servers.count == 1 else {
+                throw ConfigError(key: "servers", config.servers.isEmpty
+                    ? "is required for data_store \(config.dataStore.rawValue): one 'host:port:weight' entry"
+                    : "must have exactly one entry (the local \(config.dataStore.rawValue)), as in Dynomite")
+            }
+        case .rocksdb:
+            if sawServers { config.warnings.append("key 'servers' is ignored: data_store is rocksdb (embedded)") }
+        }
+        config.rocksdb.directory = config.dataDirectory
+        return config
+    }
+
+    /// `data_store`: 0/redis, 1/memcached, 2/rocksdb. Absent: Dynomite's meaning (redis) when
+    /// `servers` names a backend, else the embedded RocksDB.
+    static func dataStore(_ raw: String?, sawServers: Bool) throws(ConfigError) -> DynamisConfig.DataStore {
+        guard let raw else { return sawServers ? .redis : .rocksdb }
+        switch raw.lowercased() {
+        case "0", "redis": return .redis
+        case "1", "memcached", "memcache": return .memcached
+        case "2", "rocksdb": return .rocksdb
+        default:
+            throw ConfigError(key: "data_store", "value '\(raw)' is not valid; allowed: 0 or redis, 1 or memcached, 2 or rocksdb")
+        }
+    }
+
+    static func parseSeed(_ text: String, key: String) throws(ConfigError) -> DynamisConfig.Seed {
+        // host:port:rack:dc:token [name]; parsed from the right so the host is everything left.
+        let spec = text.split(separator: " ", maxSplits: 1).first.map(String.init) ?? text
+        let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count >= 5 else {
+            throw ConfigError(key: key, "entry '\(text)' must be host:port:rack:dc:token")
+        }
+        let token = parts[parts.count - 1], dc = parts[parts.count - 2], rack = parts[parts.count - 3]
+        let port = parts[parts.count - 4]
+        let host = parts[0..<(parts.count - 4)].joined(separator: ":")
+        guard let p = Int(port), (1...65535).contains(p), !host.isEmpty else {
+            throw ConfigError(key: key, "entry '\(text)' has an invalid host or port")
+        }
+        guard let t = UInt32(token) else {
+            throw ConfigError(key: key, "entry '\(text)' has token '\(token)'; a token is a number from 0 to 4294967295")
+        }
+        guard !rack.isEmpty, !dc.isEmpty else { throw ConfigError(key: key, "entry '\(text)' has an empty rack or dc") }
+        return .init(endpoint: .init(host: host, port: p), rack: rack, datacenter: dc, token: t)
+    }
+
+    static func parseBackend(_ text: String, key: String) throws(ConfigError) -> DynamisConfig.Backend {
+        let words = text.split(separator: " ", maxSplits: 1).map(String.init)
+        let parts = (words.first ?? "").split(separator: ":").map(String.init)
+        guard parts.count == 3, let port = Int(parts[1]), (1...65535).contains(port), let weight = Int(parts[2]),
+              !parts[0].isEmpty
+        else {
+            throw ConfigError(key: key, "entry '\(text)' must be host:port:weight [name]")
+        }
+        return .init(endpoint: .init(host: parts[0], port: port), weight: weight, name: words.count > 1 ? words[1] : nil)
+    }
+}
+
+/// One setting's value, with the conversions the settings need.
+struct Field {
+    let key: String
+    let node: Yams.Node
+
+    func scalar() throws(ConfigError) -> String {
+        guard let s = node.scalar?.string else { throw ConfigError(key: key, "must be a single value, not a list or mapping") }
+        return s
+    }
+
+    func nonEmptyString() throws(ConfigError) -> String {
+        let s = try scalar()
+        guard !s.isEmpty else { throw ConfigError(key: key, "must not be empty") }
+        return s
+    }
+
+    func list() throws(ConfigError) -> [String] {
+        guard let sequence = node.sequence else { throw ConfigError(key: key, "must be a list") }
+        var out: [String] = []
+        for item in sequence {
+            guard let s = item.scalar?.string else { throw ConfigError(key: key, "every entry must be a string") }
+            out.append(s)
+        }
+        return out
+    }
+
+    func integer(min: Int = 0, max: Int = Int.max) throws(ConfigError) -> Int {
+        let s = try scalar()
+        guard let v = Int(s), v >= min, v <= max else {
+            let range = max == Int.max ? "a whole number of at least \(min)" : "a whole number from \(min) to \(max)"
+            throw ConfigError(key: key, "value '\(s)' is not valid; allowed: \(range)")
+        }
+        return v
+    }
+
+    /// Dynomite accepts only the literal words.
+    func boolean() throws(ConfigError) -> Bool {
+        let s = try scalar()
+        switch s {
+        case "true": return true
+        case "false": return false
+        default: throw ConfigError(key: key, "value '\(s)' is not valid; allowed: true, false")
+        }
+    }
+
+    func oneOf(_ allowed: [String]) throws(ConfigError) -> String {
+        let s = try scalar()
+        guard let match = allowed.first(where: { $0.lowercased() == s.lowercased() }) else {
+            throw ConfigError(key: key, "value '\(s)' is not valid; allowed: \(allowed.joined(separator: ", "))")
+        }
+        return match
+    }
+
+    func endpoint() throws(ConfigError) -> DynamisConfig.Endpoint {
+        let s = try scalar()
+        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (1...65535).contains(port),
+              colon != s.startIndex
+        else {
+            throw ConfigError(key: key, "value '\(s)' is not valid; expected host:port with a port from 1 to 65535")
+        }
+        return .init(host: String(s[..<colon]), port: port)
+    }
+
+    func token() throws(ConfigError) -> UInt32 {
+        let s = try scalar().trimmingCharacters(in: [" ", "'", "\""])
+        guard let t = UInt32(s) else {
+            throw ConfigError(key: key, "value '\(s)' is not valid; allowed: one token, a number from 0 to 4294967295 (Dynomite silently overflowed larger values)")
+        }
+        return t
+    }
+
+    func consistency() throws(ConfigError) -> DynamisConfig.Consistency {
+        let value = try oneOf(DynamisConfig.Consistency.allCases.map(\.rawValue))
+        return DynamisConfig.Consistency(rawValue: value)!
+    }
+
+    func hashFunction() throws(ConfigError) -> HashFunction {
+        let s = try scalar()
+        if s == "murmur3" {
+            throw ConfigError(key: key, "value 'murmur3' is not offered: in Dynomite it is a stub that never computes a hash; use murmur")
+        }
+        guard let h = HashFunction(rawValue: s) else {
+            throw ConfigError(key: key, "value '\(s)' is not valid; allowed: \(HashFunction.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return h
+    }
+
+    func hashTag() throws(ConfigError) -> HashTag {
+        let s = try scalar()
+        guard let tag = HashTag(s) else { throw ConfigError(key: key, "value '\(s)' is not valid; allowed: exactly two characters, e.g. \"{}\"") }
+        return tag
+    }
+
+    /// A size in bytes: a number, or with a unit (k, kb, m, mb, g, gb), as Redis writes sizes.
+    func bytes(min: Int = 1024 * 1024) throws(ConfigError) -> Int {
+        let s = try scalar().lowercased()
+        let units: [(String, Int)] = [("gb", 1 << 30), ("g", 1_000_000_000), ("mb", 1 << 20), ("m", 1_000_000),
+                                      ("kb", 1 << 10), ("k", 1000), ("b", 1)]
+        var number = s
+        var multiplier = 1
+        for (suffix, m) in units where s.hasSuffix(suffix) {
+            number = String(s.dropLast(suffix.count))
+            multiplier = m
+            break
+        }
+        guard let n = Int(number), n >= 0, n.multipliedReportingOverflow(by: multiplier).overflow == false,
+              n * multiplier >= min
+        else {
+            throw ConfigError(key: key, "value '\(s)' is not valid; allowed: a size of at least \(min) bytes, e.g. 256mb or 1gb")
+        }
+        return n * multiplier
+    }
+}

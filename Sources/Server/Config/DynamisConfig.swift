@@ -1,0 +1,96 @@
+import Engines
+import Ring
+
+/// A node's configuration: Dynomite's `dyn_o_mite:` keys with Dynomite's defaults, plus
+/// Dynamis's own keys for the embedded engine.
+public struct DynamisConfig: Sendable {
+    public enum DataStore: String, Sendable {
+        case redis, memcached, rocksdb
+    }
+
+    public enum Consistency: String, Sendable, CaseIterable {
+        case dcOne = "DC_ONE"
+        case dcQuorum = "DC_QUORUM"
+        case dcSafeQuorum = "DC_SAFE_QUORUM"
+        case dcEachSafeQuorum = "DC_EACH_SAFE_QUORUM"
+    }
+
+    public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
+        public var host: String
+        public var port: Int
+        public var description: String { "\(host):\(port)" }
+    }
+
+    /// A `servers:` entry: `host:port:weight [name]`.
+    public struct Backend: Sendable, Equatable {
+        public var endpoint: Endpoint
+        public var weight: Int
+        public var name: String?
+    }
+
+    /// A `dyn_seeds:` entry: `host:port:rack:dc:token [name]`.
+    public struct Seed: Sendable, Equatable {
+        public var endpoint: Endpoint
+        public var rack: String
+        public var datacenter: String
+        public var token: UInt32
+    }
+
+    /// The pool name (the root key; conventionally `dyn_o_mite`).
+    public var poolName = "dyn_o_mite"
+    public var listen = Endpoint(host: "127.0.0.1", port: 8102)
+    public var dynListen: Endpoint?
+    public var dynSeeds: [Seed] = []
+    public var dynSeedProvider = "simple_provider"
+    public var token: UInt32 = 0
+    public var rack = "localrack"
+    public var datacenter = "localdc"
+    public var servers: [Backend] = []
+    public var dataStore = DataStore.rocksdb
+    public var readConsistency = Consistency.dcOne
+    public var writeConsistency = Consistency.dcOne
+    public var secureServerOption = "none"
+    public var statsListen = Endpoint(host: "0.0.0.0", port: 22222)
+    public var statsInterval = 30_000
+    public var timeoutMilliseconds = 5_000
+    public var preconnect = true
+    public var autoEjectHosts = true
+    public var serverRetryTimeout = 10_000
+    public var serverFailureLimit = 3
+    public var mbufSize = 16_384
+    public var maxMessages = 200_000
+    public var datastoreConnections = 1
+    public var localPeerConnections = 1
+    public var remotePeerConnections = 1
+    public var hash = HashFunction.murmur
+    public var hashTag: HashTag?
+    public var gossipInterval = 30_000
+    public var enableGossip = false
+    public var env = "aws"
+    public var connMessageRate = 50_000
+    public var readRepairsEnabled = false
+    public var backlog = 512
+
+    // Dynamis keys
+    /// Which side of its range a node's token marks (`token_range: start|end`).
+    public var tokenOwnership = TokenOwnership.rangeStart
+    public var dataDirectory = "./data"
+    public var rocksdb = RocksDBOptions(directory: "./data")
+
+    /// Warnings for deprecated or unused keys; the node logs them at startup.
+    public var warnings: [String] = []
+
+    public init() {}
+
+    /// The key tokenizer this config's `hash` and `hash_tag` define.
+    public var tokenizer: KeyTokenizer { KeyTokenizer(hash: hash, tag: hashTag) }
+
+    /// Names the key → token function; recorded in the data directory.
+    public var keyHashIdentity: String {
+        var identity = hash.rawValue
+        if let tag = hashTag {
+            identity += " " + String(decoding: [tag.open, tag.close], as: UTF8.self)
+        }
+        return identity
+    }
+}

@@ -1,0 +1,88 @@
+import Engines
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Ring
+
+/// A running node: its engine, its client listener and its background tasks.
+public final class DynamisNode: Sendable {
+    public let context: NodeContext
+    let group: MultiThreadedEventLoopGroup
+    let clientChannel: Channel
+    let logger: Logger
+    let tasks: [RepeatedTask]
+
+    /// Opens the engine and starts listening. Throws on a bad data directory or a busy port.
+    public static func start(config: DynamisConfig, logger: Logger) async throws -> DynamisNode {
+        for warning in config.warnings { logger.warning("\(warning)") }
+        let engine: any StorageEngine
+        switch config.dataStore {
+        case .rocksdb:
+            try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
+            let tokenizer = config.tokenizer
+            engine = try RocksDBEngine(options: config.rocksdb, keyHashIdentity: config.keyHashIdentity) { key in
+                tokenizer.token(of: key)
+            }
+        case .redis, .memcached:
+            throw ConfigError(key: "data_store", "the \(config.dataStore.rawValue) engine is not available in this build yet; use data_store: rocksdb")
+        }
+        let context = NodeContext(config: config, engine: engine)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let channel: Channel
+        do {
+            channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: Int32(config.backlog))
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.socketOption(.so_keepalive), value: 1)
+                .childChannelOption(.maxMessagesPerRead, value: 16)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ClientConnectionHandler(node: context, channel: channel, logger: logger))
+                    }
+                }
+                .bind(host: config.listen.host, port: config.listen.port)
+                .get()
+        } catch {
+            engine.shutdown()
+            try? await group.shutdownGracefully()
+            throw ConfigError(key: "listen", "cannot listen on \(config.listen): \(error)")
+        }
+        var tasks: [RepeatedTask] = []
+        if let rocks = engine as? RocksDBEngine {
+            // Reclaim expired keys' space in the background; reads never see them anyway.
+            tasks.append(group.next().scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { _ in
+                rocks.sweepExpired(limit: 2000)
+            })
+            if rocks.fsyncPolicy == .everysec {
+                tasks.append(group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+                    rocks.syncWAL()
+                })
+            }
+        }
+        logger.notice("dynamis \(NodeContext.version) listening on \(config.listen) (engine \(config.dataStore.rawValue), data \(config.dataDirectory), dc \(config.datacenter), rack \(config.rack), token \(config.token))")
+        return DynamisNode(context: context, group: group, clientChannel: channel, logger: logger, tasks: tasks)
+    }
+
+    private init(context: NodeContext, group: MultiThreadedEventLoopGroup, clientChannel: Channel, logger: Logger, tasks: [RepeatedTask]) {
+        self.context = context
+        self.group = group
+        self.clientChannel = clientChannel
+        self.logger = logger
+        self.tasks = tasks
+    }
+
+    /// The port actually bound (useful when the config asked for port 0).
+    public var clientPort: Int? { clientChannel.localAddress?.port }
+
+    /// Stops accepting, closes connections, then closes the engine cleanly.
+    public func stop() async {
+        for task in tasks { task.cancel() }
+        try? await clientChannel.close()
+        try? await group.shutdownGracefully()
+        context.engine.shutdown()
+        logger.notice("dynamis stopped")
+    }
+}

@@ -1,0 +1,34 @@
+import Engines
+import Ring
+import Synchronization
+
+/// What every connection of a node shares: config, engine, identity, counters.
+public final class NodeContext: Sendable {
+    public let config: DynamisConfig
+    public let engine: any StorageEngine
+    public let tokenizer: KeyTokenizer
+    /// Monotonic process start, for uptime.
+    let startedAt: ContinuousClock.Instant
+    let runID: String
+    let nextClientID = Atomic<Int>(1)
+    let connectedClients = Atomic<Int>(0)
+    let totalConnections = Atomic<Int>(0)
+
+    public static let version = "0.1.0"
+    /// The Redis version whose command semantics Dynamis implements, reported where clients
+    /// look for a Redis version (HELLO, INFO).
+    public static let redisCompatibleVersion = "7.0.15"
+
+    public init(config: DynamisConfig, engine: any StorageEngine) {
+        self.config = config
+        self.engine = engine
+        self.tokenizer = config.tokenizer
+        self.startedAt = .now
+        var generator = SystemRandomNumberGenerator()
+        self.runID = (0..<40).map { _ in String("0123456789abcdef".randomElement(using: &generator)!) }.joined()
+    }
+
+    var uptimeSeconds: Int {
+        Int((ContinuousClock.now - startedAt).components.seconds)
+    }
+}
