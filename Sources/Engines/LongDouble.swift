@@ -17,7 +17,8 @@ enum LongDouble {
             var end: UnsafeMutablePointer<CChar>?
             errno = 0
             let value = strtold(b.baseAddress!, &end)
-            guard let end, end.pointee == 0 else { return nil }
+            // The whole input must be consumed: an embedded NUL would otherwise end it early.
+            guard let end, end.pointee == 0, end - b.baseAddress! == bytes.count else { return nil }
             if errno == ERANGE && (value.isInfinite || value == 0) { return nil }
             if value.isNaN { return nil }
             return value

@@ -1,0 +1,79 @@
+import NIOCore
+import Testing
+@testable import Protocol
+
+@Suite struct ReplyWriterTests {
+    func written(resp3: Bool = false, _ body: (inout ReplyWriter) -> Void) -> String {
+        var writer = ReplyWriter(buffer: ByteBuffer(), resp3: resp3)
+        body(&writer)
+        return String(decoding: writer.buffer.readableBytesView, as: UTF8.self)
+    }
+
+    @Test func integersIncludingExtremes() {
+        #expect(written { $0.integer(0) } == ":0\r\n")
+        #expect(written { $0.integer(-1) } == ":-1\r\n")
+        #expect(written { $0.integer(Int.max) } == ":9223372036854775807\r\n")
+        #expect(written { $0.integer(Int.min) } == ":-9223372036854775808\r\n")
+    }
+
+    @Test func nullsAndMapsFollowTheProtocolVersion() {
+        #expect(written { $0.null() } == "$-1\r\n")
+        #expect(written(resp3: true) { $0.null() } == "_\r\n")
+        #expect(written { $0.mapHeader(2) } == "*4\r\n")
+        #expect(written(resp3: true) { $0.mapHeader(2) } == "%2\r\n")
+        #expect(written { $0.bulk("hi") } == "$2\r\nhi\r\n")
+    }
+
+    @Test func errorsStayOnOneLine() {
+        #expect(written { $0.error("ERR a\r\nb") } == "-ERR a  b\r\n")
+    }
+}
+
+@Suite struct CommandTableTests {
+    @Test func lookupIgnoresCase() {
+        #expect(CommandTable.lookup("get")?.id == .get)
+        #expect(CommandTable.lookup("GeT")?.id == .get)
+        #expect(CommandTable.lookup("INCRBYFLOAT")?.id == .incrbyfloat)
+        #expect(CommandTable.lookup("gett") == nil)
+        #expect(CommandTable.lookup("") == nil)
+    }
+
+    @Test func arityFollowsRedisConvention() {
+        let get = CommandTable.lookup("get")!
+        #expect(get.acceptsArgumentCount(2))
+        #expect(!get.acceptsArgumentCount(3))
+        let set = CommandTable.lookup("set")!
+        #expect(set.acceptsArgumentCount(3) && set.acceptsArgumentCount(9))
+        #expect(!set.acceptsArgumentCount(2))
+    }
+
+    @Test func namesAreUniqueAndLowercase() {
+        let names = CommandTable.all.map(\.name)
+        #expect(Set(names).count == names.count)
+        #expect(names.allSatisfy { $0 == $0.lowercased() })
+    }
+}
+
+@Suite struct RedisIntegerAndGlobTests {
+    @Test func strictIntegerSyntax() {
+        #expect(RedisInteger.parse(Array("0".utf8)) == 0)
+        #expect(RedisInteger.parse(Array("-42".utf8)) == -42)
+        #expect(RedisInteger.parse(Array("9223372036854775807".utf8)) == Int.max)
+        #expect(RedisInteger.parse(Array("-9223372036854775808".utf8)) == Int.min)
+        for bad in ["", "-", "01", "+1", " 1", "1 ", "9223372036854775808", "1.0", "-0"] {
+            #expect(RedisInteger.parse(Array(bad.utf8)) == nil, "\(bad)")
+        }
+    }
+
+    @Test func globPatterns() {
+        func m(_ p: String, _ s: String) -> Bool { GlobMatch.matches(pattern: Array(p.utf8), Array(s.utf8)) }
+        #expect(m("*", "anything") && m("*", ""))
+        #expect(m("h?llo", "hello") && !m("h?llo", "hllo"))
+        #expect(m("h[ae]llo", "hallo") && !m("h[ae]llo", "hillo"))
+        #expect(m("h[^e]llo", "hallo") && !m("h[^e]llo", "hello"))
+        #expect(m("h[a-b]llo", "hbllo") && !m("h[a-b]llo", "hcllo"))
+        #expect(m("a\\*b", "a*b") && !m("a\\*b", "axb"))
+        #expect(m("*ab*", "xxabyy") && !m("*ab*", "xxayy"))
+        #expect(m("save", "save") && !m("save", "saves"))
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Sends the same commands to a real redis-server and to a real dynamis process and compares
+/// the raw reply bytes.
+final class DifferentialHarness {
+    let redis: RedisServer
+    let dynamis: DynamisProcess
+    let redisClient: RESPTestClient
+    let dynamisClient: RESPTestClient
+
+    init() throws {
+        redis = try RedisServer()
+        dynamis = try DynamisProcess()
+        redisClient = try RESPTestClient(port: redis.port)
+        dynamisClient = try dynamis.client()
+    }
+
+    func stop() {
+        redis.stop()
+        dynamis.remove()
+    }
+
+    /// Commands whose integer replies depend on when each server ran them: compared within a
+    /// tolerance (the two servers execute the same command a few milliseconds apart).
+    static let clockDependent: [String: Int] = ["ttl": 1, "expiretime": 1, "pttl": 1500, "pexpiretime": 1500]
+
+    /// Runs one command on both; returns a description of the difference, or nil.
+    func compare(_ args: [[UInt8]]) throws -> String? {
+        let expected = try redisClient.rawCommand(args)
+        let actual = try dynamisClient.rawCommand(args)
+        if expected == actual { return nil }
+        let name = String(decoding: args[0], as: UTF8.self).lowercased()
+        if let tolerance = Self.clockDependent[name] {
+            var i = 0, j = 0
+            if case .integer(let a)? = RESPReplyParser.decode(expected, &i),
+               case .integer(let b)? = RESPReplyParser.decode(actual, &j),
+               (a < 0) == (b < 0), abs(a - b) <= tolerance {
+                return nil
+            }
+        }
+        let shown = args.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+        return "\(shown)\n  redis:   \(String(decoding: expected, as: UTF8.self).debugDescription)\n  dynamis: \(String(decoding: actual, as: UTF8.self).debugDescription)"
+    }
+
+    func compare(_ args: String...) throws -> String? {
+        try compare(args.map { Array($0.utf8) })
+    }
+}

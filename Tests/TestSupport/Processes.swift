@@ -1,0 +1,202 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A free TCP port on 127.0.0.1 (bound then released; tests retry on the rare collision).
+public func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+    _ = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// A fresh temporary directory, removed by `remove()`.
+public struct TemporaryDirectory {
+    public let path: String
+
+    public init(_ prefix: String = "dynamis-test") {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        path = base.path
+    }
+
+    public func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// A child process the test owns, stopped by pid.
+public final class ChildProcess {
+    public let process: Process
+    public let logPath: String
+
+    public init(executable: String, arguments: [String], logPath: String) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        self.logPath = logPath
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = FileHandle(forWritingAtPath: logPath)!
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+    public var isRunning: Bool { process.isRunning }
+
+    /// Sends `signal` and waits up to `seconds` for the process to exit; SIGKILL after that.
+    @discardableResult
+    public func stop(signal: Int32 = SIGTERM, seconds: Double = 10) -> Int32 {
+        guard process.isRunning else { return process.terminationStatus }
+        kill(pid, signal)
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+        }
+        return process.terminationStatus
+    }
+
+    /// Waits for the process to exit by itself; nil if it is still running after `seconds`.
+    public func waitForExit(seconds: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    deinit { stop(signal: SIGKILL, seconds: 5) }
+}
+
+/// Waits until something accepts connections on the port.
+public func waitForPort(_ port: Int, seconds: Double = 20, while alive: () -> Bool = { true }) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline && alive() {
+        if (try? RESPTestClient(port: port, timeoutSeconds: 1)) != nil { return true }
+        usleep(20_000)
+    }
+    return false
+}
+
+/// A real redis-server on a free loopback port, with no persistence.
+public final class RedisServer {
+    public let port: Int
+    public let child: ChildProcess
+    let directory: TemporaryDirectory
+
+    public init() throws {
+        directory = TemporaryDirectory("redis")
+        var lastError: Error = TestClientError("redis-server did not start")
+        for _ in 0..<5 {
+            let port = freePort()
+            let child = try ChildProcess(
+                executable: Self.binary,
+                arguments: ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                            "--dir", directory.path, "--daemonize", "no"],
+                logPath: directory.path + "/redis.log")
+            if waitForPort(port, seconds: 10, while: { child.isRunning }) {
+                self.port = port
+                self.child = child
+                return
+            }
+            child.stop(signal: SIGKILL)
+            lastError = TestClientError("redis-server did not start: \(child.log)")
+        }
+        throw lastError
+    }
+
+    static var binary: String {
+        for candidate in ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+        where FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        return "/usr/bin/redis-server"
+    }
+
+    public func stop() {
+        child.stop(signal: SIGKILL)
+        directory.remove()
+    }
+}
+
+/// The built `dynamis` binary, next to the test bundle in the build directory.
+public enum DynamisBinary {
+    public static var path: String {
+        if let override = ProcessInfo.processInfo.environment["DYNAMIS_BIN"] { return override }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var directory = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        // The test binary may sit inside an .xctest bundle directory.
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("dynamis").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return "dynamis"
+    }
+}
+
+/// A real `dynamis` process on free loopback ports with its own data directory.
+public final class DynamisProcess {
+    public let port: Int
+    public let directory: TemporaryDirectory
+    public private(set) var child: ChildProcess
+    public let configPath: String
+
+    /// Starts a node. `extraConfig` lines are appended under the pool key.
+    public init(extraConfig: [String] = [], directory: TemporaryDirectory = TemporaryDirectory("dynamis-node")) throws {
+        self.directory = directory
+        var lastError: Error = TestClientError("dynamis did not start")
+        for _ in 0..<5 {
+            let port = freePort()
+            let config = directory.path + "/dynamis.yml"
+            let lines = ["dyn_o_mite:",
+                         "  listen: 127.0.0.1:\(port)",
+                         "  dyn_listen: 127.0.0.1:\(freePort())",
+                         "  stats_listen: 127.0.0.1:\(freePort())",
+                         "  data_store: rocksdb",
+                         "  data_dir: \(directory.path)/data",
+                         "  tokens: '0'"] + extraConfig.map { "  " + $0 }
+            try lines.joined(separator: "\n").write(toFile: config, atomically: true, encoding: .utf8)
+            let child = try ChildProcess(executable: DynamisBinary.path, arguments: ["-c", config, "-v", "6"],
+                                         logPath: directory.path + "/dynamis.log")
+            if waitForPort(port, seconds: 20, while: { child.isRunning }) {
+                self.port = port
+                self.child = child
+                self.configPath = config
+                return
+            }
+            child.stop(signal: SIGKILL)
+            lastError = TestClientError("dynamis did not start: \(child.log)")
+        }
+        throw lastError
+    }
+
+    /// Restarts the same node (same port, same data) after the process has stopped.
+    public func restart() throws {
+        child = try ChildProcess(executable: DynamisBinary.path, arguments: ["-c", configPath, "-v", "6"],
+                                 logPath: directory.path + "/dynamis.log")
+        guard waitForPort(port, seconds: 20, while: { child.isRunning }) else {
+            throw TestClientError("dynamis did not restart: \(child.log)")
+        }
+    }
+
+    public func client() throws -> RESPTestClient { try RESPTestClient(port: port) }
+
+    public func stop(signal: Int32 = SIGTERM) -> Int32 { child.stop(signal: signal) }
+
+    public func remove() {
+        child.stop(signal: SIGKILL)
+        directory.remove()
+    }
+}
