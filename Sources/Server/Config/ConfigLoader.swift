@@ -33,6 +33,12 @@ public enum ConfigLoader {
         } catch let error as ConfigError {
             throw error
         } catch {
+            // Yams refuses repeated keys itself; report them the way every other key error reads.
+            let text = "\(error)"
+            if let range = text.range(of: "duplicated key(s): '") {
+                let name = text[range.upperBound...].prefix { $0 != "'" }
+                throw ConfigError(key: String(name), "appears twice")
+            }
             throw ConfigError(key: nil, "not valid YAML: \(error)")
         }
         guard let top = root.mapping, top.count == 1, let (poolKey, poolNode) = top.first,
