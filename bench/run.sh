@@ -34,6 +34,7 @@ dyn_o_mite:
   data_store: rocksdb
   data_dir: $work/data
   fsync: everysec
+  io_threads: ${IO_THREADS:-0}
 YAML
 "$BIN/dynamis" -c "$work/dynamis.yml" >"$work/dynamis.log" 2>&1 &
 pids+=($!)

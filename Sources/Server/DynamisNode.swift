@@ -28,7 +28,7 @@ public final class DynamisNode: Sendable {
             throw ConfigError(key: "data_store", "the \(config.dataStore.rawValue) engine is not available in this build yet; use data_store: rocksdb")
         }
         let context = NodeContext(config: config, engine: engine)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: config.ioThreads > 0 ? config.ioThreads : System.coreCount)
         let channel: Channel
         do {
             channel = try await ServerBootstrap(group: group)

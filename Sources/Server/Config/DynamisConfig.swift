@@ -74,6 +74,8 @@ public struct DynamisConfig: Sendable {
     // Dynamis keys
     /// Which side of its range a node's token marks (`token_range: start|end`).
     public var tokenOwnership = TokenOwnership.rangeStart
+    /// Event-loop threads serving clients (0: one per core).
+    public var ioThreads = 0
     public var dataDirectory = "./data"
     public var rocksdb = RocksDBOptions(directory: "./data")
 
