@@ -34,6 +34,7 @@ struct Dynamis: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let signals = TerminationSignals()
         if showVersion {
             print("dynamis \(NodeContext.version)")
             return
@@ -74,7 +75,7 @@ struct Dynamis: AsyncParsableCommand {
         if let pidFile {
             try? "\(ProcessInfo.processInfo.processIdentifier)\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
         }
-        let signal = await SignalWaiter.waitForTermination()
+        let signal = await signals.wait()
         logger.notice("received \(signal), shutting down")
         await node.stop()
         if let pidFile { try? FileManager.default.removeItem(atPath: pidFile) }
