@@ -1,6 +1,6 @@
 /// What the layers above need to know about a command, Redis-style: its arity, flags and where
 /// its keys are. One table (`CommandTable`) that every layer consults.
-public struct CommandSpec: Sendable {
+public final class CommandSpec: Sendable {
     public let name: String
     public let id: CommandID
     /// Redis convention: positive is an exact argument count (name included), negative a minimum.

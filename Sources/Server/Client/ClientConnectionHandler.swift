@@ -128,9 +128,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             closing = true
         }
         guard reply.buffer.readableBytes > 0 else { return }
-        let out = reply.buffer
-        reply.buffer = context.channel.allocator.buffer(capacity: 4096)
-        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(reply.buffer), promise: nil)
+        // NIO usually writes small replies at once and lets go of the buffer, so clearing it
+        // reuses the same storage; if a write is still pending, this copies on write instead.
+        reply.buffer.clear()
     }
 
     /// The connection must close once its replies are flushed (QUIT).
