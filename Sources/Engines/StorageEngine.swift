@@ -11,8 +11,8 @@ public enum ClientProtocol: Sendable {
 /// returns replies. It never routes.
 public protocol StorageEngine: Sendable {
     var clientProtocol: ClientProtocol { get }
-    /// A session for one client connection; a session is only used from that connection's
-    /// event loop.
+    /// A session for one event loop, shared by that loop's client connections: it is only
+    /// used from that loop's thread.
     func makeSession() -> any EngineSession
     /// `INFO keyspace` lines (`db0:keys=...`), and engine lines for other sections.
     func keyspaceInfo() -> [String]
@@ -20,14 +20,17 @@ public protocol StorageEngine: Sendable {
     func shutdown()
 }
 
-/// One connection's view of an engine.
+/// One event loop's view of an engine, shared by the loop's connections.
 public protocol EngineSession: AnyObject {
     /// Executes one command (already checked against the command table) and writes its reply.
     func execute(_ spec: CommandSpec, _ arguments: [ByteBuffer], reply: inout ReplyWriter)
-    /// Called once per read burst, before the burst's replies are flushed: writes the engine
-    /// grouped during the burst become durable here.
-    func endOfBurst()
-    /// Set when writes whose replies are already buffered could not be made durable: the
-    /// connection must drop its unflushed replies, send this error and close.
+    /// True while writes grouped from this loop's connections wait for `endOfBurst`: replies
+    /// acknowledging them must not be sent before it.
+    var hasPendingWrites: Bool { get }
+    /// Makes the grouped writes durable. Returns the storage failure since the last call, if
+    /// any: writes whose replies may be buffered were not made durable, so the connections
+    /// waiting on this burst must send the error instead of their replies, and close.
+    func endOfBurst() -> String?
+    /// A failure not yet reported through `endOfBurst` (commands are refused meanwhile).
     var failure: String? { get }
 }

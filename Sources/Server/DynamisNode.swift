@@ -29,6 +29,7 @@ public final class DynamisNode: Sendable {
         }
         let context = NodeContext(config: config, engine: engine)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: config.ioThreads > 0 ? config.ioThreads : System.coreCount)
+        let loopSessions = LoopSessions(group: group, engine: engine)
         let channel: Channel
         do {
             channel = try await ServerBootstrap(group: group)
@@ -40,7 +41,8 @@ public final class DynamisNode: Sendable {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
-                            ClientConnectionHandler(node: context, channel: channel, logger: logger))
+                            ClientConnectionHandler(node: context, loop: loopSessions.session(for: channel.eventLoop),
+                                                    channel: channel, logger: logger))
                     }
                 }
                 .bind(host: config.listen.host, port: config.listen.port)

@@ -2,12 +2,13 @@ import CRocksDB
 import NIOCore
 import Protocol
 
-/// One client connection's session on the RocksDB engine.
+/// One event loop's session on the RocksDB engine, shared by the loop's connections.
 ///
-/// Blind writes (plain SET, SETEX, PSETEX, MSET) of a read burst are grouped into one
-/// WriteBatch and committed in `endOfBurst`, before their replies are flushed: one RocksDB
-/// write per burst instead of one per command. Any other command commits the group first, so
-/// a connection always reads its own writes.
+/// Blind writes (plain SET, SETEX, PSETEX, MSET) from every connection of the loop are grouped
+/// into one WriteBatch and committed in `endOfBurst`, once per pass of the event loop, before
+/// their replies are flushed: one RocksDB write (and one WAL append) per loop pass instead of
+/// one per command. Any other command commits the group first, so every connection reads its
+/// own writes.
 final class RocksDBSession: EngineSession {
     let engine: RocksDBEngine
     let db: RocksDatabase
@@ -87,12 +88,16 @@ final class RocksDBSession: EngineSession {
         }
     }
 
-    func endOfBurst() {
+    var hasPendingWrites: Bool { !pendingStripes.isEmpty }
+
+    func endOfBurst() -> String? {
         do {
             try commitPending()
         } catch {
             failure = "ERR Storage: \(error.message)"
         }
+        defer { failure = nil }
+        return failure
     }
 
     // MARK: - Keys and records
@@ -159,7 +164,8 @@ final class RocksDBSession: EngineSession {
         }
     }
 
-    /// Commits the burst's grouped writes, holding their keys' stripes.
+    /// Commits the burst's grouped writes, holding their keys' stripes. A failure is kept in
+    /// `failure` until `endOfBurst` reports it: other connections' grouped writes failed too.
     func commitPending() throws(RocksDBError) {
         guard !pendingStripes.isEmpty else { return }
         pendingStripes.sort()
@@ -172,7 +178,10 @@ final class RocksDBSession: EngineSession {
         }
         rocksdb_writebatch_clear(pending)
         pendingStripes.removeAll(keepingCapacity: true)
-        if let writeError { throw writeError }
+        if let writeError {
+            failure = "ERR Storage: \(writeError.message)"
+            throw writeError
+        }
     }
 
     /// Runs a read-modify-write on one key: commits grouped writes first (so it reads them),

@@ -5,7 +5,8 @@ import Protocol
 
 /// One client connection speaking RESP. Runs synchronously on its event loop: requests are
 /// parsed as slices of the received bytes, executed, and their replies gathered in one buffer
-/// that is flushed once per read burst, after the engine has made the burst's writes durable.
+/// that is flushed once per read burst, and never before the engine has made the writes those
+/// replies acknowledge durable (see `LoopSession`).
 final class ClientConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -16,7 +17,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     static let replyFlushThreshold = 256 * 1024
 
     let node: NodeContext
-    let session: any EngineSession
+    let loop: LoopSession
+    var session: any EngineSession { loop.session }
+    private var context: ChannelHandlerContext?
+    private var waitingForCommit = false
     var state: ClientState
     private var parser = RESPRequestParser()
     private var arguments: [ByteBuffer] = []
@@ -25,14 +29,22 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var closing = false
     private let logger: Logger
 
-    init(node: NodeContext, channel: Channel, logger: Logger) {
+    init(node: NodeContext, loop: LoopSession, channel: Channel, logger: Logger) {
         self.node = node
-        self.session = node.engine.makeSession()
+        self.loop = loop
         self.logger = logger
         let id = node.nextClientID.add(1, ordering: .relaxed).oldValue
         self.state = ClientState(id: id, address: channel.remoteAddress?.description ?? "?")
         self.reply = ReplyWriter(buffer: channel.allocator.buffer(capacity: 4096))
         arguments.reserveCapacity(8)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -71,10 +83,21 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        flush(context: context)
-        if closing {
-            context.close(promise: nil)
+        if loop.mustWait {
+            if !waitingForCommit {
+                waitingForCommit = true
+                loop.wait(self)
+            }
+            return
         }
+        sendReplies(failure: nil, context: context)
+    }
+
+    /// Called by the loop session once the group this connection waited for is committed.
+    func flushAfterCommit(failure: String?) {
+        waitingForCommit = false
+        guard let context else { return }
+        sendReplies(failure: failure, context: context)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -98,7 +121,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                 return
             }
             dispatch(context: context)
-            if reply.buffer.readableBytes > Self.replyFlushThreshold { flush(context: context) }
+            if reply.buffer.readableBytes > Self.replyFlushThreshold, !waitingForCommit {
+                // A large burst: commit now rather than buffer without bound.
+                sendReplies(failure: loop.commitNow(), context: context)
+            }
         }
     }
 
@@ -116,22 +142,25 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    /// Makes buffered writes durable, then sends the buffered replies.
-    private func flush(context: ChannelHandlerContext) {
-        session.endOfBurst()
-        if let failure = session.failure {
-            // Writes whose replies are buffered did not reach the WAL: none of those replies
-            // may go out. The client gets the error and the connection closes.
+    /// Sends the buffered replies, or, when the writes they acknowledge failed, the error and
+    /// closes: none of those replies may go out.
+    private func sendReplies(failure: String?, context: ChannelHandlerContext) {
+        if let failure {
             logger.error("client \(state.address): \(failure)")
             reply.buffer.clear()
             reply.error(failure)
             closing = true
         }
-        guard reply.buffer.readableBytes > 0 else { return }
-        context.writeAndFlush(wrapOutboundOut(reply.buffer), promise: nil)
-        // NIO usually writes small replies at once and lets go of the buffer, so clearing it
-        // reuses the same storage; if a write is still pending, this copies on write instead.
-        reply.buffer.clear()
+        if reply.buffer.readableBytes > 0 {
+            context.writeAndFlush(wrapOutboundOut(reply.buffer), promise: nil)
+            // NIO usually writes small replies at once and lets go of the buffer, so clearing
+            // it reuses the same storage; if a write is still pending, this copies on write.
+            reply.buffer.clear()
+        }
+        if closing {
+            unparsed = nil
+            context.close(promise: nil)
+        }
     }
 
     /// The connection must close once its replies are flushed (QUIT).
