@@ -51,7 +51,7 @@ let package = Package(
             "Ring", .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "ProtocolTests", dependencies: [
-            "Protocol", .product(name: "NIOCore", package: "swift-nio"),
+            "Protocol", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "EnginesTests", dependencies: [
             "Engines", "Protocol", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),

@@ -2,8 +2,10 @@
 # Dynamis vs redis-server, same machine, same run, alternating (release build).
 #   bash bench/run.sh            # full run
 #   ROUNDS=1 N=100000 bash bench/run.sh   # quicker
-# Prints a markdown table of ops/s, p99 and the Dynamis/redis ratio (median of ROUNDS runs),
-# then the raw RocksDB put/get rates through the C API: the ceiling for SET.
+# Prints a markdown table (median of ROUNDS runs) of ops/s, p99, the Dynamis/redis ratios, and
+# each server's own CPU time per operation; then the raw RocksDB put/get rates through the C
+# API: the ceiling for SET. The servers: redis-server without persistence, redis-server with
+# an append-only file synced every second, and Dynamis (WAL before reply, synced every second).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -17,7 +19,10 @@ BIN=.build/release
 
 work=$(mktemp -d /tmp/dynamis-bench.XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
@@ -26,6 +31,15 @@ wait_port() { for _ in $(seq 1 200); do redis-cli -p "$1" ping >/dev/null 2>&1 &
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --daemonize no \
   >"$work/redis.log" 2>&1 &
+redis_pid=$!
+pids+=($!)
+# A durable reference too: Redis with an append-only file synced every second, the closest
+# Redis setting to Dynamis's default (WAL written before the reply, synced every second).
+aof_port=$(free_port)
+mkdir -p "$work/aof"
+redis-server --port "$aof_port" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync everysec \
+  --dir "$work/aof" --daemonize no >"$work/redis-aof.log" 2>&1 &
+aof_pid=$!
 pids+=($!)
 dyn_port=$(free_port)
 cat >"$work/dynamis.yml" <<YAML
@@ -37,20 +51,34 @@ dyn_o_mite:
   io_threads: ${IO_THREADS:-0}
 YAML
 "$BIN/dynamis" -c "$work/dynamis.yml" >"$work/dynamis.log" 2>&1 &
+dyn_pid=$!
 pids+=($!)
 wait_port "$redis_port"
+wait_port "$aof_port"
 wait_port "$dyn_port"
 
-# One redis-benchmark run; prints "TEST rps p99" lines.
+# CPU time (user + system, in clock ticks) a process has used so far.
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
+# One redis-benchmark run per test; prints "TEST rps p99 cpu_us_per_op" lines. The server's own
+# CPU time per operation is steady where throughput on a small shared machine is not.
 bench() {
-  redis-benchmark -p "$1" -t "$TESTS" -n "$N" -c "$CLIENTS" -d 64 -r 100000 -P "$2" --csv 2>/dev/null \
-    | python3 -c '
+  local port=$1 pipeline=$2 pid=$3
+  for test in $(echo "$TESTS" | tr ',' ' '); do
+    local before after
+    before=$(cpu_ticks "$pid")
+    redis-benchmark -p "$port" -t "$test" -n "$N" -c "$CLIENTS" -d 64 -r 100000 -P "$pipeline" --csv 2>/dev/null \
+      | python3 -c '
 import csv, sys
 rows = list(csv.reader(sys.stdin))
 head = rows[0]
 for r in rows[1:]:
     d = dict(zip(head, r))
-    print(d["test"], d["rps"], d.get("p99_latency_ms", "0"))'
+    print(d["test"], d["rps"], d.get("p99_latency_ms", "0"), end=" ")'
+    after=$(cpu_ticks "$pid")
+    python3 -c "print(f'{($after - $before) * $TICK_US / $N:.2f}')"
+  done
 }
 
 median() { python3 -c 'import sys, statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
@@ -58,12 +86,15 @@ median() { python3 -c 'import sys, statistics; print(statistics.median(float(x) 
 declare -A results
 for pipeline in 1 16; do
   for round in $(seq 1 "$ROUNDS"); do
-    for target in redis dynamis; do
-      port=$redis_port; [ "$target" = dynamis ] && port=$dyn_port
-      while read -r test rps p99; do
+    for target in redis aof dynamis; do
+      port=$redis_port; pid=$redis_pid
+      [ "$target" = dynamis ] && { port=$dyn_port; pid=$dyn_pid; }
+      [ "$target" = aof ] && { port=$aof_port; pid=$aof_pid; }
+      while read -r test rps p99 cpu; do
         results["$target|$pipeline|$test|rps"]+="$rps "
         results["$target|$pipeline|$test|p99"]+="$p99 "
-      done < <(bench "$port" "$pipeline")
+        results["$target|$pipeline|$test|cpu"]+="$cpu "
+      done < <(bench "$port" "$pipeline" "$pid")
     done
   done
 done
@@ -71,16 +102,20 @@ done
 echo
 echo "redis-benchmark -t $TESTS -n $N -c $CLIENTS -d 64 -r 100000, median of $ROUNDS alternating rounds ($(nproc) cores)"
 echo
-echo "| test | pipeline | redis-server ops/s | Dynamis ops/s | ratio | redis p99 ms | Dynamis p99 ms |"
-echo "|---|---|---|---|---|---|---|"
+echo "| test | pipeline | redis-server ops/s | redis AOF everysec ops/s | Dynamis ops/s | Dynamis / redis | Dynamis / redis AOF | redis p99 ms | Dynamis p99 ms | redis CPU µs/op | Dynamis CPU µs/op |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for pipeline in 1 16; do
   for test in $(echo "$TESTS" | tr ',' ' ' | tr a-z A-Z); do
     r=$(median ${results["redis|$pipeline|$test|rps"]})
+    a=$(median ${results["aof|$pipeline|$test|rps"]})
     d=$(median ${results["dynamis|$pipeline|$test|rps"]})
     rp=$(median ${results["redis|$pipeline|$test|p99"]})
     dp=$(median ${results["dynamis|$pipeline|$test|p99"]})
+    rc=$(median ${results["redis|$pipeline|$test|cpu"]})
+    dc=$(median ${results["dynamis|$pipeline|$test|cpu"]})
     ratio=$(python3 -c "print(f'{$d/$r:.2f}')")
-    printf '| %s | %s | %.0f | %.0f | %s | %s | %s |\n' "$test" "$pipeline" "$r" "$d" "$ratio" "$rp" "$dp"
+    aratio=$(python3 -c "print(f'{$d/$a:.2f}')")
+    printf '| %s | %s | %.0f | %.0f | %.0f | %s | %s | %s | %s | %.2f | %.2f |\n' "$test" "$pipeline" "$r" "$a" "$d" "$ratio" "$aratio" "$rp" "$dp" "$rc" "$dc"
   done
 done
 echo

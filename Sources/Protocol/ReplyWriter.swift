@@ -28,17 +28,13 @@ public struct ReplyWriter: Sendable {
     }
 
     /// An error reply; `text` is the whole message including its code (`ERR ...`, `WRONGTYPE ...`).
-    /// CR and LF are replaced by spaces, as Redis does, so the reply stays one line.
     public mutating func error(_ text: String) {
-        buffer.writeInteger(UInt8(ascii: "-"))
-        for byte in text.utf8 {
-            buffer.writeInteger(byte == 13 || byte == 10 ? UInt8(ascii: " ") : byte)
-        }
-        buffer.writeStaticString("\r\n")
+        error(bytes: text.utf8)
     }
 
-    /// An error reply from raw bytes (e.g. echoing a client's binary command name).
-    public mutating func error(bytes: [UInt8]) {
+    /// An error reply from raw bytes (e.g. echoing a client's binary command name). CR and LF
+    /// are replaced by spaces, as Redis does, so the reply stays one line.
+    public mutating func error<Bytes: Sequence>(bytes: Bytes) where Bytes.Element == UInt8 {
         buffer.writeInteger(UInt8(ascii: "-"))
         for byte in bytes {
             buffer.writeInteger(byte == 13 || byte == 10 ? UInt8(ascii: " ") : byte)
@@ -155,9 +151,17 @@ public struct ReplyWriter: Sendable {
             buffer.writeInteger(UInt8(truncatingIfNeeded: value) &+ 48)
             return
         }
+        _ = DecimalText.with(value) { buffer.writeBytes($0) }
+    }
+}
+
+/// The decimal text of an integer, produced without going through `String`.
+public enum DecimalText {
+    @inlinable
+    public static func with<R>(_ value: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         var magnitude = value.magnitude
         // 20 digits plus a sign is the widest Int64.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 21) { digits in
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 21) { digits in
             var i = 21
             repeat {
                 i -= 1
@@ -168,7 +172,7 @@ public struct ReplyWriter: Sendable {
                 i -= 1
                 digits[i] = UInt8(ascii: "-")
             }
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(digits)[i..<21]))
+            return body(UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(digits)[i..<21]))
         }
     }
 }

@@ -7,19 +7,6 @@ import Testing
 /// (set DYNAMIS_DIFF_SEED to replay it).
 @Suite(.serialized, .timeLimit(.minutes(5)))
 struct RandomDifferentialTests {
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func pick<T>(_ items: [T]) -> T { items[Int(next() % UInt64(items.count))] }
-        mutating func chance(_ percent: UInt64) -> Bool { next() % 100 < percent }
-    }
-
     static let keys = ["a", "b", "c", "{t}1", "{t}2", "k:long:\(String(repeating: "x", count: 40))", ""]
     static let values: [[UInt8]] = [
         [], Array("0".utf8), Array("1".utf8), Array("-1".utf8), Array("42".utf8), Array("9223372036854775807".utf8),
@@ -32,7 +19,7 @@ struct RandomDifferentialTests {
     static let floats = ["0", "1.5", "-2.25", "1e5", "-1e-5", "inf", "-inf", "nan", "abc", "0.1", "", "10"]
     static let ttls = ["100", "1000", "0", "-1", "abc", "99999"]
 
-    static func command(_ g: inout Generator) -> [[UInt8]] {
+    static func command(_ g: inout SplitMix64) -> [[UInt8]] {
         func key() -> [UInt8] { Array(g.pick(keys).utf8) }
         func value() -> [UInt8] { g.pick(values) }
         func word(_ s: String) -> [UInt8] { Array(s.utf8) }
@@ -88,7 +75,7 @@ struct RandomDifferentialTests {
         let seed = ProcessInfo.processInfo.environment["DYNAMIS_DIFF_SEED"].flatMap { UInt64($0) }
             ?? UInt64.random(in: 1...UInt64.max)
         print("RandomDifferentialTests seed: \(seed) (replay with DYNAMIS_DIFF_SEED=\(seed))")
-        var g = Generator(state: seed)
+        var g = SplitMix64(seed: seed)
         let harness = try DifferentialHarness()
         defer { harness.stop() }
         var differences: [String] = []

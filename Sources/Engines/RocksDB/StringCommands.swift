@@ -296,7 +296,7 @@ extension RocksDBSession {
             }
             let (sum, overflow) = current.addingReportingOverflow(amount)
             if overflow { return reply.error(RedisError.overflow) }
-            ReplyDigits.withDecimal(sum) { stageString($0, expireAt: old?.meta.expireAt ?? 0) }
+            DecimalText.with(sum) { stageString($0, expireAt: old?.meta.expireAt ?? 0) }
             reply.integer(sum)
         }
     }
@@ -321,26 +321,6 @@ extension RocksDBSession {
             let text = LongDouble.humanString(sum)
             text.withUnsafeBytes { stageString($0, expireAt: old?.meta.expireAt ?? 0) }
             reply.bulk(bytes: text)
-        }
-    }
-}
-
-/// Decimal text of an integer without going through `String`.
-enum ReplyDigits {
-    static func withDecimal<R>(_ value: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
-        var magnitude = value.magnitude
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 21) { digits in
-            var i = 21
-            repeat {
-                i -= 1
-                digits[i] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 48
-                magnitude /= 10
-            } while magnitude > 0
-            if value < 0 {
-                i -= 1
-                digits[i] = UInt8(ascii: "-")
-            }
-            return body(UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(digits)[i..<21]))
         }
     }
 }
