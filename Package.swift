@@ -55,6 +55,7 @@ let package = Package(
         ]),
         .testTarget(name: "EnginesTests", dependencies: [
             "Engines", "Protocol", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
         .testTarget(name: "ServerTests", dependencies: [
             "Server", "TestSupport", "dynamis", .product(name: "NIOCore", package: "swift-nio"),

@@ -13,7 +13,7 @@ public protocol StorageEngine: Sendable {
     var clientProtocol: ClientProtocol { get }
     /// A session for one event loop, shared by that loop's client connections: it is only
     /// used from that loop's thread.
-    func makeSession() -> any EngineSession
+    func makeSession(eventLoop: EventLoop) -> any EngineSession
     /// `INFO keyspace` lines (`db0:keys=...`), and engine lines for other sections.
     func keyspaceInfo() -> [String]
     /// Flushes and closes; no session may be used afterwards.
@@ -22,8 +22,11 @@ public protocol StorageEngine: Sendable {
 
 /// One event loop's view of an engine, shared by the loop's connections.
 public protocol EngineSession: AnyObject {
-    /// Executes one command (already checked against the command table) and writes its reply.
-    func execute(_ spec: CommandSpec, _ arguments: [ByteBuffer], reply: inout ReplyWriter)
+    /// Executes one command (already checked against the command table) for client `client`
+    /// (engines that forward keep one client's requests on one upstream connection, in order).
+    /// Either writes the reply into `reply` and returns nil, or returns a future of the reply's
+    /// bytes, completed on the session's event loop.
+    func execute(_ spec: CommandSpec, _ arguments: [ByteBuffer], client: Int, reply: inout ReplyWriter) -> EventLoopFuture<ByteBuffer>?
     /// True while writes grouped from this loop's connections wait for `endOfBurst`: replies
     /// acknowledging them must not be sent before it.
     var hasPendingWrites: Bool { get }

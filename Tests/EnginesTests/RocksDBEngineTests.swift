@@ -1,6 +1,7 @@
 import CRocksDB
 import Foundation
 import NIOCore
+import NIOEmbedded
 import Protocol
 import TestSupport
 import Testing
@@ -13,7 +14,7 @@ struct EngineHarness {
 
     init(_ engine: RocksDBEngine) {
         self.engine = engine
-        self.session = engine.makeSession()
+        self.session = engine.makeSession(eventLoop: EmbeddedEventLoop())
     }
 
     /// Executes without ending the burst: grouped writes stay pending.
@@ -21,7 +22,7 @@ struct EngineHarness {
         let args = words.map { ByteBuffer(string: $0) }
         let spec = CommandTable.lookup(args[0])!
         var reply = ReplyWriter(buffer: ByteBuffer())
-        session.execute(spec, args, reply: &reply)
+        #expect(session.execute(spec, args, client: 1, reply: &reply) == nil)
         return String(decoding: reply.buffer.readableBytesView, as: UTF8.self)
     }
 

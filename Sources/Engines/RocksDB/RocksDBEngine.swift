@@ -41,7 +41,7 @@ public final class RocksDBEngine: StorageEngine {
         }
     }
 
-    public func makeSession() -> any EngineSession {
+    public func makeSession(eventLoop: EventLoop) -> any EngineSession {
         RocksDBSession(engine: self)
     }
 

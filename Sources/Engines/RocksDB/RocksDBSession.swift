@@ -37,7 +37,12 @@ final class RocksDBSession: EngineSession {
         rocksdb_writebatch_destroy(immediate)
     }
 
-    func execute(_ spec: CommandSpec, _ args: [ByteBuffer], reply: inout ReplyWriter) {
+    func execute(_ spec: CommandSpec, _ args: [ByteBuffer], client: Int, reply: inout ReplyWriter) -> EventLoopFuture<ByteBuffer>? {
+        execute(spec, args, reply: &reply)
+        return nil
+    }
+
+    private func execute(_ spec: CommandSpec, _ args: [ByteBuffer], reply: inout ReplyWriter) {
         if failure != nil { return }
         do {
             switch spec.id {

@@ -25,13 +25,22 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var parser = RESPRequestParser()
     private var arguments: [ByteBuffer] = []
     private var unparsed: ByteBuffer?
+    /// Replies ready to send. They precede every entry of `deferred`.
     private var reply: ReplyWriter
+    /// Replies after the first one an engine has not produced yet, in request order; an entry
+    /// is nil until its reply arrives. `deferredBase` numbers the first entry.
+    private var deferred = CircularBuffer<ByteBuffer?>()
+    private var deferredBase = 0
     private var closing = false
     private let logger: Logger
+    private let eventLoop: EventLoop
+    private let allocator: ByteBufferAllocator
 
     init(node: NodeContext, loop: LoopSession, channel: Channel, logger: Logger) {
         self.node = node
         self.loop = loop
+        self.eventLoop = channel.eventLoop
+        self.allocator = channel.allocator
         self.logger = logger
         let id = node.nextClientID.add(1, ordering: .relaxed).oldValue
         self.state = ClientState(id: id, address: channel.remoteAddress?.description ?? "?")
@@ -137,9 +146,41 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
         if spec.flags.contains(.connection) {
             executeConnectionCommand(spec, arguments)
-        } else {
-            session.execute(spec, arguments, reply: &reply)
+        } else if let future = session.execute(spec, arguments, client: state.id, reply: &reply) {
+            awaitReply(future)
+            return
         }
+        if !deferred.isEmpty, reply.buffer.readableBytes > 0 {
+            // Behind a reply still on its way: this one must wait its turn.
+            deferred.append(reply.buffer)
+            reply.buffer = allocator.buffer(capacity: 256)
+        }
+    }
+
+    /// Queues a reply an engine will produce later, keeping request order.
+    private func awaitReply(_ future: EventLoopFuture<ByteBuffer>) {
+        let sequence = deferredBase + deferred.count
+        deferred.append(nil)
+        let handler = NIOLoopBound(self, eventLoop: eventLoop)
+        future.hop(to: eventLoop).whenComplete { result in
+            let bytes: ByteBuffer
+            switch result {
+            case .success(let reply): bytes = reply
+            case .failure(let error):
+                var writer = ReplyWriter(buffer: handler.value.allocator.buffer(capacity: 64))
+                writer.error("\(error)")
+                bytes = writer.buffer
+            }
+            handler.value.deferredReplyArrived(sequence, bytes)
+        }
+    }
+
+    private func deferredReplyArrived(_ sequence: Int, _ bytes: ByteBuffer) {
+        let index = sequence - deferredBase
+        guard index >= 0, index < deferred.count else { return }
+        deferred[deferred.index(deferred.startIndex, offsetBy: index)] = bytes
+        // Replies become sendable only in order, and only outside a burst still being read.
+        if index == 0, !waitingForCommit, let context { sendReplies(failure: nil, context: context) }
     }
 
     /// Sends the buffered replies, or, when the writes they acknowledge failed, the error and
@@ -151,13 +192,22 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             reply.error(failure)
             closing = true
         }
+        var wrote = false
         if reply.buffer.readableBytes > 0 {
-            context.writeAndFlush(wrapOutboundOut(reply.buffer), promise: nil)
+            context.write(wrapOutboundOut(reply.buffer), promise: nil)
             // NIO usually writes small replies at once and lets go of the buffer, so clearing
             // it reuses the same storage; if a write is still pending, this copies on write.
             reply.buffer.clear()
+            wrote = true
         }
-        if closing {
+        while let first = deferred.first, let ready = first {
+            deferred.removeFirst()
+            deferredBase += 1
+            if failure == nil { context.write(wrapOutboundOut(ready), promise: nil) }
+            wrote = true
+        }
+        if wrote { context.flush() }
+        if closing, deferred.isEmpty || failure != nil {
             unparsed = nil
             context.close(promise: nil)
         }

@@ -54,7 +54,7 @@ final class LoopSessions: Sendable {
     init(group: EventLoopGroup, engine: any StorageEngine) {
         var sessions: [ObjectIdentifier: LoopSession] = [:]
         for loop in group.makeIterator() {
-            sessions[ObjectIdentifier(loop)] = LoopSession(eventLoop: loop, session: engine.makeSession())
+            sessions[ObjectIdentifier(loop)] = LoopSession(eventLoop: loop, session: engine.makeSession(eventLoop: loop))
         }
         self.sessions = sessions
     }
