@@ -9,4 +9,10 @@ public enum CommandID: Sendable, Hashable {
     // Keyspace
     case del, unlink, exists, type, expire, pexpire, expireat, pexpireat
     case ttl, pttl, expiretime, pexpiretime, persist, touch
+    /// A Redis command Dynamis routes and forwards to a backend engine but does not execute
+    /// itself yet (the RocksDB engine answers these as unknown commands).
+    case forwarded
+    /// A command a proxy cannot honour (subscriptions, MONITOR, blocking pops, ...): refused with
+    /// a clear error; the connection stays open.
+    case refused
 }

@@ -62,4 +62,6 @@ public struct CommandFlags: OptionSet, Sendable {
     public static let connection = CommandFlags(rawValue: 1 << 8)
     /// Touches every key of the node (DBSIZE, FLUSHALL): no single owner.
     public static let keyspaceWide = CommandFlags(rawValue: 1 << 9)
+    /// Executed only by forwarding engines (redis); the RocksDB engine does not have it yet.
+    public static let forwardable = CommandFlags(rawValue: 1 << 10)
 }

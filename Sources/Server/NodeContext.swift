@@ -1,4 +1,5 @@
 import Engines
+import Protocol
 import Ring
 import Synchronization
 
@@ -26,6 +27,16 @@ public final class NodeContext: Sendable {
         self.startedAt = .now
         var generator = SystemRandomNumberGenerator()
         self.runID = (0..<40).map { _ in String("0123456789abcdef".randomElement(using: &generator)!) }.joined()
+    }
+
+    /// Whether the engine forwards to a backend (and so runs every command the table can route).
+    var forwardsCommands: Bool { config.dataStore != .rocksdb }
+
+    /// The commands this node runs, for COMMAND.
+    var commands: [CommandSpec] {
+        CommandTable.all.filter { spec in
+            spec.id != .refused && (forwardsCommands || !spec.flags.contains(.forwardable))
+        }
     }
 
     var uptimeSeconds: Int {

@@ -138,7 +138,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     private func dispatch(context: ChannelHandlerContext) {
-        guard let spec = CommandTable.lookup(arguments[0]) else {
+        guard let spec = CommandTable.lookup(arguments[0]),
+              node.forwardsCommands || !spec.flags.contains(.forwardable)
+        else {
             return reply.error(bytes: UnknownCommand.message(arguments))
         }
         guard spec.acceptsArgumentCount(arguments.count) else {

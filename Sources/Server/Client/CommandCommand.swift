@@ -5,31 +5,31 @@ import Protocol
 extension ClientConnectionHandler {
     func commandCommand(_ args: [ByteBuffer]) {
         if args.count == 1 {
-            replyWriter.arrayHeader(CommandTable.all.count)
-            for spec in CommandTable.all { writeInfo(spec) }
+            replyWriter.arrayHeader(node.commands.count)
+            for spec in node.commands { writeInfo(spec) }
             return
         }
         let sub = args[1].lowercasedText
         switch sub {
         case "count":
-            replyWriter.integer(CommandTable.all.count)
+            replyWriter.integer(node.commands.count)
         case "list":
-            replyWriter.arrayHeader(CommandTable.all.count)
-            for spec in CommandTable.all { replyWriter.bulk(spec.name) }
+            replyWriter.arrayHeader(node.commands.count)
+            for spec in node.commands { replyWriter.bulk(spec.name) }
         case "info":
             let names = args.dropFirst(2)
             if names.isEmpty {
-                replyWriter.arrayHeader(CommandTable.all.count)
-                for spec in CommandTable.all { writeInfo(spec) }
+                replyWriter.arrayHeader(node.commands.count)
+                for spec in node.commands { writeInfo(spec) }
                 return
             }
             replyWriter.arrayHeader(names.count)
             for name in names {
-                if let spec = CommandTable.lookup(name) { writeInfo(spec) } else { replyWriter.nullArray() }
+                if let spec = CommandTable.lookup(name), node.commands.contains(where: { $0 === spec }) { writeInfo(spec) } else { replyWriter.nullArray() }
             }
         case "docs":
             let names = args.dropFirst(2)
-            let specs = names.isEmpty ? CommandTable.all : names.compactMap { CommandTable.lookup($0) }
+            let specs = names.isEmpty ? node.commands : names.compactMap { CommandTable.lookup($0) }.filter { spec in node.commands.contains { $0 === spec } }
             replyWriter.mapHeader(specs.count)
             for spec in specs {
                 replyWriter.bulk(spec.name)

@@ -40,6 +40,8 @@ extension ClientConnectionHandler {
             replyWriter.bulk(String(ts.tv_nsec / 1000))
         case .config:
             configCommand(args)
+        case .refused:
+            replyWriter.error("ERR '\(spec.name)' is not supported by Dynamis: it needs per-connection state on one server (subscriptions, transactions, blocking pops, replication)")
         default:
             replyWriter.error("ERR unknown command '\(spec.name)'")
         }

@@ -2,8 +2,8 @@ import NIOCore
 
 /// Redis's unknown-command error: `ERR unknown command 'x', with args beginning with: 'a' 'b' `,
 /// the name cut at 128 bytes and the arguments at 128 bytes in all.
-enum UnknownCommand {
-    static func message(_ arguments: [ByteBuffer]) -> [UInt8] {
+public enum UnknownCommand {
+    public static func message(_ arguments: [ByteBuffer]) -> [UInt8] {
         var out = Array("ERR unknown command '".utf8)
         out.append(contentsOf: arguments[0].readableBytesView.prefix(128))
         out.append(contentsOf: "', with args beginning with: ".utf8)
