@@ -7,18 +7,24 @@ import Testing
 final class DifferentialHarness {
     let redis: RedisServer
     let dynamis: DynamisProcess
+    /// With the Redis engine: the redis-server behind Dynamis.
+    let backend: RedisServer?
     let redisClient: RESPTestClient
     let dynamisClient: RESPTestClient
 
-    init() throws {
+    /// `redisEngine`: Dynamis runs the Redis engine in front of a second redis-server, instead
+    /// of the embedded RocksDB engine.
+    init(redisEngine: Bool = false) throws {
         redis = try RedisServer()
-        dynamis = try DynamisProcess()
+        backend = redisEngine ? try RedisServer() : nil
+        dynamis = try backend.map { try DynamisProcess.inFront(of: $0) } ?? DynamisProcess()
         redisClient = try RESPTestClient(port: redis.port)
         dynamisClient = try dynamis.client()
     }
 
     func stop() {
         redis.stop()
+        backend?.stop()
         dynamis.remove()
     }
 

@@ -94,7 +94,7 @@ public func waitForPort(_ port: Int, seconds: Double = 20, while alive: () -> Bo
 /// A real redis-server on a free loopback port, with no persistence.
 public final class RedisServer {
     public let port: Int
-    public let child: ChildProcess
+    public private(set) var child: ChildProcess
     let directory: TemporaryDirectory
 
     public init() throws {
@@ -116,6 +116,19 @@ public final class RedisServer {
             lastError = TestClientError("redis-server did not start: \(child.log)")
         }
         throw lastError
+    }
+
+    /// Starts redis-server again on the same port (after a kill).
+    public func restart() throws {
+        child.stop(signal: SIGKILL)
+        child = try ChildProcess(
+            executable: Self.binary,
+            arguments: ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                        "--dir", directory.path, "--daemonize", "no"],
+            logPath: directory.path + "/redis.log")
+        guard waitForPort(port, seconds: 10, while: { child.isRunning }) else {
+            throw TestClientError("redis-server did not restart: \(child.log)")
+        }
     }
 
     static var binary: String {
@@ -153,8 +166,10 @@ public final class DynamisProcess {
     public private(set) var child: ChildProcess
     public let configPath: String
 
-    /// Starts a node. `extraConfig` lines are appended under the pool key.
-    public init(extraConfig: [String] = [], directory: TemporaryDirectory = TemporaryDirectory("dynamis-node")) throws {
+    /// Starts a node. `engine` lines choose the engine (default: RocksDB in the node's
+    /// directory); `extraConfig` lines are appended under the pool key.
+    public init(engine: [String]? = nil, extraConfig: [String] = [],
+                directory: TemporaryDirectory = TemporaryDirectory("dynamis-node")) throws {
         self.directory = directory
         var lastError: Error = TestClientError("dynamis did not start")
         for _ in 0..<5 {
@@ -164,9 +179,9 @@ public final class DynamisProcess {
                          "  listen: 127.0.0.1:\(port)",
                          "  dyn_listen: 127.0.0.1:\(freePort())",
                          "  stats_listen: 127.0.0.1:\(freePort())",
-                         "  data_store: rocksdb",
-                         "  data_dir: \(directory.path)/data",
-                         "  tokens: '0'"] + extraConfig.map { "  " + $0 }
+                         "  tokens: '0'"]
+                + (engine ?? ["data_store: rocksdb", "data_dir: \(directory.path)/data"]).map { "  " + $0 }
+                + extraConfig.map { "  " + $0 }
             try lines.joined(separator: "\n").write(toFile: config, atomically: true, encoding: .utf8)
             let child = try ChildProcess(executable: DynamisBinary.path, arguments: ["-c", config, "-v", "6"],
                                          logPath: directory.path + "/dynamis.log")
@@ -198,5 +213,12 @@ public final class DynamisProcess {
     public func remove() {
         child.stop(signal: SIGKILL)
         directory.remove()
+    }
+}
+
+extension DynamisProcess {
+    /// A node on the Redis engine in front of `backend`.
+    public static func inFront(of backend: RedisServer, extraConfig: [String] = []) throws -> DynamisProcess {
+        try DynamisProcess(engine: ["data_store: redis", "servers:", "- 127.0.0.1:\(backend.port):1"], extraConfig: extraConfig)
     }
 }

@@ -92,6 +92,7 @@ public enum ConfigLoader {
             case "token_range":
                 let value = try field.oneOf(TokenOwnership.allCases.map(\.rawValue))
                 config.tokenOwnership = TokenOwnership(rawValue: value)!
+            case "datastore_password": config.datastorePassword = try field.nonEmptyString()
             case "io_threads": config.ioThreads = try field.integer(min: 0, max: 64)
             case "data_dir": config.dataDirectory = try field.nonEmptyString()
             case "rocksdb_block_cache_size": config.rocksdb.blockCacheBytes = try field.bytes()

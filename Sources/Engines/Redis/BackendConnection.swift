@@ -1,0 +1,222 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Protocol
+
+/// One pipelined connection from an event loop to the backend redis-server.
+///
+/// Requests are appended to an outbound buffer and written once per loop pass (`flush`);
+/// replies are matched to requests in order and handed over as raw slices. A request still
+/// unanswered after `timeout` fails with a Storage error, and its reply, when it comes, is
+/// dropped in its turn. When the backend goes away, everything in flight fails at once, new
+/// requests fail fast, and the connection is retried with capped exponential backoff.
+final class BackendConnection: @unchecked Sendable {  // only used on its event loop
+    private enum State {
+        case connecting
+        case ready(Channel)
+        case down
+        case closed
+    }
+
+    private struct InFlight {
+        /// nil once the request has timed out: its reply is then dropped.
+        var promise: EventLoopPromise<ByteBuffer>?
+        let deadline: NIODeadline
+    }
+
+    let eventLoop: EventLoop
+    private let options: BackendOptions
+    private let logger: Logger
+    private var state = State.down
+    private var inFlight = CircularBuffer<InFlight>()
+    private var outbound: ByteBuffer
+    private var framer = RESPReplyFramer()
+    private var unparsed: ByteBuffer?
+    private var backoff = TimeAmount.milliseconds(100)
+    private var timeoutTask: RepeatedTask?
+
+    init(eventLoop: EventLoop, options: BackendOptions, logger: Logger) {
+        self.eventLoop = eventLoop
+        self.options = options
+        self.logger = logger
+        self.outbound = ByteBufferAllocator().buffer(capacity: 16 * 1024)
+        let interval = TimeAmount.milliseconds(Int64(max(5, min(options.timeoutMilliseconds / 4, 100))))
+        timeoutTask = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [weak self] _ in
+            self?.expireTimedOut()
+        }
+        eventLoop.execute { self.connect() }
+    }
+
+    var hasUnflushedRequests: Bool { outbound.readableBytes > 0 }
+
+    /// Queues a request (encoded as RESP) and returns its reply.
+    func send(_ arguments: [ByteBuffer]) -> EventLoopFuture<ByteBuffer> {
+        guard case .ready = state else { return eventLoop.makeFailedFuture(EngineError.refused) }
+        guard inFlight.count < options.maxInFlight else { return eventLoop.makeFailedFuture(EngineError.overloaded) }
+        Self.encode(arguments, into: &outbound)
+        let promise = eventLoop.makePromise(of: ByteBuffer.self)
+        inFlight.append(InFlight(promise: promise,
+                                 deadline: .now() + .milliseconds(Int64(options.timeoutMilliseconds))))
+        return promise.futureResult
+    }
+
+    /// Writes every queued request in one go.
+    func flush() {
+        guard outbound.readableBytes > 0, case .ready(let channel) = state else { return }
+        channel.writeAndFlush(outbound, promise: nil)
+        outbound.clear()
+    }
+
+    static func encode(_ arguments: [ByteBuffer], into out: inout ByteBuffer) {
+        out.writeInteger(UInt8(ascii: "*"))
+        out.writeString(String(arguments.count))
+        out.writeStaticString("\r\n")
+        for var argument in arguments {
+            out.writeInteger(UInt8(ascii: "$"))
+            out.writeString(String(argument.readableBytes))
+            out.writeStaticString("\r\n")
+            out.writeBuffer(&argument)
+            out.writeStaticString("\r\n")
+        }
+    }
+
+    // MARK: - Connection lifecycle
+
+    private func connect() {
+        guard case .down = state else { return }
+        state = .connecting
+        ClientBootstrap(group: eventLoop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.milliseconds(Int64(options.timeoutMilliseconds)))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(BackendReplyHandler(connection: self))
+                }
+            }
+            .connect(host: options.host, port: options.port)
+            .whenComplete { result in
+                switch result {
+                case .success(let channel): self.connected(channel)
+                case .failure(let error):
+                    if case .closed = self.state { return }
+                    self.logger.debug("backend \(self.options.host):\(self.options.port) refused: \(error)")
+                    self.state = .down
+                    self.scheduleReconnect()
+                }
+            }
+    }
+
+    private func connected(_ channel: Channel) {
+        if case .closed = state {
+            channel.close(promise: nil)
+            return
+        }
+        state = .ready(channel)
+        backoff = .milliseconds(100)
+        logger.notice("connected to backend \(options.host):\(options.port)")
+        if let password = options.password {
+            // AUTH goes first on the connection, so every later request runs authenticated.
+            send([ByteBuffer(string: "AUTH"), ByteBuffer(string: password)]).whenComplete { result in
+                if case .success(let reply) = result, reply.getInteger(at: reply.readerIndex, as: UInt8.self) == UInt8(ascii: "-") {
+                    self.logger.error("backend \(self.options.host):\(self.options.port) refused AUTH: \(String(buffer: reply))")
+                }
+            }
+            flush()
+        }
+    }
+
+    private func scheduleReconnect() {
+        let delay = backoff
+        let cap = TimeAmount.milliseconds(Int64(options.retryCapMilliseconds))
+        backoff = min(backoff * 2, cap)
+        eventLoop.scheduleTask(in: delay) { self.connect() }
+    }
+
+    /// The channel closed or failed: everything in flight fails, and a reconnect is scheduled.
+    func disconnected() {
+        if case .closed = state { return }
+        if case .ready = state { logger.warning("lost backend \(options.host):\(options.port)") }
+        state = .down
+        failAll(EngineError.lost)
+        scheduleReconnect()
+    }
+
+    private func failAll(_ error: EngineError) {
+        outbound.clear()
+        unparsed = nil
+        framer = RESPReplyFramer()
+        while let entry = inFlight.popFirst() { entry.promise?.fail(error) }
+    }
+
+    // MARK: - Replies
+
+    func received(_ data: ByteBuffer) {
+        var buffer: ByteBuffer
+        if var pending = unparsed {
+            var data = data
+            pending.writeBuffer(&data)
+            buffer = pending
+            unparsed = nil
+        } else {
+            buffer = data
+        }
+        do {
+            while let reply = try framer.next(from: &buffer) {
+                guard let entry = inFlight.popFirst() else {
+                    logger.error("backend sent a reply nobody asked for; reconnecting")
+                    closeChannel()
+                    return
+                }
+                entry.promise?.succeed(reply)
+            }
+        } catch {
+            logger.error("backend sent malformed data (byte \(error.byte)); reconnecting")
+            closeChannel()
+            return
+        }
+        if buffer.readableBytes > 0 { unparsed = buffer }
+    }
+
+    private func expireTimedOut() {
+        let now = NIODeadline.now()
+        var index = inFlight.startIndex
+        while index != inFlight.endIndex, inFlight[index].deadline <= now {
+            if let promise = inFlight[index].promise {
+                inFlight[index].promise = nil
+                promise.fail(EngineError.timedOut)
+            }
+            index = inFlight.index(after: index)
+        }
+    }
+
+    private func closeChannel() {
+        if case .ready(let channel) = state { channel.close(promise: nil) }
+    }
+
+    func close() {
+        closeChannel()
+        state = .closed
+        timeoutTask?.cancel()
+        failAll(EngineError.lost)
+    }
+}
+
+/// Feeds a backend channel's bytes and closure to its `BackendConnection`.
+final class BackendReplyHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    private let connection: BackendConnection
+
+    init(connection: BackendConnection) { self.connection = connection }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        connection.received(unwrapInboundIn(data))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        connection.disconnected()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}
