@@ -22,11 +22,10 @@ public protocol StorageEngine: Sendable {
 
 /// One event loop's view of an engine, shared by the loop's connections.
 public protocol EngineSession: AnyObject {
-    /// Executes one command (already checked against the command table) for client `client`
-    /// (engines that forward keep one client's requests on one upstream connection, in order).
-    /// Either writes the reply into `reply` and returns nil, or returns a future of the reply's
-    /// bytes, completed on the session's event loop.
-    func execute(_ spec: CommandSpec, _ arguments: [ByteBuffer], client: Int, reply: inout ReplyWriter) -> EventLoopFuture<ByteBuffer>?
+    /// Executes one command (already checked against the command table). Either writes the
+    /// reply into `reply` and returns false, or returns true and later hands the reply to
+    /// `origin.receiver`, on the session's event loop and never before this call returns.
+    func execute(_ spec: CommandSpec, _ arguments: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Bool
     /// True while writes grouped from this loop's connections wait for `endOfBurst`: replies
     /// acknowledging them must not be sent before it.
     var hasPendingWrites: Bool { get }
@@ -36,4 +35,25 @@ public protocol EngineSession: AnyObject {
     func endOfBurst() -> String?
     /// A failure not yet reported through `endOfBurst` (commands are refused meanwhile).
     var failure: String? { get }
+}
+
+/// Receives the replies an engine produces after `execute` returned.
+public protocol ReplyReceiver: AnyObject {
+    /// The reply (or the engine's error) for the request numbered `sequence`.
+    func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int)
+}
+
+/// Who sent a request: the client (forwarding engines keep one client's requests on one
+/// upstream connection, so they run in order), where a later reply goes, and its number.
+public struct RequestOrigin {
+    public let client: Int
+    /// The connection outlives its requests: an engine holding a request keeps a strong reference.
+    public unowned(unsafe) let receiver: any ReplyReceiver
+    public let sequence: Int
+
+    public init(client: Int, receiver: any ReplyReceiver, sequence: Int) {
+        self.client = client
+        self.receiver = receiver
+        self.sequence = sequence
+    }
 }

@@ -1,7 +1,8 @@
 /// What the layers above need to know about a command, Redis-style: its arity, flags and where
-/// its keys are. One table (`CommandTable`) that every layer consults.
-public final class CommandSpec: Sendable {
-    public let name: String
+/// its keys are. One table (`CommandTable`) that every layer consults. Plain data (static
+/// strings only), so passing it around costs no reference counting on the hot path.
+public struct CommandSpec: Sendable {
+    public let name: StaticString
     public let id: CommandID
     /// Redis convention: positive is an exact argument count (name included), negative a minimum.
     public let arity: Int
@@ -11,10 +12,10 @@ public final class CommandSpec: Sendable {
     public let lastKey: Int
     public let keyStep: Int
     /// Redis's command group, for COMMAND DOCS.
-    public let group: String
+    public let group: StaticString
 
-    public init(_ name: String, _ id: CommandID, arity: Int, _ flags: CommandFlags,
-                keys: (Int, Int, Int) = (0, 0, 0), group: String) {
+    public init(_ name: StaticString, _ id: CommandID, arity: Int, _ flags: CommandFlags,
+                keys: (Int, Int, Int) = (0, 0, 0), group: StaticString) {
         self.name = name
         self.id = id
         self.arity = arity
@@ -24,6 +25,12 @@ public final class CommandSpec: Sendable {
         self.keyStep = keys.2
         self.group = group
     }
+
+    /// The name as a String, for messages.
+    public var text: String { name.description }
+
+    /// Same table entry.
+    public func isSame(as other: CommandSpec) -> Bool { name.utf8Start == other.name.utf8Start }
 
     @inlinable
     public func acceptsArgumentCount(_ count: Int) -> Bool {

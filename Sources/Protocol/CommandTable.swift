@@ -195,11 +195,12 @@ public enum CommandTable {
         .init("failover", .refused, arity: -1, [.connection], group: "unsupported"),
     ]
 
-    private static let index: [UInt64: [CommandSpec]] = {
-        var index: [UInt64: [CommandSpec]] = [:]
-        for spec in all {
-            let h = Array(spec.name.utf8).withUnsafeBytes { foldedHash($0) }
-            index[h, default: []].append(spec)
+    /// Folded-name hash → position in `all` (a hash collision falls back to a scan).
+    private static let index: [UInt64: Int] = {
+        var index: [UInt64: Int] = [:]
+        for (i, spec) in all.enumerated() {
+            let h = foldedHash(UnsafeRawBufferPointer(start: spec.name.utf8Start, count: spec.name.utf8CodeUnitCount))
+            if index[h] == nil { index[h] = i }
         }
         return index
     }()
@@ -211,9 +212,10 @@ public enum CommandTable {
     }
 
     public static func lookup(_ name: UnsafeRawBufferPointer) -> CommandSpec? {
-        guard name.count <= 32, let candidates = index[foldedHash(name)] else { return nil }
-        for spec in candidates where equalsFolded(spec.name, name) { return spec }
-        return nil
+        guard name.count <= 32, let position = index[foldedHash(name)] else { return nil }
+        let spec = all[position]
+        if equalsFolded(spec.name, name) { return spec }
+        return all.first { equalsFolded($0.name, name) }
     }
 
     public static func lookup(_ name: String) -> CommandSpec? {
@@ -230,14 +232,14 @@ public enum CommandTable {
         return h
     }
 
-    static func equalsFolded(_ lower: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        var i = 0
-        for c in lower.utf8 {
-            guard i < bytes.count else { return false }
+    static func equalsFolded(_ lower: StaticString, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        let count = lower.utf8CodeUnitCount
+        guard count == bytes.count else { return false }
+        let expected = lower.utf8Start
+        for i in 0..<count {
             let b = bytes[i]
-            if (b >= 65 && b <= 90 ? b | 0x20 : b) != c { return false }
-            i += 1
+            if (b >= 65 && b <= 90 ? b | 0x20 : b) != expected[i] { return false }
         }
-        return i == bytes.count
+        return true
     }
 }

@@ -22,7 +22,7 @@ struct EngineHarness {
         let args = words.map { ByteBuffer(string: $0) }
         let spec = CommandTable.lookup(args[0])!
         var reply = ReplyWriter(buffer: ByteBuffer())
-        #expect(session.execute(spec, args, client: 1, reply: &reply) == nil)
+        #expect(!session.execute(spec, args, origin: RequestOrigin(client: 1, receiver: NoReceiver.shared, sequence: 0), reply: &reply))
         return String(decoding: reply.buffer.readableBytesView, as: UTF8.self)
     }
 
@@ -171,5 +171,13 @@ struct RocksDBEngineTests {
         let harness = EngineHarness(engine)
         #expect(harness.run("GET", "n") == "$5\r\n16000\r\n")
         #expect(harness.run("GET", "f") == "$3\r\n800\r\n")
+    }
+}
+
+/// The RocksDB engine answers synchronously: nothing may arrive here.
+final class NoReceiver: ReplyReceiver, @unchecked Sendable {  // stateless
+    static let shared = NoReceiver()
+    func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {
+        Issue.record("the RocksDB engine answered asynchronously")
     }
 }

@@ -48,7 +48,7 @@ import Testing
     }
 
     @Test func namesAreUniqueAndLowercase() {
-        let names = CommandTable.all.map(\.name)
+        let names = CommandTable.all.map(\.text)
         #expect(Set(names).count == names.count)
         #expect(names.allSatisfy { $0 == $0.lowercased() })
     }

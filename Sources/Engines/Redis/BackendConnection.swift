@@ -10,7 +10,7 @@ import Protocol
 /// unanswered after `timeout` fails with a Storage error, and its reply, when it comes, is
 /// dropped in its turn. When the backend goes away, everything in flight fails at once, new
 /// requests fail fast, and the connection is retried with capped exponential backoff.
-final class BackendConnection: @unchecked Sendable {  // only used on its event loop
+final class BackendConnection: ReplyReceiver, @unchecked Sendable {  // only used on its event loop
     private enum State {
         case connecting
         case ready(Channel)
@@ -20,7 +20,8 @@ final class BackendConnection: @unchecked Sendable {  // only used on its event 
 
     private struct InFlight {
         /// nil once the request has timed out: its reply is then dropped.
-        var promise: EventLoopPromise<ByteBuffer>?
+        var receiver: (any ReplyReceiver)?
+        let sequence: Int
         let deadline: NIODeadline
     }
 
@@ -49,15 +50,22 @@ final class BackendConnection: @unchecked Sendable {  // only used on its event 
 
     var hasUnflushedRequests: Bool { outbound.readableBytes > 0 }
 
-    /// Queues a request (encoded as RESP) and returns its reply.
-    func send(_ arguments: [ByteBuffer]) -> EventLoopFuture<ByteBuffer> {
-        guard case .ready = state else { return eventLoop.makeFailedFuture(EngineError.refused) }
-        guard inFlight.count < options.maxInFlight else { return eventLoop.makeFailedFuture(EngineError.overloaded) }
+    /// Queues a request (encoded as RESP); its reply goes to `origin.receiver`. Returns the
+    /// error to answer at once when the request cannot be sent.
+    func send(_ arguments: [ByteBuffer], origin: RequestOrigin) -> EngineError? {
+        guard case .ready = state else { return EngineError.refused }
+        guard inFlight.count < options.maxInFlight else { return EngineError.overloaded }
         Self.encode(arguments, into: &outbound)
-        let promise = eventLoop.makePromise(of: ByteBuffer.self)
-        inFlight.append(InFlight(promise: promise,
+        inFlight.append(InFlight(receiver: origin.receiver, sequence: origin.sequence,
                                  deadline: .now() + .milliseconds(Int64(options.timeoutMilliseconds))))
-        return promise.futureResult
+        return nil
+    }
+
+    /// The reply to this connection's own AUTH.
+    func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {
+        if case .success(let bytes) = reply, bytes.getInteger(at: bytes.readerIndex, as: UInt8.self) == UInt8(ascii: "-") {
+            logger.error("backend \(options.host):\(options.port) refused AUTH: \(String(buffer: bytes))")
+        }
     }
 
     /// Writes every queued request in one go.
@@ -116,11 +124,8 @@ final class BackendConnection: @unchecked Sendable {  // only used on its event 
         logger.notice("connected to backend \(options.host):\(options.port)")
         if let password = options.password {
             // AUTH goes first on the connection, so every later request runs authenticated.
-            send([ByteBuffer(string: "AUTH"), ByteBuffer(string: password)]).whenComplete { result in
-                if case .success(let reply) = result, reply.getInteger(at: reply.readerIndex, as: UInt8.self) == UInt8(ascii: "-") {
-                    self.logger.error("backend \(self.options.host):\(self.options.port) refused AUTH: \(String(buffer: reply))")
-                }
-            }
+            _ = send([ByteBuffer(string: "AUTH"), ByteBuffer(string: password)],
+                     origin: RequestOrigin(client: 0, receiver: self, sequence: 0))
             flush()
         }
     }
@@ -145,7 +150,7 @@ final class BackendConnection: @unchecked Sendable {  // only used on its event 
         outbound.clear()
         unparsed = nil
         framer = RESPReplyFramer()
-        while let entry = inFlight.popFirst() { entry.promise?.fail(error) }
+        while let entry = inFlight.popFirst() { entry.receiver?.receive(.failure(error), for: entry.sequence) }
     }
 
     // MARK: - Replies
@@ -167,7 +172,7 @@ final class BackendConnection: @unchecked Sendable {  // only used on its event 
                     closeChannel()
                     return
                 }
-                entry.promise?.succeed(reply)
+                entry.receiver?.receive(.success(reply), for: entry.sequence)
             }
         } catch {
             logger.error("backend sent malformed data (byte \(error.byte)); reconnecting")
@@ -181,9 +186,9 @@ final class BackendConnection: @unchecked Sendable {  // only used on its event 
         let now = NIODeadline.now()
         var index = inFlight.startIndex
         while index != inFlight.endIndex, inFlight[index].deadline <= now {
-            if let promise = inFlight[index].promise {
-                inFlight[index].promise = nil
-                promise.fail(EngineError.timedOut)
+            if let receiver = inFlight[index].receiver {
+                inFlight[index].receiver = nil
+                receiver.receive(.failure(EngineError.timedOut), for: inFlight[index].sequence)
             }
             index = inFlight.index(after: index)
         }

@@ -40,8 +40,12 @@ final class RedisSession: EngineSession {
         for connection in connections { connection.close() }
     }
 
-    func execute(_ spec: CommandSpec, _ arguments: [ByteBuffer], client: Int, reply: inout ReplyWriter) -> EventLoopFuture<ByteBuffer>? {
-        connections[client % connections.count].send(arguments)
+    func execute(_ spec: CommandSpec, _ arguments: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
+        if let error = connections[origin.client % connections.count].send(arguments, origin: origin) {
+            reply.error(error.message)
+            return false
+        }
+        return true
     }
 
     var hasPendingWrites: Bool { connections.contains { $0.hasUnflushedRequests } }

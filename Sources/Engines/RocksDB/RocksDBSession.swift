@@ -37,9 +37,9 @@ final class RocksDBSession: EngineSession {
         rocksdb_writebatch_destroy(immediate)
     }
 
-    func execute(_ spec: CommandSpec, _ args: [ByteBuffer], client: Int, reply: inout ReplyWriter) -> EventLoopFuture<ByteBuffer>? {
+    func execute(_ spec: CommandSpec, _ args: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
         execute(spec, args, reply: &reply)
-        return nil
+        return false
     }
 
     private func execute(_ spec: CommandSpec, _ args: [ByteBuffer], reply: inout ReplyWriter) {

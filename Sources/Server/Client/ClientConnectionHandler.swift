@@ -7,7 +7,7 @@ import Protocol
 /// parsed as slices of the received bytes, executed, and their replies gathered in one buffer
 /// that is flushed once per read burst, and never before the engine has made the writes those
 /// replies acknowledge durable (see `LoopSession`).
-final class ClientConnectionHandler: ChannelInboundHandler {
+final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -33,14 +33,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var deferredBase = 0
     private var closing = false
     private let logger: Logger
-    private let eventLoop: EventLoop
     private let allocator: ByteBufferAllocator
+    /// Whether this node's engine runs the forwarded commands (cached: read per request).
+    private let forwardsCommands: Bool
 
     init(node: NodeContext, loop: LoopSession, channel: Channel, logger: Logger) {
         self.node = node
         self.loop = loop
-        self.eventLoop = channel.eventLoop
         self.allocator = channel.allocator
+        self.forwardsCommands = node.forwardsCommands
         self.logger = logger
         let id = node.nextClientID.add(1, ordering: .relaxed).oldValue
         self.state = ClientState(id: id, address: channel.remoteAddress?.description ?? "?")
@@ -139,7 +140,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     private func dispatch(context: ChannelHandlerContext) {
         guard let spec = CommandTable.lookup(arguments[0]),
-              node.forwardsCommands || !spec.flags.contains(.forwardable)
+              forwardsCommands || !spec.flags.contains(.forwardable)
         else {
             return reply.error(bytes: UnknownCommand.message(arguments))
         }
@@ -148,8 +149,10 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
         if spec.flags.contains(.connection) {
             executeConnectionCommand(spec, arguments)
-        } else if let future = session.execute(spec, arguments, client: state.id, reply: &reply) {
-            awaitReply(future)
+        } else if session.execute(spec, arguments,
+                                  origin: RequestOrigin(client: state.id, receiver: self, sequence: deferredBase + deferred.count),
+                                  reply: &reply) {
+            deferred.append(nil)  // the engine answers later, through `receive`
             return
         }
         if !deferred.isEmpty, reply.buffer.readableBytes > 0 {
@@ -159,21 +162,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    /// Queues a reply an engine will produce later, keeping request order.
-    private func awaitReply(_ future: EventLoopFuture<ByteBuffer>) {
-        let sequence = deferredBase + deferred.count
-        deferred.append(nil)
-        let handler = NIOLoopBound(self, eventLoop: eventLoop)
-        future.hop(to: eventLoop).whenComplete { result in
-            let bytes: ByteBuffer
-            switch result {
-            case .success(let reply): bytes = reply
-            case .failure(let error):
-                var writer = ReplyWriter(buffer: handler.value.allocator.buffer(capacity: 64))
-                writer.error("\(error)")
-                bytes = writer.buffer
-            }
-            handler.value.deferredReplyArrived(sequence, bytes)
+    /// A reply the engine produced after `execute` returned.
+    func receive(_ result: Result<ByteBuffer, EngineError>, for sequence: Int) {
+        switch result {
+        case .success(let bytes):
+            deferredReplyArrived(sequence, bytes)
+        case .failure(let error):
+            var writer = ReplyWriter(buffer: allocator.buffer(capacity: 64))
+            writer.error(error.message)
+            deferredReplyArrived(sequence, writer.buffer)
         }
     }
 
@@ -181,8 +178,12 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         let index = sequence - deferredBase
         guard index >= 0, index < deferred.count else { return }
         deferred[deferred.index(deferred.startIndex, offsetBy: index)] = bytes
-        // Replies become sendable only in order, and only outside a burst still being read.
-        if index == 0, !waitingForCommit, let context { sendReplies(failure: nil, context: context) }
+        // Replies become sendable only in order. Many arrive together (one backend read holds
+        // many), so they are sent once, at the end of the loop's pass: one write per client.
+        if index == 0, !waitingForCommit {
+            waitingForCommit = true
+            loop.wait(self)
+        }
     }
 
     /// Sends the buffered replies, or, when the writes they acknowledge failed, the error and

@@ -15,7 +15,7 @@ extension ClientConnectionHandler {
             replyWriter.integer(node.commands.count)
         case "list":
             replyWriter.arrayHeader(node.commands.count)
-            for spec in node.commands { replyWriter.bulk(spec.name) }
+            for spec in node.commands { replyWriter.bulk(spec.text) }
         case "info":
             let names = args.dropFirst(2)
             if names.isEmpty {
@@ -25,18 +25,18 @@ extension ClientConnectionHandler {
             }
             replyWriter.arrayHeader(names.count)
             for name in names {
-                if let spec = CommandTable.lookup(name), node.commands.contains(where: { $0 === spec }) { writeInfo(spec) } else { replyWriter.nullArray() }
+                if let spec = CommandTable.lookup(name), node.commands.contains(where: { $0.isSame(as: spec) }) { writeInfo(spec) } else { replyWriter.nullArray() }
             }
         case "docs":
             let names = args.dropFirst(2)
-            let specs = names.isEmpty ? node.commands : names.compactMap { CommandTable.lookup($0) }.filter { spec in node.commands.contains { $0 === spec } }
+            let specs = names.isEmpty ? node.commands : names.compactMap { CommandTable.lookup($0) }.filter { spec in node.commands.contains { $0.isSame(as: spec) } }
             replyWriter.mapHeader(specs.count)
             for spec in specs {
-                replyWriter.bulk(spec.name)
+                replyWriter.bulk(spec.text)
                 replyWriter.mapHeader(4)
-                replyWriter.bulk("summary"); replyWriter.bulk("\(spec.name.uppercased()) (see the Redis documentation)")
+                replyWriter.bulk("summary"); replyWriter.bulk("\(spec.text.uppercased()) (see the Redis documentation)")
                 replyWriter.bulk("since"); replyWriter.bulk("1.0.0")
-                replyWriter.bulk("group"); replyWriter.bulk(spec.group)
+                replyWriter.bulk("group"); replyWriter.bulk(spec.group.description)
                 replyWriter.bulk("complexity"); replyWriter.bulk("O(1)")
             }
         default:
@@ -46,7 +46,7 @@ extension ClientConnectionHandler {
 
     private func writeInfo(_ spec: CommandSpec) {
         replyWriter.arrayHeader(10)
-        replyWriter.bulk(spec.name)
+        replyWriter.bulk(spec.text)
         replyWriter.integer(spec.arity)
         let flags = spec.flagNames
         replyWriter.setHeader(flags.count)
@@ -55,7 +55,7 @@ extension ClientConnectionHandler {
         replyWriter.integer(spec.lastKey)
         replyWriter.integer(spec.keyStep)
         replyWriter.setHeader(1)
-        replyWriter.simple("@" + spec.group)
+        replyWriter.simple("@" + spec.group.description)
         replyWriter.setHeader(0)
         replyWriter.arrayHeader(0)
         replyWriter.arrayHeader(0)

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Proxies in front of one redis-server, same machine, same run, alternating (release build):
+# redis-server direct, twemproxy (nutcracker), and Dynamis's Redis engine.
+#   bash bench/proxies.sh          ROUNDS=1 N=100000 bash bench/proxies.sh
+# Prints ops/s, p99 and each proxy's ratio to direct redis-server (median of ROUNDS), and the
+# proxy process's own CPU time per operation.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-3}
+N=${N:-200000}
+CLIENTS=${CLIENTS:-50}
+command -v nutcracker >/dev/null || { echo "needs nutcracker (apt-get install nutcracker)" >&2; exit 1; }
+
+swift build -c release --product dynamis >/dev/null
+work=$(mktemp -d /tmp/dynamis-proxies.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_port() { for _ in $(seq 1 200); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "port $1 never answered" >&2; exit 1; }
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --daemonize no >"$work/redis.log" 2>&1 &
+redis_pid=$!; pids+=($!)
+twem_port=$(free_port)
+cat >"$work/twemproxy.yml" <<YAML
+alpha:
+  listen: 127.0.0.1:$twem_port
+  hash: fnv1a_64
+  distribution: ketama
+  redis: true
+  server_connections: 1
+  servers:
+   - 127.0.0.1:$redis_port:1
+YAML
+nutcracker -c "$work/twemproxy.yml" -o "$work/twemproxy.log" -s "$(free_port)" &
+twem_pid=$!; pids+=($!)
+dyn_port=$(free_port)
+cat >"$work/dynamis.yml" <<YAML
+dyn_o_mite:
+  listen: 127.0.0.1:$dyn_port
+  data_store: redis
+  servers:
+  - 127.0.0.1:$redis_port:1
+YAML
+.build/release/dynamis -c "$work/dynamis.yml" >"$work/dynamis.log" 2>&1 &
+dyn_pid=$!; pids+=($!)
+wait_port "$redis_port"; wait_port "$twem_port"; wait_port "$dyn_port"
+
+declare -A results
+for pipeline in 1 16; do
+  for round in $(seq 1 "$ROUNDS"); do
+    for target in redis twemproxy dynamis; do
+      case $target in
+        redis) port=$redis_port; pid=$redis_pid ;;
+        twemproxy) port=$twem_port; pid=$twem_pid ;;
+        dynamis) port=$dyn_port; pid=$dyn_pid ;;
+      esac
+      for test in set get; do
+        before=$(cpu_ticks "$pid")
+        read -r rps p99 < <(redis-benchmark -p "$port" -t "$test" -n "$N" -c "$CLIENTS" -d 64 -r 100000 -P "$pipeline" --csv 2>/dev/null \
+          | python3 -c '
+import csv, sys
+rows = list(csv.reader(sys.stdin)); d = dict(zip(rows[0], rows[1])); print(d["rps"], d["p99_latency_ms"])')
+        after=$(cpu_ticks "$pid")
+        results["$target|$pipeline|$test|rps"]+="$rps "
+        results["$target|$pipeline|$test|p99"]+="$p99 "
+        results["$target|$pipeline|$test|cpu"]+="$(python3 -c "print(($after - $before) * $TICK_US / $N)") "
+      done
+    done
+  done
+done
+
+median() { python3 -c 'import sys, statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+echo
+echo "redis-benchmark -n $N -c $CLIENTS -d 64 -r 100000, one redis-server backend, median of $ROUNDS alternating rounds ($(nproc) cores)"
+echo
+echo "| test | pipeline | redis-server ops/s | twemproxy ops/s | Dynamis ops/s | twemproxy / redis | Dynamis / redis | p99 ms redis / twemproxy / Dynamis | proxy CPU µs/op twemproxy / Dynamis |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for pipeline in 1 16; do
+  for test in set get; do
+    r=$(median ${results["redis|$pipeline|$test|rps"]}); t=$(median ${results["twemproxy|$pipeline|$test|rps"]})
+    d=$(median ${results["dynamis|$pipeline|$test|rps"]})
+    rp=$(median ${results["redis|$pipeline|$test|p99"]}); tp=$(median ${results["twemproxy|$pipeline|$test|p99"]})
+    dp=$(median ${results["dynamis|$pipeline|$test|p99"]})
+    tc=$(median ${results["twemproxy|$pipeline|$test|cpu"]}); dc=$(median ${results["dynamis|$pipeline|$test|cpu"]})
+    printf '| %s | %s | %.0f | %.0f | %.0f | %.2f | %.2f | %s / %s / %s | %.2f / %.2f |\n' "${test^^}" "$pipeline" "$r" "$t" "$d" \
+      "$(python3 -c "print($t/$r)")" "$(python3 -c "print($d/$r)")" "$rp" "$tp" "$dp" "$tc" "$dc"
+  done
+done
