@@ -26,6 +26,10 @@ public protocol EngineSession: AnyObject {
     /// reply into `reply` and returns false, or returns true and later hands the reply to
     /// `origin.receiver`, on the session's event loop and never before this call returns.
     func execute(_ spec: CommandSpec, _ arguments: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Bool
+    /// The same for a memcached text-protocol request (engines whose clients speak memcached).
+    /// A `noreply` request returns false and writes nothing.
+    func execute(memcached request: MemcachedRequest, origin: RequestOrigin, reply: inout ReplyWriter) -> Bool
+
     /// True while writes grouped from this loop's connections wait for `endOfBurst`: replies
     /// acknowledging them must not be sent before it.
     var hasPendingWrites: Bool { get }
@@ -55,5 +59,13 @@ public struct RequestOrigin {
         self.client = client
         self.receiver = receiver
         self.sequence = sequence
+    }
+}
+
+extension EngineSession {
+    /// Engines whose clients speak RESP never see memcached requests.
+    public func execute(memcached request: MemcachedRequest, origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
+        reply.buffer.writeString("SERVER_ERROR this engine speaks RESP\r\n")
+        return false
     }
 }

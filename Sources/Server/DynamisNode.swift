@@ -24,16 +24,18 @@ public final class DynamisNode: Sendable {
             engine = try RocksDBEngine(options: config.rocksdb, keyHashIdentity: config.keyHashIdentity) { key in
                 tokenizer.token(of: key)
             }
-        case .redis:
+        case .redis, .memcached:
             let backend = config.servers[0]
             var options = BackendOptions(host: backend.endpoint.host, port: backend.endpoint.port)
             options.connectionsPerLoop = config.datastoreConnections
             options.timeoutMilliseconds = config.timeoutMilliseconds
             options.retryCapMilliseconds = config.serverRetryTimeout
             options.password = config.datastorePassword
-            engine = RedisEngine(options: options, logger: logger)
-        case .memcached:
-            throw ConfigError(key: "data_store", "the memcached engine is not available in this build yet; use data_store: rocksdb or redis")
+            if config.dataStore == .redis {
+                engine = RedisEngine(options: options, logger: logger)
+            } else {
+                engine = MemcachedEngine(options: options, logger: logger)
+            }
         }
         let context = NodeContext(config: config, engine: engine)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: config.ioThreads > 0 ? config.ioThreads : System.coreCount)

@@ -189,6 +189,21 @@ struct NodeProcessTests {
         #expect(check.log.contains("warning: key 'distribution' is deprecated"))
     }
 
+    /// Every example config shipped in conf/ passes `dynamis -t`.
+    @Test func shippedConfigsAreValid() throws {
+        let conf = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("conf")
+        let files = try FileManager.default.contentsOfDirectory(atPath: conf.path).filter { $0.hasSuffix(".yml") }
+        #expect(!files.isEmpty)
+        let directory = TemporaryDirectory("conf-check")
+        defer { directory.remove() }
+        for file in files {
+            let child = try ChildProcess(executable: DynamisBinary.path, arguments: ["-t", "-c", conf.appendingPathComponent(file).path],
+                                         logPath: directory.path + "/\(file).log")
+            #expect(child.waitForExit(seconds: 20) == 0, "\(file): \(child.log)")
+        }
+    }
+
     /// A data directory written with one key hash refuses to open with another: every stored
     /// key's token prefix would be wrong.
     @Test func changingTheHashOfExistingDataIsRefused() throws {

@@ -81,7 +81,7 @@ public final class ChildProcess {
     deinit { stop(signal: SIGKILL, seconds: 5) }
 }
 
-/// Waits until something accepts connections on the port.
+/// Waits until something accepts TCP connections on the port (whatever protocol it speaks).
 public func waitForPort(_ port: Int, seconds: Double = 20, while alive: () -> Bool = { true }) -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline && alive() {
@@ -217,6 +217,11 @@ public final class DynamisProcess {
 }
 
 extension DynamisProcess {
+    /// A node on the Memcached engine in front of `backend`.
+    public static func inFront(ofMemcached backend: MemcachedServer, extraConfig: [String] = []) throws -> DynamisProcess {
+        try DynamisProcess(engine: ["data_store: memcached", "servers:", "- 127.0.0.1:\(backend.port):1"], extraConfig: extraConfig)
+    }
+
     /// A node on the Redis engine in front of `backend`.
     public static func inFront(of backend: RedisServer, extraConfig: [String] = []) throws -> DynamisProcess {
         try DynamisProcess(engine: ["data_store: redis", "servers:", "- 127.0.0.1:\(backend.port):1"], extraConfig: extraConfig)

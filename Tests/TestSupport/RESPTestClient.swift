@@ -120,6 +120,25 @@ public final class RESPTestClient {
         }
     }
 
+    /// Reads one line, CRLF included.
+    public func readLine() throws -> [UInt8] {
+        while true {
+            if let end = RESPReplyParser.line(buffer, 0) {
+                let line = Array(buffer[0..<(end + 2)])
+                buffer.removeFirst(end + 2)
+                return line
+            }
+            try fill()
+        }
+    }
+
+    public func readExactly(_ count: Int) throws -> [UInt8] {
+        while buffer.count < count { try fill() }
+        let bytes = Array(buffer[0..<count])
+        buffer.removeFirst(count)
+        return bytes
+    }
+
     /// True when the server closed the connection (reads return EOF) within the timeout.
     public func isClosedByPeer() -> Bool {
         var chunk = [UInt8](repeating: 0, count: 4096)

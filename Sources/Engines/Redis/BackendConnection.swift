@@ -3,14 +3,37 @@ import NIOCore
 import NIOPosix
 import Protocol
 
-/// One pipelined connection from an event loop to the backend redis-server.
+/// How requests and responses look on a backend connection.
+protocol BackendWire: Sendable {
+    init()
+    /// The next complete response for a request of `kind`, or nil when more bytes are needed.
+    mutating func next(from buffer: inout ByteBuffer, kind: UInt8) throws -> ByteBuffer?
+}
+
+/// A redis-server: RESP replies, one per request.
+struct RESPWire: BackendWire {
+    private var framer = RESPReplyFramer()
+    mutating func next(from buffer: inout ByteBuffer, kind: UInt8) throws -> ByteBuffer? {
+        try framer.next(from: &buffer)
+    }
+}
+
+/// A memcached: text responses, shaped by the request.
+struct MemcachedWire: BackendWire {
+    private var framer = MemcachedResponseFramer()
+    mutating func next(from buffer: inout ByteBuffer, kind: UInt8) throws -> ByteBuffer? {
+        try framer.next(from: &buffer, kind: MemcachedRequest.ResponseKind(rawValue: kind) ?? .line)
+    }
+}
+
+/// One pipelined connection from an event loop to the backend (redis-server or memcached).
 ///
 /// Requests are appended to an outbound buffer and written once per loop pass (`flush`);
 /// replies are matched to requests in order and handed over as raw slices. A request still
 /// unanswered after `timeout` fails with a Storage error, and its reply, when it comes, is
 /// dropped in its turn. When the backend goes away, everything in flight fails at once, new
 /// requests fail fast, and the connection is retried with capped exponential backoff.
-final class BackendConnection: ReplyReceiver, @unchecked Sendable {  // only used on its event loop
+final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Sendable {  // only used on its event loop
     private enum State {
         case connecting
         case ready(Channel)
@@ -22,6 +45,8 @@ final class BackendConnection: ReplyReceiver, @unchecked Sendable {  // only use
         /// nil once the request has timed out: its reply is then dropped.
         var receiver: (any ReplyReceiver)?
         let sequence: Int
+        /// What shape of response to expect (memcached), 0 for RESP.
+        let kind: UInt8
         let deadline: NIODeadline
     }
 
@@ -31,7 +56,7 @@ final class BackendConnection: ReplyReceiver, @unchecked Sendable {  // only use
     private var state = State.down
     private var inFlight = CircularBuffer<InFlight>()
     private var outbound: ByteBuffer
-    private var framer = RESPReplyFramer()
+    private var wire = Wire()
     private var unparsed: ByteBuffer?
     private var backoff = TimeAmount.milliseconds(100)
     private var timeoutTask: RepeatedTask?
@@ -56,8 +81,22 @@ final class BackendConnection: ReplyReceiver, @unchecked Sendable {  // only use
         guard case .ready = state else { return EngineError.refused }
         guard inFlight.count < options.maxInFlight else { return EngineError.overloaded }
         Self.encode(arguments, into: &outbound)
-        inFlight.append(InFlight(receiver: origin.receiver, sequence: origin.sequence,
+        inFlight.append(InFlight(receiver: origin.receiver, sequence: origin.sequence, kind: 0,
                                  deadline: .now() + .milliseconds(Int64(options.timeoutMilliseconds))))
+        return nil
+    }
+
+    /// Queues a request already in the backend's wire format. Without `kind` (memcached's
+    /// `noreply`) nothing is expected back.
+    func send(raw request: ByteBuffer, kind: UInt8?, origin: RequestOrigin) -> EngineError? {
+        guard case .ready = state else { return EngineError.refused }
+        guard inFlight.count < options.maxInFlight else { return EngineError.overloaded }
+        var request = request
+        outbound.writeBuffer(&request)
+        if let kind {
+            inFlight.append(InFlight(receiver: origin.receiver, sequence: origin.sequence, kind: kind,
+                                     deadline: .now() + .milliseconds(Int64(options.timeoutMilliseconds))))
+        }
         return nil
     }
 
@@ -149,7 +188,7 @@ final class BackendConnection: ReplyReceiver, @unchecked Sendable {  // only use
     private func failAll(_ error: EngineError) {
         outbound.clear()
         unparsed = nil
-        framer = RESPReplyFramer()
+        wire = Wire()
         while let entry = inFlight.popFirst() { entry.receiver?.receive(.failure(error), for: entry.sequence) }
     }
 
@@ -166,16 +205,17 @@ final class BackendConnection: ReplyReceiver, @unchecked Sendable {  // only use
             buffer = data
         }
         do {
-            while let reply = try framer.next(from: &buffer) {
-                guard let entry = inFlight.popFirst() else {
-                    logger.error("backend sent a reply nobody asked for; reconnecting")
-                    closeChannel()
-                    return
-                }
-                entry.receiver?.receive(.success(reply), for: entry.sequence)
+            while let head = inFlight.first, let reply = try wire.next(from: &buffer, kind: head.kind) {
+                inFlight.removeFirst()
+                head.receiver?.receive(.success(reply), for: head.sequence)
             }
         } catch {
-            logger.error("backend sent malformed data (byte \(error.byte)); reconnecting")
+            logger.error("backend sent malformed data; reconnecting")
+            closeChannel()
+            return
+        }
+        if inFlight.isEmpty, buffer.readableBytes > 0 {
+            logger.error("backend sent a reply nobody asked for; reconnecting")
             closeChannel()
             return
         }
@@ -207,11 +247,11 @@ final class BackendConnection: ReplyReceiver, @unchecked Sendable {  // only use
 }
 
 /// Feeds a backend channel's bytes and closure to its `BackendConnection`.
-final class BackendReplyHandler: ChannelInboundHandler {
+final class BackendReplyHandler<Wire: BackendWire>: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    private let connection: BackendConnection
+    private let connection: BackendConnection<Wire>
 
-    init(connection: BackendConnection) { self.connection = connection }
+    init(connection: BackendConnection<Wire>) { self.connection = connection }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         connection.received(unwrapInboundIn(data))

@@ -28,11 +28,11 @@ public final class RedisEngine: StorageEngine {
 /// One event loop's connections to the backend. A client is pinned to one connection (its id
 /// modulo the pool size), so its pipelined requests reach the backend, and run, in order.
 final class RedisSession: EngineSession {
-    private let connections: [BackendConnection]
+    private let connections: [BackendConnection<RESPWire>]
 
     init(eventLoop: EventLoop, options: BackendOptions, logger: Logger) {
         connections = (0..<max(1, options.connectionsPerLoop)).map { _ in
-            BackendConnection(eventLoop: eventLoop, options: options, logger: logger)
+            BackendConnection<RESPWire>(eventLoop: eventLoop, options: options, logger: logger)
         }
     }
 

@@ -23,6 +23,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
     private var waitingForCommit = false
     var state: ClientState
     private var parser = RESPRequestParser()
+    /// Clients of the memcached engine speak memcached's text protocol instead of RESP.
+    private let speaksMemcached: Bool
+    private var memcachedParser = MemcachedRequestParser()
     private var arguments: [ByteBuffer] = []
     private var unparsed: ByteBuffer?
     /// Replies ready to send. They precede every entry of `deferred`.
@@ -42,6 +45,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
         self.loop = loop
         self.allocator = channel.allocator
         self.forwardsCommands = node.forwardsCommands
+        self.speaksMemcached = node.engine.clientProtocol == .memcached
         self.logger = logger
         let id = node.nextClientID.add(1, ordering: .relaxed).oldValue
         self.state = ClientState(id: id, address: channel.remoteAddress?.description ?? "?")
@@ -122,6 +126,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
     }
 
     private func process(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
+        if speaksMemcached { return processMemcached(&buffer, context: context) }
         while !closing {
             do {
                 guard try parser.next(from: &buffer, into: &arguments) else { return }
@@ -149,14 +154,46 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
         }
         if spec.flags.contains(.connection) {
             executeConnectionCommand(spec, arguments)
-        } else if session.execute(spec, arguments,
-                                  origin: RequestOrigin(client: state.id, receiver: self, sequence: deferredBase + deferred.count),
-                                  reply: &reply) {
+        } else if session.execute(spec, arguments, origin: nextOrigin, reply: &reply) {
             deferred.append(nil)  // the engine answers later, through `receive`
             return
         }
+        keepReplyOrder()
+    }
+
+    private func processMemcached(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
+        while !closing {
+            guard let outcome = memcachedParser.next(from: &buffer) else { return }
+            switch outcome {
+            case .reply(let text, let close):
+                reply.buffer.writeString(text)
+                reply.buffer.writeStaticString("\r\n")
+                closing = close
+            case .request(let request):
+                if request.command == .quit {
+                    closing = true
+                    return
+                }
+                if session.execute(memcached: request, origin: nextOrigin, reply: &reply) {
+                    deferred.append(nil)
+                    continue
+                }
+            }
+            keepReplyOrder()
+            if reply.buffer.readableBytes > Self.replyFlushThreshold, !waitingForCommit {
+                sendReplies(failure: loop.commitNow(), context: context)
+            }
+        }
+    }
+
+    /// The origin of the request being executed: this connection, and the reply's number.
+    private var nextOrigin: RequestOrigin {
+        RequestOrigin(client: state.id, receiver: self, sequence: deferredBase + deferred.count)
+    }
+
+    /// A reply just written behind one still on its way must wait its turn.
+    private func keepReplyOrder() {
         if !deferred.isEmpty, reply.buffer.readableBytes > 0 {
-            // Behind a reply still on its way: this one must wait its turn.
             deferred.append(reply.buffer)
             reply.buffer = allocator.buffer(capacity: 256)
         }
@@ -169,7 +206,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
             deferredReplyArrived(sequence, bytes)
         case .failure(let error):
             var writer = ReplyWriter(buffer: allocator.buffer(capacity: 64))
-            writer.error(error.message)
+            if speaksMemcached {
+                // memcached clients know SERVER_ERROR; the message keeps its "Storage: ..." source.
+                writer.buffer.writeString("SERVER_ERROR " + error.message.dropFirst("ERR ".count) + "\r\n")
+            } else {
+                writer.error(error.message)
+            }
             deferredReplyArrived(sequence, writer.buffer)
         }
     }
