@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Proxies in front of one redis-server, same machine, same run, alternating (release build):
-# redis-server direct, twemproxy (nutcracker), and Dynamis's Redis engine.
+# redis-server direct, twemproxy (nutcracker), and Dynamis's Redis engine; then memcached direct
+# against Dynamis's Memcached engine (memcaslap, 90% get / 10% set).
 #   bash bench/proxies.sh          ROUNDS=1 N=100000 bash bench/proxies.sh
 # Prints ops/s, p99 and each proxy's ratio to direct redis-server (median of ROUNDS), and the
 # proxy process's own CPU time per operation.
@@ -10,6 +11,7 @@ ROUNDS=${ROUNDS:-3}
 N=${N:-200000}
 CLIENTS=${CLIENTS:-50}
 command -v nutcracker >/dev/null || { echo "needs nutcracker (apt-get install nutcracker)" >&2; exit 1; }
+command -v memcaslap >/dev/null || { echo "needs memcaslap (apt-get install libmemcached-tools)" >&2; exit 1; }
 
 swift build -c release --product dynamis >/dev/null
 work=$(mktemp -d /tmp/dynamis-proxies.XXXXXX)
@@ -93,3 +95,41 @@ for pipeline in 1 16; do
       "$(python3 -c "print($t/$r)")" "$(python3 -c "print($d/$r)")" "$rp" "$tp" "$dp" "$tc" "$dc"
   done
 done
+
+# Memcached: direct vs Dynamis's Memcached engine.
+mc_port=$(free_port)
+memcached -p "$mc_port" -l 127.0.0.1 -U 0 -u "$(id -un)" -m 256 &
+mc_pid=$!; pids+=($!)
+dmc_port=$(free_port)
+cat >"$work/dynamis-mc.yml" <<YAML
+dyn_o_mite:
+  listen: 127.0.0.1:$dmc_port
+  data_store: memcached
+  servers:
+  - 127.0.0.1:$mc_port:1
+YAML
+.build/release/dynamis -c "$work/dynamis-mc.yml" >"$work/dynamis-mc.log" 2>&1 &
+dmc_pid=$!; pids+=($!)
+sleep 1
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-5}
+declare -A mc
+for round in $(seq 1 "$ROUNDS"); do
+  for target in memcached dynamis; do
+    port=$mc_port; pid=$mc_pid
+    [ "$target" = dynamis ] && { port=$dmc_port; pid=$dmc_pid; }
+    before=$(cpu_ticks "$pid")
+    out=$(memcaslap -s "127.0.0.1:$port" -t "${SECONDS_PER_RUN}s" -T 1 -c "$CLIENTS" -X 64 2>&1 | grep "^Run time")
+    after=$(cpu_ticks "$pid")
+    ops=$(echo "$out" | sed -E 's/.*Ops: ([0-9]+).*/\1/'); tps=$(echo "$out" | sed -E 's/.*TPS: ([0-9]+).*/\1/')
+    mc["$target|tps"]+="$tps "
+    mc["$target|cpu"]+="$(python3 -c "print(($after - $before) * $TICK_US / max($ops, 1))") "
+  done
+done
+m=$(median ${mc["memcached|tps"]}); d=$(median ${mc["dynamis|tps"]})
+echo
+echo "memcaslap -c $CLIENTS -X 64 (90% get, 10% set), ${SECONDS_PER_RUN}s runs, median of $ROUNDS alternating rounds"
+echo
+echo "| memcached TPS | Dynamis TPS | Dynamis / memcached | memcached CPU µs/op | Dynamis CPU µs/op |"
+echo "|---|---|---|---|---|"
+printf '| %.0f | %.0f | %.2f | %.2f | %.2f |\n' "$m" "$d" "$(python3 -c "print($d/$m)")" \
+  "$(median ${mc["memcached|cpu"]})" "$(median ${mc["dynamis|cpu"]})"
