@@ -7,6 +7,15 @@ public struct RESPLimits: Sendable {
     public var maxInlineLength: Int = 64 * 1024
 
     public init() {}
+
+    /// Redis's tighter limits for a client that has not authenticated yet, so an unknown peer
+    /// cannot make the server buffer much.
+    public static let unauthenticated: RESPLimits = {
+        var limits = RESPLimits()
+        limits.maxMultibulkLength = 10
+        limits.maxBulkLength = 16384
+        return limits
+    }()
 }
 
 /// A malformed request. `message` follows `-ERR Protocol error: ` in the reply.
@@ -22,7 +31,7 @@ public struct RESPProtocolError: Error, Equatable, Sendable {
 /// start of the request and remembers how far it got, so a large request arriving in many reads
 /// is scanned once, not once per read.
 public struct RESPRequestParser: Sendable {
-    public let limits: RESPLimits
+    public var limits: RESPLimits
 
     /// Progress through a partial multibulk request, relative to the request's first byte.
     private var expectedArguments = 0
@@ -67,8 +76,11 @@ public struct RESPRequestParser: Sendable {
                 return .incomplete
             }
             guard lineEnd + 1 < available else { return .incomplete }
-            guard let count = parseInteger(buffer, from: 1, to: lineEnd), count <= limits.maxMultibulkLength else {
+            guard let count = parseInteger(buffer, from: 1, to: lineEnd), count <= 1024 * 1024 * 1024 else {
                 throw RESPProtocolError("invalid multibulk length")
+            }
+            if count > limits.maxMultibulkLength {
+                throw RESPProtocolError(limits.maxMultibulkLength < 1024 ? "unauthenticated multibulk length" : "invalid multibulk length")
             }
             if count <= 0 {
                 buffer.moveReaderIndex(forwardBy: lineEnd + 2)
@@ -91,8 +103,11 @@ public struct RESPRequestParser: Sendable {
             }
             guard lineEnd + 1 < available else { return .incomplete }
             guard let length = parseInteger(buffer, from: resumeOffset + 1, to: lineEnd),
-                  length >= 0, length <= limits.maxBulkLength
+                  length >= 0, length <= 512 * 1024 * 1024
             else { throw RESPProtocolError("invalid bulk length") }
+            if length > limits.maxBulkLength {
+                throw RESPProtocolError(limits.maxBulkLength < 1024 * 1024 ? "unauthenticated bulk length" : "invalid bulk length")
+            }
             let dataStart = lineEnd + 2
             // Like Redis, the two bytes after the data are skipped without being checked.
             guard available >= dataStart + length + 2 else { return .incomplete }

@@ -50,6 +50,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
         let id = node.nextClientID.add(1, ordering: .relaxed).oldValue
         self.state = ClientState(id: id, address: channel.remoteAddress?.description ?? "?")
         self.reply = ReplyWriter(buffer: channel.allocator.buffer(capacity: 4096))
+        if node.config.requirePass != nil {
+            state.authenticated = false
+            parser.limits = .unauthenticated
+        }
         arguments.reserveCapacity(8)
     }
 
@@ -148,6 +152,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
               forwardsCommands || !spec.flags.contains(.forwardable)
         else {
             return reply.error(bytes: UnknownCommand.message(arguments))
+        }
+        guard state.authenticated || spec.flags.contains(.noAuth) else {
+            return reply.error("NOAUTH Authentication required.")
         }
         guard spec.acceptsArgumentCount(arguments.count) else {
             return reply.error("ERR wrong number of arguments for '\(spec.name)' command")
@@ -258,6 +265,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
         }
     }
 
+    /// The client proved it knows the password: lift the pre-auth request limits.
+    func authenticated() {
+        state.authenticated = true
+        parser.limits = RESPLimits()
+    }
+
     /// The connection must close once its replies are flushed (QUIT).
     func closeAfterReply() { closing = true }
 
@@ -274,5 +287,7 @@ struct ClientState {
     var name: String?
     var libraryName: String?
     var libraryVersion: String?
+    /// True once the client has authenticated, or from the start when no password is set.
+    var authenticated = true
     let connectedAt = ContinuousClock.now
 }

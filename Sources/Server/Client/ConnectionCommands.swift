@@ -25,7 +25,7 @@ extension ClientConnectionHandler {
         case .hello:
             hello(args)
         case .auth:
-            replyWriter.error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+            auth(args)
         case .client:
             clientCommand(args)
         case .command:
@@ -47,6 +47,32 @@ extension ClientConnectionHandler {
         }
     }
 
+    /// AUTH password, or AUTH default password (the only user).
+    private func auth(_ args: [ByteBuffer]) {
+        guard args.count <= 3 else { return replyWriter.error("ERR syntax error") }
+        guard node.config.requirePass != nil else {
+            return replyWriter.error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+        }
+        if checkCredentials(user: args.count == 3 ? args[1] : nil, password: args[args.count - 1]) {
+            authenticated()
+            replyWriter.ok()
+        } else {
+            replyWriter.error("WRONGPASS invalid username-password pair or user is disabled.")
+        }
+    }
+
+    /// The user must be `default` (or absent) and the password `requirepass`, compared in
+    /// constant time.
+    func checkCredentials(user: ByteBuffer?, password: ByteBuffer) -> Bool {
+        guard let expected = node.config.requirePass else { return true }
+        if let user, user.text != "default" { return false }
+        let given = Array(password.readableBytesView)
+        let wanted = Array(expected.utf8)
+        var difference = UInt8(given.count == wanted.count ? 0 : 1)
+        for i in 0..<wanted.count { difference |= wanted[i] ^ (i < given.count ? given[i] : 0) }
+        return difference == 0
+    }
+
     /// HELLO [protover [AUTH user pass] [SETNAME name]]
     private func hello(_ args: [ByteBuffer]) {
         var version = replyWriter.resp3 ? 3 : 2
@@ -62,10 +88,11 @@ extension ClientConnectionHandler {
             index = 2
         }
         var newName: String?
+        var credentials: (ByteBuffer, ByteBuffer)?
         while index < args.count {
             let option = args[index].lowercasedText
             if option == "auth", index + 2 < args.count {
-                // No password is configured: the default user accepts any password, as in Redis.
+                credentials = (args[index + 1], args[index + 2])
                 index += 3
             } else if option == "setname", index + 1 < args.count {
                 guard let name = validClientName(args[index + 1]) else { return }
@@ -74,6 +101,15 @@ extension ClientConnectionHandler {
             } else {
                 return replyWriter.error("ERR Syntax error in HELLO option '\(args[index].text)'")
             }
+        }
+        if let (user, password) = credentials {
+            guard checkCredentials(user: user, password: password) else {
+                return replyWriter.error("WRONGPASS invalid username-password pair or user is disabled.")
+            }
+            authenticated()
+        }
+        guard state.authenticated else {
+            return replyWriter.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
         }
         if let newName { state.name = newName.isEmpty ? nil : newName }
         replyWriter.resp3 = version == 3

@@ -92,6 +92,7 @@ public enum ConfigLoader {
             case "token_range":
                 let value = try field.oneOf(TokenOwnership.allCases.map(\.rawValue))
                 config.tokenOwnership = TokenOwnership(rawValue: value)!
+            case "requirepass": config.requirePass = try field.nonEmptyString()
             case "datastore_password": config.datastorePassword = try field.nonEmptyString()
             case "io_threads": config.ioThreads = try field.integer(min: 0, max: 64)
             case "data_dir": config.dataDirectory = try field.nonEmptyString()
@@ -127,6 +128,9 @@ public enum ConfigLoader {
             }
         case .rocksdb:
             if sawServers { config.warnings.append("key 'servers' is ignored: data_store is rocksdb (embedded)") }
+        }
+        if config.requirePass != nil, config.dataStore == .memcached {
+            throw ConfigError(key: "requirepass", "is for RESP clients; memcached's text protocol has no AUTH (use data_store redis or rocksdb)")
         }
         config.rocksdb.directory = config.dataDirectory
         return config

@@ -74,6 +74,8 @@ public struct DynamisConfig: Sendable {
     // Dynamis keys
     /// Which side of its range a node's token marks (`token_range: start|end`).
     public var tokenOwnership = TokenOwnership.rangeStart
+    /// Clients must AUTH with this password (Redis's `requirepass`; RESP clients).
+    public var requirePass: String?
     /// Sent with AUTH to a redis backend on every connection (`datastore_password`).
     public var datastorePassword: String?
     /// Event-loop threads serving clients (0: one per core).
