@@ -2,6 +2,7 @@ import Engines
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import Ring
 
@@ -10,6 +11,7 @@ public final class DynamisNode: Sendable {
     public let context: NodeContext
     let group: MultiThreadedEventLoopGroup
     let clientChannel: Channel
+    let adminChannel: Channel
     let logger: Logger
     let tasks: [RepeatedTask]
 
@@ -62,6 +64,25 @@ public final class DynamisNode: Sendable {
             try? await group.shutdownGracefully()
             throw ConfigError(key: "listen", "cannot listen on \(config.listen): \(error)")
         }
+        let adminChannel: Channel
+        do {
+            let routes = AdminRoutes(node: context, loops: loopSessions, eventLoop: group.next())
+            adminChannel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                        try channel.pipeline.syncOperations.addHandler(AdminHTTPHandler(admin: routes))
+                    }
+                }
+                .bind(host: config.statsListen.host, port: config.statsListen.port)
+                .get()
+        } catch {
+            try? await channel.close()
+            engine.shutdown()
+            try? await group.shutdownGracefully()
+            throw ConfigError(key: "stats_listen", "cannot listen on \(config.statsListen): \(error)")
+        }
         var tasks: [RepeatedTask] = []
         if let rocks = engine as? RocksDBEngine {
             // Reclaim expired keys' space in the background; reads never see them anyway.
@@ -75,13 +96,15 @@ public final class DynamisNode: Sendable {
             }
         }
         logger.notice("dynamis \(NodeContext.version) listening on \(config.listen) (engine \(config.dataStore.rawValue), data \(config.dataDirectory), dc \(config.datacenter), rack \(config.rack), token \(config.token))")
-        return DynamisNode(context: context, group: group, clientChannel: channel, logger: logger, tasks: tasks)
+        return DynamisNode(context: context, group: group, clientChannel: channel, adminChannel: adminChannel, logger: logger, tasks: tasks)
     }
 
-    private init(context: NodeContext, group: MultiThreadedEventLoopGroup, clientChannel: Channel, logger: Logger, tasks: [RepeatedTask]) {
+    private init(context: NodeContext, group: MultiThreadedEventLoopGroup, clientChannel: Channel, adminChannel: Channel,
+                 logger: Logger, tasks: [RepeatedTask]) {
         self.context = context
         self.group = group
         self.clientChannel = clientChannel
+        self.adminChannel = adminChannel
         self.logger = logger
         self.tasks = tasks
     }
@@ -93,6 +116,7 @@ public final class DynamisNode: Sendable {
     public func stop() async {
         for task in tasks { task.cancel() }
         try? await clientChannel.close()
+        try? await adminChannel.close()
         try? await group.shutdownGracefully()
         context.engine.shutdown()
         logger.notice("dynamis stopped")

@@ -11,6 +11,7 @@ public final class NodeContext: Sendable {
     /// Monotonic process start, for uptime.
     let startedAt: ContinuousClock.Instant
     let runID: String
+    public let settings: RuntimeSettings
     let nextClientID = Atomic<Int>(1)
     let connectedClients = Atomic<Int>(0)
     let totalConnections = Atomic<Int>(0)
@@ -24,6 +25,7 @@ public final class NodeContext: Sendable {
         self.config = config
         self.engine = engine
         self.tokenizer = config.tokenizer
+        self.settings = RuntimeSettings(config: config)
         self.startedAt = .now
         var generator = SystemRandomNumberGenerator()
         self.runID = (0..<40).map { _ in String("0123456789abcdef".randomElement(using: &generator)!) }.joined()

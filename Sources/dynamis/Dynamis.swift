@@ -51,7 +51,7 @@ struct Dynamis: AsyncParsableCommand {
             print("dynamis: configuration file '\(confFile)' syntax is ok")
             return
         }
-        let level = LogLevels.level(forDynomiteVerbosity: verbosity)
+        RuntimeLog.verbosity.store(verbosity, ordering: .relaxed)
         let sink: LogSink
         do {
             sink = try LogSink(path: logFile)
@@ -60,9 +60,7 @@ struct Dynamis: AsyncParsableCommand {
             throw ExitCode(1)
         }
         LoggingSystem.bootstrap { label in
-            var handler = LineLogHandler(label: label, sink: sink)
-            handler.logLevel = level
-            return handler
+            LineLogHandler(label: label, sink: sink)
         }
         let logger = Logger(label: "dynamis")
         let node: DynamisNode

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Server
 import NIOConcurrencyHelpers
 
 /// Where log lines go: standard error or a file (`-o`).
@@ -27,12 +28,17 @@ final class LogSink: Sendable {
     }
 }
 
-/// One line per event: time, level, message, metadata.
+/// One line per event: time, level, message, metadata. The level follows `RuntimeLog`, which
+/// `-v` sets and the admin port changes.
 struct LineLogHandler: LogHandler {
     let label: String
     let sink: LogSink
-    var logLevel: Logger.Level = .notice
     var metadata: Logger.Metadata = [:]
+
+    var logLevel: Logger.Level {
+        get { LogLevels.level(forDynomiteVerbosity: RuntimeLog.verbosity.load(ordering: .relaxed)) }
+        set { RuntimeLog.verbosity.store(LogLevels.verbosity(for: newValue), ordering: .relaxed) }
+    }
 
     init(label: String, sink: LogSink) {
         self.label = label
@@ -66,6 +72,18 @@ enum LogLevels {
         case 6: return .info
         case 7, 8: return .debug
         default: return .trace
+        }
+    }
+
+    static func verbosity(for level: Logger.Level) -> Int {
+        switch level {
+        case .critical: return 2
+        case .error: return 3
+        case .warning: return 4
+        case .notice: return 5
+        case .info: return 6
+        case .debug: return 7
+        case .trace: return 9
         }
     }
 }

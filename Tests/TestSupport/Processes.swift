@@ -162,6 +162,8 @@ public enum DynamisBinary {
 /// A real `dynamis` process on free loopback ports with its own data directory.
 public final class DynamisProcess {
     public let port: Int
+    /// The admin HTTP port (`stats_listen`).
+    public let adminPort: Int
     public let directory: TemporaryDirectory
     public private(set) var child: ChildProcess
     public let configPath: String
@@ -174,11 +176,12 @@ public final class DynamisProcess {
         var lastError: Error = TestClientError("dynamis did not start")
         for _ in 0..<5 {
             let port = freePort()
+            let adminPort = freePort()
             let config = directory.path + "/dynamis.yml"
             let lines = ["dyn_o_mite:",
                          "  listen: 127.0.0.1:\(port)",
                          "  dyn_listen: 127.0.0.1:\(freePort())",
-                         "  stats_listen: 127.0.0.1:\(freePort())",
+                         "  stats_listen: 127.0.0.1:\(adminPort)",
                          "  tokens: '0'"]
                 + (engine ?? ["data_store: rocksdb", "data_dir: \(directory.path)/data"]).map { "  " + $0 }
                 + extraConfig.map { "  " + $0 }
@@ -187,6 +190,7 @@ public final class DynamisProcess {
                                          logPath: directory.path + "/dynamis.log")
             if waitForPort(port, seconds: 20, while: { child.isRunning }) {
                 self.port = port
+                self.adminPort = adminPort
                 self.child = child
                 self.configPath = config
                 return
@@ -226,4 +230,25 @@ extension DynamisProcess {
     public static func inFront(of backend: RedisServer, extraConfig: [String] = []) throws -> DynamisProcess {
         try DynamisProcess(engine: ["data_store: redis", "servers:", "- 127.0.0.1:\(backend.port):1"], extraConfig: extraConfig)
     }
+}
+
+/// One HTTP/1.1 request over a raw socket (tests need no HTTP client package); the server
+/// closes the connection after answering.
+public func httpRequest(port: Int, method: String = "GET", path: String) throws -> (status: Int, body: String) {
+    let client = try RESPTestClient(port: port)
+    try client.sendRaw(Array("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8))
+    var response: [UInt8] = []
+    while true {
+        guard let line = try? client.readLine() else { break }
+        response += line
+        if line == [13, 10] { break }
+    }
+    let head = String(decoding: response, as: UTF8.self)
+    let status = Int(head.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    var length = 0
+    for line in head.split(separator: "\r\n") where line.lowercased().hasPrefix("content-length:") {
+        length = Int(line.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) ?? 0
+    }
+    let body = try client.readExactly(length)
+    return (status, String(decoding: body, as: UTF8.self))
 }

@@ -15,6 +15,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
     static let queryBufferLimit = 1024 * 1024 * 1024
     /// Replies buffered beyond this are flushed before the burst ends (after a commit).
     static let replyFlushThreshold = 256 * 1024
+    /// Dynomite's words for a request the node's state does not serve.
+    static let stateRefusal = "ERR Dynomite: Dynomite's current state does not allow this request"
 
     let node: NodeContext
     let loop: LoopSession
@@ -66,12 +68,14 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        loop.counters.connectionsOpened += 1
         node.connectedClients.add(1, ordering: .relaxed)
         node.totalConnections.add(1, ordering: .relaxed)
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        loop.counters.connectionsClosed += 1
         node.connectedClients.subtract(1, ordering: .relaxed)
         context.fireChannelInactive()
     }
@@ -160,7 +164,17 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
             return reply.error("ERR wrong number of arguments for '\(spec.name)' command")
         }
         if spec.flags.contains(.connection) {
+            loop.counters.otherRequests += 1
             executeConnectionCommand(spec, arguments)
+            keepReplyOrder()
+            return
+        }
+        let isWrite = spec.flags.contains(.write)
+        if isWrite { loop.counters.writeRequests += 1 } else { loop.counters.readRequests += 1 }
+        let state = node.settings.state
+        if state != .normal, isWrite ? !state.allowsWrites : !state.allowsReads {
+            loop.counters.refusedByState += 1
+            reply.error(Self.stateRefusal)
         } else if session.execute(spec, arguments, origin: nextOrigin, reply: &reply) {
             deferred.append(nil)  // the engine answers later, through `receive`
             return
@@ -181,7 +195,15 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
                     closing = true
                     return
                 }
-                if session.execute(memcached: request, origin: nextOrigin, reply: &reply) {
+                let isRead = request.responseKind == .values
+                if isRead { loop.counters.readRequests += 1 } else { loop.counters.writeRequests += 1 }
+                let state = node.settings.state
+                if state != .normal, request.command != .version, isRead ? !state.allowsReads : !state.allowsWrites {
+                    loop.counters.refusedByState += 1
+                    if !request.noreply {
+                        reply.buffer.writeString("SERVER_ERROR Dynomite: Dynomite's current state does not allow this request\r\n")
+                    }
+                } else if session.execute(memcached: request, origin: nextOrigin, reply: &reply) {
                     deferred.append(nil)
                     continue
                 }

@@ -57,8 +57,9 @@ struct InfoReport {
                     "token:\(config.token)",
                     "hash:\(config.keyHashIdentity)",
                     "token_range:\(config.tokenOwnership.rawValue)",
-                    "read_consistency:\(config.readConsistency.rawValue)",
-                    "write_consistency:\(config.writeConsistency.rawValue)"]
+                    "state:\(node.settings.state.name)",
+                    "read_consistency:\(node.settings.readConsistency.rawValue)",
+                    "write_consistency:\(node.settings.writeConsistency.rawValue)"]
         default:
             return []
         }

@@ -11,6 +11,8 @@ final class LoopSession: @unchecked Sendable {  // only used on its own event lo
     let session: any EngineSession
     private var waiting: [ClientConnectionHandler] = []
     private var scheduled = false
+    /// This loop's share of the node's counters (plain integers: only this loop touches them).
+    var counters = LoopCounters()
 
     init(eventLoop: EventLoop, session: any EngineSession) {
         self.eventLoop = eventLoop
@@ -59,8 +61,37 @@ final class LoopSessions: Sendable {
         self.sessions = sessions
     }
 
+    var all: [LoopSession] { Array(sessions.values) }
+
     /// The session of `loop`, for a channel of that loop.
     func session(for loop: EventLoop) -> LoopSession {
         sessions[ObjectIdentifier(loop)]!
+    }
+}
+
+/// Request and connection counters of one event loop; summed across loops for `/info`.
+struct LoopCounters: Sendable {
+    var readRequests = 0
+    var writeRequests = 0
+    var otherRequests = 0
+    var errorReplies = 0
+    var refusedByState = 0
+    var connectionsOpened = 0
+    var connectionsClosed = 0
+
+    static func + (a: LoopCounters, b: LoopCounters) -> LoopCounters {
+        LoopCounters(readRequests: a.readRequests + b.readRequests, writeRequests: a.writeRequests + b.writeRequests,
+                     otherRequests: a.otherRequests + b.otherRequests, errorReplies: a.errorReplies + b.errorReplies,
+                     refusedByState: a.refusedByState + b.refusedByState,
+                     connectionsOpened: a.connectionsOpened + b.connectionsOpened,
+                     connectionsClosed: a.connectionsClosed + b.connectionsClosed)
+    }
+}
+
+extension LoopSessions {
+    /// The node's counters: each loop's, read on that loop, summed.
+    func totals() -> EventLoopFuture<LoopCounters> {
+        let futures = all.map { session in session.eventLoop.submit { session.counters } }
+        return EventLoopFuture.reduce(LoopCounters(), futures, on: futures[0].eventLoop) { $0 + $1 }
     }
 }

@@ -1,0 +1,123 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Ring
+
+/// What each admin path does. Paths and replies follow Dynomite's REST interface, except that
+/// unknown paths are 404 (Dynomite answers them OK) and action paths refuse other methods (405).
+final class AdminRoutes: Sendable {
+    let node: NodeContext
+    let loops: LoopSessions
+    let eventLoop: EventLoop
+
+    init(node: NodeContext, loops: LoopSessions, eventLoop: EventLoop) {
+        self.node = node
+        self.loops = loops
+        self.eventLoop = eventLoop
+    }
+
+    static let help = """
+        Dynamis admin paths:
+        /info                              node statistics (Dynomite's JSON layout)
+        /ping                              OK
+        /help                              this list
+        /cluster_describe                  datacenters, racks and nodes with their tokens
+        /get_consistency                   read and write consistency levels
+        /set_consistency/<read|write>/<l>  dc_one, dc_quorum, dc_safe_quorum, dc_each_safe_quorum
+        /state/<standby|writes_only|resuming|normal|get_state>
+        /get_timeout_factor, /set_timeout_factor/<1-10>
+        /loglevelup, /logleveldown, /setloglevel/<0-11>
+        /peer/<up|down|reset>/<name|all>
+
+        """
+
+    func respond(method: HTTPMethod, uri: String) -> EventLoopFuture<AdminResponse> {
+        let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
+        let parts = path.split(separator: "/").map(String.init)
+        guard let first = parts.first ?? Optional("info") else { return eventLoop.makeSucceededFuture(notFound(path)) }
+        if method != .GET {
+            return eventLoop.makeSucceededFuture(AdminResponse(status: .methodNotAllowed, body: "only GET is allowed\n"))
+        }
+        let settings = node.settings
+        switch (first, parts.count) {
+        case ("info", 1):
+            return loops.totals().map { AdminResponse.json(InfoJSON.make(node: self.node, counters: $0)) }
+        case ("ping", 1):
+            return ok()
+        case ("help", 1):
+            return eventLoop.makeSucceededFuture(.text(Self.help))
+        case ("cluster_describe", 1):
+            return eventLoop.makeSucceededFuture(.json(clusterDescription()))
+        case ("get_consistency", 1):
+            return eventLoop.makeSucceededFuture(.text("Read Consistency: \(settings.readConsistency.rawValue)\r\nWrite Consistency: \(settings.writeConsistency.rawValue)\r\n"))
+        case ("set_consistency", 3):
+            guard let level = DynamisConfig.Consistency(rawValue: parts[2].uppercased()) else {
+                return badRequest("unknown consistency '\(parts[2])'; allowed: dc_one, dc_quorum, dc_safe_quorum, dc_each_safe_quorum")
+            }
+            switch parts[1] {
+            case "read": settings.readConsistency = level
+            case "write": settings.writeConsistency = level
+            default: return badRequest("use /set_consistency/read/<level> or /set_consistency/write/<level>")
+            }
+            return ok()
+        case ("state", 2):
+            if parts[1] == "get_state" { return eventLoop.makeSucceededFuture(.text("State: \(settings.state.name)\r\n")) }
+            guard let state = NodeState(path: parts[1]) else {
+                return badRequest("unknown state '\(parts[1])'; allowed: standby, writes_only, resuming, normal, get_state")
+            }
+            settings.state = state
+            return ok()
+        case ("get_timeout_factor", 1):
+            return eventLoop.makeSucceededFuture(.text("Timeout factor: \(settings.timeoutFactor.load(ordering: .relaxed))\r\n"))
+        case ("set_timeout_factor", 2):
+            guard let factor = Int(parts[1]) else { return badRequest("the timeout factor is a number from 1 to 10") }
+            settings.timeoutFactor.store(min(10, max(1, factor)), ordering: .relaxed)
+            return ok()
+        case ("loglevelup", 1), ("logleveldown", 1), ("setloglevel", 2):
+            let current = RuntimeLog.verbosity.load(ordering: .relaxed)
+            let wanted: Int
+            switch first {
+            case "loglevelup": wanted = current + 1
+            case "logleveldown": wanted = current - 1
+            default:
+                guard let level = Int(parts[1]) else { return badRequest("the log level is a number from 0 to 11") }
+                wanted = level
+            }
+            RuntimeLog.verbosity.store(min(11, max(0, wanted)), ordering: .relaxed)
+            return ok()
+        case ("peer", 3):
+            guard ["up", "down", "reset"].contains(parts[1]) else { return badRequest("use /peer/<up|down|reset>/<name|all>") }
+            // A single node has no peers; `all` is trivially done, a name is unknown.
+            return parts[2] == "all" ? ok() : eventLoop.makeSucceededFuture(AdminResponse(status: .notFound, body: "no peer named '\(parts[2])'\n"))
+        default:
+            return eventLoop.makeSucceededFuture(notFound(path))
+        }
+    }
+
+    private func ok() -> EventLoopFuture<AdminResponse> { eventLoop.makeSucceededFuture(.text("OK\r\n")) }
+
+    private func badRequest(_ message: String) -> EventLoopFuture<AdminResponse> {
+        eventLoop.makeSucceededFuture(AdminResponse(status: .badRequest, body: message + "\n"))
+    }
+
+    private func notFound(_ path: String) -> AdminResponse {
+        AdminResponse(status: .notFound, body: "no admin path '\(path)'; see /help\n")
+    }
+
+    /// Dynomite's `{"dcs":[{"name":..,"racks":[{"name":..,"servers":[...]}]}]}` shape.
+    private func clusterDescription() -> [String: Any] {
+        let config = node.config
+        let server: [String: Any] = ["name": config.dynListen?.host ?? config.listen.host, "host": config.dynListen?.host ?? config.listen.host,
+                                     "port": config.dynListen?.port ?? 8101, "token": Int(config.token)]
+        var racks: [String: [[String: Any]]] = [config.rack: [server]]
+        var dcs: [String: Set<String>] = [config.datacenter: [config.rack]]
+        for seed in config.dynSeeds {
+            racks[seed.rack, default: []].append(["name": seed.endpoint.host, "host": seed.endpoint.host,
+                                                   "port": seed.endpoint.port, "token": Int(seed.token)])
+            dcs[seed.datacenter, default: []].insert(seed.rack)
+        }
+        return ["dcs": dcs.keys.sorted().map { dc in
+            ["name": dc, "racks": dcs[dc]!.sorted().map { rack in ["name": rack, "servers": racks[rack] ?? []] }] as [String: Any]
+        }]
+    }
+}

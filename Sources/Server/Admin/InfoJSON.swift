@@ -1,0 +1,70 @@
+import Foundation
+
+/// `/info` in Dynomite's layout: a flat header, then an object keyed by the pool name with the
+/// pool counters, holding an object keyed by the datastore name with the datastore counters.
+/// Counters Dynamis does not keep yet (latency histograms, peers) are present and zero, so
+/// dashboards built for Dynomite keep working.
+enum InfoJSON {
+    static func make(node: NodeContext, counters: LoopCounters) -> [String: Any] {
+        let config = node.config
+        var info: [String: Any] = [
+            "service": "dynamis",
+            "source": ProcessInfo.processInfo.hostName,
+            "version": NodeContext.version,
+            "uptime": node.uptimeSeconds,
+            "timestamp": Int(Date().timeIntervalSince1970),
+            "rack": config.rack,
+            "dc": config.datacenter,
+            "state": node.settings.state.name,
+        ]
+        for name in ["latency_max", "latency_999th", "latency_99th", "latency_95th", "latency_mean",
+                     "payload_size_max", "payload_size_999th", "payload_size_99th", "payload_size_95th", "payload_size_mean",
+                     "average_cross_region_rtt", "99_cross_region_rtt", "average_cross_zone_latency", "99_cross_zone_latency",
+                     "average_server_latency", "99_server_latency", "client_out_queue_99", "server_in_queue_99",
+                     "server_out_queue_99", "dnode_client_out_queue_99", "peer_in_queue_99", "peer_out_queue_99",
+                     "remote_peer_out_queue_99", "remote_peer_in_queue_99", "alloc_msgs", "free_msgs", "alloc_mbufs",
+                     "free_mbufs", "dyn_memory"] {
+            info[name] = 0
+        }
+        var pool: [String: Any] = [
+            "client_eof": counters.connectionsClosed,
+            "client_err": 0,
+            "client_connections": node.connectedClients.load(ordering: .relaxed),
+            "client_read_requests": counters.readRequests,
+            "client_write_requests": counters.writeRequests,
+            "client_dropped_requests": counters.refusedByState,
+            "client_non_quorum_w_responses": 0,
+            "client_non_quorum_r_responses": 0,
+            "server_ejects": 0,
+            "forward_error": 0,
+            "fragments": 0,
+            "stats_count": 1,
+        ]
+        for name in ["dnode_client_eof", "dnode_client_err", "dnode_client_connections", "dnode_client_in_queue",
+                     "dnode_client_in_queue_bytes", "dnode_client_out_queue", "dnode_client_out_queue_bytes",
+                     "peer_dropped_requests", "peer_timedout_requests", "remote_peer_dropped_requests",
+                     "remote_peer_timedout_requests", "remote_peer_failover_requests", "peer_eof", "peer_err",
+                     "peer_timedout", "remote_peer_timedout", "peer_connections", "peer_forward_error", "peer_requests",
+                     "peer_request_bytes", "peer_responses", "peer_response_bytes", "peer_ejected_at", "peer_ejects",
+                     "peer_in_queue", "remote_peer_in_queue", "peer_in_queue_bytes", "remote_peer_in_queue_bytes",
+                     "peer_out_queue", "remote_peer_out_queue", "peer_out_queue_bytes", "remote_peer_out_queue_bytes",
+                     "peer_mismatch_requests"] {
+            pool[name] = 0
+        }
+        pool[datastoreName(config)] = [
+            "read_requests": counters.readRequests,
+            "write_requests": counters.writeRequests,
+            "server_eof": 0, "server_err": 0, "server_timedout": 0, "server_ejected_at": 0,
+            "server_dropped_requests": 0, "server_timedout_requests": 0,
+        ] as [String: Any]
+        info[config.poolName] = pool
+        return info
+    }
+
+    /// Dynomite names the datastore `host:port` (just `host` on port 11211); the embedded
+    /// engine is named by its directory.
+    static func datastoreName(_ config: DynamisConfig) -> String {
+        guard let backend = config.servers.first, config.dataStore != .rocksdb else { return "rocksdb:" + config.dataDirectory }
+        return backend.endpoint.port == 11211 ? backend.endpoint.host : "\(backend.endpoint.host):\(backend.endpoint.port)"
+    }
+}

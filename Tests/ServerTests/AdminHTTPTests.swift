@@ -1,0 +1,80 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The admin port: Dynomite's paths, with real values.
+@Suite(.timeLimit(.minutes(2)))
+struct AdminHTTPTests {
+    @Test func infoIsDynomitesJSONAndCountersMove() throws {
+        let node = try DynamisProcess()
+        defer { node.remove() }
+        let client = try node.client()
+        for i in 0..<5 { #expect(try client.command("SET", "k\(i)", "v") == .simple("OK")) }
+        for i in 0..<3 { _ = try client.command("GET", "k\(i)") }
+        let (status, body) = try httpRequest(port: node.adminPort, path: "/info")
+        #expect(status == 200)
+        let json = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+        #expect(json?["service"] as? String == "dynamis")
+        #expect(json?["rack"] as? String == "localrack")
+        #expect(json?["dc"] as? String == "localdc")
+        #expect(json?["uptime"] is Int)
+        let pool = json?["dyn_o_mite"] as? [String: Any]
+        #expect(pool?["client_write_requests"] as? Int == 5)
+        #expect(pool?["client_read_requests"] as? Int == 3)
+        #expect(pool?["client_connections"] as? Int == 1)
+        #expect(pool?["peer_requests"] as? Int == 0)
+    }
+
+    @Test func actionPaths() throws {
+        let node = try DynamisProcess()
+        defer { node.remove() }
+        let port = node.adminPort
+        #expect(try httpRequest(port: port, path: "/ping") == (200, "OK\r\n"))
+        #expect(try httpRequest(port: port, path: "/help").body.contains("/set_consistency"))
+        #expect(try httpRequest(port: port, path: "/get_consistency").body == "Read Consistency: DC_ONE\r\nWrite Consistency: DC_ONE\r\n")
+        #expect(try httpRequest(port: port, path: "/set_consistency/read/dc_quorum").status == 200)
+        #expect(try httpRequest(port: port, path: "/set_consistency/write/DC_SAFE_QUORUM").status == 200)
+        #expect(try httpRequest(port: port, path: "/get_consistency").body == "Read Consistency: DC_QUORUM\r\nWrite Consistency: DC_SAFE_QUORUM\r\n")
+        #expect(try httpRequest(port: port, path: "/set_consistency/read/everything").status == 400)
+        #expect(try httpRequest(port: port, path: "/set_timeout_factor/50").status == 200)
+        #expect(try httpRequest(port: port, path: "/get_timeout_factor").body == "Timeout factor: 10\r\n")
+        #expect(try httpRequest(port: port, path: "/setloglevel/7").status == 200)
+        #expect(try httpRequest(port: port, path: "/loglevelup").status == 200)
+        #expect(try httpRequest(port: port, path: "/peer/reset/all").status == 200)
+        #expect(try httpRequest(port: port, path: "/peer/down/10.0.0.9:8101").status == 404)
+        let describe = try httpRequest(port: port, path: "/cluster_describe")
+        let json = try JSONSerialization.jsonObject(with: Data(describe.body.utf8)) as? [String: Any]
+        let dcs = json?["dcs"] as? [[String: Any]]
+        #expect(dcs?.first?["name"] as? String == "localdc")
+        // Dynomite answers unknown paths OK; Dynamis says 404. Actions refuse other methods.
+        #expect(try httpRequest(port: port, path: "/no/such/path").status == 404)
+        #expect(try httpRequest(port: port, method: "POST", path: "/state/standby").status == 405)
+        #expect(try httpRequest(port: port, path: "/state/get_state").body == "State: NORMAL\r\n")
+        // INFO over RESP shows the runtime values too.
+        guard case .bulk(let info?) = try node.client().command("INFO", "dynamis") else { Issue.record("INFO"); return }
+        #expect(String(decoding: info, as: UTF8.self).contains("read_consistency:DC_QUORUM"))
+    }
+
+    /// STANDBY serves nothing, WRITES_ONLY (and RESUMING) only writes, NORMAL everything.
+    @Test func nodeStatesChangeWhatIsServed() throws {
+        let node = try DynamisProcess()
+        defer { node.remove() }
+        let client = try node.client()
+        let refused = RESPValue.error("ERR Dynomite: Dynomite's current state does not allow this request")
+        #expect(try client.command("SET", "a", "1") == .simple("OK"))
+        #expect(try httpRequest(port: node.adminPort, path: "/state/standby").status == 200)
+        #expect(try client.command("GET", "a") == refused)
+        #expect(try client.command("SET", "a", "2") == refused)
+        #expect(try client.command("PING") == .simple("PONG"))  // the connection itself still answers
+        #expect(try httpRequest(port: node.adminPort, path: "/state/writes_only").status == 200)
+        #expect(try client.command("GET", "a") == refused)
+        #expect(try client.command("SET", "a", "3") == .simple("OK"))
+        #expect(try httpRequest(port: node.adminPort, path: "/state/resuming").status == 200)
+        #expect(try client.command("EXISTS", "a") == refused)
+        #expect(try httpRequest(port: node.adminPort, path: "/state/get_state").body == "State: RESUMING\r\n")
+        #expect(try httpRequest(port: node.adminPort, path: "/state/normal").status == 200)
+        #expect(try client.command("GET", "a") == .bulk(Array("3".utf8)))
+        let pool = try JSONSerialization.jsonObject(with: Data(httpRequest(port: node.adminPort, path: "/info").body.utf8)) as? [String: Any]
+        #expect((pool?["dyn_o_mite"] as? [String: Any])?["client_dropped_requests"] as? Int == 4)
+    }
+}
