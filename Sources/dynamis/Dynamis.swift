@@ -29,6 +29,9 @@ struct Dynamis: AsyncParsableCommand {
     @Flag(name: [.customShort("V"), .customLong("version")], help: "Print the version and exit.")
     var showVersion = false
 
+    /// How long a SIGTERM/SIGINT shutdown may take before the process exits regardless.
+    static let shutdownBoundSeconds = 10
+
     func validate() throws {
         guard (0...11).contains(verbosity) else { throw ValidationError("-v takes a level from 0 to 11") }
     }
@@ -75,7 +78,20 @@ struct Dynamis: AsyncParsableCommand {
         }
         let signal = await signals.wait()
         logger.notice("received \(signal), shutting down")
-        await node.stop()
+        // Stop accepting, close connections (replies already flushed acknowledge only durable
+        // writes), close the engine; a stop that hangs is cut short so the process always ends.
+        let stopped = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await node.stop(); return true }
+            group.addTask { try? await Task.sleep(for: .seconds(Self.shutdownBoundSeconds)); return false }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        if !stopped {
+            logger.error("shutdown took longer than \(Self.shutdownBoundSeconds) s; exiting anyway")
+            if let pidFile { try? FileManager.default.removeItem(atPath: pidFile) }
+            throw ExitCode(1)
+        }
         if let pidFile { try? FileManager.default.removeItem(atPath: pidFile) }
     }
 }

@@ -121,6 +121,30 @@ struct NodeProcessTests {
         #expect(try after.command("GET", "acks") == .bulk(Array("20".utf8)))
     }
 
+    /// SIGTERM in the middle of a pipelined write load: the node exits 0 promptly, and every
+    /// write it acknowledged is there after a restart.
+    @Test func sigtermDuringWriteLoadKeepsAcknowledgedWrites() throws {
+        let node = try DynamisProcess()
+        defer { node.remove() }
+        let port = node.port
+        let writer = try RESPTestClient(port: port)
+        var batch: [UInt8] = []
+        for i in 0..<50_000 { batch += RESPTestClient.encode([Array("SET".utf8), Array("t\(i)".utf8), Array("v\(i)".utf8)]) }
+        try writer.sendRaw(batch)
+        // Read some acknowledgements, then stop the node while the rest are in flight.
+        var acknowledged = 0
+        for _ in 0..<2000 where try writer.readReply() == .simple("OK") { acknowledged += 1 }
+        kill(node.child.pid, SIGTERM)
+        while let reply = try? writer.readReply(), reply == .simple("OK") { acknowledged += 1 }
+        #expect(node.child.waitForExit(seconds: 15) == 0)
+        try node.restart()
+        let reader = try node.client()
+        var missing = 0
+        for i in 0..<acknowledged where try reader.command("GET", "t\(i)") != .bulk(Array("v\(i)".utf8)) { missing += 1 }
+        #expect(missing == 0, "\(missing) of \(acknowledged) acknowledged writes missing")
+        #expect(acknowledged >= 2000)
+    }
+
     /// Read-modify-write commands from many connections (spread over the event loops) never
     /// lose an update.
     @Test func concurrentIncrementsAreExact() throws {
