@@ -14,17 +14,8 @@ command -v nutcracker >/dev/null || { echo "needs nutcracker (apt-get install nu
 command -v memcaslap >/dev/null || { echo "needs memcaslap (apt-get install libmemcached-tools)" >&2; exit 1; }
 
 swift build -c release --product dynamis >/dev/null
+source "$(dirname "$0")/lib.sh"
 work=$(mktemp -d /tmp/dynamis-proxies.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() { for _ in $(seq 1 200); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "port $1 never answered" >&2; exit 1; }
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-TICK_US=$((1000000 / $(getconf CLK_TCK)))
 
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --daemonize no >"$work/redis.log" 2>&1 &
@@ -78,7 +69,6 @@ rows = list(csv.reader(sys.stdin)); d = dict(zip(rows[0], rows[1])); print(d["rp
   done
 done
 
-median() { python3 -c 'import sys, statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 echo
 echo "redis-benchmark -n $N -c $CLIENTS -d 64 -r 100000, one redis-server backend, median of $ROUNDS alternating rounds ($(nproc) cores)"
 echo

@@ -17,16 +17,9 @@ swift build -c release --product dynamis >/dev/null
 swift build -c release --product rocksdb-raw-bench >/dev/null
 BIN=.build/release
 
+source "$(dirname "$0")/lib.sh"
 work=$(mktemp -d /tmp/dynamis-bench.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() { for _ in $(seq 1 200); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "port $1 never answered" >&2; exit 1; }
 
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --daemonize no \
@@ -57,9 +50,6 @@ wait_port "$redis_port"
 wait_port "$aof_port"
 wait_port "$dyn_port"
 
-# CPU time (user + system, in clock ticks) a process has used so far.
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
-TICK_US=$((1000000 / $(getconf CLK_TCK)))
 
 # One redis-benchmark run per test; prints "TEST rps p99 cpu_us_per_op" lines. The server's own
 # CPU time per operation is steady where throughput on a small shared machine is not.
@@ -81,7 +71,6 @@ for r in rows[1:]:
   done
 }
 
-median() { python3 -c 'import sys, statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 
 declare -A results
 for pipeline in 1 16; do

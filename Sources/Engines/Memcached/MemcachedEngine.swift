@@ -15,27 +15,20 @@ public final class MemcachedEngine: StorageEngine {
     }
 
     public func makeSession(eventLoop: EventLoop) -> any EngineSession {
-        MemcachedSession(eventLoop: eventLoop, options: options, logger: logger)
+        MemcachedSession(pool: BackendPool(eventLoop: eventLoop, options: options, logger: logger))
     }
 
     public func keyspaceInfo() -> [String] { [] }
     public func shutdown() {}
 }
 
-/// One event loop's connections to memcached; a client is pinned to one, as with Redis.
+/// One event loop's forwarding to memcached.
 final class MemcachedSession: EngineSession {
-    private let connections: [BackendConnection<MemcachedWire>]
+    private let pool: BackendPool<MemcachedWire>
 
-    init(eventLoop: EventLoop, options: BackendOptions, logger: Logger) {
-        connections = (0..<max(1, options.connectionsPerLoop)).map { _ in
-            BackendConnection<MemcachedWire>(eventLoop: eventLoop, options: options, logger: logger)
-        }
-    }
+    init(pool: BackendPool<MemcachedWire>) { self.pool = pool }
 
-    deinit {
-        for connection in connections { connection.close() }
-    }
-
+    /// Memcached clients never send RESP.
     func execute(_ spec: CommandSpec, _ arguments: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
         reply.buffer.writeString("ERROR\r\n")
         return false
@@ -43,20 +36,20 @@ final class MemcachedSession: EngineSession {
 
     func execute(memcached request: MemcachedRequest, origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
         let kind: UInt8? = request.noreply ? nil : request.responseKind.rawValue
-        if let error = connections[origin.client % connections.count].send(raw: request.raw, kind: kind, origin: origin) {
+        if let error = pool.connection(for: origin.client).send(raw: request.raw, kind: kind, origin: origin) {
             if !request.noreply {
                 // "ERR Storage: ..." in Redis terms; memcached clients expect SERVER_ERROR.
-                reply.buffer.writeString("SERVER_ERROR " + error.message.dropFirst(4) + "\r\n")
+                reply.buffer.writeString("SERVER_ERROR " + error.message.dropFirst("ERR ".count) + "\r\n")
             }
             return false
         }
         return kind != nil
     }
 
-    var hasPendingWrites: Bool { connections.contains { $0.hasUnflushedRequests } }
+    var hasPendingWrites: Bool { pool.hasUnflushedRequests }
 
     func endOfBurst() -> String? {
-        for connection in connections { connection.flush() }
+        pool.flush()
         return nil
     }
 

@@ -16,42 +16,33 @@ public final class RedisEngine: StorageEngine {
     }
 
     public func makeSession(eventLoop: EventLoop) -> any EngineSession {
-        RedisSession(eventLoop: eventLoop, options: options, logger: logger)
+        RedisSession(pool: BackendPool(eventLoop: eventLoop, options: options, logger: logger))
     }
 
-    /// Key counts live in the backend; ask it (`INFO keyspace` is forwarded by DBSIZE and INFO).
+    /// Key counts live in the backend.
     public func keyspaceInfo() -> [String] { [] }
 
     public func shutdown() {}
 }
 
-/// One event loop's connections to the backend. A client is pinned to one connection (its id
-/// modulo the pool size), so its pipelined requests reach the backend, and run, in order.
+/// One event loop's forwarding to redis-server.
 final class RedisSession: EngineSession {
-    private let connections: [BackendConnection<RESPWire>]
+    private let pool: BackendPool<RESPWire>
 
-    init(eventLoop: EventLoop, options: BackendOptions, logger: Logger) {
-        connections = (0..<max(1, options.connectionsPerLoop)).map { _ in
-            BackendConnection<RESPWire>(eventLoop: eventLoop, options: options, logger: logger)
-        }
-    }
-
-    deinit {
-        for connection in connections { connection.close() }
-    }
+    init(pool: BackendPool<RESPWire>) { self.pool = pool }
 
     func execute(_ spec: CommandSpec, _ arguments: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
-        if let error = connections[origin.client % connections.count].send(arguments, origin: origin) {
+        if let error = pool.connection(for: origin.client).send(arguments, origin: origin) {
             reply.error(error.message)
             return false
         }
         return true
     }
 
-    var hasPendingWrites: Bool { connections.contains { $0.hasUnflushedRequests } }
+    var hasPendingWrites: Bool { pool.hasUnflushedRequests }
 
     func endOfBurst() -> String? {
-        for connection in connections { connection.flush() }
+        pool.flush()
         return nil
     }
 
