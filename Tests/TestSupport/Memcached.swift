@@ -10,20 +10,10 @@ public final class MemcachedServer {
     let directory: TemporaryDirectory
 
     public init() throws {
-        directory = TemporaryDirectory("memcached")
-        var lastError: Error = TestClientError("memcached did not start")
-        for _ in 0..<5 {
-            let port = freePort()
-            let child = try Self.start(port: port, directory: directory)
-            if Self.waitReady(port, child) {
-                self.port = port
-                self.child = child
-                return
-            }
-            child.stop(signal: SIGKILL)
-            lastError = TestClientError("memcached did not start: \(child.log)")
-        }
-        throw lastError
+        let directory = TemporaryDirectory("memcached")
+        self.directory = directory
+        (port, child) = try startOnFreePort("memcached", start: { try Self.start(port: $0, directory: directory) },
+                                            ready: Self.waitReady)
     }
 
     static func start(port: Int, directory: TemporaryDirectory) throws -> ChildProcess {

@@ -91,6 +91,22 @@ public func waitForPort(_ port: Int, seconds: Double = 20, while alive: () -> Bo
     return false
 }
 
+/// Starts a server on a free port, retrying on another port (a free port can be taken between
+/// choosing it and binding it). `start` launches the process for a port; `ready` says whether
+/// it answers. A process that never becomes ready is killed.
+public func startOnFreePort(_ what: String, start: (Int) throws -> ChildProcess,
+                            ready: (Int, ChildProcess) -> Bool) throws -> (port: Int, child: ChildProcess) {
+    var lastError: Error = TestClientError("\(what) did not start")
+    for _ in 0..<5 {
+        let port = freePort()
+        let child = try start(port)
+        if ready(port, child) { return (port, child) }
+        child.stop(signal: SIGKILL)
+        lastError = TestClientError("\(what) did not start: \(child.log)")
+    }
+    throw lastError
+}
+
 /// A real redis-server on a free loopback port, with no persistence.
 public final class RedisServer {
     public let port: Int
@@ -98,34 +114,23 @@ public final class RedisServer {
     let directory: TemporaryDirectory
 
     public init() throws {
-        directory = TemporaryDirectory("redis")
-        var lastError: Error = TestClientError("redis-server did not start")
-        for _ in 0..<5 {
-            let port = freePort()
-            let child = try ChildProcess(
-                executable: Self.binary,
-                arguments: ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                            "--dir", directory.path, "--daemonize", "no"],
-                logPath: directory.path + "/redis.log")
-            if waitForPort(port, seconds: 10, while: { child.isRunning }) {
-                self.port = port
-                self.child = child
-                return
-            }
-            child.stop(signal: SIGKILL)
-            lastError = TestClientError("redis-server did not start: \(child.log)")
-        }
-        throw lastError
+        let directory = TemporaryDirectory("redis")
+        self.directory = directory
+        (port, child) = try startOnFreePort("redis-server", start: { try Self.start(port: $0, directory: directory) },
+                                            ready: { port, child in waitForPort(port, seconds: 10, while: { child.isRunning }) })
+    }
+
+    static func start(port: Int, directory: TemporaryDirectory) throws -> ChildProcess {
+        try ChildProcess(executable: binary,
+                         arguments: ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                     "--dir", directory.path, "--daemonize", "no"],
+                         logPath: directory.path + "/redis.log")
     }
 
     /// Starts redis-server again on the same port (after a kill).
     public func restart() throws {
         child.stop(signal: SIGKILL)
-        child = try ChildProcess(
-            executable: Self.binary,
-            arguments: ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                        "--dir", directory.path, "--daemonize", "no"],
-            logPath: directory.path + "/redis.log")
+        child = try Self.start(port: port, directory: directory)
         guard waitForPort(port, seconds: 10, while: { child.isRunning }) else {
             throw TestClientError("redis-server did not restart: \(child.log)")
         }
@@ -173,32 +178,23 @@ public final class DynamisProcess {
     public init(engine: [String]? = nil, extraConfig: [String] = [],
                 directory: TemporaryDirectory = TemporaryDirectory("dynamis-node")) throws {
         self.directory = directory
-        var lastError: Error = TestClientError("dynamis did not start")
-        for _ in 0..<5 {
-            let port = freePort()
-            let adminPort = freePort()
-            let config = directory.path + "/dynamis.yml"
+        let config = directory.path + "/dynamis.yml"
+        configPath = config
+        var chosenAdminPort = 0
+        (port, child) = try startOnFreePort("dynamis", start: { port in
+            chosenAdminPort = freePort()
             let lines = ["dyn_o_mite:",
                          "  listen: 127.0.0.1:\(port)",
                          "  dyn_listen: 127.0.0.1:\(freePort())",
-                         "  stats_listen: 127.0.0.1:\(adminPort)",
+                         "  stats_listen: 127.0.0.1:\(chosenAdminPort)",
                          "  tokens: '0'"]
                 + (engine ?? ["data_store: rocksdb", "data_dir: \(directory.path)/data"]).map { "  " + $0 }
                 + extraConfig.map { "  " + $0 }
             try lines.joined(separator: "\n").write(toFile: config, atomically: true, encoding: .utf8)
-            let child = try ChildProcess(executable: DynamisBinary.path, arguments: ["-c", config, "-v", "6"],
-                                         logPath: directory.path + "/dynamis.log")
-            if waitForPort(port, seconds: 20, while: { child.isRunning }) {
-                self.port = port
-                self.adminPort = adminPort
-                self.child = child
-                self.configPath = config
-                return
-            }
-            child.stop(signal: SIGKILL)
-            lastError = TestClientError("dynamis did not start: \(child.log)")
-        }
-        throw lastError
+            return try ChildProcess(executable: DynamisBinary.path, arguments: ["-c", config, "-v", "6"],
+                                    logPath: directory.path + "/dynamis.log")
+        }, ready: { port, child in waitForPort(port, seconds: 20, while: { child.isRunning }) })
+        adminPort = chosenAdminPort
     }
 
     /// Restarts the same node (same port, same data) after the process has stopped.
