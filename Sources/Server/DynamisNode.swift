@@ -33,11 +33,7 @@ public final class DynamisNode: Sendable {
             options.timeoutMilliseconds = config.timeoutMilliseconds
             options.retryCapMilliseconds = config.serverRetryTimeout
             options.password = config.datastorePassword
-            if config.dataStore == .redis {
-                engine = RedisEngine(options: options, logger: logger)
-            } else {
-                engine = MemcachedEngine(options: options, logger: logger)
-            }
+            engine = BackendEngine(kind: config.dataStore == .redis ? .redis : .memcached, options: options, logger: logger)
         }
         let context = NodeContext(config: config, engine: engine)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: config.ioThreads > 0 ? config.ioThreads : System.coreCount)

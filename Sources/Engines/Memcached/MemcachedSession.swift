@@ -1,0 +1,23 @@
+import NIOCore
+import Protocol
+
+/// One event loop's forwarding to memcached: checked requests go as the bytes they came as.
+final class MemcachedSession: ForwardingSession<MemcachedWire>, EngineSession {
+    /// Memcached clients never send RESP.
+    func execute(_ spec: CommandSpec, _ arguments: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
+        reply.buffer.writeString("ERROR\r\n")
+        return false
+    }
+
+    func execute(memcached request: MemcachedRequest, origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
+        let kind: UInt8? = request.noreply ? nil : request.responseKind.rawValue
+        if let error = pool.connection(for: origin.client).send(raw: request.raw, kind: kind, origin: origin) {
+            if !request.noreply {
+                // "ERR Storage: ..." in Redis terms; memcached clients expect SERVER_ERROR.
+                reply.buffer.writeString("SERVER_ERROR " + error.message.dropFirst("ERR ".count) + "\r\n")
+            }
+            return false
+        }
+        return kind != nil
+    }
+}
