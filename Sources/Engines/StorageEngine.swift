@@ -18,6 +18,12 @@ public protocol StorageEngine: Sendable {
     func keyspaceInfo() -> [String]
     /// Flushes and closes; no session may be used afterwards.
     func shutdown()
+    /// Engine gauges for `/metrics`: (name without prefix, help, value).
+    func statistics() -> [(name: String, help: String, value: Double)]
+}
+
+extension StorageEngine {
+    public func statistics() -> [(name: String, help: String, value: Double)] { [] }
 }
 
 /// One event loop's view of an engine, shared by the loop's connections.

@@ -55,6 +55,48 @@ struct AdminHTTPTests {
         #expect(String(decoding: info, as: UTF8.self).contains("read_consistency:DC_QUORUM"))
     }
 
+    /// `/metrics` is Prometheus text: every sample line is `name{labels} value`, every metric
+    /// has HELP and TYPE, and the counters follow the traffic between scrapes.
+    @Test func metricsAreParseablePrometheusText() throws {
+        let node = try DynamisProcess()
+        defer { node.remove() }
+        func scrape() throws -> [String: Double] {
+            let (status, body) = try httpRequest(port: node.adminPort, path: "/metrics")
+            #expect(status == 200)
+            var samples: [String: Double] = [:]
+            var typed = Set<String>()
+            for line in body.split(separator: "\n") {
+                if line.hasPrefix("# TYPE ") { typed.insert(String(line.split(separator: " ")[2])); continue }
+                if line.hasPrefix("#") { continue }
+                guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+                    Issue.record("not a sample line: \(line)")
+                    continue
+                }
+                let series = String(line[..<space])
+                let name = String(series.prefix { $0 != "{" })
+                #expect(typed.contains(name), "\(name) has no TYPE line")
+                samples[series] = value
+            }
+            return samples
+        }
+        let before = try scrape()
+        let client = try node.client()
+        for i in 0..<7 { _ = try client.command("SET", "m\(i)", "v") }
+        for i in 0..<4 { _ = try client.command("GET", "m\(i)") }
+        #expect(try httpRequest(port: node.adminPort, path: "/state/writes_only").status == 200)
+        _ = try client.command("GET", "m1")
+        let after = try scrape()
+        let writes = "dynamis_client_requests_total{class=\"write\"}"
+        let reads = "dynamis_client_requests_total{class=\"read\"}"
+        #expect((after[writes] ?? 0) - (before[writes] ?? 0) == 7)
+        #expect((after[reads] ?? 0) - (before[reads] ?? 0) == 5)
+        #expect(after["dynamis_client_refused_total{cause=\"node_state\"}"] == 1)
+        #expect(after["dynamis_node_state{state=\"WRITES_ONLY\"}"] == 1)
+        #expect(after["dynamis_node_state{state=\"NORMAL\"}"] == 0)
+        #expect(after["dynamis_client_connections"] == 1)
+        #expect(after["dynamis_rocksdb_estimated_keys"] != nil)
+    }
+
     /// STANDBY serves nothing, WRITES_ONLY (and RESUMING) only writes, NORMAL everything.
     @Test func nodeStatesChangeWhatIsServed() throws {
         let node = try DynamisProcess()

@@ -102,6 +102,23 @@ public final class RocksDBEngine: StorageEngine {
         return reclaimed
     }
 
+    /// RocksDB's own accounting, summed over the column families.
+    public func statistics() -> [(name: String, help: String, value: Double)] {
+        func sum(_ property: String) -> Double {
+            ColumnFamily.allCases.reduce(0) { $0 + Double(database.propertyInt(property, $1) ?? 0) }
+        }
+        return [
+            ("rocksdb_memtable_bytes", "Bytes in RocksDB memtables (active and unflushed).", sum("rocksdb.cur-size-all-mem-tables")),
+            ("rocksdb_sst_bytes", "Bytes of RocksDB SST files.", sum("rocksdb.total-sst-files-size")),
+            ("rocksdb_pending_compaction_bytes", "Bytes RocksDB estimates compaction still has to rewrite.",
+             sum("rocksdb.estimate-pending-compaction-bytes")),
+            ("rocksdb_block_cache_bytes", "Bytes in the shared RocksDB block cache.",
+             Double(database.propertyInt("rocksdb.block-cache-usage", .metadata) ?? 0)),
+            ("rocksdb_estimated_keys", "RocksDB's estimate of the number of stored keys.",
+             Double(database.propertyInt("rocksdb.estimate-num-keys", .metadata) ?? 0)),
+        ]
+    }
+
     /// The `everysec` fsync tick.
     public func syncWAL() {
         try? database.syncWAL()

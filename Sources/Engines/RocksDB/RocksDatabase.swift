@@ -209,6 +209,11 @@ final class RocksDatabase: @unchecked Sendable {  // RocksDB's DB and CF handles
         return UnsafeRawBufferPointer(start: pointer, count: length)
     }
 
+    func propertyInt(_ name: String, _ family: ColumnFamily) -> UInt64? {
+        var value: UInt64 = 0
+        return rocksdb_property_int_cf(db, handle(family), name, &value) == 0 ? value : nil
+    }
+
     func property(_ name: String, _ family: ColumnFamily) -> String? {
         guard let value = rocksdb_property_value_cf(db, handle(family), name) else { return nil }
         defer { rocksdb_free(value) }

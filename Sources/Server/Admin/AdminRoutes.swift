@@ -9,16 +9,19 @@ final class AdminRoutes: Sendable {
     let node: NodeContext
     let loops: LoopSessions
     let eventLoop: EventLoop
+    let metrics: NodeMetrics
 
     init(node: NodeContext, loops: LoopSessions, eventLoop: EventLoop) {
         self.node = node
         self.loops = loops
         self.eventLoop = eventLoop
+        self.metrics = NodeMetrics(node: node)
     }
 
     static let help = """
         Dynamis admin paths:
         /info                              node statistics (Dynomite's JSON layout)
+        /metrics                           Prometheus text format
         /ping                              OK
         /help                              this list
         /cluster_describe                  datacenters, racks and nodes with their tokens
@@ -42,6 +45,10 @@ final class AdminRoutes: Sendable {
         switch (first, parts.count) {
         case ("info", 1):
             return loops.totals().map { AdminResponse.json(InfoJSON.make(node: self.node, counters: $0)) }
+        case ("metrics", 1):
+            return loops.totals().map {
+                AdminResponse(contentType: "text/plain; version=0.0.4", body: self.metrics.render(totals: $0))
+            }
         case ("ping", 1):
             return ok()
         case ("help", 1):
