@@ -47,6 +47,21 @@ struct AuthTests {
         #expect(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).hasPrefix("OK"))
     }
 
+    /// With a password, the admin port's action paths need it as a bearer token; reading stays open.
+    @Test func adminActionsNeedTheBearerToken() throws {
+        let node = try DynamisProcess(extraConfig: ["requirepass: s3cret"])
+        defer { node.remove() }
+        #expect(try httpRequest(port: node.adminPort, path: "/info").status == 200)
+        #expect(try httpRequest(port: node.adminPort, path: "/metrics").status == 200)
+        #expect(try httpRequest(port: node.adminPort, path: "/state/get_state").status == 200)
+        #expect(try httpRequest(port: node.adminPort, path: "/state/standby").status == 401)
+        #expect(try httpRequest(port: node.adminPort, path: "/state/standby", headers: ["Authorization: Bearer wrong"]).status == 401)
+        #expect(try httpRequest(port: node.adminPort, path: "/state/get_state").body == "State: NORMAL\r\n")
+        #expect(try httpRequest(port: node.adminPort, path: "/state/standby", headers: ["Authorization: Bearer s3cret"]).status == 200)
+        #expect(try httpRequest(port: node.adminPort, path: "/state/get_state").body == "State: STANDBY\r\n")
+        #expect(try httpRequest(port: node.adminPort, path: "/setloglevel/9").status == 401)
+    }
+
     /// Before authenticating, a client cannot make the server buffer large requests.
     @Test func unauthenticatedRequestsAreSmall() throws {
         let node = try DynamisProcess(extraConfig: ["requirepass: s3cret"])

@@ -230,9 +230,10 @@ extension DynamisProcess {
 
 /// One HTTP/1.1 request over a raw socket (tests need no HTTP client package); the server
 /// closes the connection after answering.
-public func httpRequest(port: Int, method: String = "GET", path: String) throws -> (status: Int, body: String) {
+public func httpRequest(port: Int, method: String = "GET", path: String, headers: [String] = []) throws -> (status: Int, body: String) {
     let client = try RESPTestClient(port: port)
-    try client.sendRaw(Array("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8))
+    let extra = headers.map { $0 + "\r\n" }.joined()
+    try client.sendRaw(Array("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\(extra)\r\n".utf8))
     var response: [UInt8] = []
     while true {
         guard let line = try? client.readLine() else { break }

@@ -20,7 +20,8 @@ final class AdminHTTPHandler: ChannelInboundHandler {
             guard let request = head else { return }
             head = nil
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            admin.respond(method: request.method, uri: request.uri).hop(to: context.eventLoop).whenSuccess { response in
+            admin.respond(method: request.method, uri: request.uri, authorization: request.headers.first(name: "Authorization"))
+                .hop(to: context.eventLoop).whenSuccess { response in
                 let (handler, context) = loopBound.value
                 handler.send(response, keepAlive: request.isKeepAlive, context: context)
             }

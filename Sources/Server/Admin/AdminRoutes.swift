@@ -34,12 +34,22 @@ final class AdminRoutes: Sendable {
 
         """
 
-    func respond(method: HTTPMethod, uri: String) -> EventLoopFuture<AdminResponse> {
+    /// Paths that only read; everything else changes the node and, with `requirepass` set,
+    /// needs `Authorization: Bearer <requirepass>`.
+    static let readOnly: Set<String> = ["info", "metrics", "ping", "help", "cluster_describe", "get_consistency", "get_timeout_factor"]
+
+    func respond(method: HTTPMethod, uri: String, authorization: String? = nil) -> EventLoopFuture<AdminResponse> {
         let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
         let parts = path.split(separator: "/").map(String.init)
         guard let first = parts.first ?? Optional("info") else { return eventLoop.makeSucceededFuture(notFound(path)) }
         if method != .GET {
             return eventLoop.makeSucceededFuture(AdminResponse(status: .methodNotAllowed, body: "only GET is allowed\n"))
+        }
+        let isAction = !Self.readOnly.contains(first) && !(first == "state" && parts.count == 2 && parts[1] == "get_state")
+        if isAction, let password = node.config.requirePass, !Self.bearerMatches(authorization, password) {
+            var response = AdminResponse(status: .unauthorized, body: "this path changes the node: send Authorization: Bearer <requirepass>\n")
+            response.contentType = "text/plain"
+            return eventLoop.makeSucceededFuture(response)
         }
         let settings = node.settings
         switch (first, parts.count) {
@@ -99,6 +109,12 @@ final class AdminRoutes: Sendable {
         default:
             return eventLoop.makeSucceededFuture(notFound(path))
         }
+    }
+
+    /// Constant-time comparison of `Bearer <token>` with the password.
+    static func bearerMatches(_ header: String?, _ password: String) -> Bool {
+        guard let header, header.hasPrefix("Bearer ") else { return false }
+        return ConstantTime.equals(header.utf8.dropFirst("Bearer ".count), password)
     }
 
     private func ok() -> EventLoopFuture<AdminResponse> { eventLoop.makeSucceededFuture(.text("OK\r\n")) }

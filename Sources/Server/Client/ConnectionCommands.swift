@@ -66,11 +66,7 @@ extension ClientConnectionHandler {
     func checkCredentials(user: ByteBuffer?, password: ByteBuffer) -> Bool {
         guard let expected = node.config.requirePass else { return true }
         if let user, user.text != "default" { return false }
-        let given = Array(password.readableBytesView)
-        let wanted = Array(expected.utf8)
-        var difference = UInt8(given.count == wanted.count ? 0 : 1)
-        for i in 0..<wanted.count { difference |= wanted[i] ^ (i < given.count ? given[i] : 0) }
-        return difference == 0
+        return ConstantTime.equals(password.readableBytesView, expected)
     }
 
     /// HELLO [protover [AUTH user pass] [SETNAME name]]
