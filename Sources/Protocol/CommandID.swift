@@ -9,6 +9,9 @@ public enum CommandID: Sendable, Hashable {
     // Keyspace
     case del, unlink, exists, type, expire, pexpire, expireat, pexpireat
     case ttl, pttl, expiretime, pexpiretime, persist, touch
+    // Hashes
+    case hset, hsetnx, hmset, hget, hmget, hgetall, hkeys, hvals, hlen, hexists, hdel
+    case hincrby, hincrbyfloat, hstrlen
     /// A Redis command Dynamis routes and forwards to a backend engine but does not execute
     /// itself yet (the RocksDB engine answers these as unknown commands).
     case forwarded

@@ -56,6 +56,28 @@ struct Metadata {
         out.append(contentsOf: value)
     }
 
+    static let collectionSize = headerSize + 16
+
+    /// Writes a collection's record: header, generation, element count.
+    static func encodeCollection(_ type: ValueType, expireAt: Int64, timestamp: UInt64, generation: UInt64, count: UInt64,
+                                 into out: inout [UInt8]) {
+        out.removeAll(keepingCapacity: true)
+        out.append(formatVersion)
+        out.append(type.rawValue)
+        KeyEncoding.appendBigEndian(expireAt, to: &out)
+        KeyEncoding.appendBigEndian(timestamp, to: &out)
+        KeyEncoding.appendBigEndian(generation, to: &out)
+        KeyEncoding.appendBigEndian(count, to: &out)
+    }
+
+    /// A collection record's generation and element count.
+    static func collection(_ stored: [UInt8]) -> (generation: UInt64, count: UInt64)? {
+        guard stored.count >= collectionSize else { return nil }
+        return stored.withUnsafeBytes {
+            (KeyEncoding.readBigEndian($0, at: headerSize, as: UInt64.self), KeyEncoding.readBigEndian($0, at: headerSize + 8, as: UInt64.self))
+        }
+    }
+
     /// Rewrites only the expiry of an encoded record, keeping everything else.
     static func withExpiry(_ stored: UnsafeRawBufferPointer, expireAt: Int64, timestamp: UInt64) -> [UInt8] {
         var out = Array(stored)

@@ -2,6 +2,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import Protocol
+import Synchronization
 
 /// The embedded engine: the Redis data model stored in RocksDB (DESIGN.md §4).
 public final class RocksDBEngine: StorageEngine {
@@ -12,6 +13,14 @@ public final class RocksDBEngine: StorageEngine {
     /// Where the background expiry sweep resumes: the last metadata key it looked at.
     private let sweepCursor = NIOLockedValueBox<[UInt8]>([])
     private let closed = NIOLockedValueBox(false)
+    /// Low bits of collection generations: several per microsecond stay distinct.
+    private let generationCounter = Atomic<UInt64>(UInt64.random(in: 0..<2048))
+
+    /// A new collection generation, Kvrocks-style: microseconds since the epoch shifted left 11
+    /// bits, plus a counter, so a re-created key never sees its predecessor's elements.
+    func nextGeneration() -> UInt64 {
+        (WallClock.nowMicros() << 11) | (generationCounter.add(1, ordering: .relaxed).newValue & 2047)
+    }
 
     static let formatKey = Array("dynamis:format".utf8)
 
