@@ -84,6 +84,7 @@ public final class DynamisNode: Sendable {
             // Reclaim expired keys' space in the background; reads never see them anyway.
             tasks.append(group.next().scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { _ in
                 rocks.sweepExpired(limit: 2000)
+                rocks.sweepOrphanedElements(limit: 2000)
             })
             if rocks.fsyncPolicy == .everysec {
                 tasks.append(group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in

@@ -181,3 +181,42 @@ final class NoReceiver: ReplyReceiver, @unchecked Sendable {  // stateless
         Issue.record("the RocksDB engine answered asynchronously")
     }
 }
+
+@Suite(.timeLimit(.minutes(2)))
+struct ElementReclamationTests {
+    func elementCount(_ engine: RocksDBEngine) -> Int {
+        let iterator = RocksIterator(engine.database, .subkeys, scan: true)
+        iterator.seekToFirst()
+        var count = 0
+        while iterator.isValid { count += 1; iterator.next() }
+        return count
+    }
+
+    /// Elements of deleted, replaced and expired hashes are reclaimed by the sweep; live
+    /// hashes keep theirs.
+    @Test func orphanedElementsAreReclaimedLiveOnesKept() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let engine = try openEngine(directory.path)
+        defer { engine.shutdown() }
+        let harness = EngineHarness(engine)
+        for name in ["deleted", "replaced", "expired", "recreated", "live"] {
+            for i in 0..<50 { harness.run("HSET", name, "f\(i)", "v") }
+        }
+        #expect(elementCount(engine) == 250)
+        harness.run("DEL", "deleted")
+        harness.run("SET", "replaced", "now a string")
+        harness.run("PEXPIRE", "expired", "1")
+        harness.run("DEL", "recreated")
+        harness.run("HSET", "recreated", "new", "1")  // a new generation under the same name
+        usleep(20_000)
+        harness.run("GET", "expired")
+        var reclaimed = 0
+        for _ in 0..<3 { reclaimed += engine.sweepOrphanedElements(limit: 100) }
+        #expect(reclaimed == 4)
+        #expect(elementCount(engine) == 51)  // live's 50 and recreated's 1
+        #expect(harness.run("HLEN", "live") == ":50\r\n")
+        #expect(harness.run("HGET", "recreated", "new") == "$1\r\n1\r\n")
+        #expect(engine.statistics().first { $0.name == "rocksdb_reclaimed_element_groups" }?.value == 4)
+    }
+}

@@ -22,6 +22,30 @@ enum KeyEncoding {
         appendBigEndian(generation, to: &out)
     }
 
+    /// Splits a subkey back into its group prefix (token ‖ length ‖ key ‖ generation), the
+    /// metadata key of its user key, and its generation.
+    static func splitSubkey(_ stored: [UInt8]) -> (prefix: ArraySlice<UInt8>, metadataKey: [UInt8], generation: UInt64)? {
+        guard stored.count >= 16 else { return nil }
+        let length = stored.withUnsafeBytes { Int(readBigEndian($0, at: 4, as: UInt32.self)) }
+        let prefixLength = 8 + length + 8
+        guard stored.count >= prefixLength else { return nil }
+        let generation = stored.withUnsafeBytes { readBigEndian($0, at: 8 + length, as: UInt64.self) }
+        return (stored[0..<prefixLength], Array(stored[0..<4]) + stored[8..<(8 + length)], generation)
+    }
+
+    /// The smallest key greater than every key that starts with `prefix`.
+    static func successor(of prefix: ArraySlice<UInt8>) -> [UInt8] {
+        var out = Array(prefix)
+        while let last = out.last {
+            if last < 0xff {
+                out[out.count - 1] = last + 1
+                return out
+            }
+            out.removeLast()
+        }
+        return [0xff, 0xff, 0xff, 0xff, 0xff]
+    }
+
     /// Splits a metadata key back into token and user key.
     static func splitMetadataKey(_ stored: [UInt8]) -> (token: UInt32, key: ArraySlice<UInt8>)? {
         guard stored.count >= 4 else { return nil }

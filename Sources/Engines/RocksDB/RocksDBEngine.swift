@@ -125,7 +125,51 @@ public final class RocksDBEngine: StorageEngine {
              Double(database.propertyInt("rocksdb.block-cache-usage", .metadata) ?? 0)),
             ("rocksdb_estimated_keys", "RocksDB's estimate of the number of stored keys.",
              Double(database.propertyInt("rocksdb.estimate-num-keys", .metadata) ?? 0)),
+            ("rocksdb_reclaimed_element_groups", "Groups of collection elements (one deleted or replaced collection each) reclaimed in the background.",
+             Double(reclaimedGroups.load(ordering: .relaxed))),
         ]
+    }
+
+    /// Where the orphaned-element sweep resumes, and how many element groups it has reclaimed.
+    private let subkeySweepCursor = NIOLockedValueBox<[UInt8]>([])
+    private let reclaimedGroups = Atomic<Int>(0)
+
+    /// Reclaims collection elements nothing can reach any more: those of a deleted, replaced
+    /// or expired collection (their metadata is gone, of another type or another generation).
+    /// Each group of elements (one key and generation) costs one metadata read and, if dead, one
+    /// range delete; the disk space then returns in compaction. Examines up to `limit` groups,
+    /// resuming where the previous call stopped; returns how many it reclaimed.
+    @discardableResult
+    public func sweepOrphanedElements(limit: Int = 1000) -> Int {
+        let iterator = RocksIterator(database, .subkeys, scan: true)
+        let start = subkeySweepCursor.withLockedValue { $0 }
+        if start.isEmpty { iterator.seekToFirst() } else { iterator.seek(start) }
+        var reclaimed = 0
+        var examined = 0
+        while iterator.isValid, examined < limit {
+            examined += 1
+            guard let (prefix, metadataKey, generation) = KeyEncoding.splitSubkey(iterator.key) else {
+                iterator.next()
+                continue
+            }
+            let end = KeyEncoding.successor(of: prefix)
+            let token = metadataKey.withUnsafeBytes { KeyEncoding.readBigEndian($0, at: 0, as: UInt32.self) }
+            locks.withLock(stripe: KeyLocks.stripe(of: token)) {
+                let stored: [UInt8]?
+                do { stored = try database.get(.metadata, key: metadataKey) } catch { return }  // retry next pass
+                if let current = stored, let meta = current.withUnsafeBytes({ Metadata.decode($0) }),
+                   meta.type != .string, !meta.isExpired(now: WallClock.nowMillis()),
+                   Metadata.collection(current)?.generation == generation {
+                    return  // alive
+                }
+                if (try? database.deleteRange(.subkeys, from: Array(prefix), to: end)) != nil { reclaimed += 1 }
+            }
+            iterator.seek(end)
+        }
+        let resume = iterator.isValid ? iterator.key : []
+        subkeySweepCursor.withLockedValue { $0 = resume }
+        reclaimedGroups.add(reclaimed, ordering: .relaxed)
+        return reclaimed
     }
 
     /// The `everysec` fsync tick.

@@ -173,6 +173,19 @@ final class RocksDatabase: @unchecked Sendable {  // RocksDB's DB and CF handles
         if let error { throw Self.consume(error) }
     }
 
+    /// Deletes the records in [start, end) of a column family (one range tombstone).
+    func deleteRange(_ family: ColumnFamily, from start: [UInt8], to end: [UInt8]) throws(RocksDBError) {
+        var error: UnsafeMutablePointer<CChar>?
+        start.withUnsafeBytes { f in
+            end.withUnsafeBytes { l in
+                rocksdb_delete_range_cf(db, writeOptions, handle(family),
+                                        f.baseAddress?.assumingMemoryBound(to: CChar.self), f.count,
+                                        l.baseAddress?.assumingMemoryBound(to: CChar.self), l.count, &error)
+            }
+        }
+        if let error { throw Self.consume(error) }
+    }
+
     /// Deletes every record of a column family (one range tombstone; space returns in compaction).
     func deleteAll(_ family: ColumnFamily) throws(RocksDBError) {
         let iterator = RocksIterator(self, family, scan: true)
@@ -182,15 +195,7 @@ final class RocksDatabase: @unchecked Sendable {  // RocksDB's DB and CF handles
         iterator.seekToLast()
         var last = iterator.key
         last.append(0)  // the smallest key after the last one: the range end is exclusive
-        var error: UnsafeMutablePointer<CChar>?
-        first.withUnsafeBytes { f in
-            last.withUnsafeBytes { l in
-                rocksdb_delete_range_cf(db, writeOptions, handle(family),
-                                        f.baseAddress?.assumingMemoryBound(to: CChar.self), f.count,
-                                        l.baseAddress?.assumingMemoryBound(to: CChar.self), l.count, &error)
-            }
-        }
-        if let error { throw Self.consume(error) }
+        try deleteRange(family, from: first, to: last)
     }
 
     func makeIterator(_ family: ColumnFamily, scan: Bool) -> OpaquePointer {
