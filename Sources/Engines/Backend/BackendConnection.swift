@@ -78,7 +78,7 @@ final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Send
     /// Queues a request (encoded as RESP); its reply goes to `origin.receiver`. Returns the
     /// error to answer at once when the request cannot be sent.
     func send(_ arguments: [ByteBuffer], origin: RequestOrigin) -> EngineError? {
-        guard case .ready = state else { return EngineError.refused }
+        guard acceptsRequests else { return EngineError.refused }
         guard inFlight.count < options.maxInFlight else { return EngineError.overloaded }
         Self.encode(arguments, into: &outbound)
         inFlight.append(InFlight(receiver: origin.receiver, sequence: origin.sequence, kind: 0,
@@ -89,7 +89,7 @@ final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Send
     /// Queues a request already in the backend's wire format. Without `kind` (memcached's
     /// `noreply`) nothing is expected back.
     func send(raw request: ByteBuffer, kind: UInt8?, origin: RequestOrigin) -> EngineError? {
-        guard case .ready = state else { return EngineError.refused }
+        guard acceptsRequests else { return EngineError.refused }
         guard inFlight.count < options.maxInFlight else { return EngineError.overloaded }
         var request = request
         outbound.writeBuffer(&request)
@@ -106,6 +106,19 @@ final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Send
             logger.error("backend \(options.host):\(options.port) refused AUTH: \(String(buffer: bytes))")
         }
     }
+
+    /// Requests are taken while connected, and during the very first connect (so a node that
+    /// starts just before its backend answers does not fail its first requests; they wait
+    /// within their timeout). After a loss the backend is known to be down: requests fail at
+    /// once until it is back.
+    private var acceptsRequests: Bool {
+        switch state {
+        case .ready: return true
+        case .connecting: return !everConnected
+        case .down, .closed: return false
+        }
+    }
+    private var everConnected = false
 
     /// Writes every queued request in one go.
     func flush() {
@@ -132,6 +145,7 @@ final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Send
     private func connect() {
         guard case .down = state else { return }
         state = .connecting
+        // Requests taken while connecting fail like the connection if it does not come up.
         ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.milliseconds(Int64(options.timeoutMilliseconds)))
@@ -148,6 +162,7 @@ final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Send
                     if case .closed = self.state { return }
                     self.logger.debug("backend \(self.options.host):\(self.options.port) refused: \(error)")
                     self.state = .down
+                    self.failAll(EngineError.refused)
                     self.scheduleReconnect()
                 }
             }
@@ -158,15 +173,25 @@ final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Send
             channel.close(promise: nil)
             return
         }
-        state = .ready(channel)
         backoff = .milliseconds(100)
+        everConnected = true
         logger.notice("connected to backend \(options.host):\(options.port)")
         if let password = options.password {
-            // AUTH goes first on the connection, so every later request runs authenticated.
+            // AUTH goes first on the connection, ahead of anything queued while connecting, so
+            // every request runs authenticated.
+            var queued = outbound
+            outbound.clear()
+            let queuedInFlight = inFlight
+            inFlight.removeAll()
+            state = .ready(channel)
             _ = send([ByteBuffer(string: "AUTH"), ByteBuffer(string: password)],
                      origin: RequestOrigin(client: 0, receiver: self, sequence: 0))
-            flush()
+            outbound.writeBuffer(&queued)
+            inFlight.append(contentsOf: queuedInFlight)
+        } else {
+            state = .ready(channel)
         }
+        flush()
     }
 
     private func scheduleReconnect() {
