@@ -12,6 +12,9 @@ public enum CommandID: Sendable, Hashable {
     // Hashes
     case hset, hsetnx, hmset, hget, hmget, hgetall, hkeys, hvals, hlen, hexists, hdel
     case hincrby, hincrbyfloat, hstrlen
+    // Sets
+    case sadd, srem, smembers, sismember, smismember, scard, smove, spop, srandmember
+    case sinter, sunion, sdiff, sinterstore, sunionstore, sdiffstore, sintercard
     /// A Redis command Dynamis routes and forwards to a backend engine but does not execute
     /// itself yet (the RocksDB engine answers these as unknown commands).
     case forwarded

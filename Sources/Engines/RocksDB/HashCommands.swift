@@ -3,123 +3,50 @@ import NIOCore
 import Protocol
 
 /// Hashes: one metadata record (generation, field count) and one `subkeys` record per field,
-/// keyed `token ‖ key length ‖ key ‖ generation ‖ field`. Deleting or replacing a hash rewrites
-/// only the metadata; fields of an old generation are unreachable at once.
+/// field → value (see CollectionStorage.swift).
 extension RocksDBSession {
-    /// A live hash at `keyScratch`: its metadata header, generation and count, and the prefix
-    /// of its fields. nil when the key is missing; `.wrongType` when it holds something else.
-    enum HashLookup {
-        case missing
-        case wrongType
-        case hash(meta: Metadata, generation: UInt64, count: UInt64)
-    }
-
-    func lookupHash(_ key: ByteBuffer, now: Int64) throws(RocksDBError) -> HashLookup {
-        encodeKey(key)
-        guard let record = try readRecord(now: now) else { return .missing }
-        guard record.meta.type == .hash, let (generation, count) = Metadata.collection(record.stored) else { return .wrongType }
-        return .hash(meta: record.meta, generation: generation, count: count)
-    }
-
-    /// `subkeys` key of `field` in the hash `key`/`generation`.
-    func fieldKey(_ key: ByteBuffer, generation: UInt64, field: ByteBuffer) -> [UInt8] {
-        var out: [UInt8] = []
-        key.withUnsafeReadableBytes { k in
-            KeyEncoding.subkeyPrefix(token: engine.keyToken(k), key: k, generation: generation, into: &out)
-        }
-        out.append(contentsOf: field.readableBytesView)
-        return out
-    }
-
-    func fieldPrefix(_ key: ByteBuffer, generation: UInt64) -> [UInt8] {
-        var out: [UInt8] = []
-        key.withUnsafeReadableBytes { k in
-            KeyEncoding.subkeyPrefix(token: engine.keyToken(k), key: k, generation: generation, into: &out)
-        }
-        return out
-    }
-
-    /// Every field and value of a hash, in field byte order.
-    func hashFields(_ key: ByteBuffer, generation: UInt64) -> [(field: [UInt8], value: [UInt8])] {
-        let prefix = fieldPrefix(key, generation: generation)
-        let iterator = RocksIterator(db, .subkeys, scan: false)
-        iterator.seek(prefix)
-        var out: [(field: [UInt8], value: [UInt8])] = []
-        while iterator.isValid {
-            let stored = iterator.key
-            guard stored.starts(with: prefix) else { break }
-            out.append((Array(stored[prefix.count...]), Array(iterator.value)))
-            iterator.next()
-        }
-        return out
-    }
-
-    func readField(_ key: ByteBuffer, generation: UInt64, field: ByteBuffer) throws(RocksDBError) -> [UInt8]? {
-        try db.get(.subkeys, key: fieldKey(key, generation: generation, field: field))
-    }
-
-    /// Stages the hash's metadata at `keyScratch` (or its deletion when it is now empty).
-    func stageHashMeta(_ key: ByteBuffer, expireAt: Int64, generation: UInt64, count: UInt64) {
-        encodeKey(key)
-        if count == 0 { return stageDelete() }
-        Metadata.encodeCollection(.hash, expireAt: expireAt, timestamp: WallClock.nowMicros(), generation: generation,
-                                  count: count, into: &valueScratch)
-        putInto(immediate, .metadata)
-    }
-
-    func stageField(_ fieldKey: [UInt8], value: UnsafeRawBufferPointer?) {
-        fieldKey.withUnsafeBytes { k in
-            if let value {
-                rocksdb_writebatch_put_cf(immediate, db.handle(.subkeys), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
-                                          value.baseAddress?.assumingMemoryBound(to: CChar.self), value.count)
-            } else {
-                rocksdb_writebatch_delete_cf(immediate, db.handle(.subkeys), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count)
-            }
-        }
-    }
-
     /// HSET / HMSET / HSETNX: sets fields, creating the hash if needed.
     func hset(_ args: [ByteBuffer], _ reply: inout ReplyWriter, onlyIfNew: Bool, okReply: Bool) throws(RocksDBError) {
         guard args.count >= 4, args.count % 2 == 0 else { return reply.error(RedisError.arity(args[0].text.lowercased())) }
         let token = args[1].withUnsafeReadableBytes { engine.keyToken($0) }
         try modify(token: token) { () throws(RocksDBError) in
             var generation: UInt64, count: UInt64, expireAt: Int64 = 0
-            switch try lookupHash(args[1], now: WallClock.nowMillis()) {
+            switch try lookupCollection(.hash, args[1], now: WallClock.nowMillis()) {
             case .wrongType: return reply.error(RedisError.wrongType)
             case .missing: (generation, count) = (engine.nextGeneration(), 0)
-            case .hash(let meta, let g, let c): (generation, count, expireAt) = (g, c, meta.expireAt)
+            case .found(let meta, let g, let c): (generation, count, expireAt) = (g, c, meta.expireAt)
             }
             var added = 0
             var seen = Set<[UInt8]>()
             for i in stride(from: 2, to: args.count, by: 2) {
-                let key = fieldKey(args[1], generation: generation, field: args[i])
+                let key = elementKey(args[1], generation: generation, field: args[i])
                 var isNew = !seen.contains(key)
                 if isNew { isNew = try db.get(.subkeys, key: key) == nil }
                 if onlyIfNew && !isNew { return reply.integer(0) }
                 if isNew { added += 1 }
                 seen.insert(key)
-                args[i + 1].withUnsafeReadableBytes { stageField(key, value: $0) }
+                args[i + 1].withUnsafeReadableBytes { stageElement(key, value: $0) }
             }
-            stageHashMeta(args[1], expireAt: expireAt, generation: generation, count: count + UInt64(added))
+            stageCollectionMeta(.hash, args[1], expireAt: expireAt, generation: generation, count: count + UInt64(added))
             if okReply { reply.ok() } else if onlyIfNew { reply.integer(1) } else { reply.integer(added) }
         }
     }
 
     func hget(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        switch try lookupHash(args[1], now: WallClock.nowMillis()) {
+        switch try lookupCollection(.hash, args[1], now: WallClock.nowMillis()) {
         case .wrongType: reply.error(RedisError.wrongType)
         case .missing: reply.null()
-        case .hash(_, let generation, _):
-            if let value = try readField(args[1], generation: generation, field: args[2]) { reply.bulk(bytes: value) } else { reply.null() }
+        case .found(_, let generation, _):
+            if let value = try readElement(args[1], generation: generation, field: args[2]) { reply.bulk(bytes: value) } else { reply.null() }
         }
     }
 
     func hmget(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        let lookup = try lookupHash(args[1], now: WallClock.nowMillis())
+        let lookup = try lookupCollection(.hash, args[1], now: WallClock.nowMillis())
         if case .wrongType = lookup { return reply.error(RedisError.wrongType) }
         reply.arrayHeader(args.count - 2)
         for field in args.dropFirst(2) {
-            if case .hash(_, let generation, _) = lookup, let value = try readField(args[1], generation: generation, field: field) {
+            if case .found(_, let generation, _) = lookup, let value = try readElement(args[1], generation: generation, field: field) {
                 reply.bulk(bytes: value)
             } else {
                 reply.null()
@@ -130,11 +57,11 @@ extension RocksDBSession {
     enum HashListing { case all, keys, values }
 
     func hgetall(_ args: [ByteBuffer], _ reply: inout ReplyWriter, listing: HashListing) throws(RocksDBError) {
-        switch try lookupHash(args[1], now: WallClock.nowMillis()) {
+        switch try lookupCollection(.hash, args[1], now: WallClock.nowMillis()) {
         case .wrongType: reply.error(RedisError.wrongType)
         case .missing: listing == .all ? reply.mapHeader(0) : reply.arrayHeader(0)
-        case .hash(_, let generation, _):
-            let fields = hashFields(args[1], generation: generation)
+        case .found(_, let generation, _):
+            let fields = elements(args[1], generation: generation)
             switch listing {
             case .all:
                 reply.mapHeader(fields.count)
@@ -150,19 +77,19 @@ extension RocksDBSession {
     }
 
     func hlen(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        switch try lookupHash(args[1], now: WallClock.nowMillis()) {
+        switch try lookupCollection(.hash, args[1], now: WallClock.nowMillis()) {
         case .wrongType: reply.error(RedisError.wrongType)
         case .missing: reply.integer(0)
-        case .hash(_, _, let count): reply.integer(Int(count))
+        case .found(_, _, let count): reply.integer(Int(count))
         }
     }
 
     func hexists(_ args: [ByteBuffer], _ reply: inout ReplyWriter, length: Bool) throws(RocksDBError) {
-        switch try lookupHash(args[1], now: WallClock.nowMillis()) {
+        switch try lookupCollection(.hash, args[1], now: WallClock.nowMillis()) {
         case .wrongType: reply.error(RedisError.wrongType)
         case .missing: reply.integer(0)
-        case .hash(_, let generation, _):
-            let value = try readField(args[1], generation: generation, field: args[2])
+        case .found(_, let generation, _):
+            let value = try readElement(args[1], generation: generation, field: args[2])
             reply.integer(length ? (value?.count ?? 0) : (value == nil ? 0 : 1))
         }
     }
@@ -170,21 +97,21 @@ extension RocksDBSession {
     func hdel(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
         let token = args[1].withUnsafeReadableBytes { engine.keyToken($0) }
         try modify(token: token) { () throws(RocksDBError) in
-            switch try lookupHash(args[1], now: WallClock.nowMillis()) {
+            switch try lookupCollection(.hash, args[1], now: WallClock.nowMillis()) {
             case .wrongType: return reply.error(RedisError.wrongType)
             case .missing: return reply.integer(0)
-            case .hash(let meta, let generation, let count):
+            case .found(let meta, let generation, let count):
                 var removed = Set<[UInt8]>()
                 for field in args.dropFirst(2) {
-                    let key = fieldKey(args[1], generation: generation, field: field)
+                    let key = elementKey(args[1], generation: generation, field: field)
                     guard !removed.contains(key) else { continue }
                     if try db.get(.subkeys, key: key) != nil {
                         removed.insert(key)
-                        stageField(key, value: nil)
+                        stageElement(key, value: nil)
                     }
                 }
                 if !removed.isEmpty {
-                    stageHashMeta(args[1], expireAt: meta.expireAt, generation: generation, count: count - UInt64(removed.count))
+                    stageCollectionMeta(.hash, args[1], expireAt: meta.expireAt, generation: generation, count: count - UInt64(removed.count))
                 }
                 reply.integer(removed.count)
             }
@@ -207,12 +134,12 @@ extension RocksDBSession {
         let token = args[1].withUnsafeReadableBytes { engine.keyToken($0) }
         try modify(token: token) { () throws(RocksDBError) in
             var generation: UInt64, count: UInt64, expireAt: Int64 = 0
-            switch try lookupHash(args[1], now: WallClock.nowMillis()) {
+            switch try lookupCollection(.hash, args[1], now: WallClock.nowMillis()) {
             case .wrongType: return reply.error(RedisError.wrongType)
             case .missing: (generation, count) = (engine.nextGeneration(), 0)
-            case .hash(let meta, let g, let c): (generation, count, expireAt) = (g, c, meta.expireAt)
+            case .found(let meta, let g, let c): (generation, count, expireAt) = (g, c, meta.expireAt)
             }
-            let key = fieldKey(args[1], generation: generation, field: args[2])
+            let key = elementKey(args[1], generation: generation, field: args[2])
             let old = try db.get(.subkeys, key: key)
             let text: [UInt8]
             if float {
@@ -240,8 +167,8 @@ extension RocksDBSession {
                 text = DecimalText.with(sum) { Array($0) }
                 reply.integer(sum)
             }
-            text.withUnsafeBytes { stageField(key, value: $0) }
-            stageHashMeta(args[1], expireAt: expireAt, generation: generation, count: count + (old == nil ? 1 : 0))
+            text.withUnsafeBytes { stageElement(key, value: $0) }
+            stageCollectionMeta(.hash, args[1], expireAt: expireAt, generation: generation, count: count + (old == nil ? 1 : 0))
         }
     }
 }

@@ -1,0 +1,84 @@
+import CRocksDB
+import NIOCore
+import Protocol
+
+/// The storage of collection types (hashes, sets): one metadata record holding a generation and
+/// an element count, and one `subkeys` record per element, keyed
+/// `token ‖ key length ‖ key ‖ generation ‖ element`. Deleting or replacing a collection rewrites
+/// only the metadata; elements of an old generation are unreachable at once and reclaimed by the
+/// background sweep.
+extension RocksDBSession {
+    /// A key looked up as a collection of one type.
+    enum CollectionLookup {
+        case missing
+        case wrongType
+        case found(meta: Metadata, generation: UInt64, count: UInt64)
+    }
+
+    func lookupCollection(_ type: ValueType, _ key: ByteBuffer, now: Int64) throws(RocksDBError) -> CollectionLookup {
+        encodeKey(key)
+        guard let record = try readRecord(now: now) else { return .missing }
+        guard record.meta.type == type, let (generation, count) = Metadata.collection(record.stored) else { return .wrongType }
+        return .found(meta: record.meta, generation: generation, count: count)
+    }
+
+    /// `subkeys` key of an element (hash field, set member) of `key`/`generation`.
+    func elementKey(_ key: ByteBuffer, generation: UInt64, field: ByteBuffer) -> [UInt8] {
+        var out: [UInt8] = []
+        key.withUnsafeReadableBytes { k in
+            KeyEncoding.subkeyPrefix(token: engine.keyToken(k), key: k, generation: generation, into: &out)
+        }
+        out.append(contentsOf: field.readableBytesView)
+        return out
+    }
+
+    func elementPrefix(_ key: ByteBuffer, generation: UInt64) -> [UInt8] {
+        var out: [UInt8] = []
+        key.withUnsafeReadableBytes { k in
+            KeyEncoding.subkeyPrefix(token: engine.keyToken(k), key: k, generation: generation, into: &out)
+        }
+        return out
+    }
+
+    /// Every element and its value, in element byte order.
+    func elements(_ key: ByteBuffer, generation: UInt64) -> [(field: [UInt8], value: [UInt8])] {
+        let prefix = elementPrefix(key, generation: generation)
+        let iterator = RocksIterator(db, .subkeys, scan: false)
+        iterator.seek(prefix)
+        var out: [(field: [UInt8], value: [UInt8])] = []
+        while iterator.isValid {
+            let stored = iterator.key
+            guard stored.starts(with: prefix) else { break }
+            out.append((Array(stored[prefix.count...]), Array(iterator.value)))
+            iterator.next()
+        }
+        return out
+    }
+
+    func readElement(_ key: ByteBuffer, generation: UInt64, field: ByteBuffer) throws(RocksDBError) -> [UInt8]? {
+        try db.get(.subkeys, key: elementKey(key, generation: generation, field: field))
+    }
+
+    /// Stages a collection's metadata (or its deletion when it is now empty: empty collections
+    /// vanish, as in Redis).
+    func stageCollectionMeta(_ type: ValueType, _ key: ByteBuffer, expireAt: Int64, generation: UInt64, count: UInt64) {
+        encodeKey(key)
+        if count == 0 { return stageDelete() }
+        Metadata.encodeCollection(type, expireAt: expireAt, timestamp: WallClock.nowMicros(), generation: generation,
+                                  count: count, into: &valueScratch)
+        putInto(immediate, .metadata)
+    }
+
+    /// Stages an element write (or, with nil, its deletion).
+    func stageElement(_ elementKey: [UInt8], value: UnsafeRawBufferPointer?) {
+        elementKey.withUnsafeBytes { k in
+            if let value {
+                rocksdb_writebatch_put_cf(immediate, db.handle(.subkeys), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
+                                          value.baseAddress?.assumingMemoryBound(to: CChar.self), value.count)
+            } else {
+                rocksdb_writebatch_delete_cf(immediate, db.handle(.subkeys), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count)
+            }
+        }
+    }
+
+}
