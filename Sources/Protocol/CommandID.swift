@@ -12,6 +12,8 @@ public enum CommandID: Sendable, Hashable {
     // Hashes
     case hset, hsetnx, hmset, hget, hmget, hgetall, hkeys, hvals, hlen, hexists, hdel
     case hincrby, hincrbyfloat, hstrlen
+    // Keyspace iteration
+    case keys, scan, randomkey
     // Sets
     case sadd, srem, smembers, sismember, smismember, scard, smove, spop, srandmember
     case sinter, sunion, sdiff, sinterstore, sunionstore, sdiffstore, sintercard

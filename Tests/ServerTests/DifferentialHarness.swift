@@ -34,7 +34,7 @@ final class DifferentialHarness {
 
     /// Commands whose reply order Redis leaves unspecified: compared as sorted elements (pairs
     /// for HGETALL).
-    static let unordered: [String: Int] = ["hgetall": 2, "hkeys": 1, "hvals": 1, "smembers": 1, "sinter": 1, "sunion": 1, "sdiff": 1]
+    static let unordered: [String: Int] = ["hgetall": 2, "hkeys": 1, "hvals": 1, "smembers": 1, "sinter": 1, "sunion": 1, "sdiff": 1, "keys": 1]
 
     static func sortedElements(_ raw: [UInt8], groupSize: Int) -> [String]? {
         var i = 0

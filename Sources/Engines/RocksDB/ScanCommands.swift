@@ -1,0 +1,102 @@
+import NIOCore
+import Protocol
+
+/// KEYS, SCAN and RANDOMKEY over the metadata column family, which is ordered by (token, key).
+///
+/// A SCAN cursor is the token to resume at, plus one (0 starts and ends a scan). It needs no
+/// server-side state, stays valid across restarts, and a page never splits the keys that share
+/// a token, so every key that exists for the whole scan is returned.
+extension RocksDBSession {
+    /// Visits live keys from `startToken`; `visit` returns false to stop after the current
+    /// token's group. Returns the token to resume at, or nil when the keyspace is exhausted.
+    private func walkKeys(from startToken: UInt32, _ visit: (_ key: ArraySlice<UInt8>, _ meta: Metadata) -> Bool) -> UInt32? {
+        let iterator = RocksIterator(db, .metadata, scan: true)
+        var start: [UInt8] = []
+        KeyEncoding.appendBigEndian(startToken, to: &start)
+        iterator.seek(start)
+        let now = WallClock.nowMillis()
+        var stopAfter: UInt32?
+        while iterator.isValid {
+            let stored = iterator.key
+            guard let (token, key) = KeyEncoding.splitMetadataKey(stored) else { iterator.next(); continue }
+            if let stop = stopAfter, token != stop { return token }
+            if let meta = Metadata.decode(iterator.value), !meta.isExpired(now: now), !visit(key, meta) {
+                stopAfter = token
+            }
+            iterator.next()
+        }
+        return nil
+    }
+
+    func keys(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+        let pattern = args[1].bytes
+        let matchAll = pattern == [UInt8(ascii: "*")]
+        var found: [[UInt8]] = []
+        _ = walkKeys(from: 0) { key, _ in
+            if matchAll || GlobMatch.matches(pattern: pattern, Array(key)) { found.append(Array(key)) }
+            return true
+        }
+        reply.arrayHeader(found.count)
+        for key in found { reply.bulk(bytes: key) }
+    }
+
+    func scan(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+        guard let cursorText = args[1].text.nonEmpty, let cursor = UInt64(cursorText) else {
+            return reply.error("ERR invalid cursor")
+        }
+        var pattern: [UInt8]?
+        var count = 10
+        var type: String?
+        var i = 2
+        while i < args.count {
+            guard i + 1 < args.count else { return reply.error(RedisError.syntax) }
+            if args[i].isOption("MATCH") {
+                pattern = args[i + 1].bytes
+            } else if args[i].isOption("COUNT") {
+                guard let value = args[i + 1].redisInteger else { return reply.error(RedisError.notInteger) }
+                guard value >= 1 else { return reply.error(RedisError.syntax) }
+                count = value
+            } else if args[i].isOption("TYPE") {
+                type = args[i + 1].text.lowercased()
+            } else {
+                return reply.error(RedisError.syntax)
+            }
+            i += 2
+        }
+        // Cursors past the last token are simply done.
+        guard cursor <= UInt64(UInt32.max) + 1 else {
+            reply.arrayHeader(2)
+            reply.bulk("0")
+            return reply.arrayHeader(0)
+        }
+        var found: [[UInt8]] = []
+        var examined = 0
+        let next = walkKeys(from: cursor == 0 ? 0 : UInt32(cursor - 1)) { key, meta in
+            examined += 1
+            let typeMatches = type.map { $0 == meta.type.name.description } ?? true
+            if typeMatches, pattern.map({ GlobMatch.matches(pattern: $0, Array(key)) }) ?? true { found.append(Array(key)) }
+            return examined < count
+        }
+        reply.arrayHeader(2)
+        reply.bulk(next.map { String(UInt64($0) + 1) } ?? "0")
+        reply.arrayHeader(found.count)
+        for key in found { reply.bulk(bytes: key) }
+    }
+
+    func randomkey(_ reply: inout ReplyWriter) throws(RocksDBError) {
+        // A random point in the token space, then the first live key at or after it (wrapping).
+        let start = UInt32.random(in: 0...UInt32.max)
+        var chosen: [UInt8]?
+        for from in [start, 0] where chosen == nil {
+            _ = walkKeys(from: from) { key, _ in
+                chosen = Array(key)
+                return false
+            }
+        }
+        if let chosen { reply.bulk(bytes: chosen) } else { reply.null() }
+    }
+}
+
+extension String {
+    var nonEmpty: String? { isEmpty ? nil : self }
+}
