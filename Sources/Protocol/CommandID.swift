@@ -12,6 +12,9 @@ public enum CommandID: Sendable, Hashable {
     // Hashes
     case hset, hsetnx, hmset, hget, hmget, hgetall, hkeys, hvals, hlen, hexists, hdel
     case hincrby, hincrbyfloat, hstrlen
+    // Lists
+    case lpush, rpush, lpushx, rpushx, lpop, rpop, llen, lrange, lindex, lset, ltrim, lrem, linsert, lpos
+    case lmove, rpoplpush, lmpop
     // Keyspace iteration
     case keys, scan, randomkey
     // Sets
