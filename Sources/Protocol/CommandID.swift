@@ -15,6 +15,10 @@ public enum CommandID: Sendable, Hashable {
     // Lists
     case lpush, rpush, lpushx, rpushx, lpop, rpop, llen, lrange, lindex, lset, ltrim, lrem, linsert, lpos
     case lmove, rpoplpush, lmpop
+    // Sorted sets
+    case zadd, zincrby, zrem, zcard, zscore, zmscore, zrank, zrevrank, zcount, zlexcount
+    case zrange, zrangebyscore, zrevrangebyscore, zrangebylex, zrevrangebylex, zrevrange
+    case zremrangebyrank, zremrangebyscore, zremrangebylex, zpopmin, zpopmax
     // Keyspace iteration
     case keys, scan, randomkey
     // Sets

@@ -70,13 +70,13 @@ extension RocksDBSession {
     }
 
     /// Stages an element write (or, with nil, its deletion).
-    func stageElement(_ elementKey: [UInt8], value: UnsafeRawBufferPointer?) {
+    func stageElement(_ elementKey: [UInt8], value: UnsafeRawBufferPointer?, family: ColumnFamily = .subkeys) {
         elementKey.withUnsafeBytes { k in
             if let value {
-                rocksdb_writebatch_put_cf(immediate, db.handle(.subkeys), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
+                rocksdb_writebatch_put_cf(immediate, db.handle(family), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
                                           value.baseAddress?.assumingMemoryBound(to: CChar.self), value.count)
             } else {
-                rocksdb_writebatch_delete_cf(immediate, db.handle(.subkeys), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count)
+                rocksdb_writebatch_delete_cf(immediate, db.handle(family), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count)
             }
         }
     }

@@ -1,0 +1,355 @@
+import NIOCore
+import Protocol
+
+/// Sorted sets, Kvrocks-style: each member has two records, `member → score` in `subkeys` and
+/// `score ‖ member` in `zscore` (sign-flipped big-endian doubles, so byte order is score order,
+/// ties by member bytes as in Redis). Range commands read the score index in order; ranks cost
+/// O(rank) walks, as in Kvrocks.
+extension RocksDBSession {
+    struct ZEntry {
+        var member: [UInt8]
+        var score: Double
+    }
+
+    private func zstripe(_ key: ByteBuffer) -> [Int] {
+        [KeyLocks.stripe(of: key.withUnsafeReadableBytes { engine.keyToken($0) })]
+    }
+
+    func zscoreIndexKey(_ key: ByteBuffer, generation: UInt64, score: Double, member: [UInt8]) -> [UInt8] {
+        var out = elementPrefix(key, generation: generation)
+        Score.encode(score, into: &out)
+        out.append(contentsOf: member)
+        return out
+    }
+
+    /// Every member in (score, member) order.
+    func zentries(_ key: ByteBuffer, generation: UInt64) -> [ZEntry] {
+        let prefix = elementPrefix(key, generation: generation)
+        let iterator = RocksIterator(db, .zscore, scan: false)
+        iterator.seek(prefix)
+        var out: [ZEntry] = []
+        while iterator.isValid {
+            let stored = iterator.key
+            guard stored.starts(with: prefix), stored.count >= prefix.count + 8 else { break }
+            let score = stored.withUnsafeBytes { Score.decode($0, at: prefix.count) }
+            out.append(ZEntry(member: Array(stored[(prefix.count + 8)...]), score: score))
+            iterator.next()
+        }
+        return out
+    }
+
+    func zmemberScore(_ key: ByteBuffer, generation: UInt64, member: [UInt8]) throws(RocksDBError) -> Double? {
+        guard let stored = try db.get(.subkeys, key: elementKey(key, generation: generation, field: ByteBuffer(bytes: member))),
+              stored.count == 8 else { return nil }
+        return stored.withUnsafeBytes { Score.decode($0) }
+    }
+
+    /// Stages a member's score (both records), replacing `old` if it had one.
+    func stageZMember(_ key: ByteBuffer, generation: UInt64, member: [UInt8], score: Double, old: Double?) {
+        if let old { stageElement(zscoreIndexKey(key, generation: generation, score: old, member: member), value: nil, family: .zscore) }
+        var encoded: [UInt8] = []
+        Score.encode(score, into: &encoded)
+        encoded.withUnsafeBytes { stageElement(elementKey(key, generation: generation, field: ByteBuffer(bytes: member)), value: $0) }
+        stageElement(zscoreIndexKey(key, generation: generation, score: score, member: member),
+                     value: UnsafeRawBufferPointer(start: nil, count: 0), family: .zscore)
+    }
+
+    func stageZRemove(_ key: ByteBuffer, generation: UInt64, entry: ZEntry) {
+        stageElement(elementKey(key, generation: generation, field: ByteBuffer(bytes: entry.member)), value: nil)
+        stageElement(zscoreIndexKey(key, generation: generation, score: entry.score, member: entry.member), value: nil, family: .zscore)
+    }
+
+    func writeScore(_ score: Double, _ reply: inout ReplyWriter) { reply.bulk(Score.text(score)) }
+
+    /// ZADD and ZINCRBY (ZADD key INCR increment member).
+    func zadd(_ args: [ByteBuffer], _ reply: inout ReplyWriter, zincrby: Bool) throws(RocksDBError) {
+        var nx = false, xx = false, gt = false, lt = false, ch = false, incr = zincrby
+        var index = 2
+        if !zincrby {
+            while index < args.count {
+                let word = args[index]
+                if word.isOption("NX") { nx = true } else if word.isOption("XX") { xx = true }
+                else if word.isOption("GT") { gt = true } else if word.isOption("LT") { lt = true }
+                else if word.isOption("CH") { ch = true } else if word.isOption("INCR") { incr = true }
+                else { break }
+                index += 1
+            }
+        }
+        let elements = args.count - index
+        if elements % 2 != 0 || elements == 0 { return reply.error(RedisError.syntax) }
+        if incr && elements > 2 { return reply.error("ERR INCR option supports a single increment-element pair") }
+        if nx && xx { return reply.error("ERR XX and NX options at the same time are not compatible") }
+        if (gt && nx) || (lt && nx) || (gt && lt) {
+            return reply.error("ERR GT, LT, and/or NX options at the same time are not compatible")
+        }
+        var pairs: [(Double, [UInt8])] = []
+        for i in stride(from: index, to: args.count, by: 2) {
+            guard let score = Score.parse(args[i].bytes) else { return reply.error(RedisError.notFloat) }
+            pairs.append((score, args[i + 1].bytes))
+        }
+        try modify(stripes: zstripe(args[1])) { () throws(RocksDBError) in
+            var generation: UInt64, count: UInt64, expireAt: Int64 = 0
+            switch try lookupCollection(.zset, args[1], now: WallClock.nowMillis()) {
+            case .wrongType: return reply.error(RedisError.wrongType)
+            case .missing:
+                if xx { return incr ? reply.null() : reply.integer(0) }
+                (generation, count) = (engine.nextGeneration(), 0)
+            case .found(let meta, let g, let c): (generation, count, expireAt) = (g, c, meta.expireAt)
+            }
+            var added = 0, changed = 0
+            var result: Double?
+            var staged: [[UInt8]: Double] = [:]  // members written by this command
+            for (score, member) in pairs {
+                var current = staged[member]
+                if current == nil { current = try zmemberScore(args[1], generation: generation, member: member) }
+                if let current {
+                    if nx { continue }
+                    var new = score
+                    if incr {
+                        new = current + score
+                        if new.isNaN { return reply.error("ERR resulting score is not a number (NaN)") }
+                    }
+                    if (gt && new <= current) || (lt && new >= current) { continue }
+                    result = new
+                    if new != current {
+                        stageZMember(args[1], generation: generation, member: member, score: new, old: current)
+                        staged[member] = new
+                        changed += 1
+                    }
+                } else {
+                    if xx { continue }
+                    stageZMember(args[1], generation: generation, member: member, score: score, old: nil)
+                    staged[member] = score
+                    result = score
+                    added += 1
+                }
+            }
+            if added > 0 || changed > 0 {
+                stageCollectionMeta(.zset, args[1], expireAt: expireAt, generation: generation, count: count + UInt64(added))
+            }
+            if incr {
+                if let result { writeScore(result, &reply) } else { reply.null() }
+            } else {
+                reply.integer(ch ? added + changed : added)
+            }
+        }
+    }
+
+    func zrem(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+        try modify(stripes: zstripe(args[1])) { () throws(RocksDBError) in
+            switch try lookupCollection(.zset, args[1], now: WallClock.nowMillis()) {
+            case .wrongType: reply.error(RedisError.wrongType)
+            case .missing: reply.integer(0)
+            case .found(let meta, let generation, let count):
+                var removed = Set<[UInt8]>()
+                for member in args.dropFirst(2).map(\.bytes) where !removed.contains(member) {
+                    if let score = try zmemberScore(args[1], generation: generation, member: member) {
+                        stageZRemove(args[1], generation: generation, entry: ZEntry(member: member, score: score))
+                        removed.insert(member)
+                    }
+                }
+                if !removed.isEmpty {
+                    stageCollectionMeta(.zset, args[1], expireAt: meta.expireAt, generation: generation, count: count - UInt64(removed.count))
+                }
+                reply.integer(removed.count)
+            }
+        }
+    }
+
+    func zcard(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+        switch try lookupCollection(.zset, args[1], now: WallClock.nowMillis()) {
+        case .wrongType: reply.error(RedisError.wrongType)
+        case .missing: reply.integer(0)
+        case .found(_, _, let count): reply.integer(Int(count))
+        }
+    }
+
+    func zscore(_ args: [ByteBuffer], _ reply: inout ReplyWriter, many: Bool) throws(RocksDBError) {
+        let lookup = try lookupCollection(.zset, args[1], now: WallClock.nowMillis())
+        if case .wrongType = lookup { return reply.error(RedisError.wrongType) }
+        if many { reply.arrayHeader(args.count - 2) }
+        for member in args.dropFirst(2) {
+            if case .found(_, let generation, _) = lookup, let score = try zmemberScore(args[1], generation: generation, member: member.bytes) {
+                writeScore(score, &reply)
+            } else {
+                reply.null()
+            }
+        }
+    }
+
+    func zrank(_ args: [ByteBuffer], _ reply: inout ReplyWriter, reverse: Bool) throws(RocksDBError) {
+        switch try lookupCollection(.zset, args[1], now: WallClock.nowMillis()) {
+        case .wrongType: reply.error(RedisError.wrongType)
+        case .missing: reply.null()
+        case .found(_, let generation, _):
+            let entries = zentries(args[1], generation: generation)
+            let member = args[2].bytes
+            guard let index = entries.firstIndex(where: { $0.member == member }) else { return reply.null() }
+            reply.integer(reverse ? entries.count - 1 - index : index)
+        }
+    }
+
+    func zcount(_ args: [ByteBuffer], _ reply: inout ReplyWriter, lex: Bool) throws(RocksDBError) {
+        let admits: (ZEntry) -> Bool
+        if lex {
+            guard let min = LexBound(args[2].bytes), let max = LexBound(args[3].bytes) else {
+                return reply.error("ERR min or max not valid string range item")
+            }
+            admits = { min.admitsAsMin($0.member) && max.admitsAsMax($0.member) }
+        } else {
+            guard let min = ScoreBound(args[2].bytes), let max = ScoreBound(args[3].bytes) else {
+                return reply.error("ERR min or max is not a float")
+            }
+            admits = { min.admitsAsMin($0.score) && max.admitsAsMax($0.score) }
+        }
+        switch try lookupCollection(.zset, args[1], now: WallClock.nowMillis()) {
+        case .wrongType: reply.error(RedisError.wrongType)
+        case .missing: reply.integer(0)
+        case .found(_, let generation, _): reply.integer(zentries(args[1], generation: generation).filter(admits).count)
+        }
+    }
+
+    enum ZRangeKind { case rank, score, lex }
+
+    /// Which entries a range selects, in reply order; or the error text.
+    func zselect(_ entries: [ZEntry], kind: ZRangeKind, reverse: Bool, start: [UInt8], stop: [UInt8],
+                 limit: (offset: Int, count: Int)?) -> Result<[ZEntry], ExpiryError> {
+        switch kind {
+        case .rank:
+            guard let a = RedisInteger.parse(start), let b = RedisInteger.parse(stop) else { return .failure(.init(RedisError.notInteger)) }
+            guard let (from, to) = Self.listRange(start: a, stop: b, count: entries.count) else { return .success([]) }
+            let ordered = reverse ? Array(entries.reversed()) : entries
+            return .success(Array(ordered[from...to]))
+        case .score, .lex:
+            var selected: [ZEntry]
+            if kind == .score {
+                guard let min = ScoreBound(start), let max = ScoreBound(stop) else { return .failure(.init("ERR min or max is not a float")) }
+                selected = entries.filter { min.admitsAsMin($0.score) && max.admitsAsMax($0.score) }
+            } else {
+                guard let min = LexBound(start), let max = LexBound(stop) else {
+                    return .failure(.init("ERR min or max not valid string range item"))
+                }
+                selected = entries.filter { min.admitsAsMin($0.member) && max.admitsAsMax($0.member) }
+            }
+            if reverse { selected.reverse() }
+            if let limit {
+                if limit.offset < 0 { return .success([]) }
+                selected = Array(selected.dropFirst(limit.offset))
+                if limit.count >= 0 { selected = Array(selected.prefix(limit.count)) }
+            }
+            return .success(selected)
+        }
+    }
+
+    /// ZRANGE and its older forms. `fixed` gives the kind and direction the command name
+    /// implies; ZRANGE reads BYSCORE/BYLEX/REV from its options.
+    func zrange(_ args: [ByteBuffer], _ reply: inout ReplyWriter, fixed: (ZRangeKind, Bool)?) throws(RocksDBError) {
+        var kind = fixed?.0
+        var reverse = fixed?.1
+        var withScores = false
+        var limit: (offset: Int, count: Int)?
+        var i = 4
+        while i < args.count {
+            let word = args[i]
+            if word.isOption("WITHSCORES") {
+                withScores = true
+            } else if word.isOption("LIMIT"), i + 2 < args.count {
+                guard let offset = args[i + 1].redisInteger, let count = args[i + 2].redisInteger else {
+                    return reply.error(RedisError.notInteger)
+                }
+                limit = (offset, count)
+                i += 2
+            } else if reverse == nil, word.isOption("REV") {
+                reverse = true
+            } else if kind == nil, word.isOption("BYLEX") {
+                kind = .lex
+            } else if kind == nil, word.isOption("BYSCORE") {
+                kind = .score
+            } else {
+                return reply.error(RedisError.syntax)
+            }
+            i += 1
+        }
+        let rangeKind = kind ?? .rank
+        let isReverse = reverse ?? false
+        if limit != nil && rangeKind == .rank {
+            return reply.error("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
+        }
+        if withScores && rangeKind == .lex {
+            return reply.error("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
+        }
+        // Reverse score and lex ranges are given as max, min.
+        var (start, stop) = (args[2].bytes, args[3].bytes)
+        if isReverse && rangeKind != .rank { swap(&start, &stop) }
+        // Bounds are checked before the key is read, as Redis does.
+        if case .failure(let error) = zselect([], kind: rangeKind, reverse: isReverse, start: start, stop: stop, limit: nil) {
+            return reply.error(error.text)
+        }
+        switch try lookupCollection(.zset, args[1], now: WallClock.nowMillis()) {
+        case .wrongType: return reply.error(RedisError.wrongType)
+        case .missing: return reply.arrayHeader(0)
+        case .found(_, let generation, _):
+            let entries = zentries(args[1], generation: generation)
+            switch zselect(entries, kind: rangeKind, reverse: isReverse, start: start, stop: stop, limit: limit) {
+            case .failure(let error): reply.error(error.text)
+            case .success(let selected):
+                reply.arrayHeader(withScores ? selected.count * 2 : selected.count)
+                for entry in selected {
+                    reply.bulk(bytes: entry.member)
+                    if withScores { writeScore(entry.score, &reply) }
+                }
+            }
+        }
+    }
+
+    func zremrange(_ args: [ByteBuffer], _ reply: inout ReplyWriter, kind: ZRangeKind) throws(RocksDBError) {
+        if case .failure(let error) = zselect([], kind: kind, reverse: false, start: args[2].bytes, stop: args[3].bytes, limit: nil) {
+            return reply.error(error.text)
+        }
+        try modify(stripes: zstripe(args[1])) { () throws(RocksDBError) in
+            switch try lookupCollection(.zset, args[1], now: WallClock.nowMillis()) {
+            case .wrongType: reply.error(RedisError.wrongType)
+            case .missing: reply.integer(0)
+            case .found(let meta, let generation, let count):
+                let entries = zentries(args[1], generation: generation)
+                guard case .success(let selected) = zselect(entries, kind: kind, reverse: false, start: args[2].bytes,
+                                                            stop: args[3].bytes, limit: nil) else { return reply.integer(0) }
+                for entry in selected { stageZRemove(args[1], generation: generation, entry: entry) }
+                if !selected.isEmpty {
+                    stageCollectionMeta(.zset, args[1], expireAt: meta.expireAt, generation: generation, count: count - UInt64(selected.count))
+                }
+                reply.integer(selected.count)
+            }
+        }
+    }
+
+    func zpop(_ args: [ByteBuffer], _ reply: inout ReplyWriter, max: Bool) throws(RocksDBError) {
+        var count = 1
+        if args.count > 3 { return reply.error(RedisError.syntax) }
+        if args.count == 3 {
+            guard let parsed = args[2].redisInteger, parsed >= 0 else {
+                return reply.error("ERR value is out of range, must be positive")
+            }
+            count = parsed
+        }
+        try modify(stripes: zstripe(args[1])) { () throws(RocksDBError) in
+            switch try lookupCollection(.zset, args[1], now: WallClock.nowMillis()) {
+            case .wrongType: reply.error(RedisError.wrongType)
+            case .missing: reply.arrayHeader(0)
+            case .found(let meta, let generation, let total):
+                var entries = zentries(args[1], generation: generation)
+                if max { entries.reverse() }
+                let popped = Array(entries.prefix(count))
+                for entry in popped { stageZRemove(args[1], generation: generation, entry: entry) }
+                if !popped.isEmpty {
+                    stageCollectionMeta(.zset, args[1], expireAt: meta.expireAt, generation: generation, count: total - UInt64(popped.count))
+                }
+                reply.arrayHeader(popped.count * 2)
+                for entry in popped {
+                    reply.bulk(bytes: entry.member)
+                    writeScore(entry.score, &reply)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Sorted sets on the RocksDB engine, compared with a real redis-server.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct SortedSetCommandTests {
+    static let script: [[String]] = [
+        ["ZADD", "z", "1", "one", "2", "two", "3", "three"], ["ZADD", "z", "1.5", "one", "4", "four"], ["ZCARD", "z"],
+        ["ZRANGE", "z", "0", "-1", "WITHSCORES"], ["ZSCORE", "z", "one"], ["ZSCORE", "z", "nope"], ["ZSCORE", "nokey", "a"],
+        ["ZMSCORE", "z", "one", "nope", "four"], ["ZADD", "z", "NX", "9", "one", "5", "five"], ["ZADD", "z", "XX", "9", "one", "6", "six"],
+        ["ZADD", "z", "GT", "1", "one"], ["ZADD", "z", "GT", "CH", "10", "one"], ["ZADD", "z", "LT", "CH", "0.5", "one", "1", "new"],
+        ["ZADD", "z", "INCR", "2.5", "two"], ["ZADD", "z", "INCR", "NX", "1", "two"], ["ZADD", "z", "XX", "INCR", "1", "missing"],
+        ["ZADD", "z", "NX", "XX", "1", "a"], ["ZADD", "z", "GT", "LT", "1", "a"], ["ZADD", "z", "INCR", "1", "a", "2", "b"],
+        ["ZADD", "z", "1"], ["ZADD", "z", "abc", "m"], ["ZADD", "z", "nan", "m"], ["ZADD", "z", "inf", "top", "-inf", "bottom"],
+        ["ZADD", "z", "1.1", "decimal", "-0.0", "negzero", "1e-5", "tiny"], ["ZRANGE", "z", "0", "-1", "WITHSCORES"],
+        ["ZINCRBY", "z", "1", "two"], ["ZINCRBY", "z", "x", "two"], ["ZINCRBY", "z", "5", "brand"], ["ZINCRBY", "z", "-inf", "top"],
+        ["ZRANK", "z", "two"], ["ZREVRANK", "z", "two"], ["ZRANK", "z", "nope"], ["ZRANK", "nokey", "a"],
+        ["ZCOUNT", "z", "1", "3"], ["ZCOUNT", "z", "(1", "(3"], ["ZCOUNT", "z", "-inf", "+inf"], ["ZCOUNT", "z", "x", "1"],
+        ["ZRANGE", "z", "1", "3"], ["ZRANGE", "z", "-3", "-1", "WITHSCORES"], ["ZRANGE", "z", "5", "2"], ["ZRANGE", "z", "0", "100"],
+        ["ZRANGE", "z", "0", "2", "REV"], ["ZRANGE", "z", "(1", "3", "BYSCORE"], ["ZRANGE", "z", "3", "(1", "BYSCORE", "REV", "WITHSCORES"],
+        ["ZRANGE", "z", "-inf", "+inf", "BYSCORE", "LIMIT", "1", "2"], ["ZRANGE", "z", "-inf", "+inf", "BYSCORE", "LIMIT", "2", "-1"],
+        ["ZRANGE", "z", "0", "-1", "LIMIT", "1", "2"], ["ZRANGE", "z", "-", "+", "BYLEX", "WITHSCORES"], ["ZRANGE", "z", "0", "1", "BOGUS"],
+        ["ZRANGE", "z", "a", "b"], ["ZRANGE", "z", "x", "y", "BYSCORE"], ["ZRANGE", "nokey", "0", "-1"],
+        ["ZRANGEBYSCORE", "z", "2", "+inf", "WITHSCORES", "LIMIT", "0", "3"], ["ZREVRANGEBYSCORE", "z", "+inf", "2"],
+        ["ZRANGEBYSCORE", "z", "2", "1"], ["ZREVRANGE", "z", "0", "1", "WITHSCORES"], ["ZRANGEBYSCORE", "z", "1", "2", "REV"],
+        ["ZADD", "lex", "0", "a", "0", "b", "0", "c", "0", "d", "0", "e"], ["ZRANGEBYLEX", "lex", "[b", "(d"], ["ZRANGEBYLEX", "lex", "-", "+", "LIMIT", "1", "2"],
+        ["ZREVRANGEBYLEX", "lex", "+", "[c"], ["ZLEXCOUNT", "lex", "(a", "[e"], ["ZLEXCOUNT", "lex", "a", "e"], ["ZRANGEBYLEX", "lex", "b", "d"],
+        ["ZRANGE", "lex", "[b", "[d", "BYLEX", "REV"], ["ZREMRANGEBYLEX", "lex", "[a", "(c"], ["ZRANGE", "lex", "0", "-1"],
+        ["ZREMRANGEBYRANK", "z", "0", "1"], ["ZREMRANGEBYSCORE", "z", "(4", "+inf"], ["ZRANGE", "z", "0", "-1", "WITHSCORES"],
+        ["ZREMRANGEBYSCORE", "z", "x", "1"], ["ZREMRANGEBYRANK", "nokey", "0", "1"],
+        ["ZPOPMIN", "z"], ["ZPOPMAX", "z", "2"], ["ZPOPMIN", "z", "0"], ["ZPOPMIN", "z", "-1"], ["ZPOPMIN", "nokey"], ["ZPOPMAX", "z", "100"],
+        ["EXISTS", "z"], ["ZREM", "lex", "c", "c", "zz"], ["ZREM", "nokey", "a"], ["ZCARD", "lex"],
+        // Types and lifetimes
+        ["SET", "str", "v"], ["ZADD", "str", "1", "m"], ["ZRANGE", "str", "0", "-1"], ["ZSCORE", "str", "m"], ["ZADD", "t", "1", "m"],
+        ["TYPE", "t"], ["LPUSH", "t", "x"], ["EXPIRE", "t", "-1"], ["ZCARD", "t"], ["ZADD", "t", "2", "n"], ["ZRANGE", "t", "0", "-1", "WITHSCORES"],
+        ["ZADD"], ["ZADD", "t"], ["ZRANGE", "t", "0"],
+    ]
+
+    @Test func scriptedSortedSetCommandsMatchRedis() throws {
+        let harness = try DifferentialHarness()
+        defer { harness.stop() }
+        var differences: [String] = []
+        for command in Self.script {
+            if let difference = try harness.compare(command.map { Array($0.utf8) }) { differences.append(difference) }
+        }
+        #expect(differences.isEmpty, "\(differences.count) differences:\n\(differences.joined(separator: "\n"))")
+    }
+
+    @Test func randomSortedSetSequencesMatchRedis() throws {
+        let seed = ProcessInfo.processInfo.environment["DYNAMIS_DIFF_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...UInt64.max)
+        print("SortedSetCommandTests seed: \(seed) (replay with DYNAMIS_DIFF_SEED=\(seed))")
+        var g = SplitMix64(seed: seed)
+        let harness = try DifferentialHarness()
+        defer { harness.stop() }
+        let keys = ["z1", "z2"]
+        let members = ["a", "b", "c", "d", ""]
+        let scores = ["0", "1", "-1", "2.5", "1e3", "-0", "inf", "-inf", "0.1"]
+        let bounds = ["-inf", "+inf", "0", "(0", "1", "(2.5", "100"]
+        let ranks = ["0", "1", "-1", "2", "-3", "10"]
+        var differences: [String] = []
+        for i in 0..<2000 where differences.count < 5 {
+            let key = g.pick(keys)
+            let command: [String]
+            switch g.next() % 12 {
+            case 0, 1, 2:
+                let flags = g.chance(30) ? [g.pick(["NX", "XX", "GT", "LT", "CH"])] : []
+                command = ["ZADD", key] + flags + (0...(g.next() % 2)).flatMap { _ in [g.pick(scores), g.pick(members)] }
+            case 3: command = ["ZINCRBY", key, g.pick(["1", "-2", "0.5"]), g.pick(members)]
+            case 4: command = ["ZREM", key, g.pick(members), g.pick(members)]
+            case 5: command = ["ZRANGE", key, g.pick(ranks), g.pick(ranks)] + (g.chance(50) ? ["WITHSCORES"] : [])
+            case 6: command = ["ZRANGEBYSCORE", key, g.pick(bounds), g.pick(bounds), "WITHSCORES"]
+            case 7: command = [g.pick(["ZRANK", "ZREVRANK", "ZSCORE"]), key, g.pick(members)]
+            case 8: command = ["ZCOUNT", key, g.pick(bounds), g.pick(bounds)]
+            case 9: command = [g.pick(["ZPOPMIN", "ZPOPMAX"]), key] + (g.chance(50) ? [g.pick(["1", "2"])] : [])
+            case 10: command = [g.pick(["ZREMRANGEBYRANK", "ZREMRANGEBYSCORE"]), key] + (g.chance(50) ? [g.pick(ranks), g.pick(ranks)] : [g.pick(bounds), g.pick(bounds)])
+            default: command = g.pick([["DEL", key], ["ZCARD", key], ["SET", key, "v"], ["EXPIRE", key, "-1"]])
+            }
+            if let difference = try harness.compare(command.map { Array($0.utf8) }) { differences.append("#\(i): \(difference)") }
+            for probe in [["ZRANGE", "z1", "0", "-1", "WITHSCORES"], ["ZRANGE", "z2", "0", "-1", "WITHSCORES"], ["DBSIZE"]] {
+                if let difference = try harness.compare(probe.map { Array($0.utf8) }) {
+                    differences.append("state differs after #\(i) \(command.joined(separator: " ")): \(difference)")
+                    break
+                }
+            }
+        }
+        #expect(differences.isEmpty, "seed \(seed):\n\(differences.joined(separator: "\n"))")
+    }
+}
