@@ -19,8 +19,9 @@ public enum CommandID: Sendable, Hashable {
     case zadd, zincrby, zrem, zcard, zscore, zmscore, zrank, zrevrank, zcount, zlexcount
     case zrange, zrangebyscore, zrevrangebyscore, zrangebylex, zrevrangebylex, zrevrange
     case zremrangebyrank, zremrangebyscore, zremrangebylex, zpopmin, zpopmax
-    // Keyspace iteration
-    case keys, scan, randomkey
+    // Keyspace iteration and moves
+    case keys, scan, randomkey, rename, renamenx, copy
+    case hscan, sscan, zscan
     // Sets
     case sadd, srem, smembers, sismember, smismember, scard, smove, spop, srandmember
     case sinter, sunion, sdiff, sinterstore, sunionstore, sdiffstore, sintercard
