@@ -69,7 +69,14 @@ struct SortedSetCommandTests {
             case 3: command = ["ZINCRBY", key, g.pick(["1", "-2", "0.5"]), g.pick(members)]
             case 4: command = ["ZREM", key, g.pick(members), g.pick(members)]
             case 5: command = ["ZRANGE", key, g.pick(ranks), g.pick(ranks)] + (g.chance(50) ? ["WITHSCORES"] : [])
-            case 6: command = ["ZRANGEBYSCORE", key, g.pick(bounds), g.pick(bounds), "WITHSCORES"]
+            case 6:
+                let limit = g.chance(40) ? ["LIMIT", g.pick(["0", "1", "2"]), g.pick(["1", "2", "-1"])] : []
+                command = g.pick([
+                    ["ZRANGEBYSCORE", key, g.pick(bounds), g.pick(bounds), "WITHSCORES"] + limit,
+                    ["ZREVRANGEBYSCORE", key, g.pick(bounds), g.pick(bounds), "WITHSCORES"] + limit,
+                    ["ZRANGE", key, g.pick(bounds), g.pick(bounds), "BYSCORE", "REV"] + limit,
+                    ["ZREVRANGE", key, g.pick(ranks), g.pick(ranks), "WITHSCORES"],
+                ])
             case 7: command = [g.pick(["ZRANK", "ZREVRANK", "ZSCORE"]), key, g.pick(members)]
             case 8: command = ["ZCOUNT", key, g.pick(bounds), g.pick(bounds)]
             case 9: command = [g.pick(["ZPOPMIN", "ZPOPMAX"]), key] + (g.chance(50) ? [g.pick(["1", "2"])] : [])

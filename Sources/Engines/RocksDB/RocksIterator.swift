@@ -14,6 +14,12 @@ final class RocksIterator {
     func seekToFirst() { rocksdb_iter_seek_to_first(handle) }
     func seekToLast() { rocksdb_iter_seek_to_last(handle) }
     func next() { rocksdb_iter_next(handle) }
+    func prev() { rocksdb_iter_prev(handle) }
+
+    /// Positions at the last key at or before `key`.
+    func seekForPrev(_ key: [UInt8]) {
+        key.withUnsafeBytes { rocksdb_iter_seek_for_prev(handle, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
+    }
 
     func seek(_ key: [UInt8]) {
         key.withUnsafeBytes { rocksdb_iter_seek(handle, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }

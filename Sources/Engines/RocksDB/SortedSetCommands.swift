@@ -182,63 +182,118 @@ extension RocksDBSession {
         case .wrongType: reply.error(RedisError.wrongType)
         case .missing: reply.null()
         case .found(_, let generation, _):
-            let entries = zentries(args[1], generation: generation)
             let member = args[2].bytes
-            guard let index = entries.firstIndex(where: { $0.member == member }) else { return reply.null() }
-            reply.integer(reverse ? entries.count - 1 - index : index)
+            guard try zmemberScore(args[1], generation: generation, member: member) != nil else { return reply.null() }
+            // O(rank): walk the index from the near end to the member.
+            var rank = 0
+            zwalk(args[1], generation: generation, reverse: reverse) { entry in
+                if entry.member == member { return false }
+                rank += 1
+                return true
+            }
+            reply.integer(rank)
         }
     }
 
     func zcount(_ args: [ByteBuffer], _ reply: inout ReplyWriter, lex: Bool) throws(RocksDBError) {
-        let admits: (ZEntry) -> Bool
-        if lex {
-            guard let min = LexBound(args[2].bytes), let max = LexBound(args[3].bytes) else {
-                return reply.error("ERR min or max not valid string range item")
-            }
-            admits = { min.admitsAsMin($0.member) && max.admitsAsMax($0.member) }
-        } else {
-            guard let min = ScoreBound(args[2].bytes), let max = ScoreBound(args[3].bytes) else {
-                return reply.error("ERR min or max is not a float")
-            }
-            admits = { min.admitsAsMin($0.score) && max.admitsAsMax($0.score) }
-        }
+        let kind: ZRangeKind = lex ? .lex : .score
+        if let error = zboundError(kind: kind, start: args[2].bytes, stop: args[3].bytes) { return reply.error(error) }
         switch try lookupCollection(.zset, args[1], now: WallClock.nowMillis()) {
         case .wrongType: reply.error(RedisError.wrongType)
         case .missing: reply.integer(0)
-        case .found(_, let generation, _): reply.integer(zentries(args[1], generation: generation).filter(admits).count)
+        case .found(_, let generation, let count):
+            reply.integer(zselect(args[1], generation: generation, count: Int(count), kind: kind, reverse: false,
+                                  start: args[2].bytes, stop: args[3].bytes, limit: nil).count)
         }
     }
 
     enum ZRangeKind { case rank, score, lex }
 
-    /// Which entries a range selects, in reply order; or the error text.
-    func zselect(_ entries: [ZEntry], kind: ZRangeKind, reverse: Bool, start: [UInt8], stop: [UInt8],
-                 limit: (offset: Int, count: Int)?) -> Result<[ZEntry], ExpiryError> {
+    /// Walks the score index of one sorted set, forward from `from` (default: its first entry)
+    /// or backward from just before `before` (default: past its last entry). `visit` returns
+    /// false to stop. Only the entries visited are read.
+    func zwalk(_ key: ByteBuffer, generation: UInt64, reverse: Bool, from: [UInt8]? = nil, before: [UInt8]? = nil,
+               _ visit: (ZEntry) -> Bool) {
+        let prefix = elementPrefix(key, generation: generation)
+        let iterator = RocksIterator(db, .zscore, scan: false)
+        if reverse {
+            let limit = before ?? KeyEncoding.successor(of: prefix[...])
+            iterator.seekForPrev(limit)
+            if iterator.isValid, !iterator.key.lexicographicallyPrecedes(limit) { iterator.prev() }
+        } else {
+            iterator.seek(from ?? prefix)
+        }
+        while iterator.isValid {
+            let stored = iterator.key
+            guard stored.starts(with: prefix), stored.count >= prefix.count + 8 else { break }
+            let score = stored.withUnsafeBytes { Score.decode($0, at: prefix.count) }
+            if !visit(ZEntry(member: Array(stored[(prefix.count + 8)...]), score: score)) { break }
+            if reverse { iterator.prev() } else { iterator.next() }
+        }
+    }
+
+    /// The bound error a range would give, checked before the key is read (as Redis does).
+    func zboundError(kind: ZRangeKind, start: [UInt8], stop: [UInt8]) -> String? {
         switch kind {
         case .rank:
-            guard let a = RedisInteger.parse(start), let b = RedisInteger.parse(stop) else { return .failure(.init(RedisError.notInteger)) }
-            guard let (from, to) = Self.listRange(start: a, stop: b, count: entries.count) else { return .success([]) }
-            let ordered = reverse ? Array(entries.reversed()) : entries
-            return .success(Array(ordered[from...to]))
-        case .score, .lex:
-            var selected: [ZEntry]
-            if kind == .score {
-                guard let min = ScoreBound(start), let max = ScoreBound(stop) else { return .failure(.init("ERR min or max is not a float")) }
-                selected = entries.filter { min.admitsAsMin($0.score) && max.admitsAsMax($0.score) }
-            } else {
-                guard let min = LexBound(start), let max = LexBound(stop) else {
-                    return .failure(.init("ERR min or max not valid string range item"))
-                }
-                selected = entries.filter { min.admitsAsMin($0.member) && max.admitsAsMax($0.member) }
-            }
-            if reverse { selected.reverse() }
-            if let limit {
-                if limit.offset < 0 { return .success([]) }
-                selected = Array(selected.dropFirst(limit.offset))
-                if limit.count >= 0 { selected = Array(selected.prefix(limit.count)) }
-            }
-            return .success(selected)
+            return RedisInteger.parse(start) == nil || RedisInteger.parse(stop) == nil ? RedisError.notInteger : nil
+        case .score:
+            return ScoreBound(start) == nil || ScoreBound(stop) == nil ? "ERR min or max is not a float" : nil
+        case .lex:
+            return LexBound(start) == nil || LexBound(stop) == nil ? "ERR min or max not valid string range item" : nil
         }
+    }
+
+    /// The entries a range selects, in reply order, reading only what the range covers (plus
+    /// the skipped prefix for rank ranges and LIMIT offsets). `start`/`stop` are min/max for
+    /// score and lex ranges, already validated.
+    func zselect(_ key: ByteBuffer, generation: UInt64, count: Int, kind: ZRangeKind, reverse: Bool,
+                 start: [UInt8], stop: [UInt8], limit: (offset: Int, count: Int)?) -> [ZEntry] {
+        var out: [ZEntry] = []
+        switch kind {
+        case .rank:
+            guard let (from, to) = Self.listRange(start: RedisInteger.parse(start)!, stop: RedisInteger.parse(stop)!, count: count) else {
+                return []
+            }
+            var position = 0
+            zwalk(key, generation: generation, reverse: reverse) { entry in
+                if position >= from { out.append(entry) }
+                position += 1
+                return position <= to
+            }
+        case .score, .lex:
+            var skip = limit?.offset ?? 0
+            if skip < 0 { return [] }
+            let wanted = limit.map { $0.count < 0 ? Int.max : $0.count } ?? Int.max
+            if wanted == 0 { return [] }
+            let admitsMin: (ZEntry) -> Bool
+            let admitsMax: (ZEntry) -> Bool
+            var from: [UInt8]?
+            var before: [UInt8]?
+            if kind == .score {
+                let min = ScoreBound(start)!, max = ScoreBound(stop)!
+                admitsMin = { min.admitsAsMin($0.score) }
+                admitsMax = { max.admitsAsMax($0.score) }
+                var bound = elementPrefix(key, generation: generation)
+                Score.encode(reverse ? max.value : min.value, into: &bound)
+                if reverse { before = KeyEncoding.successor(of: bound[...]) } else { from = bound }
+            } else {
+                let min = LexBound(start)!, max = LexBound(stop)!
+                admitsMin = { min.admitsAsMin($0.member) }
+                admitsMax = { max.admitsAsMax($0.member) }
+            }
+            zwalk(key, generation: generation, reverse: reverse, from: from, before: before) { entry in
+                // Walking toward the far bound: entries before the near bound are skipped, the
+                // first entry past the far bound ends the walk.
+                let (near, far) = reverse ? (admitsMax, admitsMin) : (admitsMin, admitsMax)
+                guard near(entry) else { return true }
+                guard far(entry) else { return false }
+                if skip > 0 { skip -= 1; return true }
+                out.append(entry)
+                return out.count < wanted
+            }
+        }
+        return out
     }
 
     /// ZRANGE and its older forms. `fixed` gives the kind and direction the command name
@@ -282,38 +337,30 @@ extension RocksDBSession {
         var (start, stop) = (args[2].bytes, args[3].bytes)
         if isReverse && rangeKind != .rank { swap(&start, &stop) }
         // Bounds are checked before the key is read, as Redis does.
-        if case .failure(let error) = zselect([], kind: rangeKind, reverse: isReverse, start: start, stop: stop, limit: nil) {
-            return reply.error(error.text)
-        }
+        if let error = zboundError(kind: rangeKind, start: start, stop: stop) { return reply.error(error) }
         switch try lookupCollection(.zset, args[1], now: WallClock.nowMillis()) {
         case .wrongType: return reply.error(RedisError.wrongType)
         case .missing: return reply.arrayHeader(0)
-        case .found(_, let generation, _):
-            let entries = zentries(args[1], generation: generation)
-            switch zselect(entries, kind: rangeKind, reverse: isReverse, start: start, stop: stop, limit: limit) {
-            case .failure(let error): reply.error(error.text)
-            case .success(let selected):
-                reply.arrayHeader(withScores ? selected.count * 2 : selected.count)
-                for entry in selected {
-                    reply.bulk(bytes: entry.member)
-                    if withScores { writeScore(entry.score, &reply) }
-                }
+        case .found(_, let generation, let count):
+            let selected = zselect(args[1], generation: generation, count: Int(count), kind: rangeKind, reverse: isReverse,
+                                   start: start, stop: stop, limit: limit)
+            reply.arrayHeader(withScores ? selected.count * 2 : selected.count)
+            for entry in selected {
+                reply.bulk(bytes: entry.member)
+                if withScores { writeScore(entry.score, &reply) }
             }
         }
     }
 
     func zremrange(_ args: [ByteBuffer], _ reply: inout ReplyWriter, kind: ZRangeKind) throws(RocksDBError) {
-        if case .failure(let error) = zselect([], kind: kind, reverse: false, start: args[2].bytes, stop: args[3].bytes, limit: nil) {
-            return reply.error(error.text)
-        }
+        if let error = zboundError(kind: kind, start: args[2].bytes, stop: args[3].bytes) { return reply.error(error) }
         try modify(stripes: zstripe(args[1])) { () throws(RocksDBError) in
             switch try lookupCollection(.zset, args[1], now: WallClock.nowMillis()) {
             case .wrongType: reply.error(RedisError.wrongType)
             case .missing: reply.integer(0)
             case .found(let meta, let generation, let count):
-                let entries = zentries(args[1], generation: generation)
-                guard case .success(let selected) = zselect(entries, kind: kind, reverse: false, start: args[2].bytes,
-                                                            stop: args[3].bytes, limit: nil) else { return reply.integer(0) }
+                let selected = zselect(args[1], generation: generation, count: Int(count), kind: kind, reverse: false,
+                                       start: args[2].bytes, stop: args[3].bytes, limit: nil)
                 for entry in selected { stageZRemove(args[1], generation: generation, entry: entry) }
                 if !selected.isEmpty {
                     stageCollectionMeta(.zset, args[1], expireAt: meta.expireAt, generation: generation, count: count - UInt64(selected.count))
@@ -337,9 +384,13 @@ extension RocksDBSession {
             case .wrongType: reply.error(RedisError.wrongType)
             case .missing: reply.arrayHeader(0)
             case .found(let meta, let generation, let total):
-                var entries = zentries(args[1], generation: generation)
-                if max { entries.reverse() }
-                let popped = Array(entries.prefix(count))
+                var popped: [ZEntry] = []
+                if count > 0 {
+                    zwalk(args[1], generation: generation, reverse: max) { entry in
+                        popped.append(entry)
+                        return popped.count < count
+                    }
+                }
                 for entry in popped { stageZRemove(args[1], generation: generation, entry: entry) }
                 if !popped.isEmpty {
                     stageCollectionMeta(.zset, args[1], expireAt: meta.expireAt, generation: generation, count: total - UInt64(popped.count))
