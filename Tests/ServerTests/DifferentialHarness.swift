@@ -73,4 +73,39 @@ final class DifferentialHarness {
     func compare(_ args: String...) throws -> String? {
         try compare(args.map { Array($0.utf8) })
     }
+
+    /// Runs a script on both servers; returns the differences.
+    func run(script: [[String]]) throws -> [String] {
+        var differences: [String] = []
+        for command in script {
+            if let difference = try compare(command.map { Array($0.utf8) }) { differences.append(difference) }
+        }
+        return differences
+    }
+
+    /// The seed of a random test: `DYNAMIS_DIFF_SEED` to replay one, else a fresh one; printed.
+    static func seed(_ test: String) -> UInt64 {
+        let seed = ProcessInfo.processInfo.environment["DYNAMIS_DIFF_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...UInt64.max)
+        print("\(test) seed: \(seed) (replay with DYNAMIS_DIFF_SEED=\(seed))")
+        return seed
+    }
+
+    /// Runs `count` generated commands on both servers, comparing each reply and then the
+    /// `probes` (the visible state), so a command whose reply matched but whose effect did not
+    /// is caught where it happens. Stops after five differences.
+    func run(random count: Int, seed: UInt64, probes: [[String]], _ generate: (inout SplitMix64) -> [String]) throws -> [String] {
+        var g = SplitMix64(seed: seed)
+        var differences: [String] = []
+        for i in 0..<count where differences.count < 5 {
+            let command = generate(&g)
+            if let difference = try compare(command.map { Array($0.utf8) }) { differences.append("#\(i): \(difference)") }
+            for probe in probes {
+                if let difference = try compare(probe.map { Array($0.utf8) }) {
+                    differences.append("state differs after #\(i) \(command.joined(separator: " ")): \(difference)")
+                    break
+                }
+            }
+        }
+        return differences
+    }
 }

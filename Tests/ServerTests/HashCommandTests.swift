@@ -29,26 +29,20 @@ struct HashCommandTests {
     @Test func scriptedHashCommandsMatchRedis() throws {
         let harness = try DifferentialHarness()
         defer { harness.stop() }
-        var differences: [String] = []
-        for command in Self.script where command[0] != "RENAME" {
-            if let difference = try harness.compare(command.map { Array($0.utf8) }) { differences.append(difference) }
-        }
+        let differences = try harness.run(script: Self.script.filter { $0[0] != "RENAME" })
         #expect(differences.isEmpty, "\(differences.count) differences:\n\(differences.joined(separator: "\n"))")
     }
 
     /// Random hash traffic mixed with string and keyspace commands on the same keys; the whole
     /// visible state is compared after every command.
     @Test func randomHashSequencesMatchRedis() throws {
-        let seed = ProcessInfo.processInfo.environment["DYNAMIS_DIFF_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...UInt64.max)
-        print("HashCommandTests seed: \(seed) (replay with DYNAMIS_DIFF_SEED=\(seed))")
-        var g = SplitMix64(seed: seed)
+        let seed = DifferentialHarness.seed("HashCommandTests")
         let harness = try DifferentialHarness()
         defer { harness.stop() }
         let keys = ["h1", "h2", "s1"]
         let fields = ["a", "b", "c", "", "n", "long-field-name"]
         let values = ["1", "-3", "x", "", "2.5", "9223372036854775807", "hello"]
-        var differences: [String] = []
-        for i in 0..<2500 where differences.count < 5 {
+        let differences = try harness.run(random: 2500, seed: seed, probes: [["HGETALL", "h1"], ["HGETALL", "h2"], ["GET", "s1"], ["DBSIZE"]]) { g in
             let key = g.pick(keys)
             let command: [String]
             switch g.next() % 14 {
@@ -66,13 +60,7 @@ struct HashCommandTests {
             case 12: command = ["EXPIRE", key, g.pick(["100", "-1"])]
             default: command = ["HKEYS", key]
             }
-            if let difference = try harness.compare(command.map { Array($0.utf8) }) { differences.append("#\(i): \(difference)") }
-            for probe in [["HGETALL", "h1"], ["HGETALL", "h2"], ["GET", "s1"], ["DBSIZE"]] {
-                if let difference = try harness.compare(probe.map { Array($0.utf8) }) {
-                    differences.append("state differs after #\(i) \(command.joined(separator: " ")): \(difference)")
-                    break
-                }
-            }
+            return command
         }
         #expect(differences.isEmpty, "seed \(seed):\n\(differences.joined(separator: "\n"))")
     }

@@ -38,24 +38,18 @@ struct ListCommandTests {
     @Test func scriptedListCommandsMatchRedis() throws {
         let harness = try DifferentialHarness()
         defer { harness.stop() }
-        var differences: [String] = []
-        for command in Self.script {
-            if let difference = try harness.compare(command.map { Array($0.utf8) }) { differences.append(difference) }
-        }
+        let differences = try harness.run(script: Self.script)
         #expect(differences.isEmpty, "\(differences.count) differences:\n\(differences.joined(separator: "\n"))")
     }
 
     @Test func randomListSequencesMatchRedis() throws {
-        let seed = ProcessInfo.processInfo.environment["DYNAMIS_DIFF_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...UInt64.max)
-        print("ListCommandTests seed: \(seed) (replay with DYNAMIS_DIFF_SEED=\(seed))")
-        var g = SplitMix64(seed: seed)
+        let seed = DifferentialHarness.seed("ListCommandTests")
         let harness = try DifferentialHarness()
         defer { harness.stop() }
         let keys = ["l1", "l2", "str"]
         let values = ["a", "b", "c", "", "1"]
         let indices = ["0", "1", "-1", "-2", "2", "5", "-10"]
-        var differences: [String] = []
-        for i in 0..<2000 where differences.count < 5 {
+        let differences = try harness.run(random: 2000, seed: seed, probes: [["LRANGE", "l1", "0", "-1"], ["LRANGE", "l2", "0", "-1"], ["GET", "str"], ["DBSIZE"]]) { g in
             let key = g.pick(keys)
             let command: [String]
             switch g.next() % 13 {
@@ -72,13 +66,7 @@ struct ListCommandTests {
             case 11: command = g.pick([["SET", "str", "v"], ["DEL", key], [g.pick(["LPUSHX", "RPUSHX"]), key, "x"]])
             default: command = ["LLEN", key]
             }
-            if let difference = try harness.compare(command.map { Array($0.utf8) }) { differences.append("#\(i): \(difference)") }
-            for probe in [["LRANGE", "l1", "0", "-1"], ["LRANGE", "l2", "0", "-1"], ["GET", "str"], ["DBSIZE"]] {
-                if let difference = try harness.compare(probe.map { Array($0.utf8) }) {
-                    differences.append("state differs after #\(i) \(command.joined(separator: " ")): \(difference)")
-                    break
-                }
-            }
+            return command
         }
         #expect(differences.isEmpty, "seed \(seed):\n\(differences.joined(separator: "\n"))")
     }

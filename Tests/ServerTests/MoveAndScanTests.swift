@@ -23,10 +23,7 @@ struct MoveAndScanTests {
     @Test func renameAndCopyMatchRedis() throws {
         let harness = try DifferentialHarness()
         defer { harness.stop() }
-        var differences: [String] = []
-        for command in Self.setup + Self.script {
-            if let difference = try harness.compare(command.map { Array($0.utf8) }) { differences.append(difference) }
-        }
+        let differences = try harness.run(script: Self.setup + Self.script)
         #expect(differences.isEmpty, "\(differences.count) differences:\n\(differences.joined(separator: "\n"))")
         // Dynamis has only database 0, so COPY to another database is refused (Redis has 16).
         #expect(try harness.dynamisClient.command("COPY", "h2", "other", "DB", "1") == .error("ERR DB index is out of range"))

@@ -28,23 +28,17 @@ struct SetCommandTests {
     @Test func scriptedSetCommandsMatchRedis() throws {
         let harness = try DifferentialHarness()
         defer { harness.stop() }
-        var differences: [String] = []
-        for command in Self.script {
-            if let difference = try harness.compare(command.map { Array($0.utf8) }) { differences.append(difference) }
-        }
+        let differences = try harness.run(script: Self.script)
         #expect(differences.isEmpty, "\(differences.count) differences:\n\(differences.joined(separator: "\n"))")
     }
 
     @Test func randomSetSequencesMatchRedis() throws {
-        let seed = ProcessInfo.processInfo.environment["DYNAMIS_DIFF_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...UInt64.max)
-        print("SetCommandTests seed: \(seed) (replay with DYNAMIS_DIFF_SEED=\(seed))")
-        var g = SplitMix64(seed: seed)
+        let seed = DifferentialHarness.seed("SetCommandTests")
         let harness = try DifferentialHarness()
         defer { harness.stop() }
         let keys = ["s1", "s2", "s3", "str"]
         let members = ["a", "b", "c", "d", "", "\u{1}\u{2}"]
-        var differences: [String] = []
-        for i in 0..<2000 where differences.count < 5 {
+        let differences = try harness.run(random: 2000, seed: seed, probes: keys.map({ ["SMEMBERS", $0] }) + [["DBSIZE"]]) { g in
             let command: [String]
             switch g.next() % 12 {
             case 0, 1, 2: command = ["SADD", g.pick(keys)] + (0...(g.next() % 3)).map { _ in g.pick(members) }
@@ -58,13 +52,7 @@ struct SetCommandTests {
             case 10: command = g.pick([["SET", "str", "v"], ["DEL", g.pick(keys)], ["EXPIRE", g.pick(keys), "-1"]])
             default: command = ["SMISMEMBER", g.pick(keys), g.pick(members), g.pick(members)]
             }
-            if let difference = try harness.compare(command.map { Array($0.utf8) }) { differences.append("#\(i): \(difference)") }
-            for probe in keys.map({ ["SMEMBERS", $0] }) + [["DBSIZE"]] {
-                if let difference = try harness.compare(probe.map { Array($0.utf8) }) {
-                    differences.append("state differs after #\(i) \(command.joined(separator: " ")): \(difference)")
-                    break
-                }
-            }
+            return command
         }
         #expect(differences.isEmpty, "seed \(seed):\n\(differences.joined(separator: "\n"))")
     }

@@ -40,17 +40,12 @@ struct SortedSetCommandTests {
     @Test func scriptedSortedSetCommandsMatchRedis() throws {
         let harness = try DifferentialHarness()
         defer { harness.stop() }
-        var differences: [String] = []
-        for command in Self.script {
-            if let difference = try harness.compare(command.map { Array($0.utf8) }) { differences.append(difference) }
-        }
+        let differences = try harness.run(script: Self.script)
         #expect(differences.isEmpty, "\(differences.count) differences:\n\(differences.joined(separator: "\n"))")
     }
 
     @Test func randomSortedSetSequencesMatchRedis() throws {
-        let seed = ProcessInfo.processInfo.environment["DYNAMIS_DIFF_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...UInt64.max)
-        print("SortedSetCommandTests seed: \(seed) (replay with DYNAMIS_DIFF_SEED=\(seed))")
-        var g = SplitMix64(seed: seed)
+        let seed = DifferentialHarness.seed("SortedSetCommandTests")
         let harness = try DifferentialHarness()
         defer { harness.stop() }
         let keys = ["z1", "z2"]
@@ -58,8 +53,7 @@ struct SortedSetCommandTests {
         let scores = ["0", "1", "-1", "2.5", "1e3", "-0", "inf", "-inf", "0.1"]
         let bounds = ["-inf", "+inf", "0", "(0", "1", "(2.5", "100"]
         let ranks = ["0", "1", "-1", "2", "-3", "10"]
-        var differences: [String] = []
-        for i in 0..<2000 where differences.count < 5 {
+        let differences = try harness.run(random: 2000, seed: seed, probes: [["ZRANGE", "z1", "0", "-1", "WITHSCORES"], ["ZRANGE", "z2", "0", "-1", "WITHSCORES"], ["DBSIZE"]]) { g in
             let key = g.pick(keys)
             let command: [String]
             switch g.next() % 12 {
@@ -83,13 +77,7 @@ struct SortedSetCommandTests {
             case 10: command = [g.pick(["ZREMRANGEBYRANK", "ZREMRANGEBYSCORE"]), key] + (g.chance(50) ? [g.pick(ranks), g.pick(ranks)] : [g.pick(bounds), g.pick(bounds)])
             default: command = g.pick([["DEL", key], ["ZCARD", key], ["SET", key, "v"], ["EXPIRE", key, "-1"]])
             }
-            if let difference = try harness.compare(command.map { Array($0.utf8) }) { differences.append("#\(i): \(difference)") }
-            for probe in [["ZRANGE", "z1", "0", "-1", "WITHSCORES"], ["ZRANGE", "z2", "0", "-1", "WITHSCORES"], ["DBSIZE"]] {
-                if let difference = try harness.compare(probe.map { Array($0.utf8) }) {
-                    differences.append("state differs after #\(i) \(command.joined(separator: " ")): \(difference)")
-                    break
-                }
-            }
+            return command
         }
         #expect(differences.isEmpty, "seed \(seed):\n\(differences.joined(separator: "\n"))")
     }

@@ -73,10 +73,7 @@ struct StringCommandTests {
     @Test func scriptedCommandsMatchRedis() throws {
         let harness = try DifferentialHarness()
         defer { harness.stop() }
-        var differences: [String] = []
-        for command in Self.script {
-            if let difference = try harness.compare(command.map { Array($0.utf8) }) { differences.append(difference) }
-        }
+        let differences = try harness.run(script: Self.script)
         #expect(differences.isEmpty, "\(differences.count) differences:\n\(differences.joined(separator: "\n"))")
     }
 

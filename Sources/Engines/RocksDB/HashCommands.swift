@@ -10,12 +10,7 @@ extension RocksDBSession {
         guard args.count >= 4, args.count % 2 == 0 else { return reply.error(RedisError.arity(args[0].text.lowercased())) }
         let token = args[1].withUnsafeReadableBytes { engine.keyToken($0) }
         try modify(token: token) { () throws(RocksDBError) in
-            var generation: UInt64, count: UInt64, expireAt: Int64 = 0
-            switch try lookupCollection(.hash, args[1], now: WallClock.nowMillis()) {
-            case .wrongType: return reply.error(RedisError.wrongType)
-            case .missing: (generation, count) = (engine.nextGeneration(), 0)
-            case .found(let meta, let g, let c): (generation, count, expireAt) = (g, c, meta.expireAt)
-            }
+            guard let (generation, count, expireAt) = try openCollection(.hash, args[1], &reply) else { return }
             var added = 0
             var seen = Set<[UInt8]>()
             for i in stride(from: 2, to: args.count, by: 2) {
@@ -133,12 +128,7 @@ extension RocksDBSession {
         }
         let token = args[1].withUnsafeReadableBytes { engine.keyToken($0) }
         try modify(token: token) { () throws(RocksDBError) in
-            var generation: UInt64, count: UInt64, expireAt: Int64 = 0
-            switch try lookupCollection(.hash, args[1], now: WallClock.nowMillis()) {
-            case .wrongType: return reply.error(RedisError.wrongType)
-            case .missing: (generation, count) = (engine.nextGeneration(), 0)
-            case .found(let meta, let g, let c): (generation, count, expireAt) = (g, c, meta.expireAt)
-            }
+            guard let (generation, count, expireAt) = try openCollection(.hash, args[1], &reply) else { return }
             let key = elementKey(args[1], generation: generation, field: args[2])
             let old = try db.get(.subkeys, key: key)
             let text: [UInt8]

@@ -113,22 +113,8 @@ extension RocksDBSession {
     /// by element offset in byte order.
     func collectionScan(_ args: [ByteBuffer], _ reply: inout ReplyWriter, type: ValueType) throws(RocksDBError) {
         guard let cursor = Int(args[2].text), cursor >= 0 else { return reply.error("ERR invalid cursor") }
-        var pattern: [UInt8]?
-        var count = 10
-        var i = 3
-        while i < args.count {
-            guard i + 1 < args.count else { return reply.error(RedisError.syntax) }
-            if args[i].isOption("MATCH") {
-                pattern = args[i + 1].bytes
-            } else if args[i].isOption("COUNT") {
-                guard let value = args[i + 1].redisInteger else { return reply.error(RedisError.notInteger) }
-                guard value >= 1 else { return reply.error(RedisError.syntax) }
-                count = value
-            } else {
-                return reply.error(RedisError.syntax)
-            }
-            i += 2
-        }
+        guard let options = scanOptions(args, from: 3, allowType: false, &reply) else { return }
+        let (pattern, count) = (options.pattern, options.count)
         var items: [(element: [UInt8], extra: [UInt8]?)] = []
         let now = WallClock.nowMillis()
         if type == .zset {

@@ -40,29 +40,41 @@ extension RocksDBSession {
         for key in found { reply.bulk(bytes: key) }
     }
 
+    struct ScanOptions {
+        var pattern: [UInt8]?
+        var count = 10
+        var type: String?
+    }
+
+    /// MATCH, COUNT (and, for SCAN, TYPE) from `args[from...]`; nil with the error written.
+    func scanOptions(_ args: [ByteBuffer], from: Int, allowType: Bool, _ reply: inout ReplyWriter) -> ScanOptions? {
+        var options = ScanOptions()
+        var i = from
+        while i < args.count {
+            guard i + 1 < args.count else { reply.error(RedisError.syntax); return nil }
+            if args[i].isOption("MATCH") {
+                options.pattern = args[i + 1].bytes
+            } else if args[i].isOption("COUNT") {
+                guard let value = args[i + 1].redisInteger else { reply.error(RedisError.notInteger); return nil }
+                guard value >= 1 else { reply.error(RedisError.syntax); return nil }
+                options.count = value
+            } else if allowType, args[i].isOption("TYPE") {
+                options.type = args[i + 1].text.lowercased()
+            } else {
+                reply.error(RedisError.syntax)
+                return nil
+            }
+            i += 2
+        }
+        return options
+    }
+
     func scan(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
         guard let cursorText = args[1].text.nonEmpty, let cursor = UInt64(cursorText) else {
             return reply.error("ERR invalid cursor")
         }
-        var pattern: [UInt8]?
-        var count = 10
-        var type: String?
-        var i = 2
-        while i < args.count {
-            guard i + 1 < args.count else { return reply.error(RedisError.syntax) }
-            if args[i].isOption("MATCH") {
-                pattern = args[i + 1].bytes
-            } else if args[i].isOption("COUNT") {
-                guard let value = args[i + 1].redisInteger else { return reply.error(RedisError.notInteger) }
-                guard value >= 1 else { return reply.error(RedisError.syntax) }
-                count = value
-            } else if args[i].isOption("TYPE") {
-                type = args[i + 1].text.lowercased()
-            } else {
-                return reply.error(RedisError.syntax)
-            }
-            i += 2
-        }
+        guard let options = scanOptions(args, from: 2, allowType: true, &reply) else { return }
+        let (pattern, count, type) = (options.pattern, options.count, options.type)
         // Cursors past the last token are simply done.
         guard cursor <= UInt64(UInt32.max) + 1 else {
             reply.arrayHeader(2)

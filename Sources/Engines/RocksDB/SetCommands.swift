@@ -23,12 +23,7 @@ extension RocksDBSession {
 
     func sadd(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
         try modify(stripes: stripes(args[1...1])) { () throws(RocksDBError) in
-            var generation: UInt64, count: UInt64, expireAt: Int64 = 0
-            switch try lookupCollection(.set, args[1], now: WallClock.nowMillis()) {
-            case .wrongType: return reply.error(RedisError.wrongType)
-            case .missing: (generation, count) = (engine.nextGeneration(), 0)
-            case .found(let meta, let g, let c): (generation, count, expireAt) = (g, c, meta.expireAt)
-            }
+            guard let (generation, count, expireAt) = try openCollection(.set, args[1], &reply) else { return }
             var added = Set<[UInt8]>()
             for member in args.dropFirst(2) {
                 let key = elementKey(args[1], generation: generation, field: member)
