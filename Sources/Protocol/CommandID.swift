@@ -19,6 +19,7 @@ public enum CommandID: Sendable, Hashable {
     case zadd, zincrby, zrem, zcard, zscore, zmscore, zrank, zrevrank, zcount, zlexcount
     case zrange, zrangebyscore, zrevrangebyscore, zrangebylex, zrevrangebylex, zrevrange
     case zremrangebyrank, zremrangebyscore, zremrangebylex, zpopmin, zpopmax
+    case zunion, zinter, zdiff, zunionstore, zinterstore, zdiffstore, zintercard
     // Keyspace iteration and moves
     case keys, scan, randomkey, rename, renamenx, copy
     case hscan, sscan, zscan

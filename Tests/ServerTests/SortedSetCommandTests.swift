@@ -35,6 +35,22 @@ struct SortedSetCommandTests {
         ["SET", "str", "v"], ["ZADD", "str", "1", "m"], ["ZRANGE", "str", "0", "-1"], ["ZSCORE", "str", "m"], ["ZADD", "t", "1", "m"],
         ["TYPE", "t"], ["LPUSH", "t", "x"], ["EXPIRE", "t", "-1"], ["ZCARD", "t"], ["ZADD", "t", "2", "n"], ["ZRANGE", "t", "0", "-1", "WITHSCORES"],
         ["ZADD"], ["ZADD", "t"], ["ZRANGE", "t", "0"],
+        // Set operations
+        ["ZADD", "za", "1", "a", "2", "b", "3", "c"], ["ZADD", "zb", "10", "b", "20", "c", "30", "d"], ["SADD", "plain", "a", "d", "e"],
+        ["ZUNION", "2", "za", "zb", "WITHSCORES"], ["ZINTER", "2", "za", "zb", "WITHSCORES"], ["ZDIFF", "2", "za", "zb", "WITHSCORES"],
+        ["ZUNION", "3", "za", "zb", "plain", "WITHSCORES"], ["ZINTER", "2", "za", "plain"], ["ZDIFF", "2", "zb", "plain"],
+        ["ZUNION", "2", "za", "zb", "WEIGHTS", "2", "0.5", "WITHSCORES"], ["ZUNION", "2", "za", "zb", "AGGREGATE", "MAX", "WITHSCORES"],
+        ["ZINTER", "2", "za", "zb", "AGGREGATE", "MIN", "WEIGHTS", "1", "-1", "WITHSCORES"], ["ZUNION", "2", "za", "nokey", "WITHSCORES"],
+        ["ZINTER", "2", "za", "nokey"], ["ZUNION", "0", "za"], ["ZUNION", "3", "za", "zb"], ["ZUNION", "2", "za", "str"],
+        ["ZUNION", "2", "za", "zb", "WEIGHTS", "1"], ["ZUNION", "2", "za", "zb", "WEIGHTS", "1", "x"], ["ZUNION", "2", "za", "zb", "AGGREGATE", "AVG"],
+        ["ZDIFF", "2", "za", "zb", "WEIGHTS", "1", "1"], ["ZUNION", "1", "za", "BOGUS"], ["ZUNION", "x", "za"],
+        ["ZUNIONSTORE", "dst", "2", "za", "zb"], ["ZRANGE", "dst", "0", "-1", "WITHSCORES"], ["ZINTERSTORE", "dst", "2", "za", "zb", "WEIGHTS", "2", "3"],
+        ["ZRANGE", "dst", "0", "-1", "WITHSCORES"], ["ZDIFFSTORE", "dst", "2", "za", "zb"], ["ZRANGE", "dst", "0", "-1", "WITHSCORES"],
+        ["ZINTERSTORE", "dst", "2", "za", "nokey"], ["EXISTS", "dst"], ["ZUNIONSTORE", "str", "1", "za"], ["TYPE", "str"],
+        ["ZUNIONSTORE", "dst", "2", "za", "zb", "WITHSCORES"], ["ZINTERCARD", "2", "za", "zb"], ["ZINTERCARD", "2", "za", "zb", "LIMIT", "1"],
+        ["ZINTERCARD", "0", "za"], ["ZINTERCARD", "3", "za"], ["ZINTERCARD", "1", "za", "LIMIT", "-1"], ["ZINTERCARD", "1", "za", "WITHSCORES"],
+        ["ZADD", "zinf", "inf", "x", "-inf", "y"], ["ZUNION", "2", "zinf", "zinf", "WEIGHTS", "1", "-1", "WITHSCORES"],
+        ["ZUNION", "1", "zinf", "WEIGHTS", "0", "WITHSCORES"],
     ]
 
     @Test func scriptedSortedSetCommandsMatchRedis() throws {
@@ -75,7 +91,9 @@ struct SortedSetCommandTests {
             case 8: command = ["ZCOUNT", key, g.pick(bounds), g.pick(bounds)]
             case 9: command = [g.pick(["ZPOPMIN", "ZPOPMAX"]), key] + (g.chance(50) ? [g.pick(["1", "2"])] : [])
             case 10: command = [g.pick(["ZREMRANGEBYRANK", "ZREMRANGEBYSCORE"]), key] + (g.chance(50) ? [g.pick(ranks), g.pick(ranks)] : [g.pick(bounds), g.pick(bounds)])
-            default: command = g.pick([["DEL", key], ["ZCARD", key], ["SET", key, "v"], ["EXPIRE", key, "-1"]])
+            default: command = g.pick([["DEL", key], ["ZCARD", key], ["SET", key, "v"], ["EXPIRE", key, "-1"],
+                                        [g.pick(["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"]), key, "2", "z1", "z2"],
+                                        [g.pick(["ZUNION", "ZINTER", "ZDIFF"]), "2", "z1", "z2", "WITHSCORES"]])
             }
             return command
         }

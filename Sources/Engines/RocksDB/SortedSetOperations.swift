@@ -1,0 +1,151 @@
+import NIOCore
+import Protocol
+
+/// ZUNION, ZINTER, ZDIFF, their STORE forms and ZINTERCARD, as Redis 7.0's
+/// zunionInterDiffGenericCommand: plain sets count as sorted sets with score 1, input types are
+/// checked before the options, and NaN from weighted infinities becomes 0.
+extension RocksDBSession {
+    enum ZSetOperation { case union, inter, diff }
+    enum Aggregate { case sum, min, max }
+
+    /// The members (and scores) of a sorted set or a plain set; nil with WRONGTYPE written.
+    private func zsource(_ key: ByteBuffer, now: Int64, _ reply: inout ReplyWriter) throws(RocksDBError) -> [ZEntry]? {
+        encodeKey(key)
+        guard let record = try readRecord(now: now) else { return [] }
+        switch record.meta.type {
+        case .zset:
+            guard let (generation, _) = Metadata.collection(record.stored) else { return [] }
+            return zentries(key, generation: generation)
+        case .set:
+            guard let (generation, _) = Metadata.collection(record.stored) else { return [] }
+            return elements(key, generation: generation).map { ZEntry(member: $0.field, score: 1) }
+        default:
+            reply.error(RedisError.wrongType)
+            return nil
+        }
+    }
+
+    /// `destination` is set for the STORE forms; `cardinality` for ZINTERCARD.
+    func zsetOperation(_ args: [ByteBuffer], _ reply: inout ReplyWriter, _ operation: ZSetOperation,
+                       store: Bool, cardinality: Bool = false) throws(RocksDBError) {
+        let numkeysIndex = store ? 2 : 1
+        guard let setCount = args[numkeysIndex].redisInteger else { return reply.error(RedisError.notInteger) }
+        guard setCount >= 1 else {
+            return reply.error("ERR at least 1 input key is needed for '\(args[0].text.lowercased())' command")
+        }
+        guard setCount <= args.count - numkeysIndex - 1 else { return reply.error(RedisError.syntax) }
+        let keys = args[(numkeysIndex + 1)...(numkeysIndex + setCount)]
+        if store {
+            // The STORE forms read and write under every involved key's lock, so no other
+            // client's write lands between reading the sources and replacing the destination.
+            let stripes = (CollectionOfOne(args[1]) + Array(keys)).map { k in
+                KeyLocks.stripe(of: k.withUnsafeReadableBytes { engine.keyToken($0) })
+            }
+            try modify(stripes: stripes) { () throws(RocksDBError) in
+                try zsetOperationBody(args, &reply, operation, keys: keys, setCount: setCount, numkeysIndex: numkeysIndex,
+                                      store: true, cardinality: false)
+            }
+        } else {
+            try zsetOperationBody(args, &reply, operation, keys: keys, setCount: setCount, numkeysIndex: numkeysIndex,
+                                  store: false, cardinality: cardinality)
+        }
+    }
+
+    private func zsetOperationBody(_ args: [ByteBuffer], _ reply: inout ReplyWriter, _ operation: ZSetOperation,
+                                   keys: ArraySlice<ByteBuffer>, setCount: Int, numkeysIndex: Int, store: Bool,
+                                   cardinality: Bool) throws(RocksDBError) {
+        let now = WallClock.nowMillis()
+        var sources: [[ZEntry]] = []
+        for key in keys {
+            guard let entries = try zsource(key, now: now, &reply) else { return }
+            sources.append(entries)
+        }
+        var weights = [Double](repeating: 1, count: setCount)
+        var aggregate = Aggregate.sum
+        var withScores = false
+        var limit = 0
+        var j = numkeysIndex + setCount + 1
+        while j < args.count {
+            let remaining = args.count - j
+            let word = args[j]
+            if operation != .diff, !cardinality, remaining >= setCount + 1, word.isOption("WEIGHTS") {
+                for i in 0..<setCount {
+                    guard let weight = Score.parse(args[j + 1 + i].bytes) else { return reply.error("ERR weight value is not a float") }
+                    weights[i] = weight
+                }
+                j += setCount + 1
+            } else if operation != .diff, !cardinality, remaining >= 2, word.isOption("AGGREGATE") {
+                let kind = args[j + 1]
+                if kind.isOption("SUM") { aggregate = .sum } else if kind.isOption("MIN") { aggregate = .min }
+                else if kind.isOption("MAX") { aggregate = .max } else { return reply.error(RedisError.syntax) }
+                j += 2
+            } else if !store, !cardinality, word.isOption("WITHSCORES") {
+                withScores = true
+                j += 1
+            } else if cardinality, remaining >= 2, word.isOption("LIMIT") {
+                guard let value = args[j + 1].redisInteger else { return reply.error(RedisError.notInteger) }
+                guard value >= 0 else { return reply.error("ERR LIMIT can't be negative") }
+                limit = value
+                j += 2
+            } else {
+                return reply.error(RedisError.syntax)
+            }
+        }
+        let result = Self.combine(sources, weights: weights, aggregate: aggregate, operation)
+        if cardinality { return reply.integer(limit > 0 ? min(limit, result.count) : result.count) }
+        if store {
+            // The destination is replaced whatever it held (a new generation, O(1) for the old).
+            let generation = engine.nextGeneration()
+            for entry in result { stageZMember(args[1], generation: generation, member: entry.member, score: entry.score, old: nil) }
+            stageCollectionMeta(.zset, args[1], expireAt: 0, generation: generation, count: UInt64(result.count))
+            return reply.integer(result.count)
+        }
+        reply.arrayHeader(withScores ? result.count * 2 : result.count)
+        for entry in result {
+            reply.bulk(bytes: entry.member)
+            if withScores { writeScore(entry.score, &reply) }
+        }
+    }
+
+    static func combine(_ sources: [[ZEntry]], weights: [Double], aggregate: Aggregate, _ operation: ZSetOperation) -> [ZEntry] {
+        func weighted(_ score: Double, _ weight: Double) -> Double {
+            let value = score * weight
+            return value.isNaN ? 0 : value
+        }
+        func merge(_ a: Double, _ b: Double) -> Double {
+            switch aggregate {
+            case .sum:
+                let sum = a + b
+                return sum.isNaN ? 0 : sum
+            case .min: return Swift.min(a, b)
+            case .max: return Swift.max(a, b)
+            }
+        }
+        var scores: [[UInt8]: Double] = [:]
+        switch operation {
+        case .union:
+            for (i, source) in sources.enumerated() {
+                for entry in source {
+                    let value = weighted(entry.score, weights[i])
+                    scores[entry.member] = scores[entry.member].map { merge($0, value) } ?? value
+                }
+            }
+        case .inter:
+            guard !sources.contains(where: \.isEmpty) else { return [] }
+            for entry in sources[0] { scores[entry.member] = weighted(entry.score, weights[0]) }
+            for (i, source) in sources.enumerated().dropFirst() {
+                var next: [[UInt8]: Double] = [:]
+                for entry in source {
+                    if let current = scores[entry.member] { next[entry.member] = merge(current, weighted(entry.score, weights[i])) }
+                }
+                scores = next
+            }
+        case .diff:
+            for entry in sources[0] { scores[entry.member] = entry.score }
+            for source in sources.dropFirst() { for entry in source { scores[entry.member] = nil } }
+        }
+        return scores.map { ZEntry(member: $0.key, score: $0.value) }.sorted {
+            $0.score != $1.score ? $0.score < $1.score : $0.member.lexicographicallyPrecedes($1.member)
+        }
+    }
+}
