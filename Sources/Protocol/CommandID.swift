@@ -20,6 +20,7 @@ public enum CommandID: Sendable, Hashable {
     case zrange, zrangebyscore, zrevrangebyscore, zrangebylex, zrevrangebylex, zrevrange
     case zremrangebyrank, zremrangebyscore, zremrangebylex, zpopmin, zpopmax
     case zunion, zinter, zdiff, zunionstore, zinterstore, zdiffstore, zintercard
+    case zrangestore, zmpop, zrandmember, hrandfield
     // Keyspace iteration and moves
     case keys, scan, randomkey, rename, renamenx, copy
     case hscan, sscan, zscan

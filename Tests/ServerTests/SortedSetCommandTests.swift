@@ -51,6 +51,14 @@ struct SortedSetCommandTests {
         ["ZINTERCARD", "0", "za"], ["ZINTERCARD", "3", "za"], ["ZINTERCARD", "1", "za", "LIMIT", "-1"], ["ZINTERCARD", "1", "za", "WITHSCORES"],
         ["ZADD", "zinf", "inf", "x", "-inf", "y"], ["ZUNION", "2", "zinf", "zinf", "WEIGHTS", "1", "-1", "WITHSCORES"],
         ["ZUNION", "1", "zinf", "WEIGHTS", "0", "WITHSCORES"],
+        ["ZRANGESTORE", "rs", "za", "0", "1"], ["ZRANGE", "rs", "0", "-1", "WITHSCORES"], ["ZRANGESTORE", "rs", "zb", "(10", "+inf", "BYSCORE"],
+        ["ZRANGE", "rs", "0", "-1", "WITHSCORES"], ["ZRANGESTORE", "rs", "zb", "+inf", "-inf", "BYSCORE", "REV", "LIMIT", "0", "2"],
+        ["ZRANGE", "rs", "0", "-1", "WITHSCORES"], ["ZRANGESTORE", "rs", "nokey", "0", "-1"], ["EXISTS", "rs"],
+        ["ZRANGESTORE", "rs", "za", "0", "1", "WITHSCORES"], ["ZRANGESTORE", "rs", "str", "0", "1"],
+        ["ZMPOP", "2", "nokey", "za", "MIN"], ["ZMPOP", "2", "nokey", "zb", "MAX", "COUNT", "2"], ["ZMPOP", "1", "nokey", "MIN"],
+        ["ZMPOP", "0", "za", "MIN"], ["ZMPOP", "1", "za", "MIDDLE"], ["ZMPOP", "1", "za", "MIN", "COUNT", "0"], ["ZMPOP", "1", "str", "MIN"],
+        ["ZRANGE", "za", "0", "-1", "WITHSCORES"], ["ZRANDMEMBER", "nokey"], ["ZRANDMEMBER", "nokey", "3"], ["ZRANDMEMBER", "za", "0"],
+        ["ZRANDMEMBER", "za", "1", "BOGUS"], ["HRANDFIELD", "nokey"], ["HRANDFIELD", "nokey", "2", "WITHVALUES"],
     ]
 
     @Test func scriptedSortedSetCommandsMatchRedis() throws {
@@ -98,5 +106,31 @@ struct SortedSetCommandTests {
             return command
         }
         #expect(differences.isEmpty, "seed \(seed):\n\(differences.joined(separator: "\n"))")
+    }
+
+    /// ZRANDMEMBER and HRANDFIELD are random: elements come from the collection, distinct for a
+    /// positive count, exactly |count| for a negative one, with their scores or values.
+    @Test func randomElementsComeFromTheCollection() throws {
+        let node = try DynamisProcess()
+        defer { node.remove() }
+        let client = try node.client()
+        _ = try client.command(["ZADD", "z"] + (0..<10).flatMap { ["\($0)", "m\($0)"] })
+        _ = try client.command(["HSET", "h"] + (0..<10).flatMap { ["f\($0)", "v\($0)"] })
+        guard case .array(let members?) = try client.command("ZRANDMEMBER", "z", "4", "WITHSCORES") else { Issue.record("ZRANDMEMBER"); return }
+        #expect(members.count == 8)
+        for pair in stride(from: 0, to: 8, by: 2) {
+            let member = members[pair].string ?? "", score = members[pair + 1].string ?? ""
+            #expect(member == "m" + score)
+        }
+        #expect(Set(stride(from: 0, to: 8, by: 2).map { members[$0].string ?? "" }).count == 4)
+        guard case .array(let repeats?) = try client.command("ZRANDMEMBER", "z", "-25") else { Issue.record("ZRANDMEMBER -25"); return }
+        #expect(repeats.count == 25)
+        guard case .array(let fields?) = try client.command("HRANDFIELD", "h", "20", "WITHVALUES") else { Issue.record("HRANDFIELD"); return }
+        #expect(fields.count == 20)  // all 10 fields, each with its value
+        for pair in stride(from: 0, to: 20, by: 2) {
+            #expect((fields[pair].string ?? "").dropFirst() == (fields[pair + 1].string ?? "").dropFirst())
+        }
+        guard case .bulk(let one?) = try client.command("HRANDFIELD", "h") else { Issue.record("HRANDFIELD one"); return }
+        #expect(String(decoding: one, as: UTF8.self).hasPrefix("f"))
     }
 }

@@ -299,14 +299,29 @@ extension RocksDBSession {
     /// ZRANGE and its older forms. `fixed` gives the kind and direction the command name
     /// implies; ZRANGE reads BYSCORE/BYLEX/REV from its options.
     func zrange(_ args: [ByteBuffer], _ reply: inout ReplyWriter, fixed: (ZRangeKind, Bool)?) throws(RocksDBError) {
+        try zrange(args, &reply, fixed: fixed, store: false)
+    }
+
+    /// ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]
+    func zrangestore(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+        let stripes = [args[1], args[2]].map { k in KeyLocks.stripe(of: k.withUnsafeReadableBytes { engine.keyToken($0) }) }
+        try modify(stripes: stripes) { () throws(RocksDBError) in
+            try zrange(args, &reply, fixed: nil, store: true)
+        }
+    }
+
+    /// ZRANGE and friends; with `store`, args[1] is the destination and the range reads args[2]
+    /// (the caller holds both keys' locks).
+    private func zrange(_ args: [ByteBuffer], _ reply: inout ReplyWriter, fixed: (ZRangeKind, Bool)?, store: Bool) throws(RocksDBError) {
+        let source = store ? 2 : 1
         var kind = fixed?.0
         var reverse = fixed?.1
         var withScores = false
         var limit: (offset: Int, count: Int)?
-        var i = 4
+        var i = source + 3
         while i < args.count {
             let word = args[i]
-            if word.isOption("WITHSCORES") {
+            if !store, word.isOption("WITHSCORES") {
                 withScores = true
             } else if word.isOption("LIMIT"), i + 2 < args.count {
                 guard let offset = args[i + 1].redisInteger, let count = args[i + 2].redisInteger else {
@@ -334,21 +349,28 @@ extension RocksDBSession {
             return reply.error("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
         }
         // Reverse score and lex ranges are given as max, min.
-        var (start, stop) = (args[2].bytes, args[3].bytes)
+        var (start, stop) = (args[source + 1].bytes, args[source + 2].bytes)
         if isReverse && rangeKind != .rank { swap(&start, &stop) }
         // Bounds are checked before the key is read, as Redis does.
         if let error = zboundError(kind: rangeKind, start: start, stop: stop) { return reply.error(error) }
-        switch try lookupCollection(.zset, args[1], now: WallClock.nowMillis()) {
+        var selected: [ZEntry] = []
+        switch try lookupCollection(.zset, args[source], now: WallClock.nowMillis()) {
         case .wrongType: return reply.error(RedisError.wrongType)
-        case .missing: return reply.arrayHeader(0)
+        case .missing: break
         case .found(_, let generation, let count):
-            let selected = zselect(args[1], generation: generation, count: Int(count), kind: rangeKind, reverse: isReverse,
-                                   start: start, stop: stop, limit: limit)
-            reply.arrayHeader(withScores ? selected.count * 2 : selected.count)
-            for entry in selected {
-                reply.bulk(bytes: entry.member)
-                if withScores { writeScore(entry.score, &reply) }
-            }
+            selected = zselect(args[source], generation: generation, count: Int(count), kind: rangeKind, reverse: isReverse,
+                               start: start, stop: stop, limit: limit)
+        }
+        if store {
+            let generation = engine.nextGeneration()
+            for entry in selected { stageZMember(args[1], generation: generation, member: entry.member, score: entry.score, old: nil) }
+            stageCollectionMeta(.zset, args[1], expireAt: 0, generation: generation, count: UInt64(selected.count))
+            return reply.integer(selected.count)
+        }
+        reply.arrayHeader(withScores ? selected.count * 2 : selected.count)
+        for entry in selected {
+            reply.bulk(bytes: entry.member)
+            if withScores { writeScore(entry.score, &reply) }
         }
     }
 
@@ -401,6 +423,86 @@ extension RocksDBSession {
                     writeScore(entry.score, &reply)
                 }
             }
+        }
+    }
+
+    /// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: pops from the first non-empty set.
+    func zmpop(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+        guard let numkeys = args[1].redisInteger else { return reply.error(RedisError.notInteger) }
+        guard numkeys > 0 else { return reply.error("ERR numkeys should be greater than 0") }
+        guard numkeys <= args.count - 3 else { return reply.error(RedisError.syntax) }
+        let side = args[2 + numkeys]
+        guard side.isOption("MIN") || side.isOption("MAX") else { return reply.error(RedisError.syntax) }
+        let max = side.isOption("MAX")
+        var count = 1
+        var i = 3 + numkeys
+        var sawCount = false
+        while i < args.count {
+            guard args[i].isOption("COUNT"), i + 1 < args.count, !sawCount else { return reply.error(RedisError.syntax) }
+            guard let value = args[i + 1].redisInteger, value > 0 else { return reply.error("ERR count should be greater than 0") }
+            count = value
+            sawCount = true
+            i += 2
+        }
+        let keys = args[2..<(2 + numkeys)]
+        try modify(stripes: keys.map { k in KeyLocks.stripe(of: k.withUnsafeReadableBytes { engine.keyToken($0) }) }) { () throws(RocksDBError) in
+            for key in keys {
+                switch try lookupCollection(.zset, key, now: WallClock.nowMillis()) {
+                case .wrongType: return reply.error(RedisError.wrongType)
+                case .missing: continue
+                case .found(let meta, let generation, let total):
+                    var popped: [ZEntry] = []
+                    zwalk(key, generation: generation, reverse: max) { entry in
+                        popped.append(entry)
+                        return popped.count < count
+                    }
+                    for entry in popped { stageZRemove(key, generation: generation, entry: entry) }
+                    stageCollectionMeta(.zset, key, expireAt: meta.expireAt, generation: generation, count: total - UInt64(popped.count))
+                    reply.arrayHeader(2)
+                    reply.bulk(key)
+                    reply.arrayHeader(popped.count)
+                    for entry in popped {
+                        reply.arrayHeader(2)
+                        reply.bulk(bytes: entry.member)
+                        writeScore(entry.score, &reply)
+                    }
+                    return
+                }
+            }
+            reply.nullArray()
+        }
+    }
+
+    /// ZRANDMEMBER and HRANDFIELD: random members (fields), with scores (values) on request.
+    /// A positive count gives distinct elements, a negative one allows repeats.
+    func randomElements(_ args: [ByteBuffer], _ reply: inout ReplyWriter, type: ValueType) throws(RocksDBError) {
+        var count: Int?
+        var withExtra = false
+        if args.count >= 3 {
+            guard let parsed = args[2].redisInteger else { return reply.error(RedisError.notInteger) }
+            count = parsed
+        }
+        if args.count == 4 {
+            guard args[3].isOption(type == .zset ? "WITHSCORES" : "WITHVALUES") else { return reply.error(RedisError.syntax) }
+            withExtra = true
+        } else if args.count > 4 {
+            return reply.error(RedisError.syntax)
+        }
+        var all: [(element: [UInt8], extra: [UInt8])] = []
+        switch try lookupCollection(type, args[1], now: WallClock.nowMillis()) {
+        case .wrongType: return reply.error(RedisError.wrongType)
+        case .missing: return count == nil ? reply.null() : reply.arrayHeader(0)
+        case .found(_, let generation, _):
+            all = type == .zset
+                ? zentries(args[1], generation: generation).map { ($0.member, Array(Score.text($0.score).utf8)) }
+                : elements(args[1], generation: generation).map { ($0.field, $0.value) }
+        }
+        guard let count else { return reply.bulk(bytes: all.randomElement()!.element) }
+        let chosen = count < 0 ? (0..<(-count)).map { _ in all.randomElement()! } : Array(all.shuffled().prefix(count))
+        reply.arrayHeader(withExtra ? chosen.count * 2 : chosen.count)
+        for item in chosen {
+            reply.bulk(bytes: item.element)
+            if withExtra { reply.bulk(bytes: item.extra) }
         }
     }
 }
