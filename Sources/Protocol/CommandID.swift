@@ -21,6 +21,7 @@ public enum CommandID: Sendable, Hashable {
     case zremrangebyrank, zremrangebyscore, zremrangebylex, zpopmin, zpopmax
     case zunion, zinter, zdiff, zunionstore, zinterstore, zdiffstore, zintercard
     case zrangestore, zmpop, zrandmember, hrandfield
+    case object
     // Keyspace iteration and moves
     case keys, scan, randomkey, rename, renamenx, copy
     case hscan, sscan, zscan

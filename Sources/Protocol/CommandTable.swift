@@ -134,6 +134,7 @@ public enum CommandTable {
         .init("zremrangebyscore", .zremrangebyscore, arity: 4, [.write], keys: (1, 1, 1), group: "sorted-set"),
         .init("zpopmin", .zpopmin, arity: -2, [.write], keys: (1, 1, 1), group: "sorted-set"),
         .init("zpopmax", .zpopmax, arity: -2, [.write], keys: (1, 1, 1), group: "sorted-set"),
+        .init("object", .object, arity: -2, [.readonly], keys: (2, 2, 1), group: "generic"),
         .init("zrangestore", .zrangestore, arity: -5, [.write], keys: (1, 2, 1), group: "sorted-set"),
         .init("zmpop", .zmpop, arity: -4, [.write], group: "sorted-set"),
         .init("zunion", .zunion, arity: -3, [.readonly], group: "sorted-set"),

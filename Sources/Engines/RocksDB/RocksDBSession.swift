@@ -145,6 +145,7 @@ final class RocksDBSession: EngineSession {
             case .zdiffstore: try zsetOperation(args, &reply, .diff, store: true)
             case .zintercard: try zsetOperation(args, &reply, .inter, store: false, cardinality: true)
             case .zrangestore: try zrangestore(args, &reply)
+            case .object: try object(args, &reply)
             case .zmpop: try zmpop(args, &reply)
             case .zrandmember: try randomElements(args, &reply, type: .zset)
             case .hrandfield: try randomElements(args, &reply, type: .hash)
