@@ -45,6 +45,8 @@ public protocol EngineSession: AnyObject {
     func endOfBurst() -> String?
     /// A failure not yet reported through `endOfBurst` (commands are refused meanwhile).
     var failure: String? { get }
+    /// The client's connection closed: forget anything it was waiting for.
+    func clientClosed(_ client: Int)
 }
 
 /// Receives the replies an engine produces after `execute` returned.
@@ -69,6 +71,8 @@ public struct RequestOrigin {
 }
 
 extension EngineSession {
+    public func clientClosed(_ client: Int) {}
+
     /// Engines whose clients speak RESP never see memcached requests.
     public func execute(memcached request: MemcachedRequest, origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
         reply.buffer.writeString("SERVER_ERROR this engine speaks RESP\r\n")

@@ -22,6 +22,7 @@ public enum CommandID: Sendable, Hashable {
     case zunion, zinter, zdiff, zunionstore, zinterstore, zdiffstore, zintercard
     case zrangestore, zmpop, zrandmember, hrandfield
     case object
+    case blpop, brpop, blmove, brpoplpush, bzpopmin, bzpopmax
     // Keyspace iteration and moves
     case keys, scan, randomkey, rename, renamenx, copy
     case hscan, sscan, zscan

@@ -71,4 +71,6 @@ public struct CommandFlags: OptionSet, Sendable {
     public static let keyspaceWide = CommandFlags(rawValue: 1 << 9)
     /// Executed only by forwarding engines (redis); the RocksDB engine does not have it yet.
     public static let forwardable = CommandFlags(rawValue: 1 << 10)
+    /// May wait for data (BLPOP, ...): the connection reads no further request until it answers.
+    public static let blocking = CommandFlags(rawValue: 1 << 11)
 }

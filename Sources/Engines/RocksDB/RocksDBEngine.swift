@@ -51,8 +51,11 @@ public final class RocksDBEngine: StorageEngine {
     }
 
     public func makeSession(eventLoop: EventLoop) -> any EngineSession {
-        RocksDBSession(engine: self)
+        RocksDBSession(engine: self, eventLoop: eventLoop)
     }
+
+    /// Clients blocked in BLPOP and friends.
+    let blocking = BlockingRegistry()
 
     /// Number of live (unexpired) keys, and how many of them have a TTL. A full scan of the
     /// metadata column family.

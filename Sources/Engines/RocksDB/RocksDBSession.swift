@@ -12,6 +12,7 @@ import Protocol
 final class RocksDBSession: EngineSession {
     let engine: RocksDBEngine
     let db: RocksDatabase
+    let eventLoop: EventLoop
     /// Grouped blind writes of the current burst, and the lock stripes of their keys.
     private let pending: OpaquePointer
     private var pendingStripes: [Int] = []
@@ -22,8 +23,9 @@ final class RocksDBSession: EngineSession {
     var valueScratch: [UInt8] = []
     private(set) var failure: String?
 
-    init(engine: RocksDBEngine) {
+    init(engine: RocksDBEngine, eventLoop: EventLoop) {
         self.engine = engine
+        self.eventLoop = eventLoop
         self.db = engine.database
         pending = rocksdb_writebatch_create()
         immediate = rocksdb_writebatch_create()
@@ -38,8 +40,29 @@ final class RocksDBSession: EngineSession {
     }
 
     func execute(_ spec: CommandSpec, _ args: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
+        if spec.flags.contains(.blocking) {
+            if failure != nil { return false }
+            do { try commitPending() } catch { reply.error("ERR Storage: \(error.message)"); return false }
+            return blockingPop(spec, args, origin: origin, reply: &reply)
+        }
         execute(spec, args, reply: &reply)
+        // Pushes (and anything else that can fill a list or sorted set) wake blocked clients.
+        if spec.flags.contains(.write), engine.blocking.hasWaiters {
+            switch spec.id {
+            case .lpush, .rpush, .lpushx, .rpushx, .zadd, .zincrby, .rename, .renamenx, .copy,
+                 .zunionstore, .zinterstore, .zdiffstore, .zrangestore:
+                engine.blocking.keyReady(args[1].bytes)
+            case .lmove, .rpoplpush, .smove:
+                engine.blocking.keyReady(args[2].bytes)
+            default:
+                break
+            }
+        }
         return false
+    }
+
+    func clientClosed(_ client: Int) {
+        engine.blocking.cancel(client: client, on: eventLoop)
     }
 
     private func execute(_ spec: CommandSpec, _ args: [ByteBuffer], reply: inout ReplyWriter) {

@@ -36,6 +36,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
     /// is nil until its reply arrives. `deferredBase` numbers the first entry.
     private var deferred = CircularBuffer<ByteBuffer?>()
     private var deferredBase = 0
+    /// The sequence number of a blocking command still waiting: no further request is read
+    /// until it answers, as in Redis.
+    private var blockedOn: Int?
     private var closing = false
     private let logger: Logger
     private let allocator: ByteBufferAllocator
@@ -75,6 +78,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        session.clientClosed(state.id)
         loop.counters.connectionsClosed += 1
         node.connectedClients.subtract(1, ordering: .relaxed)
         context.fireChannelInactive()
@@ -135,7 +139,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
 
     private func process(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
         if speaksMemcached { return processMemcached(&buffer, context: context) }
-        while !closing {
+        while !closing && blockedOn == nil {
             do {
                 guard try parser.next(from: &buffer, into: &arguments) else { return }
             } catch {
@@ -169,6 +173,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
             keepReplyOrder()
             return
         }
+        if spec.flags.contains(.blocking), forwardsCommands {
+            // On a pooled backend connection a blocking pop would stall every client sharing it.
+            return reply.error("ERR '\(spec.name)' is not supported by Dynamis: it needs per-connection state on one server (subscriptions, transactions, blocking pops, replication)")
+        }
         let isWrite = spec.flags.contains(.write)
         if isWrite { loop.counters.writeRequests += 1 } else { loop.counters.readRequests += 1 }
         let state = node.settings.state
@@ -176,6 +184,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
             loop.counters.refusedByState += 1
             reply.error(Self.stateRefusal)
         } else if session.execute(spec, arguments, origin: nextOrigin, reply: &reply) {
+            if spec.flags.contains(.blocking) { blockedOn = deferredBase + deferred.count }
             deferred.append(nil)  // the engine answers later, through `receive`
             return
         }
@@ -249,6 +258,15 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
         let index = sequence - deferredBase
         guard index >= 0, index < deferred.count else { return }
         deferred[deferred.index(deferred.startIndex, offsetBy: index)] = bytes
+        if sequence == blockedOn {
+            // Unblocked: read the requests that queued up behind it.
+            blockedOn = nil
+            if let context, var pending = unparsed {
+                unparsed = nil
+                process(&pending, context: context)
+                if pending.readableBytes > 0, !closing { unparsed = pending }
+            }
+        }
         // Replies become sendable only in order. Many arrive together (one backend read holds
         // many), so they are sent once, at the end of the loop's pass: one write per client.
         if index == 0, !waitingForCommit {

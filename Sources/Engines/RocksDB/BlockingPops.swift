@@ -1,0 +1,215 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import Protocol
+import Synchronization
+
+/// Clients blocked in BLPOP and friends, by key. A push to a key wakes its waiters, each of
+/// which retries on its own event loop; the count lets pushes skip the lock when nobody waits.
+final class BlockingRegistry: Sendable {
+    private let waiters = NIOLockedValueBox<[[UInt8]: [BlockedPop]]>([:])
+    private let count = Atomic<Int>(0)
+
+    func register(_ waiter: BlockedPop) {
+        waiters.withLockedValue { map in
+            for key in waiter.keys { map[key, default: []].append(waiter) }
+        }
+        count.add(1, ordering: .relaxed)
+    }
+
+    func unregister(_ waiter: BlockedPop) {
+        waiters.withLockedValue { map in
+            for key in waiter.keys {
+                map[key]?.removeAll { $0 === waiter }
+                if map[key]?.isEmpty == true { map[key] = nil }
+            }
+        }
+        count.subtract(1, ordering: .relaxed)
+    }
+
+    var hasWaiters: Bool { count.load(ordering: .relaxed) > 0 }
+
+    /// Wakes the clients waiting on `key`, oldest first.
+    func keyReady(_ key: [UInt8]) {
+        guard count.load(ordering: .relaxed) > 0 else { return }
+        let ready = waiters.withLockedValue { $0[key] ?? [] }
+        for waiter in ready { waiter.eventLoop.execute { waiter.retry() } }
+    }
+
+    /// Drops every waiter of a closed connection.
+    func cancel(client: Int, on eventLoop: EventLoop) {
+        let gone = waiters.withLockedValue { map in map.values.flatMap { $0 }.filter { $0.client == client && $0.eventLoop === eventLoop } }
+        for waiter in Set(gone.map(ObjectIdentifier.init)).compactMap({ id in gone.first { ObjectIdentifier($0) == id } }) {
+            waiter.eventLoop.execute { waiter.finish() }
+        }
+    }
+}
+
+/// One blocked client; its state is only touched on its event loop.
+final class BlockedPop: @unchecked Sendable {  // mutable state is confined to `eventLoop`
+    let eventLoop: EventLoop
+    let keys: [[UInt8]]
+    let client: Int
+    private let sequence: Int
+    private var receiver: (any ReplyReceiver)?
+    private let attempt: () -> ByteBuffer?
+    private let registry: BlockingRegistry
+    private var timeout: Scheduled<Void>?
+
+    init(eventLoop: EventLoop, keys: [[UInt8]], origin: RequestOrigin, registry: BlockingRegistry,
+         attempt: @escaping () -> ByteBuffer?) {
+        self.eventLoop = eventLoop
+        self.keys = keys
+        self.client = origin.client
+        self.sequence = origin.sequence
+        self.receiver = origin.receiver
+        self.registry = registry
+        self.attempt = attempt
+    }
+
+    func start(timeoutSeconds: Double, timedOutReply: ByteBuffer) {
+        registry.register(self)
+        if timeoutSeconds > 0 {
+            timeout = eventLoop.scheduleTask(in: .nanoseconds(Int64(timeoutSeconds * 1_000_000_000))) { [self] in
+                deliver(timedOutReply)
+            }
+        }
+    }
+
+    /// A key became ready: try again; on success answer and stop waiting.
+    func retry() {
+        guard receiver != nil, let reply = attempt() else { return }
+        deliver(reply)
+    }
+
+    private func deliver(_ reply: ByteBuffer) {
+        guard let receiver else { return }
+        finish()
+        receiver.receive(.success(reply), for: sequence)
+    }
+
+    /// Stops waiting without answering (the connection closed, or an answer went out).
+    func finish() {
+        guard receiver != nil else { return }
+        receiver = nil
+        timeout?.cancel()
+        registry.unregister(self)
+    }
+}
+
+extension RocksDBSession {
+    /// The outcome of one attempt at a blocking pop.
+    enum PopAttempt {
+        case popped(ByteBuffer)
+        case empty
+        case error(String)
+    }
+
+    /// BLPOP/BRPOP/BZPOPMIN/BZPOPMAX key [key ...] timeout, and BLMOVE/BRPOPLPUSH.
+    /// Answers at once when it can (or on an error); otherwise waits and returns true.
+    func blockingPop(_ spec: CommandSpec, _ args: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
+        guard let timeout = Double(args[args.count - 1].text), timeout.isFinite else {
+            reply.error("ERR timeout is not a float or out of range")
+            return false
+        }
+        guard timeout >= 0 else {
+            reply.error("ERR timeout is negative")
+            return false
+        }
+        let resp3 = reply.resp3
+        switch attemptPop(spec, args, resp3: resp3) {
+        case .popped(var bytes):
+            reply.buffer.writeBuffer(&bytes)
+            return false
+        case .error(let text):
+            reply.error(text)
+            return false
+        case .empty:
+            break
+        }
+        let keys: [[UInt8]] = (spec.id == .blmove || spec.id == .brpoplpush) ? [args[1].bytes] : args[1..<(args.count - 1)].map(\.bytes)
+        let waiter = BlockedPop(eventLoop: eventLoop, keys: keys, origin: origin, registry: engine.blocking) { [self] in
+            switch attemptPop(spec, args, resp3: resp3) {
+            case .popped(let bytes): return bytes
+            case .empty: return nil
+            case .error(let text):
+                var writer = ReplyWriter(buffer: ByteBufferAllocator().buffer(capacity: 64), resp3: resp3)
+                writer.error(text)
+                return writer.buffer
+            }
+        }
+        var timedOut = ReplyWriter(buffer: ByteBufferAllocator().buffer(capacity: 8), resp3: resp3)
+        timedOut.nullArray()
+        waiter.start(timeoutSeconds: timeout, timedOutReply: timedOut.buffer)
+        return true
+    }
+
+    /// One attempt, over the keys in order.
+    func attemptPop(_ spec: CommandSpec, _ args: [ByteBuffer], resp3: Bool) -> PopAttempt {
+        var out = ReplyWriter(buffer: ByteBufferAllocator().buffer(capacity: 64), resp3: resp3)
+        do {
+            switch spec.id {
+            case .blpop, .brpop, .bzpopmin, .bzpopmax:
+                let list = spec.id == .blpop || spec.id == .brpop
+                for key in args[1..<(args.count - 1)] {
+                    var wrongType = false
+                    var found = false
+                    try modify(token: key.withUnsafeReadableBytes { engine.keyToken($0) }) { () throws(RocksDBError) in
+                        if list {
+                            switch try lookupList(key, now: WallClock.nowMillis()) {
+                            case .wrongType: wrongType = true
+                            case .missing: break
+                            case .found(var state):
+                                let value = popValues(key, &state, count: 1, left: spec.id == .blpop)[0]
+                                stageListMeta(key, state)
+                                out.arrayHeader(2)
+                                out.bulk(key)
+                                out.bulk(bytes: value)
+                                found = true
+                            }
+                        } else {
+                            switch try lookupCollection(.zset, key, now: WallClock.nowMillis()) {
+                            case .wrongType: wrongType = true
+                            case .missing: break
+                            case .found(let meta, let generation, let count):
+                                var popped: ZEntry?
+                                zwalk(key, generation: generation, reverse: spec.id == .bzpopmax) { entry in
+                                    popped = entry
+                                    return false
+                                }
+                                guard let entry = popped else { return }
+                                stageZRemove(key, generation: generation, entry: entry)
+                                stageCollectionMeta(.zset, key, expireAt: meta.expireAt, generation: generation, count: count - 1)
+                                out.arrayHeader(3)
+                                out.bulk(key)
+                                out.bulk(bytes: entry.member)
+                                writeScore(entry.score, &out)
+                                found = true
+                            }
+                        }
+                    }
+                    if wrongType { return .error(RedisError.wrongType) }
+                    if found { return .popped(out.buffer) }
+                }
+                return .empty
+            case .blmove, .brpoplpush:
+                let moveArgs = spec.id == .brpoplpush ? [args[0], args[1], args[2]] : Array(args[0..<5])
+                if spec.id == .brpoplpush {
+                    try lmove(moveArgs, &out, fromLeft: false, toLeft: true)
+                } else {
+                    try lmove(moveArgs, &out, fromLeft: nil, toLeft: nil)
+                }
+                let view = out.buffer.readableBytesView
+                if view.first == UInt8(ascii: "-") {
+                    return .error(String(decoding: view.dropFirst().dropLast(2), as: UTF8.self))
+                }
+                if view.starts(with: "$-1".utf8) || view.starts(with: "_".utf8) { return .empty }
+                engine.blocking.keyReady(args[2].bytes)
+                return .popped(out.buffer)
+            default:
+                return .empty
+            }
+        } catch {
+            return .error("ERR Storage: \(error.message)")
+        }
+    }
+}

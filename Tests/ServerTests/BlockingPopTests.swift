@@ -1,0 +1,94 @@
+import Foundation
+import TestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// BLPOP and friends on the RocksDB engine: woken by pushes from any connection, with timeouts.
+@Suite(.timeLimit(.minutes(2)))
+struct BlockingPopTests {
+    @Test func pushFromAnotherClientWakesTheWaiter() throws {
+        let node = try DynamisProcess()
+        defer { node.remove() }
+        let waiter = try node.client()
+        let pusher = try node.client()
+        try waiter.send(["BLPOP", "queue", "other", "5"])
+        usleep(200_000)
+        #expect(try pusher.command("RPUSH", "queue", "job-1", "job-2") == .integer(2))
+        #expect(try waiter.readReply() == .array([.bulk(Array("queue".utf8)), .bulk(Array("job-1".utf8))]))
+        #expect(try pusher.command("LRANGE", "queue", "0", "-1") == .array([.bulk(Array("job-2".utf8))]))
+        // Data already there: answered at once, from the first non-empty key.
+        #expect(try waiter.command("BRPOP", "empty", "queue", "1") == .array([.bulk(Array("queue".utf8)), .bulk(Array("job-2".utf8))]))
+    }
+
+    @Test func timeoutsAnswerNil() throws {
+        let node = try DynamisProcess()
+        defer { node.remove() }
+        let client = try node.client()
+        let started = Date()
+        #expect(try client.command("BLPOP", "nothing", "0.3") == .array(nil))
+        #expect(Date().timeIntervalSince(started) >= 0.25)
+        #expect(try client.command("BZPOPMIN", "nothing", "0.1") == .array(nil))
+        #expect(try client.command("BLPOP", "x", "abc") == .error("ERR timeout is not a float or out of range"))
+        #expect(try client.command("BLPOP", "x", "-1") == .error("ERR timeout is negative"))
+        #expect(try client.command("SET", "str", "v") == .simple("OK"))
+        #expect(try client.command("BLPOP", "str", "1") == .error("WRONGTYPE Operation against a key holding the wrong kind of value"))
+    }
+
+    /// Waiters are served oldest first; a blocked client reads no further request until it is
+    /// answered, as in Redis.
+    @Test func waitersAreServedInOrderAndBlockTheirConnection() throws {
+        let node = try DynamisProcess()
+        defer { node.remove() }
+        let first = try node.client()
+        let second = try node.client()
+        let other = try node.client()
+        try first.sendRaw(RESPTestClient.encode([Array("BLPOP".utf8), Array("q".utf8), Array("5".utf8)])
+                          + RESPTestClient.encode([Array("SET".utf8), Array("after".utf8), Array("1".utf8)]))
+        usleep(150_000)
+        try second.send(["BLPOP", "q", "5"])
+        usleep(150_000)
+        #expect(try other.command("GET", "after") == .bulk(nil))  // still blocked behind BLPOP
+        #expect(try other.command("LPUSH", "q", "a") == .integer(1))
+        #expect(try first.readReply() == .array([.bulk(Array("q".utf8)), .bulk(Array("a".utf8))]))
+        #expect(try first.readReply() == .simple("OK"))
+        #expect(try other.command("GET", "after") == .bulk(Array("1".utf8)))
+        #expect(try other.command("LPUSH", "q", "b") == .integer(1))
+        #expect(try second.readReply() == .array([.bulk(Array("q".utf8)), .bulk(Array("b".utf8))]))
+    }
+
+    /// A client that goes away while blocked consumes nothing.
+    @Test func closedWaitersConsumeNothing() throws {
+        let node = try DynamisProcess()
+        defer { node.remove() }
+        do {
+            let gone = try node.client()
+            try gone.send(["BLPOP", "q", "0"])
+            usleep(150_000)
+        }
+        usleep(150_000)
+        let client = try node.client()
+        #expect(try client.command("RPUSH", "q", "kept") == .integer(1))
+        usleep(100_000)
+        #expect(try client.command("LLEN", "q") == .integer(1))
+    }
+
+    @Test func sortedSetAndMoveVariants() throws {
+        let node = try DynamisProcess()
+        defer { node.remove() }
+        let waiter = try node.client()
+        let other = try node.client()
+        try waiter.send(["BZPOPMAX", "board", "5"])
+        usleep(150_000)
+        #expect(try other.command("ZADD", "board", "1", "low", "9", "high") == .integer(2))
+        #expect(try waiter.readReply() == .array([.bulk(Array("board".utf8)), .bulk(Array("high".utf8)), .bulk(Array("9".utf8))]))
+        try waiter.send(["BLMOVE", "src", "dst", "LEFT", "RIGHT", "5"])
+        usleep(150_000)
+        #expect(try other.command("RPUSH", "src", "x") == .integer(1))
+        #expect(try waiter.readReply() == .bulk(Array("x".utf8)))
+        #expect(try other.command("LRANGE", "dst", "0", "-1") == .array([.bulk(Array("x".utf8))]))
+        #expect(try waiter.command("BRPOPLPUSH", "dst", "src", "1") == .bulk(Array("x".utf8)))
+        #expect(try waiter.command("BLMOVE", "src", "dst", "UP", "RIGHT", "1") == .error("ERR syntax error"))
+    }
+}
