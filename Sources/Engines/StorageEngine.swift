@@ -20,9 +20,13 @@ public protocol StorageEngine: Sendable {
     func shutdown()
     /// Engine gauges for `/metrics`: (name without prefix, help, value).
     func statistics() -> [(name: String, help: String, value: Double)]
+    /// Clients waiting in a blocking command (INFO's `blocked_clients`).
+    var blockedClients: Int { get }
 }
 
 extension StorageEngine {
+    public var blockedClients: Int { 0 }
+
     public func statistics() -> [(name: String, help: String, value: Double)] { [] }
 }
 

@@ -8,13 +8,23 @@ import Glibc
 /// BLPOP and friends on the RocksDB engine: woken by pushes from any connection, with timeouts.
 @Suite(.timeLimit(.minutes(2)))
 struct BlockingPopTests {
+    /// Waits until INFO reports `count` blocked clients (no sleeps guessing at scheduling).
+    func waitForBlocked(_ count: Int, _ client: RESPTestClient) throws {
+        for _ in 0..<500 {
+            if case .bulk(let info?) = try client.command("INFO", "clients"),
+               String(decoding: info, as: UTF8.self).contains("blocked_clients:\(count)\r\n") { return }
+            usleep(10_000)
+        }
+        Issue.record("never saw \(count) blocked clients")
+    }
+
     @Test func pushFromAnotherClientWakesTheWaiter() throws {
         let node = try DynamisProcess()
         defer { node.remove() }
         let waiter = try node.client()
         let pusher = try node.client()
         try waiter.send(["BLPOP", "queue", "other", "5"])
-        usleep(200_000)
+        try waitForBlocked(1, pusher)
         #expect(try pusher.command("RPUSH", "queue", "job-1", "job-2") == .integer(2))
         #expect(try waiter.readReply() == .array([.bulk(Array("queue".utf8)), .bulk(Array("job-1".utf8))]))
         #expect(try pusher.command("LRANGE", "queue", "0", "-1") == .array([.bulk(Array("job-2".utf8))]))
@@ -46,9 +56,9 @@ struct BlockingPopTests {
         let other = try node.client()
         try first.sendRaw(RESPTestClient.encode([Array("BLPOP".utf8), Array("q".utf8), Array("5".utf8)])
                           + RESPTestClient.encode([Array("SET".utf8), Array("after".utf8), Array("1".utf8)]))
-        usleep(150_000)
+        try waitForBlocked(1, other)
         try second.send(["BLPOP", "q", "5"])
-        usleep(150_000)
+        try waitForBlocked(2, other)
         #expect(try other.command("GET", "after") == .bulk(nil))  // still blocked behind BLPOP
         #expect(try other.command("LPUSH", "q", "a") == .integer(1))
         #expect(try first.readReply() == .array([.bulk(Array("q".utf8)), .bulk(Array("a".utf8))]))
@@ -62,15 +72,14 @@ struct BlockingPopTests {
     @Test func closedWaitersConsumeNothing() throws {
         let node = try DynamisProcess()
         defer { node.remove() }
+        let client = try node.client()
         do {
             let gone = try node.client()
             try gone.send(["BLPOP", "q", "0"])
-            usleep(150_000)
+            try waitForBlocked(1, client)
         }
-        usleep(150_000)
-        let client = try node.client()
+        try waitForBlocked(0, client)
         #expect(try client.command("RPUSH", "q", "kept") == .integer(1))
-        usleep(100_000)
         #expect(try client.command("LLEN", "q") == .integer(1))
     }
 
@@ -80,11 +89,11 @@ struct BlockingPopTests {
         let waiter = try node.client()
         let other = try node.client()
         try waiter.send(["BZPOPMAX", "board", "5"])
-        usleep(150_000)
+        try waitForBlocked(1, other)
         #expect(try other.command("ZADD", "board", "1", "low", "9", "high") == .integer(2))
         #expect(try waiter.readReply() == .array([.bulk(Array("board".utf8)), .bulk(Array("high".utf8)), .bulk(Array("9".utf8))]))
         try waiter.send(["BLMOVE", "src", "dst", "LEFT", "RIGHT", "5"])
-        usleep(150_000)
+        try waitForBlocked(1, other)
         #expect(try other.command("RPUSH", "src", "x") == .integer(1))
         #expect(try waiter.readReply() == .bulk(Array("x".utf8)))
         #expect(try other.command("LRANGE", "dst", "0", "-1") == .array([.bulk(Array("x".utf8))]))

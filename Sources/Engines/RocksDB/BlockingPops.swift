@@ -27,12 +27,15 @@ final class BlockingRegistry: Sendable {
     }
 
     var hasWaiters: Bool { count.load(ordering: .relaxed) > 0 }
+    var waiting: Int { count.load(ordering: .relaxed) }
 
-    /// Wakes the clients waiting on `key`, oldest first.
+    /// Wakes the oldest client waiting on `key`. Waking only one keeps service first come, first
+    /// served even when waiters sit on different event loops; a waiter that gets an element
+    /// passes the signal on (see `BlockedPop.retry`), so the next one tries while data remains.
     func keyReady(_ key: [UInt8]) {
         guard count.load(ordering: .relaxed) > 0 else { return }
-        let ready = waiters.withLockedValue { $0[key] ?? [] }
-        for waiter in ready { waiter.eventLoop.execute { waiter.retry() } }
+        guard let oldest = waiters.withLockedValue({ $0[key]?.first }) else { return }
+        oldest.eventLoop.execute { oldest.retry() }
     }
 
     /// Drops every waiter of a closed connection.
@@ -75,7 +78,8 @@ final class BlockedPop: @unchecked Sendable {  // mutable state is confined to `
         }
     }
 
-    /// A key became ready: try again; on success answer and stop waiting.
+    /// A key became ready: try again; on success answer, stop waiting, and pass the signal on
+    /// to the next waiter in case elements remain.
     func retry() {
         guard receiver != nil, let reply = attempt() else { return }
         deliver(reply)
@@ -87,12 +91,14 @@ final class BlockedPop: @unchecked Sendable {  // mutable state is confined to `
         receiver.receive(.success(reply), for: sequence)
     }
 
-    /// Stops waiting without answering (the connection closed, or an answer went out).
+    /// Stops waiting (the connection closed, or an answer went out). A signal meant for this
+    /// waiter may have been its last: the next waiter on its keys gets a look.
     func finish() {
         guard receiver != nil else { return }
         receiver = nil
         timeout?.cancel()
         registry.unregister(self)
+        for key in keys { registry.keyReady(key) }
     }
 }
 

@@ -57,6 +57,8 @@ public final class RocksDBEngine: StorageEngine {
     /// Clients blocked in BLPOP and friends.
     let blocking = BlockingRegistry()
 
+    public var blockedClients: Int { blocking.waiting }
+
     /// Number of live (unexpired) keys, and how many of them have a TTL. A full scan of the
     /// metadata column family.
     func countKeys() -> (keys: Int, expires: Int) {

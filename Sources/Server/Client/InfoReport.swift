@@ -36,7 +36,7 @@ struct InfoReport {
         case "clients":
             return ["# Clients",
                     "connected_clients:\(node.connectedClients.load(ordering: .relaxed))",
-                    "blocked_clients:0"]
+                    "blocked_clients:\(node.engine.blockedClients)"]
         case "memory":
             return ["# Memory", "maxmemory:0", "maxmemory_policy:noeviction"]
         case "persistence":
