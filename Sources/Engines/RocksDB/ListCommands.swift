@@ -381,23 +381,32 @@ extension RocksDBSession {
         return nil
     }
 
-    /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
-    func lmpop(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        guard let numkeys = args[1].redisInteger else { return reply.error(RedisError.notInteger) }
-        guard numkeys > 0 else { return reply.error("ERR numkeys should be greater than 0") }
-        guard numkeys <= args.count - 3 else { return reply.error(RedisError.syntax) }
-        guard let left = Self.side(args[2 + numkeys]) else { return reply.error(RedisError.syntax) }
+    /// The arguments of LMPOP and ZMPOP: `numkeys key [key ...] <first>|<second> [COUNT count]`.
+    /// Returns the keys, whether the first side was named, and the count; nil with the error
+    /// written.
+    func multiPopArguments(_ args: [ByteBuffer], first: StaticString, second: StaticString, _ reply: inout ReplyWriter)
+        -> (keys: ArraySlice<ByteBuffer>, first: Bool, count: Int)? {
+        guard let numkeys = args[1].redisInteger else { reply.error(RedisError.notInteger); return nil }
+        guard numkeys > 0 else { reply.error("ERR numkeys should be greater than 0"); return nil }
+        guard numkeys <= args.count - 3 else { reply.error(RedisError.syntax); return nil }
+        let side = args[2 + numkeys]
+        guard side.isOption(first) || side.isOption(second) else { reply.error(RedisError.syntax); return nil }
         var count = 1
         var i = 3 + numkeys
         var sawCount = false
         while i < args.count {
-            guard args[i].isOption("COUNT"), i + 1 < args.count, !sawCount else { return reply.error(RedisError.syntax) }
-            guard let value = args[i + 1].redisInteger, value > 0 else { return reply.error("ERR count should be greater than 0") }
+            guard args[i].isOption("COUNT"), i + 1 < args.count, !sawCount else { reply.error(RedisError.syntax); return nil }
+            guard let value = args[i + 1].redisInteger, value > 0 else { reply.error("ERR count should be greater than 0"); return nil }
             count = value
             sawCount = true
             i += 2
         }
-        let keys = args[2..<(2 + numkeys)]
+        return (args[2..<(2 + numkeys)], side.isOption(first), count)
+    }
+
+    /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
+    func lmpop(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+        guard let (keys, left, count) = multiPopArguments(args, first: "LEFT", second: "RIGHT", &reply) else { return }
         try modify(stripes: keys.map { k in KeyLocks.stripe(of: k.withUnsafeReadableBytes { engine.keyToken($0) }) }) { () throws(RocksDBError) in
             for key in keys {
                 switch try lookupList(key, now: WallClock.nowMillis()) {

@@ -428,23 +428,8 @@ extension RocksDBSession {
 
     /// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: pops from the first non-empty set.
     func zmpop(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        guard let numkeys = args[1].redisInteger else { return reply.error(RedisError.notInteger) }
-        guard numkeys > 0 else { return reply.error("ERR numkeys should be greater than 0") }
-        guard numkeys <= args.count - 3 else { return reply.error(RedisError.syntax) }
-        let side = args[2 + numkeys]
-        guard side.isOption("MIN") || side.isOption("MAX") else { return reply.error(RedisError.syntax) }
-        let max = side.isOption("MAX")
-        var count = 1
-        var i = 3 + numkeys
-        var sawCount = false
-        while i < args.count {
-            guard args[i].isOption("COUNT"), i + 1 < args.count, !sawCount else { return reply.error(RedisError.syntax) }
-            guard let value = args[i + 1].redisInteger, value > 0 else { return reply.error("ERR count should be greater than 0") }
-            count = value
-            sawCount = true
-            i += 2
-        }
-        let keys = args[2..<(2 + numkeys)]
+        guard let (keys, min, count) = multiPopArguments(args, first: "MIN", second: "MAX", &reply) else { return }
+        let max = !min
         try modify(stripes: keys.map { k in KeyLocks.stripe(of: k.withUnsafeReadableBytes { engine.keyToken($0) }) }) { () throws(RocksDBError) in
             for key in keys {
                 switch try lookupCollection(.zset, key, now: WallClock.nowMillis()) {
