@@ -40,12 +40,15 @@ public struct TestClientError: Error, CustomStringConvertible {
 /// A blocking RESP client over a raw socket, for tests. Every read times out (no test can hang
 /// on a server that stops answering).
 public final class RESPTestClient {
-    public let fd: Int32
+    /// -1 once closed. An initializer that throws after setting every property still runs
+    /// `deinit`, so a descriptor closed on failure must not be closed again: by then its number
+    /// may belong to another thread's file.
+    public private(set) var fd: Int32
     private var buffer: [UInt8] = []
 
     public init(port: Int, host: String = "127.0.0.1", timeoutSeconds: Int = 10) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestClientError("socket() failed") }
+        guard fd >= 0 else { throw TestClientError("socket() failed: errno \(errno)") }
         var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
@@ -57,12 +60,16 @@ public final class RESPTestClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard result == 0 else {
+            let failure = errno
             close(fd)
-            throw TestClientError("connect to \(host):\(port) failed: errno \(errno)")
+            fd = -1
+            throw TestClientError("connect to \(host):\(port) failed: errno \(failure)")
         }
     }
 
-    deinit { close(fd) }
+    deinit {
+        if fd >= 0 { close(fd) }
+    }
 
     /// Encodes a command as a RESP multibulk request.
     public static func encode(_ args: [[UInt8]]) -> [UInt8] {
