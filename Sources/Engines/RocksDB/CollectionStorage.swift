@@ -36,6 +36,15 @@ extension RocksDBSession {
         }
     }
 
+    /// HLEN, SCARD, ZCARD: the element count kept in the metadata, O(1).
+    func collectionCount(_ type: ValueType, _ key: ByteBuffer, _ reply: inout ReplyWriter) throws(RocksDBError) {
+        switch try lookupCollection(type, key, now: WallClock.nowMillis()) {
+        case .wrongType: reply.error(RedisError.wrongType)
+        case .missing: reply.integer(0)
+        case .found(_, _, let count): reply.integer(Int(count))
+        }
+    }
+
     /// `subkeys` key of an element (hash field, set member) of `key`/`generation`.
     func elementKey(_ key: ByteBuffer, generation: UInt64, field: ByteBuffer) -> [UInt8] {
         var out: [UInt8] = []

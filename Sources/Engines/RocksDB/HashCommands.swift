@@ -71,14 +71,6 @@ extension RocksDBSession {
         }
     }
 
-    func hlen(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        switch try lookupCollection(.hash, args[1], now: WallClock.nowMillis()) {
-        case .wrongType: reply.error(RedisError.wrongType)
-        case .missing: reply.integer(0)
-        case .found(_, _, let count): reply.integer(Int(count))
-        }
-    }
-
     func hexists(_ args: [ByteBuffer], _ reply: inout ReplyWriter, length: Bool) throws(RocksDBError) {
         switch try lookupCollection(.hash, args[1], now: WallClock.nowMillis()) {
         case .wrongType: reply.error(RedisError.wrongType)

@@ -57,9 +57,7 @@ extension RocksDBSession {
             state.expireAt = expireAt
             rewriteList(key, &state, values)
         case .zset(let entries):
-            let generation = engine.nextGeneration()
-            for entry in entries { stageZMember(key, generation: generation, member: entry.member, score: entry.score, old: nil) }
-            stageCollectionMeta(.zset, key, expireAt: expireAt, generation: generation, count: UInt64(entries.count))
+            stageNewZSet(key, entries, expireAt: expireAt)
         }
     }
 

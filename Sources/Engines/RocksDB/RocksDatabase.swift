@@ -219,12 +219,6 @@ final class RocksDatabase: @unchecked Sendable {  // RocksDB's DB and CF handles
         return rocksdb_property_int_cf(db, handle(family), name, &value) == 0 ? value : nil
     }
 
-    func property(_ name: String, _ family: ColumnFamily) -> String? {
-        guard let value = rocksdb_property_value_cf(db, handle(family), name) else { return nil }
-        defer { rocksdb_free(value) }
-        return String(cString: value)
-    }
-
     static func consume(_ error: UnsafeMutablePointer<CChar>) -> RocksDBError {
         let message = String(cString: error)
         rocksdb_free(error)

@@ -88,14 +88,6 @@ extension RocksDBSession {
         }
     }
 
-    func scard(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        switch try lookupCollection(.set, args[1], now: WallClock.nowMillis()) {
-        case .wrongType: reply.error(RedisError.wrongType)
-        case .missing: reply.integer(0)
-        case .found(_, _, let count): reply.integer(Int(count))
-        }
-    }
-
     func smove(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
         try modify(stripes: stripes(args[1...2])) { () throws(RocksDBError) in
             let now = WallClock.nowMillis()

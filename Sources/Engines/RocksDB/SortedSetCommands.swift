@@ -61,6 +61,23 @@ extension RocksDBSession {
 
     func writeScore(_ score: Double, _ reply: inout ReplyWriter) { reply.bulk(Score.text(score)) }
 
+    /// Members, each followed by its score when asked.
+    func writeEntries(_ entries: [ZEntry], withScores: Bool, _ reply: inout ReplyWriter) {
+        reply.arrayHeader(withScores ? entries.count * 2 : entries.count)
+        for entry in entries {
+            reply.bulk(bytes: entry.member)
+            if withScores { writeScore(entry.score, &reply) }
+        }
+    }
+
+    /// Stages `entries` as the whole sorted set at `key` under a new generation, replacing
+    /// whatever the key held (O(1) for the old value; the sweep reclaims its elements).
+    func stageNewZSet(_ key: ByteBuffer, _ entries: [ZEntry], expireAt: Int64 = 0) {
+        let generation = engine.nextGeneration()
+        for entry in entries { stageZMember(key, generation: generation, member: entry.member, score: entry.score, old: nil) }
+        stageCollectionMeta(.zset, key, expireAt: expireAt, generation: generation, count: UInt64(entries.count))
+    }
+
     /// ZADD and ZINCRBY (ZADD key INCR increment member).
     func zadd(_ args: [ByteBuffer], _ reply: inout ReplyWriter, zincrby: Bool) throws(RocksDBError) {
         var nx = false, xx = false, gt = false, lt = false, ch = false, incr = zincrby
@@ -153,14 +170,6 @@ extension RocksDBSession {
                 }
                 reply.integer(removed.count)
             }
-        }
-    }
-
-    func zcard(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        switch try lookupCollection(.zset, args[1], now: WallClock.nowMillis()) {
-        case .wrongType: reply.error(RedisError.wrongType)
-        case .missing: reply.integer(0)
-        case .found(_, _, let count): reply.integer(Int(count))
         }
     }
 
@@ -362,16 +371,10 @@ extension RocksDBSession {
                                start: start, stop: stop, limit: limit)
         }
         if store {
-            let generation = engine.nextGeneration()
-            for entry in selected { stageZMember(args[1], generation: generation, member: entry.member, score: entry.score, old: nil) }
-            stageCollectionMeta(.zset, args[1], expireAt: 0, generation: generation, count: UInt64(selected.count))
+            stageNewZSet(args[1], selected)
             return reply.integer(selected.count)
         }
-        reply.arrayHeader(withScores ? selected.count * 2 : selected.count)
-        for entry in selected {
-            reply.bulk(bytes: entry.member)
-            if withScores { writeScore(entry.score, &reply) }
-        }
+        writeEntries(selected, withScores: withScores, &reply)
     }
 
     func zremrange(_ args: [ByteBuffer], _ reply: inout ReplyWriter, kind: ZRangeKind) throws(RocksDBError) {

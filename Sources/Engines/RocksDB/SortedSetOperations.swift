@@ -94,17 +94,10 @@ extension RocksDBSession {
         let result = Self.combine(sources, weights: weights, aggregate: aggregate, operation)
         if cardinality { return reply.integer(limit > 0 ? min(limit, result.count) : result.count) }
         if store {
-            // The destination is replaced whatever it held (a new generation, O(1) for the old).
-            let generation = engine.nextGeneration()
-            for entry in result { stageZMember(args[1], generation: generation, member: entry.member, score: entry.score, old: nil) }
-            stageCollectionMeta(.zset, args[1], expireAt: 0, generation: generation, count: UInt64(result.count))
+            stageNewZSet(args[1], result)
             return reply.integer(result.count)
         }
-        reply.arrayHeader(withScores ? result.count * 2 : result.count)
-        for entry in result {
-            reply.bulk(bytes: entry.member)
-            if withScores { writeScore(entry.score, &reply) }
-        }
+        writeEntries(result, withScores: withScores, &reply)
     }
 
     static func combine(_ sources: [[ZEntry]], weights: [Double], aggregate: Aggregate, _ operation: ZSetOperation) -> [ZEntry] {
