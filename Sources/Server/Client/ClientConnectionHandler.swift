@@ -175,7 +175,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
         }
         if spec.flags.contains(.blocking), forwardsCommands {
             // On a pooled backend connection a blocking pop would stall every client sharing it.
-            return reply.error("ERR '\(spec.name)' is not supported by Dynamis: it needs per-connection state on one server (subscriptions, transactions, blocking pops, replication)")
+            return reply.error(Self.notSupported(spec))
         }
         let isWrite = spec.flags.contains(.write)
         if isWrite { loop.counters.writeRequests += 1 } else { loop.counters.readRequests += 1 }

@@ -7,6 +7,11 @@ import Glibc
 
 /// Commands the connection answers itself, never an engine.
 extension ClientConnectionHandler {
+    /// The refusal for commands that need per-connection state on one server.
+    static func notSupported(_ spec: CommandSpec) -> String {
+        "ERR '\(spec.name)' is not supported by Dynamis: it needs per-connection state on one server (subscriptions, transactions, blocking pops, replication)"
+    }
+
     func executeConnectionCommand(_ spec: CommandSpec, _ args: [ByteBuffer]) {
         switch spec.id {
         case .ping:
@@ -41,7 +46,7 @@ extension ClientConnectionHandler {
         case .config:
             configCommand(args)
         case .refused:
-            replyWriter.error("ERR '\(spec.name)' is not supported by Dynamis: it needs per-connection state on one server (subscriptions, transactions, blocking pops, replication)")
+            replyWriter.error(Self.notSupported(spec))
         default:
             replyWriter.error("ERR unknown command '\(spec.name)'")
         }
