@@ -2,6 +2,8 @@
 public enum CommandID: Sendable, Hashable {
     // Connection and server
     case ping, echo, quit, select, hello, client, command, info, time, auth, config
+    /// Dynomite's per-connection consistency pseudo-command, `DYNO_CONFIG:CONN_CONSISTENCY <level>`.
+    case dynoConnConsistency
     case dbsize, flushall, flushdb
     // Strings
     case get, set, setnx, setex, psetex, getset, getdel, getex, mget, mset, msetnx

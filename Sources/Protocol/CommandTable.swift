@@ -16,6 +16,7 @@ public enum CommandTable {
         .init("info", .info, arity: -1, [.loading, .stale, .connection], group: "server"),
         .init("time", .time, arity: 1, [.fast, .loading, .stale, .connection], group: "server"),
         .init("config", .config, arity: -2, [.admin, .connection], group: "server"),
+        .init("dyno_config:conn_consistency", .dynoConnConsistency, arity: 2, [.fast, .connection], group: "connection"),
         .init("dbsize", .dbsize, arity: 1, [.readonly, .fast, .keyspaceWide], group: "server"),
         .init("flushall", .flushall, arity: -1, [.write, .keyspaceWide], group: "server"),
         .init("flushdb", .flushdb, arity: -1, [.write, .keyspaceWide], group: "server"),

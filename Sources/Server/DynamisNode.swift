@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Protocol
 import Ring
 
 /// A running node: its engine, its client listener and its background tasks.
@@ -12,12 +13,15 @@ public final class DynamisNode: Sendable {
     let group: MultiThreadedEventLoopGroup
     let clientChannel: Channel
     let adminChannel: Channel
+    let peerChannel: Channel?
+    let loops: LoopSessions
     let logger: Logger
     let tasks: [RepeatedTask]
 
     /// Opens the engine and starts listening. Throws on a bad data directory or a busy port.
     public static func start(config: DynamisConfig, logger: Logger) async throws -> DynamisNode {
         for warning in config.warnings { logger.warning("\(warning)") }
+        let cluster = try ClusterMap.make(config: config)
         let engine: any StorageEngine
         switch config.dataStore {
         case .rocksdb:
@@ -35,9 +39,43 @@ public final class DynamisNode: Sendable {
             options.password = config.datastorePassword
             engine = BackendEngine(kind: config.dataStore == .redis ? .redis : .memcached, options: options, logger: logger)
         }
-        let context = NodeContext(config: config, engine: engine)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: config.ioThreads > 0 ? config.ioThreads : System.coreCount)
+        let threads = config.ioThreads > 0 ? config.ioThreads : System.coreCount
+        let context = NodeContext(config: config, engine: engine, cluster: cluster, loops: threads)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let loopSessions = LoopSessions(group: group, engine: engine)
+        var peerChannel: Channel?
+        if let cluster {
+            for loop in loopSessions.all {
+                try await loop.eventLoop.submit {
+                    let links = PeerLinks(eventLoop: loop.eventLoop, cluster: cluster, config: config,
+                                          status: context.peerStatus, logger: logger)
+                    loop.coordinator = Coordinator(cluster: cluster, links: links, node: context, loop: loop, logger: logger)
+                }.get()
+            }
+            let listen = config.dynListen!
+            do {
+                peerChannel = try await ServerBootstrap(group: group)
+                    .serverChannelOption(.backlog, value: Int32(config.backlog))
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .childChannelOption(.socketOption(.so_keepalive), value: 1)
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PeerFrameDecoder()))
+                            try channel.pipeline.syncOperations.addHandler(
+                                PeerServerHandler(node: context, loop: loopSessions.session(for: channel.eventLoop),
+                                                  channel: channel, logger: logger))
+                        }
+                    }
+                    .bind(host: listen.host, port: listen.port)
+                    .get()
+            } catch {
+                await Self.closeLinks(loopSessions)
+                engine.shutdown()
+                try? await group.shutdownGracefully()
+                throw ConfigError(key: "dyn_listen", "cannot listen on \(listen): \(error)")
+            }
+        }
         let channel: Channel
         do {
             channel = try await ServerBootstrap(group: group)
@@ -56,6 +94,8 @@ public final class DynamisNode: Sendable {
                 .bind(host: config.listen.host, port: config.listen.port)
                 .get()
         } catch {
+            try? await peerChannel?.close()
+            await Self.closeLinks(loopSessions)
             engine.shutdown()
             try? await group.shutdownGracefully()
             throw ConfigError(key: "listen", "cannot listen on \(config.listen): \(error)")
@@ -75,6 +115,8 @@ public final class DynamisNode: Sendable {
                 .get()
         } catch {
             try? await channel.close()
+            try? await peerChannel?.close()
+            await Self.closeLinks(loopSessions)
             engine.shutdown()
             try? await group.shutdownGracefully()
             throw ConfigError(key: "stats_listen", "cannot listen on \(config.statsListen): \(error)")
@@ -93,15 +135,28 @@ public final class DynamisNode: Sendable {
             }
         }
         logger.notice("dynamis \(NodeContext.version) listening on \(config.listen) (engine \(config.dataStore.rawValue), data \(config.dataDirectory), dc \(config.datacenter), rack \(config.rack), token \(config.token))")
-        return DynamisNode(context: context, group: group, clientChannel: channel, adminChannel: adminChannel, logger: logger, tasks: tasks)
+        if let cluster {
+            logger.notice("peers on \(config.dynListen!): \(cluster.peers.count) peers, \(cluster.topology.datacenters.count) datacenter(s), \(cluster.topology.localReplicationFactor) rack(s) here; consistency read \(config.readConsistency.rawValue), write \(config.writeConsistency.rawValue)")
+        }
+        return DynamisNode(context: context, group: group, clientChannel: channel, adminChannel: adminChannel,
+                           peerChannel: peerChannel, loops: loopSessions, logger: logger, tasks: tasks)
+    }
+
+    /// Closes every loop's peer connections, on their loops.
+    static func closeLinks(_ loops: LoopSessions) async {
+        for loop in loops.all {
+            try? await loop.eventLoop.submit { loop.coordinator?.links.closeAll() }.get()
+        }
     }
 
     private init(context: NodeContext, group: MultiThreadedEventLoopGroup, clientChannel: Channel, adminChannel: Channel,
-                 logger: Logger, tasks: [RepeatedTask]) {
+                 peerChannel: Channel?, loops: LoopSessions, logger: Logger, tasks: [RepeatedTask]) {
         self.context = context
         self.group = group
         self.clientChannel = clientChannel
         self.adminChannel = adminChannel
+        self.peerChannel = peerChannel
+        self.loops = loops
         self.logger = logger
         self.tasks = tasks
     }
@@ -113,6 +168,8 @@ public final class DynamisNode: Sendable {
     public func stop() async {
         for task in tasks { task.cancel() }
         try? await clientChannel.close()
+        try? await peerChannel?.close()
+        await Self.closeLinks(loops)
         try? await adminChannel.close()
         try? await group.shutdownGracefully()
         context.engine.shutdown()

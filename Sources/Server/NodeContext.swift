@@ -15,14 +15,22 @@ public final class NodeContext: Sendable {
     let nextClientID = Atomic<Int>(1)
     let connectedClients = Atomic<Int>(0)
     let totalConnections = Atomic<Int>(0)
+    /// The cluster this node is part of; nil for a node without peers.
+    public let cluster: ClusterMap?
+    /// Its outgoing peer connections' state (empty without peers).
+    public let peerStatus: PeerStatus
 
     public static let version = "0.1.0"
     /// The Redis version whose command semantics Dynamis implements, reported where clients
     /// look for a Redis version (HELLO, INFO).
     public static let redisCompatibleVersion = "7.0.15"
 
-    public init(config: DynamisConfig, engine: any StorageEngine) {
+    public init(config: DynamisConfig, engine: any StorageEngine, cluster: ClusterMap? = nil, loops: Int = 1) {
         self.config = config
+        self.cluster = cluster
+        self.peerStatus = PeerStatus(expected: (cluster?.peers ?? []).map { peer in
+            loops * max(1, peer.datacenter == config.datacenter ? config.localPeerConnections : config.remotePeerConnections)
+        })
         self.engine = engine
         self.tokenizer = config.tokenizer
         self.settings = RuntimeSettings(config: config)

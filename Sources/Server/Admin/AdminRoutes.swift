@@ -128,19 +128,23 @@ final class AdminRoutes: Sendable {
     }
 
     /// Dynomite's `{"dcs":[{"name":..,"racks":[{"name":..,"servers":[...]}]}]}` shape.
+    /// Dynomite's shape (dcs → racks → servers), from the topology, with each peer's link state.
     private func clusterDescription() -> [String: Any] {
         let config = node.config
-        let server: [String: Any] = ["name": config.dynListen?.host ?? config.listen.host, "host": config.dynListen?.host ?? config.listen.host,
-                                     "port": config.dynListen?.port ?? 8101, "token": Int(config.token)]
-        var racks: [String: [[String: Any]]] = [config.rack: [server]]
-        var dcs: [String: Set<String>] = [config.datacenter: [config.rack]]
-        for seed in config.dynSeeds {
-            racks[seed.rack, default: []].append(["name": seed.endpoint.host, "host": seed.endpoint.host,
-                                                   "port": seed.endpoint.port, "token": Int(seed.token)])
-            dcs[seed.datacenter, default: []].insert(seed.rack)
+        guard let cluster = node.cluster else {
+            let server: [String: Any] = ["name": config.dynListen?.description ?? config.listen.description,
+                                         "host": config.dynListen?.host ?? config.listen.host,
+                                         "port": config.dynListen?.port ?? 8101, "token": Int(config.token), "state": "NORMAL"]
+            return ["dcs": [["name": config.datacenter, "racks": [["name": config.rack, "servers": [server]]]] as [String: Any]]]
         }
-        return ["dcs": dcs.keys.sorted().map { dc in
-            ["name": dc, "racks": dcs[dc]!.sorted().map { rack in ["name": rack, "servers": racks[rack] ?? []] }] as [String: Any]
+        return ["dcs": cluster.topology.datacenters.map { dc in
+            ["name": dc.name, "racks": dc.racks.map { rack in
+                ["name": rack.name, "servers": rack.nodes.map { n -> [String: Any] in
+                    let up = n.name == cluster.local.name || node.peerStatus.isConnected(cluster.peerIndex[n.name]!)
+                    return ["name": n.name, "host": n.host, "port": n.port, "token": Int(n.token),
+                            "local": n.name == cluster.local.name, "state": up ? "NORMAL" : "DOWN"]
+                }] as [String: Any]
+            }] as [String: Any]
         }]
     }
 }

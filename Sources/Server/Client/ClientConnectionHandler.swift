@@ -7,7 +7,7 @@ import Protocol
 /// parsed as slices of the received bytes, executed, and their replies gathered in one buffer
 /// that is flushed once per read burst, and never before the engine has made the writes those
 /// replies acknowledge durable (see `LoopSession`).
-final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
+final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, CommitWaiter {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -39,6 +39,11 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
     /// The sequence number of a blocking command still waiting: no further request is read
     /// until it answers, as in Redis.
     private var blockedOn: Int?
+    /// Too many replies are still on their way (peers, a backend): no further request is
+    /// read until some arrive. This is the backpressure that keeps a fast client from
+    /// queueing without bound in front of a slow replica.
+    private var paused = false
+    static let maxRepliesInFlight = 4096
     private var closing = false
     private let logger: Logger
     private let allocator: ByteBufferAllocator
@@ -128,7 +133,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         // Backpressure: stop reading requests while the client is not reading replies.
-        context.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+        context.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable && !paused).whenFailure { _ in }
         context.fireChannelWritabilityChanged()
     }
 
@@ -140,6 +145,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
     private func process(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
         if speaksMemcached { return processMemcached(&buffer, context: context) }
         while !closing && blockedOn == nil {
+            if deferred.count >= Self.maxRepliesInFlight {
+                pause(context)
+                return
+            }
             do {
                 guard try parser.next(from: &buffer, into: &arguments) else { return }
             } catch {
@@ -173,6 +182,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
             keepReplyOrder()
             return
         }
+        if let coordinator = loop.coordinator {
+            return coordinate(coordinator, spec)
+        }
         if spec.flags.contains(.blocking), forwardsCommands {
             // On a pooled backend connection a blocking pop would stall every client sharing it.
             return reply.error(Self.notSupported(spec))
@@ -189,6 +201,44 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
             return
         }
         keepReplyOrder()
+    }
+
+    /// A node with peers: the coordinator sends the request to its replicas. The node's state
+    /// is checked where the request reaches this node's own storage, as in Dynomite.
+    private func coordinate(_ coordinator: Coordinator, _ spec: CommandSpec) {
+        if spec.flags.contains(.write) { loop.counters.writeRequests += 1 } else { loop.counters.readRequests += 1 }
+        let context = Coordinator.Context(client: state.id, resp3: reply.resp3,
+                                          read: state.consistency ?? node.settings.readConsistency,
+                                          write: state.consistency ?? node.settings.writeConsistency)
+        let sequence = deferredBase + deferred.count
+        if var bytes = coordinator.execute(spec, arguments, context, receiver: self, sequence: sequence) {
+            reply.buffer.writeBuffer(&bytes)
+            keepReplyOrder()
+        } else {
+            deferred.append(nil)
+        }
+    }
+
+    private func pause(_ context: ChannelHandlerContext) {
+        guard !paused else { return }
+        paused = true
+        context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+    }
+
+    /// Replies drained below the limit: read the requests that waited.
+    private func resumeIfPaused(_ context: ChannelHandlerContext) {
+        guard paused, deferred.count < Self.maxRepliesInFlight / 2 else { return }
+        paused = false
+        context.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+        if var pending = unparsed {
+            unparsed = nil
+            process(&pending, context: context)
+            if pending.readableBytes > 0, !closing { unparsed = pending }
+        }
+        if !waitingForCommit, reply.buffer.readableBytes > 0 || deferred.first.map({ $0 != nil }) == true {
+            waitingForCommit = true
+            loop.wait(self)
+        }
     }
 
     private func processMemcached(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
@@ -302,7 +352,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver {
         if closing, deferred.isEmpty || failure != nil {
             unparsed = nil
             context.close(promise: nil)
+            return
         }
+        resumeIfPaused(context)
     }
 
     /// The client proved it knows the password: lift the pre-auth request limits.
@@ -329,5 +381,8 @@ struct ClientState {
     var libraryVersion: String?
     /// True once the client has authenticated, or from the start when no password is set.
     var authenticated = true
+    /// Set by `DYNO_CONFIG:CONN_CONSISTENCY`: this connection's read and write consistency,
+    /// instead of the node's.
+    var consistency: DynamisConfig.Consistency?
     let connectedAt = ContinuousClock.now
 }

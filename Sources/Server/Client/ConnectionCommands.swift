@@ -45,6 +45,12 @@ extension ClientConnectionHandler {
             replyWriter.bulk(String(ts.tv_nsec / 1000))
         case .config:
             configCommand(args)
+        case .dynoConnConsistency:
+            guard let level = DynamisConfig.Consistency(rawValue: args[1].text.uppercased()) else {
+                return replyWriter.error("ERR unknown consistency level '\(args[1].text)'; allowed: DC_ONE, DC_QUORUM, DC_SAFE_QUORUM, DC_EACH_SAFE_QUORUM")
+            }
+            state.consistency = level
+            replyWriter.ok()
         case .refused:
             replyWriter.error(Self.notSupported(spec))
         default:

@@ -17,6 +17,13 @@ struct InfoReport {
         return out
     }
 
+    private var peerCount: Int { node.cluster?.peers.count ?? 0 }
+
+    /// Peers every one of whose connections from this node is up.
+    private var connectedPeers: Int {
+        (0..<peerCount).filter { node.peerStatus.isConnected($0) }.count
+    }
+
     private func lines(_ section: String) -> [String] {
         let config = node.config
         switch section {
@@ -59,7 +66,10 @@ struct InfoReport {
                     "token_range:\(config.tokenOwnership.rawValue)",
                     "state:\(node.settings.state.name)",
                     "read_consistency:\(node.settings.readConsistency.rawValue)",
-                    "write_consistency:\(node.settings.writeConsistency.rawValue)"]
+                    "write_consistency:\(node.settings.writeConsistency.rawValue)",
+                    "connection_consistency:\(state.consistency?.rawValue ?? "node")",
+                    "peers:\(peerCount)",
+                    "peers_connected:\(connectedPeers)"]
         default:
             return []
         }

@@ -9,7 +9,9 @@ import NIOCore
 final class LoopSession: @unchecked Sendable {  // only used on its own event loop (asserted in wait)
     let eventLoop: EventLoop
     let session: any EngineSession
-    private var waiting: [ClientConnectionHandler] = []
+    /// Routes requests to replicas when the node has peers (set once at startup).
+    var coordinator: Coordinator?
+    private var waiting: [any CommitWaiter] = []
     private var scheduled = false
     /// This loop's share of the node's counters (plain integers: only this loop touches them).
     var counters = LoopCounters()
@@ -22,7 +24,7 @@ final class LoopSession: @unchecked Sendable {  // only used on its own event lo
     /// True when a connection's buffered replies must wait for the group's commit.
     var mustWait: Bool { session.hasPendingWrites || session.failure != nil }
 
-    func wait(_ handler: ClientConnectionHandler) {
+    func wait(_ handler: any CommitWaiter) {
         eventLoop.preconditionInEventLoop()
         waiting.append(handler)
         guard !scheduled else { return }
@@ -47,6 +49,11 @@ final class LoopSession: @unchecked Sendable {  // only used on its own event lo
         for handler in handlers { handler.flushAfterCommit(failure: failure) }
         return failure
     }
+}
+
+/// A connection whose buffered replies wait for the loop's grouped writes to be committed.
+protocol CommitWaiter: AnyObject {
+    func flushAfterCommit(failure: String?)
 }
 
 /// The loop sessions of a node, one per event loop, found by the loop's identity.

@@ -1,0 +1,32 @@
+import NIOCore
+import Protocol
+
+/// Where a command's keys are, including commands whose key count is an argument
+/// (`numkeys`), which the command table cannot describe with first/last/step.
+enum ClusterKeys {
+    /// Argument indexes of the keys, or nil when the arguments are malformed (the engine then
+    /// answers with Redis's error, wherever it runs).
+    static func indexes(_ spec: CommandSpec, _ args: [ByteBuffer]) -> [Int]? {
+        switch spec.id {
+        case .lmpop, .zmpop, .sintercard, .zunion, .zinter, .zdiff, .zintercard:
+            return counted(args, at: 1)
+        case .zunionstore, .zinterstore, .zdiffstore:
+            return counted(args, at: 2).map { [1] + $0 }
+        case .forwarded where spec.name.description == "eval" || spec.name.description == "evalsha":
+            return counted(args, at: 2, allowZero: true)
+        default:
+            break
+        }
+        guard spec.firstKey > 0 else { return [] }
+        let last = spec.lastKey < 0 ? args.count + spec.lastKey : spec.lastKey
+        guard last < args.count, spec.firstKey <= last else { return nil }
+        return Array(stride(from: spec.firstKey, through: last, by: spec.keyStep))
+    }
+
+    /// `numkeys` at `at`, then that many keys.
+    private static func counted(_ args: [ByteBuffer], at index: Int, allowZero: Bool = false) -> [Int]? {
+        guard index < args.count, let count = args[index].redisIntegerValue, count >= (allowZero ? 0 : 1),
+              count <= args.count - index - 1 else { return nil }
+        return Array((index + 1)..<(index + 1 + count))
+    }
+}

@@ -1,0 +1,365 @@
+import Engines
+import Logging
+import NIOCore
+import Protocol
+import Ring
+
+/// Routes one event loop's requests to their replicas: key → data token → the owner in each
+/// rack (DESIGN.md §5), each owner being this node's own engine (no network) or a peer link.
+/// The consistency level says how many answers a reply waits for; replies are compared by
+/// content. Runs on its loop only, like the connections it serves.
+final class Coordinator {
+    typealias Consistency = DynamisConfig.Consistency
+
+    /// A target is a peer index, or `Coordinator.local` for this node's own engine.
+    static let local = -1
+
+    let cluster: ClusterMap
+    let links: PeerLinks
+    let node: NodeContext
+    unowned let loop: LoopSession
+    private let tokenizer: KeyTokenizer
+    private let ownership: TokenOwnership
+    /// `targets[dc][rack][i]`: the target of the i-th node (token order) of that rack.
+    private let targets: [[[Int]]]
+    private let localDC: Int
+    private let localRack: Int
+    private let allocator = ByteBufferAllocator()
+    let logger: Logger
+
+    init(cluster: ClusterMap, links: PeerLinks, node: NodeContext, loop: LoopSession, logger: Logger) {
+        self.cluster = cluster
+        self.links = links
+        self.node = node
+        self.loop = loop
+        self.logger = logger
+        self.tokenizer = node.tokenizer
+        self.ownership = cluster.topology.ownership
+        self.localDC = cluster.topology.localDatacenterIndex
+        self.localRack = cluster.topology.localRackIndex
+        self.targets = cluster.topology.datacenters.map { dc in
+            dc.racks.map { rack in
+                rack.nodes.map { n in n.name == cluster.local.name ? Coordinator.local : cluster.peerIndex[n.name]! }
+            }
+        }
+    }
+
+    /// What one client request carries besides its arguments.
+    struct Context {
+        let client: Int
+        let resp3: Bool
+        let read: Consistency
+        let write: Consistency
+        /// Sent by a coordinator in another DC: replicate within this DC only.
+        var forwarded = false
+    }
+
+    @inline(__always)
+    private func owner(dc: Int, rack: Int, token: UInt32) -> Int {
+        let ring = cluster.topology.datacenters[dc].racks[rack]
+        return targets[dc][rack][ring.ownerIndex(of: token, rule: ownership)]
+    }
+
+    // MARK: - Entry point
+
+    /// Executes a command on its replicas. Returns the reply when it is already decided,
+    /// otherwise nil: the reply then goes to `receiver` as `sequence`.
+    func execute(_ spec: CommandSpec, _ args: [ByteBuffer], _ context: Context,
+                 receiver: any ReplyReceiver, sequence: Int) -> ByteBuffer? {
+        let pending = route(spec, args, context)
+        return pending.attach(receiver, sequence: sequence)
+    }
+
+    private func route(_ spec: CommandSpec, _ args: [ByteBuffer], _ context: Context) -> PendingReply {
+        if spec.flags.contains(.keyspaceWide) { return keyspaceWide(spec, args, context) }
+        if spec.flags.contains(.blocking) {
+            return decided(error: "ERR '\(spec.name)' is not supported in a cluster: a blocking pop on one replica would leave the others diverged")
+        }
+        guard let keys = ClusterKeys.indexes(spec, args), !keys.isEmpty else {
+            // No keys (or malformed ones): this node's engine answers, with Redis's error if any.
+            return replicate(spec, args, token: nil, context)
+        }
+        let token = tokenizer.token(of: args[keys[0]].readableBytesView)
+        if keys.count == 1 { return replicate(spec, args, token: token, context) }
+        switch spec.id {
+        case .mget, .del, .unlink, .exists, .touch, .mset:
+            return split(spec, args, keys: keys, context)
+        default:
+            let first = signature(token)
+            for index in keys.dropFirst() where signature(tokenizer.token(of: args[index].readableBytesView)) != first {
+                return decided(error: "CROSSSLOT Keys in request don't hash to the same slot: '\(spec.name)' needs all its keys on one owner; put the shared part of the keys in a hash tag ({...})")
+            }
+            return replicate(spec, args, token: token, context)
+        }
+    }
+
+    private func decided(error: String) -> PendingReply {
+        let reply = PendingReply()
+        reply.decide(PendingReply.errorBytes(error))
+        return reply
+    }
+
+    /// The owners of a token in every rack of every DC: keys with equal signatures live together.
+    private func signature(_ token: UInt32) -> [Int] {
+        var result: [Int] = []
+        for dc in targets.indices {
+            for rack in targets[dc].indices { result.append(owner(dc: dc, rack: rack, token: token)) }
+        }
+        return result
+    }
+
+    // MARK: - One owner set
+
+    /// Sends a command to the owners of `token` as the consistency level says. A nil token
+    /// (keyless commands) runs on this node alone.
+    private func replicate(_ spec: CommandSpec, _ args: [ByteBuffer], token: UInt32?, _ context: Context) -> PendingReply {
+        let isWrite = spec.flags.contains(.write)
+        guard let token else {
+            let collector = ResponseCollector(rule: .preferred, groups: [0..<1])
+            send(to: Coordinator.local, .request, spec, args, context, isWrite: isWrite, receiver: collector, index: 0)
+            return collector
+        }
+        let level = context.forwarded ? .dcOne : (isWrite ? context.write : context.read)
+        let racks = targets[localDC].count
+        if level == .dcEachSafeQuorum, !context.forwarded {
+            // Every rack of every DC, each DC its own safe quorum; the local DC's answer is the reply.
+            var order = [localDC]
+            for dc in targets.indices where dc != localDC { order.append(dc) }
+            var groups: [Range<Int>] = []
+            var all: [Int] = []
+            for dc in order {
+                let start = all.count
+                for rack in targets[dc].indices { all.append(owner(dc: dc, rack: rack, token: token)) }
+                groups.append(start..<all.count)
+            }
+            let collector = ResponseCollector(rule: .quorum(safe: true), groups: groups)
+            for (i, target) in all.enumerated() {
+                send(to: target, .request, spec, args, context, isWrite: isWrite, receiver: collector, index: i)
+            }
+            return collector
+        }
+        // The owner in this node's rack first, then the other local racks in rack order.
+        var local = [owner(dc: localDC, rack: localRack, token: token)]
+        for rack in 0..<racks where rack != localRack { local.append(owner(dc: localDC, rack: rack, token: token)) }
+        let rule: ResponseCollector.Rule = level == .dcOne ? .preferred : .quorum(safe: level != .dcQuorum)
+        if !isWrite, level == .dcOne {
+            // A DC_ONE read asks the next rack's owner only when the ones before it failed.
+            let collector = ResponseCollector(rule: rule, groups: [0..<local.count], lazy: true)
+            collector.sendLater = { [unowned self, unowned collector] i in
+                self.send(to: local[i], .request, spec, args, context, isWrite: false, receiver: collector, index: i)
+            }
+            send(to: local[0], .request, spec, args, context, isWrite: false, receiver: collector, index: 0)
+            return collector
+        }
+        let collector = ResponseCollector(rule: rule, groups: [0..<local.count])
+        for (i, target) in local.enumerated() {
+            send(to: target, .request, spec, args, context, isWrite: isWrite, receiver: collector, index: i)
+        }
+        if isWrite, !context.forwarded {
+            for dc in targets.indices where dc != localDC { forward(spec, args, token: token, dc: dc, context) }
+        }
+        return collector
+    }
+
+    /// One copy of a write to a remote DC: to the preselected rack's owner (rack index = this
+    /// node's rack index mod the DC's rack count), which replicates it to its DC's racks; if
+    /// that owner cannot take it, to the next rack's owner, and so on.
+    private func forward(_ spec: CommandSpec, _ args: [ByteBuffer], token: UInt32, dc: Int, _ context: Context) {
+        let count = targets[dc].count
+        let preferred = localRack % count
+        let candidates = (0..<count).map { owner(dc: dc, rack: (preferred + $0) % count, token: token) }
+        RemoteCopy(coordinator: self, spec: spec, args: args, context: context, candidates: candidates).next()
+    }
+
+    /// Sends to one target; an immediate failure is reported to `receiver` at once.
+    func send(to target: Int, _ kind: PeerFrame.Kind, _ spec: CommandSpec, _ args: [ByteBuffer], _ context: Context,
+              isWrite: Bool, receiver: any ReplyReceiver, index: Int) {
+        if target == Coordinator.local {
+            return executeLocally(spec, args, context, isWrite: isWrite, receiver: receiver, index: index)
+        }
+        var flags: PeerFrame.Flags = []
+        if context.resp3 { flags.insert(.resp3) }
+        if isWrite { flags.insert(.write) }
+        if let error = links.connection(to: target, client: context.client)
+            .send(kind, flags: flags, args[...], receiver: receiver, sequence: index) {
+            receiver.receive(.failure(error), for: index)
+        }
+    }
+
+    /// This node's own engine, if the node's state lets the request reach it.
+    func executeLocally(_ spec: CommandSpec, _ args: [ByteBuffer], _ context: Context, isWrite: Bool,
+                        receiver: any ReplyReceiver, index: Int) {
+        let state = node.settings.state
+        if state != .normal, isWrite ? !state.allowsWrites : !state.allowsReads {
+            loop.counters.refusedByState += 1
+            return receiver.receive(.failure(EngineError(ClientConnectionHandler.stateRefusal)), for: index)
+        }
+        var reply = ReplyWriter(buffer: allocator.buffer(capacity: 64), resp3: context.resp3)
+        let origin = RequestOrigin(client: context.client, receiver: receiver, sequence: index)
+        if !loop.session.execute(spec, args, origin: origin, reply: &reply) {
+            receiver.receive(.success(reply.buffer), for: index)
+        }
+    }
+
+    // MARK: - Multi-key commands
+
+    /// MGET, MSET, DEL, UNLINK, EXISTS, TOUCH: one sub-command per owner set, each replicated
+    /// with the request's consistency, merged back in key order.
+    private func split(_ spec: CommandSpec, _ args: [ByteBuffer], keys: [Int], _ context: Context) -> PendingReply {
+        let pairs = spec.id == .mset
+        var groupOf: [[Int]: Int] = [:]
+        var groupArgs: [[ByteBuffer]] = []
+        var groupToken: [UInt32] = []
+        var positions: [[Int]] = []
+        for (position, index) in keys.enumerated() {
+            let token = tokenizer.token(of: args[index].readableBytesView)
+            let sig = signature(token)
+            let group: Int
+            if let existing = groupOf[sig] {
+                group = existing
+            } else {
+                group = groupArgs.count
+                groupOf[sig] = group
+                groupArgs.append([args[0]])
+                groupToken.append(token)
+                positions.append([])
+            }
+            groupArgs[group].append(args[index])
+            if pairs { groupArgs[group].append(args[index + 1]) }
+            positions[group].append(position)
+        }
+        if groupArgs.count == 1 { return replicate(spec, args, token: groupToken[0], context) }
+        let shape: MergedReply.Shape
+        switch spec.id {
+        case .mget: shape = .elements(positions: positions, total: keys.count)
+        case .mset: shape = .allOK
+        default: shape = .sum
+        }
+        let merged = MergedReply(shape: shape, parts: groupArgs.count)
+        for group in groupArgs.indices {
+            let part = replicate(spec, groupArgs[group], token: groupToken[group], context)
+            if let bytes = part.attach(merged, sequence: group) { merged.receive(.success(bytes), for: group) }
+        }
+        return merged
+    }
+
+    // MARK: - Keyspace-wide commands
+
+    /// FLUSHALL/FLUSHDB go to every node of every DC; DBSIZE, KEYS and SCAN cover the local
+    /// rack's nodes, which hold one full copy of the data; RANDOMKEY asks one of them.
+    private func keyspaceWide(_ spec: CommandSpec, _ args: [ByteBuffer], _ context: Context) -> PendingReply {
+        let rack = targets[localDC][localRack]
+        switch spec.id {
+        case .flushall, .flushdb:
+            let all = [Coordinator.local] + Array(cluster.peers.indices)
+            return fanOut(spec, args, context, to: all, shape: .allOK, isWrite: true)
+        case .dbsize:
+            return fanOut(spec, args, context, to: rack, shape: .sum, isWrite: false)
+        case .keys:
+            return fanOut(spec, args, context, to: rack, shape: .concatenated, isWrite: false)
+        case .scan:
+            return scan(spec, args, context, rack: rack)
+        default:
+            let collector = ResponseCollector(rule: .preferred, groups: [0..<1])
+            send(to: rack.randomElement()!, .request, spec, args, context, isWrite: false, receiver: collector, index: 0)
+            return collector
+        }
+    }
+
+    private func fanOut(_ spec: CommandSpec, _ args: [ByteBuffer], _ context: Context, to nodes: [Int],
+                        shape: MergedReply.Shape, isWrite: Bool) -> PendingReply {
+        let merged = MergedReply(shape: shape, parts: nodes.count)
+        for (i, target) in nodes.enumerated() {
+            send(to: target, .request, spec, args, context, isWrite: isWrite, receiver: merged, index: i)
+        }
+        return merged
+    }
+
+    /// SCAN over the local rack's nodes one after another. The cluster cursor carries the node
+    /// (low 8 bits) and that node's own cursor (the rest), so it needs no server-side state.
+    private func scan(_ spec: CommandSpec, _ args: [ByteBuffer], _ context: Context, rack: [Int]) -> PendingReply {
+        guard let cursor = UInt64(args[1].text), rack.count <= 256, Int(cursor & 0xFF) < rack.count else {
+            return decided(error: "ERR invalid cursor")
+        }
+        let nodeIndex = Int(cursor & 0xFF)
+        var nodeArgs = args
+        nodeArgs[1] = ByteBuffer(string: String(cursor >> 8))
+        let reply = ScanReply(node: nodeIndex, nodes: rack.count)
+        send(to: rack[nodeIndex], .request, spec, nodeArgs, context, isWrite: false, receiver: reply, index: 0)
+        return reply
+    }
+}
+
+/// A write's copy to a remote DC, moving to the next candidate when one cannot take it.
+private final class RemoteCopy: ReplyReceiver {
+    private unowned let coordinator: Coordinator
+    private let spec: CommandSpec
+    private let args: [ByteBuffer]
+    private let context: Coordinator.Context
+    private let candidates: [Int]
+    private var tried = 0
+
+    init(coordinator: Coordinator, spec: CommandSpec, args: [ByteBuffer], context: Coordinator.Context, candidates: [Int]) {
+        self.coordinator = coordinator
+        self.spec = spec
+        self.args = args
+        self.context = context
+        self.candidates = candidates
+    }
+
+    func next() {
+        guard tried < candidates.count else {
+            coordinator.logger.warning("no node of a remote datacenter took a '\(spec.name)' write")
+            return
+        }
+        let target = candidates[tried]
+        tried += 1
+        coordinator.send(to: target, .forwarded, spec, args, context, isWrite: true, receiver: self, index: tried - 1)
+    }
+
+    func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {
+        if case .failure = reply, sequence == tried - 1 { next() }
+    }
+}
+
+/// One node's SCAN page, with its cursor rewritten into the cluster cursor.
+private final class ScanReply: PendingReply {
+    private let node: Int
+    private let nodes: Int
+
+    init(node: Int, nodes: Int) {
+        self.node = node
+        self.nodes = nodes
+    }
+
+    override func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {
+        switch reply {
+        case .failure(let error):
+            decide(Self.errorBytes(error.message))
+        case .success(let bytes):
+            guard let parts = MergedReply.elements(bytes), parts.count == 2, let inner = Self.bulkNumber(parts[0]) else {
+                return decide(bytes)  // an error reply passes through
+            }
+            var next: UInt64 = 0
+            if inner != 0 {
+                guard inner < (1 << 56) else { return decide(Self.errorBytes("ERR Dynomite: a node's SCAN cursor is too large to combine")) }
+                next = inner << 8 | UInt64(node)
+            } else if node + 1 < nodes {
+                next = UInt64(node + 1)
+            }
+            var out = ByteBuffer()
+            out.writeStaticString("*2\r\n")
+            let text = String(next)
+            out.writeString("$\(text.utf8.count)\r\n\(text)\r\n")
+            var rest = parts[1]
+            out.writeBuffer(&rest)
+            decide(out)
+        }
+    }
+
+    private static func bulkNumber(_ bulk: ByteBuffer) -> UInt64? {
+        let text = String(buffer: bulk)
+        guard text.hasPrefix("$"), let body = text.split(separator: "\r\n").dropFirst().first else { return nil }
+        return UInt64(body)
+    }
+}

@@ -1,0 +1,109 @@
+import Engines
+import NIOCore
+import Protocol
+
+/// Joins the replies of a command split across owners (or sent to many nodes) into the one
+/// reply the client expects, in the client's key order.
+final class MergedReply: PendingReply {
+    enum Shape {
+        /// MGET: part `p` answered for the keys at `positions[p]` of the original command.
+        case elements(positions: [[Int]], total: Int)
+        /// DEL, UNLINK, EXISTS, TOUCH, DBSIZE: the sum of the parts' integers.
+        case sum
+        /// MSET, FLUSHALL: +OK when every part said +OK.
+        case allOK
+        /// KEYS: every part's array, one after the other.
+        case concatenated
+    }
+
+    private let shape: Shape
+    private var parts: [ByteBuffer?]
+    private var remaining: Int
+
+    init(shape: Shape, parts: Int) {
+        self.shape = shape
+        self.parts = Array(repeating: nil, count: parts)
+        self.remaining = parts
+    }
+
+    override func receive(_ reply: Result<ByteBuffer, EngineError>, for part: Int) {
+        guard !isDecided, part < parts.count, parts[part] == nil else { return }
+        switch reply {
+        case .success(let bytes): parts[part] = bytes
+        case .failure(let error): parts[part] = Self.errorBytes(error.message)
+        }
+        remaining -= 1
+        if remaining == 0 { decide(merge()) }
+    }
+
+    private func merge() -> ByteBuffer {
+        let replies = parts.map { $0! }
+        // Any part's error is the command's error (the first in key order).
+        for reply in replies where reply.getInteger(at: reply.readerIndex, as: UInt8.self) == UInt8(ascii: "-") {
+            return reply
+        }
+        var out = ByteBuffer()
+        switch shape {
+        case .sum:
+            var total = 0
+            for reply in replies {
+                guard let value = Self.integer(reply) else { return Self.errorBytes("ERR Dynomite: unexpected reply from a replica") }
+                total += value
+            }
+            out.writeInteger(UInt8(ascii: ":"))
+            RESPEncoding.decimal(total, into: &out)
+            out.writeStaticString("\r\n")
+        case .allOK:
+            for reply in replies where reply.readableBytesView.first != UInt8(ascii: "+") { return reply }
+            out.writeStaticString("+OK\r\n")
+        case .elements(let positions, let total):
+            var slots = [ByteBuffer?](repeating: nil, count: total)
+            for (p, reply) in replies.enumerated() {
+                guard let elements = Self.elements(reply), elements.count == positions[p].count else {
+                    return Self.errorBytes("ERR Dynomite: unexpected reply from a replica")
+                }
+                for (i, position) in positions[p].enumerated() { slots[position] = elements[i] }
+            }
+            out.writeInteger(UInt8(ascii: "*"))
+            RESPEncoding.decimal(total, into: &out)
+            out.writeStaticString("\r\n")
+            for var slot in slots { out.writeBuffer(&slot!) }
+        case .concatenated:
+            var all: [ByteBuffer] = []
+            for reply in replies {
+                guard let elements = Self.elements(reply) else { return Self.errorBytes("ERR Dynomite: unexpected reply from a replica") }
+                all += elements
+            }
+            out.writeInteger(UInt8(ascii: "*"))
+            RESPEncoding.decimal(all.count, into: &out)
+            out.writeStaticString("\r\n")
+            for var element in all { out.writeBuffer(&element) }
+        }
+        return out
+    }
+
+    /// `:n\r\n` → n.
+    static func integer(_ reply: ByteBuffer) -> Int? {
+        let view = reply.readableBytesView
+        guard view.first == UInt8(ascii: ":"), view.count >= 4 else { return nil }
+        return RedisInteger.parse(view.dropFirst().dropLast(2))
+    }
+
+    /// The elements of an array (or RESP3 set) reply, each as its own bytes.
+    static func elements(_ reply: ByteBuffer) -> [ByteBuffer]? {
+        var buffer = reply
+        guard let marker = buffer.readInteger(as: UInt8.self), marker == UInt8(ascii: "*") || marker == UInt8(ascii: "~"),
+              let lineEnd = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\r")) else { return nil }
+        let countBytes = buffer.readableBytesView[buffer.readerIndex..<lineEnd]
+        guard let count = Int(String(decoding: countBytes, as: UTF8.self)) else { return nil }
+        buffer.moveReaderIndex(to: lineEnd + 2)
+        var framer = RESPReplyFramer()
+        var elements: [ByteBuffer] = []
+        elements.reserveCapacity(max(count, 0))
+        for _ in 0..<max(count, 0) {
+            guard let element = try? framer.next(from: &buffer) else { return nil }
+            elements.append(element)
+        }
+        return elements
+    }
+}

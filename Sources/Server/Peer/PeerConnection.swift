@@ -1,0 +1,296 @@
+import Engines
+import Logging
+import NIOCore
+import NIOPosix
+import Protocol
+import Ring
+
+/// Why a request to a peer got no answer, in Dynomite's words (`ERR Peer: ...`).
+enum PeerError {
+    static let notConnected = EngineError("ERR Peer: Peer Node is not connected")
+    static let lost = EngineError("ERR Peer: Peer Node connection lost")
+    static let timedOut = EngineError("ERR Peer: Peer Node timed out")
+    static let overloaded = EngineError("ERR Peer: too many requests in flight to the peer")
+}
+
+/// One outgoing connection from an event loop to a peer, multiplexing many requests.
+///
+/// Requests are framed into an outbound buffer and written once per loop pass; responses are
+/// matched by request id, in any order. A request unanswered after the timeout fails (the
+/// connection stays up: one slow request does not fail the others), and its late response is
+/// dropped. When the peer goes away, everything in flight fails at once, new requests fail
+/// fast, and the connection is retried with capped exponential backoff.
+final class PeerConnection: @unchecked Sendable {  // only used on its event loop
+    private enum State {
+        case connecting
+        case ready(Channel)
+        case down
+        case closed
+    }
+
+    private struct InFlight {
+        let receiver: any ReplyReceiver
+        let sequence: Int
+    }
+
+    let eventLoop: EventLoop
+    let peer: Node
+    private let peerIndex: Int
+    private let status: PeerStatus
+    private let hello: String
+    private let timeout: TimeAmount
+    private let retryCap: TimeAmount
+    private let logger: Logger
+    private var state = State.down
+    private var everConnected = false
+    private var inFlight: [UInt64: InFlight] = [:]
+    /// Request ids in send order with their deadlines; answered ids are skipped lazily.
+    private var deadlines = CircularBuffer<(id: UInt64, deadline: NIODeadline)>()
+    private var nextID: UInt64 = 1
+    private var outbound: ByteBuffer
+    private var flushScheduled = false
+    private var backoff = TimeAmount.milliseconds(100)
+    private var timeoutTask: RepeatedTask?
+    /// A safety net far above what client backpressure lets through; beyond it requests fail
+    /// with an error rather than being queued without bound (or dropped silently).
+    static let maxInFlight = 1_000_000
+
+    init(eventLoop: EventLoop, peer: Node, peerIndex: Int, status: PeerStatus, local: Node,
+         timeoutMilliseconds: Int, retryCapMilliseconds: Int, logger: Logger) {
+        self.eventLoop = eventLoop
+        self.peer = peer
+        self.peerIndex = peerIndex
+        self.status = status
+        self.hello = "\(local.name) \(local.datacenter) \(local.rack) \(local.token)"
+        self.timeout = .milliseconds(Int64(timeoutMilliseconds))
+        self.retryCap = .milliseconds(Int64(max(retryCapMilliseconds, 100)))
+        self.logger = logger
+        self.outbound = ByteBufferAllocator().buffer(capacity: 16 * 1024)
+        let interval = TimeAmount.milliseconds(Int64(max(5, min(timeoutMilliseconds / 4, 100))))
+        timeoutTask = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [weak self] _ in
+            self?.expireTimedOut()
+        }
+        eventLoop.execute { self.connect() }
+    }
+
+    var isConnected: Bool {
+        if case .ready = state { return true }
+        return false
+    }
+
+    /// Queues a request; its answer goes to `receiver` as `sequence`. Returns the error to
+    /// answer at once when the request cannot be sent.
+    func send(_ kind: PeerFrame.Kind, flags: PeerFrame.Flags, _ arguments: ArraySlice<ByteBuffer>,
+              receiver: any ReplyReceiver, sequence: Int) -> EngineError? {
+        switch state {
+        case .ready: break
+        case .connecting where !everConnected: break  // the first connect: wait for it, within the timeout
+        default: return PeerError.notConnected
+        }
+        guard inFlight.count < Self.maxInFlight else { return PeerError.overloaded }
+        let id = nextID
+        nextID &+= 1
+        let lengthAt = PeerFrame.begin(kind, flags: flags, id: id, into: &outbound)
+        RESPEncoding.request(arguments, into: &outbound)
+        PeerFrame.finish(lengthAt: lengthAt, in: &outbound)
+        inFlight[id] = InFlight(receiver: receiver, sequence: sequence)
+        deadlines.append((id, .now() + timeout))
+        scheduleFlush()
+        return nil
+    }
+
+    /// Requests go out once per loop pass, after every connection of the pass has added its own.
+    private func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        eventLoop.execute { self.flush() }
+    }
+
+    private func flush() {
+        flushScheduled = false
+        guard outbound.readableBytes > 0, case .ready(let channel) = state else { return }
+        channel.writeAndFlush(outbound, promise: nil)
+        outbound = channel.allocator.buffer(capacity: 16 * 1024)
+    }
+
+    // MARK: - Connection lifecycle
+
+    private func connect() {
+        guard case .down = state else { return }
+        state = .connecting
+        ClientBootstrap(group: eventLoop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.socketOption(.so_keepalive), value: 1)
+            .connectTimeout(timeout)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PeerFrameDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(PeerResponseHandler(connection: self))
+                }
+            }
+            .connect(host: peer.host, port: peer.port)
+            .whenComplete { result in
+                switch result {
+                case .success(let channel): self.connected(channel)
+                case .failure(let error):
+                    if case .closed = self.state { return }
+                    if !self.everConnected || self.backoff == .milliseconds(100) {
+                        self.logger.debug("peer \(self.peer.name) refused: \(error)")
+                    }
+                    self.state = .down
+                    self.failAll(PeerError.notConnected)
+                    self.scheduleReconnect()
+                }
+            }
+    }
+
+    private func connected(_ channel: Channel) {
+        if case .closed = state {
+            channel.close(promise: nil)
+            return
+        }
+        backoff = .milliseconds(100)
+        everConnected = true
+        status.up(peerIndex)
+        logger.info("connected to peer \(peer)")
+        // The hello goes first, ahead of anything queued while connecting.
+        var first = channel.allocator.buffer(capacity: outbound.readableBytes + 64)
+        PeerFrame(kind: .hello, id: 0, payload: ByteBuffer(string: hello)).write(into: &first)
+        first.writeBuffer(&outbound)
+        outbound = first
+        state = .ready(channel)
+        flush()
+    }
+
+    private func scheduleReconnect() {
+        let delay = backoff
+        backoff = min(backoff * 2, retryCap)
+        eventLoop.scheduleTask(in: delay) { self.connect() }
+    }
+
+    /// The channel closed or failed: everything in flight fails and a reconnect is scheduled.
+    func disconnected() {
+        if case .closed = state { return }
+        if case .ready = state {
+            status.down(peerIndex)
+            logger.warning("lost peer \(peer)")
+        }
+        state = .down
+        failAll(PeerError.lost)
+        scheduleReconnect()
+    }
+
+    private func failAll(_ error: EngineError) {
+        outbound.clear()
+        deadlines.removeAll()
+        let failed = inFlight
+        inFlight.removeAll()
+        // In id order: the send order, so a client's replies are failed in its request order.
+        for id in failed.keys.sorted() {
+            let entry = failed[id]!
+            entry.receiver.receive(.failure(error), for: entry.sequence)
+        }
+    }
+
+    // MARK: - Responses
+
+    func received(_ frame: PeerFrame) {
+        switch frame.kind {
+        case .response, .failure:
+            guard let entry = inFlight.removeValue(forKey: frame.id) else { return }  // timed out earlier
+            if frame.kind == .response {
+                entry.receiver.receive(.success(frame.payload), for: entry.sequence)
+            } else {
+                entry.receiver.receive(.failure(EngineError(String(buffer: frame.payload))), for: entry.sequence)
+            }
+        case .hello:
+            logger.debug("peer \(peer.name) is \(String(buffer: frame.payload))")
+        case .request, .forwarded:
+            logger.error("peer \(peer.name) sent a request on an outgoing connection; closing it")
+            closeChannel()
+        }
+    }
+
+    /// A malformed frame closes only this connection.
+    func malformed(_ error: Error) {
+        logger.error("peer \(peer.name) sent a malformed frame (\(error)); closing the connection")
+        closeChannel()
+    }
+
+    private func expireTimedOut() {
+        let now = NIODeadline.now()
+        while let head = deadlines.first {
+            guard let entry = inFlight[head.id] else {
+                deadlines.removeFirst()
+                continue
+            }
+            guard head.deadline <= now else { break }
+            deadlines.removeFirst()
+            inFlight[head.id] = nil
+            entry.receiver.receive(.failure(PeerError.timedOut), for: entry.sequence)
+        }
+    }
+
+    private func closeChannel() {
+        if case .ready(let channel) = state { channel.close(promise: nil) }
+    }
+
+    func close() {
+        closeChannel()
+        if case .ready = state { status.down(peerIndex) }
+        state = .closed
+        timeoutTask?.cancel()
+        failAll(PeerError.lost)
+    }
+}
+
+/// Feeds an outgoing peer channel's frames and closure to its `PeerConnection`.
+final class PeerResponseHandler: ChannelInboundHandler {
+    typealias InboundIn = PeerFrame
+    private let connection: PeerConnection
+
+    init(connection: PeerConnection) { self.connection = connection }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        connection.received(unwrapInboundIn(data))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        connection.disconnected()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        connection.malformed(error)
+        context.close(promise: nil)
+    }
+}
+
+/// A loop's connections to every peer: `local_peer_connections` (same DC) or
+/// `remote_peer_connections` (other DCs) each. A client's requests to one peer always take
+/// the same connection, so each replica sees them in the client's order.
+final class PeerLinks: @unchecked Sendable {  // only used on its event loop
+    private let pools: [[PeerConnection]]
+
+    init(eventLoop: EventLoop, cluster: ClusterMap, config: DynamisConfig, status: PeerStatus, logger: Logger) {
+        pools = cluster.peers.enumerated().map { index, peer in
+            let count = peer.datacenter == cluster.local.datacenter ? config.localPeerConnections : config.remotePeerConnections
+            return (0..<max(count, 1)).map { _ in
+                PeerConnection(eventLoop: eventLoop, peer: peer, peerIndex: index, status: status, local: cluster.local,
+                               timeoutMilliseconds: config.timeoutMilliseconds,
+                               retryCapMilliseconds: config.serverRetryTimeout, logger: logger)
+            }
+        }
+    }
+
+    @inline(__always)
+    func connection(to peer: Int, client: Int) -> PeerConnection {
+        let pool = pools[peer]
+        return pool.count == 1 ? pool[0] : pool[client % pool.count]
+    }
+
+    func isConnected(_ peer: Int) -> Bool { pools[peer].contains { $0.isConnected } }
+
+    func closeAll() {
+        for pool in pools { for connection in pool { connection.close() } }
+    }
+}

@@ -1,0 +1,156 @@
+import Engines
+import Logging
+import NIOCore
+import Protocol
+
+/// One incoming peer connection (`dyn_listen`): executes each request frame on this node's
+/// own engine, or, for a write forwarded from another datacenter, replicates it within this
+/// DC first. Responses carry their request's id and go out as soon as they are ready (in any
+/// order), once per read burst, and never before the writes they acknowledge are committed.
+final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaiter {
+    typealias InboundIn = PeerFrame
+    typealias OutboundOut = ByteBuffer
+
+    private let node: NodeContext
+    private let loop: LoopSession
+    private let logger: Logger
+    /// Requests from one peer connection share one engine client id, so a forwarding engine
+    /// keeps them in order on one backend connection.
+    private let clientID: Int
+    private var context: ChannelHandlerContext?
+    private var out: ByteBuffer
+    private var waitingForCommit = false
+    private var parser = RESPRequestParser()
+    private var arguments: [ByteBuffer] = []
+    private var peerName = "?"
+
+    init(node: NodeContext, loop: LoopSession, channel: Channel, logger: Logger) {
+        self.node = node
+        self.loop = loop
+        self.logger = logger
+        self.clientID = node.nextClientID.add(1, ordering: .relaxed).oldValue
+        self.out = channel.allocator.buffer(capacity: 16 * 1024)
+        self.peerName = channel.remoteAddress?.description ?? "?"
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        loop.session.clientClosed(clientID)
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var frame = unwrapInboundIn(data)
+        switch frame.kind {
+        case .hello:
+            peerName = String(buffer: frame.payload)
+            logger.info("peer connected: \(peerName)")
+        case .request, .forwarded:
+            guard (try? parser.next(from: &frame.payload, into: &arguments)) == true, frame.payload.readableBytes == 0 else {
+                logger.error("peer \(peerName) sent a request that is not one RESP command; closing the connection")
+                context.close(promise: nil)
+                return
+            }
+            execute(frame)
+        case .response, .failure:
+            logger.error("peer \(peerName) sent a response on an incoming connection; closing it")
+            context.close(promise: nil)
+        }
+    }
+
+    private func execute(_ frame: PeerFrame) {
+        let id = frame.id
+        let resp3 = frame.flags.contains(.resp3)
+        guard let spec = CommandTable.lookup(arguments[0]),
+              node.forwardsCommands || !spec.flags.contains(.forwardable),
+              spec.acceptsArgumentCount(arguments.count), !spec.flags.contains(.connection) else {
+            // The coordinator checked the command already; a peer with another command table
+            // (a mixed-version cluster) gets the error as its reply.
+            return respond(id, .response, PendingReply.errorBytes(String(decoding: UnknownCommand.message(arguments), as: UTF8.self)))
+        }
+        let isWrite = spec.flags.contains(.write)
+        if isWrite { loop.counters.writeRequests += 1 } else { loop.counters.readRequests += 1 }
+        let sequence = Int(bitPattern: UInt(id))
+        if frame.kind == .forwarded, let coordinator = loop.coordinator {
+            let context = Coordinator.Context(client: clientID, resp3: resp3, read: .dcOne, write: .dcOne, forwarded: true)
+            if let bytes = coordinator.execute(spec, arguments, context, receiver: self, sequence: sequence) {
+                respond(id, .response, bytes)
+            }
+            return
+        }
+        let state = node.settings.state
+        if state != .normal, isWrite ? !state.allowsWrites : !state.allowsReads {
+            loop.counters.refusedByState += 1
+            return respond(id, .failure, ByteBuffer(string: ClientConnectionHandler.stateRefusal))
+        }
+        if spec.flags.contains(.blocking) {
+            return respond(id, .response, PendingReply.errorBytes(ClientConnectionHandler.notSupported(spec)))
+        }
+        let lengthAt = PeerFrame.begin(.response, id: id, into: &out)
+        var writer = ReplyWriter(buffer: out, resp3: resp3)
+        out = ByteBuffer()  // keep the storage uniquely referenced while the engine writes
+        let deferred = loop.session.execute(spec, arguments, origin: RequestOrigin(client: clientID, receiver: self, sequence: sequence),
+                                            reply: &writer)
+        out = writer.buffer
+        if deferred {
+            out.moveWriterIndex(to: lengthAt - 14)  // drop the header: the reply comes later
+        } else {
+            PeerFrame.finish(lengthAt: lengthAt, in: &out)
+        }
+    }
+
+    private func respond(_ id: UInt64, _ kind: PeerFrame.Kind, _ payload: ByteBuffer) {
+        PeerFrame(kind: kind, id: id, payload: payload).write(into: &out)
+    }
+
+    /// A reply that came after `execute` returned (forwarding engines, forwarded writes).
+    func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {
+        let id = UInt64(UInt(bitPattern: sequence))
+        switch reply {
+        case .success(let bytes): respond(id, .response, bytes)
+        case .failure(let error): respond(id, .failure, ByteBuffer(string: error.message))
+        }
+        if !waitingForCommit {
+            waitingForCommit = true
+            loop.wait(self)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if loop.mustWait {
+            if !waitingForCommit {
+                waitingForCommit = true
+                loop.wait(self)
+            }
+            return
+        }
+        flush(context)
+    }
+
+    func flushAfterCommit(failure: String?) {
+        waitingForCommit = false
+        guard let context else { return }
+        if let failure {
+            // The writes these responses acknowledge are not durable: the coordinator must see
+            // them fail (connection lost), not succeed.
+            logger.error("peer \(peerName): \(failure); closing the connection")
+            out.clear()
+            context.close(promise: nil)
+            return
+        }
+        flush(context)
+    }
+
+    private func flush(_ context: ChannelHandlerContext) {
+        guard out.readableBytes > 0 else { return }
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+        out = context.channel.allocator.buffer(capacity: 16 * 1024)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        logger.error("peer \(peerName): \(error); closing the connection")
+        context.close(promise: nil)
+    }
+}
