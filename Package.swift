@@ -62,7 +62,7 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
         .testTarget(name: "ServerTests", dependencies: [
-            "Server", "TestSupport", "dynamis", .product(name: "NIOCore", package: "swift-nio"),
+            "Server", "Ring", "TestSupport", "dynamis", .product(name: "NIOCore", package: "swift-nio"),
         ]),
     ],
     swiftLanguageModes: [.v6]

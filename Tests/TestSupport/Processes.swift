@@ -197,6 +197,23 @@ public final class DynamisProcess {
         adminPort = chosenAdminPort
     }
 
+    /// Starts a node on ports the caller chose (a cluster's members must know each other's
+    /// ports before any starts). Throws if it does not come up.
+    public init(port: Int, adminPort: Int, configLines: [String], directory: TemporaryDirectory) throws {
+        self.directory = directory
+        self.port = port
+        self.adminPort = adminPort
+        configPath = directory.path + "/dynamis.yml"
+        try (["dyn_o_mite:"] + configLines.map { "  " + $0 }).joined(separator: "\n")
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
+        child = try ChildProcess(executable: DynamisBinary.path, arguments: ["-c", configPath, "-v", "6"],
+                                 logPath: directory.path + "/dynamis.log")
+        guard waitForPort(port, seconds: 20, while: { child.isRunning }) else {
+            child.stop(signal: SIGKILL)
+            throw TestClientError("dynamis did not start on \(port): \(child.log)")
+        }
+    }
+
     /// Restarts the same node (same port, same data) after the process has stopped.
     public func restart() throws {
         child = try ChildProcess(executable: DynamisBinary.path, arguments: ["-c", configPath, "-v", "6"],

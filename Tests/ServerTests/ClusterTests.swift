@@ -1,0 +1,321 @@
+import Foundation
+import Ring
+import TestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Helpers shared by the cluster tests: which node owns a key, consistency per connection.
+enum ClusterTestSupport {
+    static let tokenizer = KeyTokenizer(hash: .murmur)
+
+    static func token(_ key: String) -> UInt32 { tokenizer.token(of: Array(key.utf8)) }
+
+    /// The owner, in a rack of `cluster`, of `key` (ranges start at a node's token).
+    static func owner(of key: String, in cluster: TestCluster, dc: Int = 0, rack: Int) -> TestCluster.Member {
+        let t = token(key)
+        let nodes = cluster.members.filter { $0.dcIndex == dc && $0.rackIndex == rack }.sorted { $0.token < $1.token }
+        return nodes.last { $0.token <= t } ?? nodes.last!
+    }
+
+    static func client(_ member: TestCluster.Member, consistency: String) throws -> RESPTestClient {
+        let client = try member.client()
+        #expect(try client.command("DYNO_CONFIG:CONN_CONSISTENCY", consistency) == .simple("OK"))
+        return client
+    }
+
+    static func bulk(_ s: String) -> RESPValue { .bulk(Array(s.utf8)) }
+
+    /// Polls until `body` is true (replication to non-waited replicas is asynchronous).
+    static func eventually(_ what: String, seconds: Double = 10, _ body: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while try !body() {
+            if Date() > deadline { throw TestClientError("never happened: \(what)") }
+            usleep(50_000)
+        }
+    }
+
+    /// A node's own data, read with the node alone: the process restarted on its data
+    /// directory with no peers. The caller stops the cluster's processes first.
+    static func standalone(_ member: TestCluster.Member) throws -> DynamisProcess {
+        try DynamisProcess(engine: ["data_store: rocksdb", "data_dir: \(member.dataDirectory)"])
+    }
+
+    static func setState(_ member: TestCluster.Member, _ state: String) throws {
+        #expect(try httpRequest(port: member.process.adminPort, path: "/state/\(state)").status == 200)
+    }
+}
+
+/// Cluster suites run one after another: each starts up to six processes on two cores.
+@Suite(.serialized)
+struct ClusterTests {}
+
+extension ClusterTests {
+@Suite(.timeLimit(.minutes(3)))
+struct Placement {
+    typealias S = ClusterTestSupport
+
+    @Test func everyKeyLivesOnExactlyItsOwnerInEachRack() throws {
+        let cluster = try TestCluster(layout: [[2, 2, 2]], extraConfig: ["write_consistency: DC_QUORUM"])
+        defer { cluster.remove() }
+        let keys = (0..<60).map { "key:\($0)" }
+        let clients = try cluster.members.map { try $0.client() }
+        for (i, key) in keys.enumerated() {
+            #expect(try clients[i % clients.count].command("SET", key, "v\(i)") == .simple("OK"))
+        }
+        // Writes reach the third rack asynchronously under DC_QUORUM: wait until every rack
+        // holds all of them (DBSIZE through a node counts its own rack's nodes).
+        for rack in 0..<3 {
+            let client = try cluster.member(rack: rack).client()
+            try S.eventually("rack \(rack) holds every key") { try client.command("DBSIZE") == .integer(keys.count) }
+        }
+        let members = cluster.members
+        for member in members { _ = member.process.stop() }
+        for member in members {
+            let alone = try S.standalone(member)
+            defer { alone.remove() }
+            let client = try alone.client()
+            var held = 0
+            for (i, key) in keys.enumerated() {
+                let owns = S.owner(of: key, in: cluster, rack: member.rackIndex) === member
+                let value = try client.command("GET", key)
+                #expect(value == (owns ? S.bulk("v\(i)") : .bulk(nil)), "\(key) on \(member.rack) node \(member.nodeIndex)")
+                if owns { held += 1 }
+            }
+            #expect(try client.command("DBSIZE") == .integer(held))
+        }
+    }
+
+    @Test func writesReachASecondDatacenterEvenWhenItsFirstTargetIsDown() throws {
+        let cluster = try TestCluster(layout: [[1, 1], [1, 1]])
+        defer { cluster.remove() }
+        let writer = try cluster.member(dc: 0, rack: 0).client()
+        #expect(try writer.command("SET", "before", "1") == .simple("OK"))
+        for rack in 0..<2 {
+            let remote = try S.client(cluster.member(dc: 1, rack: rack), consistency: "DC_ONE")
+            try S.eventually("dc2 rack \(rack) has the write") { try remote.command("GET", "before") == S.bulk("1") }
+        }
+        // dc1's rack 1 forwards to dc2's rack 1 (index mod rack count); kill that target.
+        let preselected = cluster.member(dc: 1, rack: 1)
+        cluster.signal(preselected, SIGKILL)
+        let other = try S.client(cluster.member(dc: 1, rack: 0), consistency: "DC_ONE")
+        let writer2 = try cluster.member(dc: 0, rack: 1).client()
+        for i in 0..<20 { #expect(try writer2.command("SET", "after:\(i)", "\(i)") == .simple("OK")) }
+        for i in 0..<20 {
+            try S.eventually("dc2 rack 0 has after:\(i)") { try other.command("GET", "after:\(i)") == S.bulk("\(i)") }
+        }
+    }
+}
+
+@Suite(.timeLimit(.minutes(3)))
+struct Consistency {
+    typealias S = ClusterTestSupport
+
+    @Test func everyLevelWithAllUpAndWithOneRackKilledOrFrozen() throws {
+        let cluster = try TestCluster(layout: [[1, 1, 1]])
+        defer { cluster.remove() }
+        let levels = ["DC_ONE", "DC_QUORUM", "DC_SAFE_QUORUM", "DC_EACH_SAFE_QUORUM"]
+        let first = cluster.member(rack: 0)
+        for level in levels {
+            let client = try S.client(first, consistency: level)
+            #expect(try client.command("SET", "k:\(level)", level) == .simple("OK"))
+            #expect(try client.command("GET", "k:\(level)") == S.bulk(level))
+        }
+        // One rack killed: the quorum levels keep serving with 2 of 3 racks.
+        cluster.signal(cluster.member(rack: 2), SIGKILL)
+        for level in levels {
+            let client = try S.client(first, consistency: level)
+            #expect(try client.command("SET", "dead:\(level)", "x") == .simple("OK"), "\(level) write with a rack dead")
+            #expect(try client.command("GET", "dead:\(level)") == S.bulk("x"), "\(level) read with a rack dead")
+        }
+        // A second rack frozen: quorum is out of reach and says why; DC_ONE still serves.
+        let frozen = cluster.member(rack: 1)
+        cluster.signal(frozen, SIGSTOP)
+        defer { cluster.signal(frozen, SIGCONT) }
+        let quorum = try S.client(first, consistency: "DC_QUORUM")
+        guard case .error(let message) = try quorum.command("GET", "dead:DC_ONE") else {
+            Issue.record("a quorum read with 1 of 3 racks answered")
+            return
+        }
+        #expect(message.hasPrefix("ERR Peer: Peer Node"), "\(message)")
+        #expect(message.contains("1 of 3 replicas answered, 2 needed"), "\(message)")
+        let one = try S.client(first, consistency: "DC_ONE")
+        #expect(try one.command("GET", "dead:DC_ONE") == S.bulk("x"))
+        #expect(try one.command("SET", "frozen", "y") == .simple("OK"))
+    }
+
+    @Test func dcOneReadsFailOverToTheNextRack() throws {
+        let cluster = try TestCluster(layout: [[2, 2]])
+        defer { cluster.remove() }
+        let coordinator = cluster.member(rack: 0, node: 0)
+        let peerInRack = cluster.member(rack: 0, node: 1)
+        // Keys the coordinator's rack stores on its other node.
+        let keys = (0..<200).map { "fo:\($0)" }.filter { S.owner(of: $0, in: cluster, rack: 0) === peerInRack }.prefix(5)
+        #expect(keys.count == 5)
+        let client = try S.client(coordinator, consistency: "DC_ONE")
+        for key in keys { #expect(try client.command("SET", key, key) == .simple("OK")) }
+        let rack1 = try S.client(cluster.member(rack: 1, node: 0), consistency: "DC_QUORUM")
+        for key in keys { try S.eventually("rack 1 has \(key)") { try rack1.command("EXISTS", key) == .integer(1) } }
+        // Frozen: the read times out on the owner, then the next rack's owner answers.
+        cluster.signal(peerInRack, SIGSTOP)
+        #expect(try client.command("GET", keys.first!) == S.bulk(keys.first!))
+        cluster.signal(peerInRack, SIGCONT)
+        // Killed: the owner is not connected; the next rack's owner answers at once.
+        cluster.signal(peerInRack, SIGKILL)
+        for key in keys { #expect(try client.command("GET", key) == S.bulk(key)) }
+    }
+
+    @Test func safeQuorumReportsAMismatchLooseQuorumAnswers() throws {
+        let cluster = try TestCluster(layout: [[1, 1, 1]])
+        defer { cluster.remove() }
+        let nodes = (0..<3).map { cluster.member(rack: $0) }
+        // Three replicas, three different values: each write reaches only one node, the
+        // others being in STANDBY (a DC_ONE write takes the first rack that accepts it).
+        for (i, writer) in nodes.enumerated() {
+            for other in nodes where other !== writer { try S.setState(other, "standby") }
+            try S.setState(writer, "normal")
+            let client = try S.client(nodes[0], consistency: "DC_ONE")
+            #expect(try client.command("SET", "split", "value\(i)") == .simple("OK"))
+        }
+        for node in nodes { try S.setState(node, "normal") }
+        let safe = try S.client(nodes[0], consistency: "DC_SAFE_QUORUM")
+        #expect(try safe.command("GET", "split") == .error("ERR Dynomite: Failed to achieve Quorum"))
+        let loose = try S.client(nodes[0], consistency: "DC_QUORUM")
+        guard case .bulk(let bytes?) = try loose.command("GET", "split") else {
+            Issue.record("DC_QUORUM answers with one of the values")
+            return
+        }
+        #expect(String(decoding: bytes, as: UTF8.self).hasPrefix("value"))
+        // Repaired by a write to all: every level agrees again.
+        #expect(try safe.command("SET", "split", "same") == .simple("OK"))
+        #expect(try safe.command("GET", "split") == S.bulk("same"))
+    }
+
+    @Test func aFiveRackDatacenterNeedsThreeAnswers() throws {
+        let cluster = try TestCluster(layout: [[1, 1, 1, 1, 1]], extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM"])
+        defer { cluster.remove() }
+        let client = try cluster.member(rack: 0).client()
+        cluster.signal(cluster.member(rack: 3), SIGKILL)
+        cluster.signal(cluster.member(rack: 4), SIGKILL)
+        #expect(try client.command("SET", "five", "3of5") == .simple("OK"))
+        #expect(try client.command("GET", "five") == S.bulk("3of5"))
+        cluster.signal(cluster.member(rack: 2), SIGKILL)
+        guard case .error(let message) = try client.command("GET", "five") else {
+            Issue.record("a quorum read with 2 of 5 racks")
+            return
+        }
+        #expect(message.contains("2 of 5 replicas answered, 3 needed"), "\(message)")
+    }
+}
+
+@Suite(.timeLimit(.minutes(3)))
+struct MultiKey {
+    typealias S = ClusterTestSupport
+
+    @Test func multiKeyCommandsThroughEveryNodePipelined() throws {
+        let cluster = try TestCluster(layout: [[2, 2, 2]], extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM"])
+        defer { cluster.remove() }
+        let keys = (0..<24).map { "mk:\($0)" }
+        // The keys really are spread over every owner of a rack.
+        #expect(Set(keys.map { S.owner(of: $0, in: cluster, rack: 0).nodeIndex }).count == 2)
+        for (n, member) in cluster.members.enumerated() {
+            let client = try member.client()
+            let values = keys.map { "\($0)=\(n)" }
+            try client.send(["MSET"] + zip(keys, values).flatMap { [$0, $1] })
+            try client.send(["MGET"] + keys + ["mk:missing"])
+            try client.send(["EXISTS"] + keys + ["mk:missing", keys[0]])
+            try client.send(["TOUCH"] + keys)
+            try client.send(["DEL"] + Array(keys.prefix(10)))
+            try client.send(["UNLINK"] + Array(keys.prefix(12)))
+            try client.send(["MGET"] + Array(keys.prefix(11)))
+            #expect(try client.readReply() == .simple("OK"))
+            #expect(try client.readReply() == .array(values.map { S.bulk($0) } + [.bulk(nil)]))
+            #expect(try client.readReply() == .integer(keys.count + 1))
+            #expect(try client.readReply() == .integer(keys.count))
+            #expect(try client.readReply() == .integer(10))
+            #expect(try client.readReply() == .integer(2))
+            #expect(try client.readReply() == .array(Array(repeating: .bulk(nil), count: 11)))
+        }
+        let client = try cluster.members[3].client()
+        // Keys with different owners cannot be renamed into each other; a hash tag keeps them together.
+        let apart = keys.first { S.owner(of: $0, in: cluster, rack: 0) !== S.owner(of: keys[12], in: cluster, rack: 0) }!
+        guard case .error(let message) = try client.command("RENAME", keys[12], apart) else {
+            Issue.record("RENAME across owners")
+            return
+        }
+        #expect(message.hasPrefix("CROSSSLOT"))
+        #expect(try client.command("SET", "{user1}:a", "1") == .simple("OK"))
+        #expect(try client.command("RENAME", "{user1}:a", "{user1}:b") == .simple("OK"))
+        #expect(try client.command("GET", "{user1}:b") == S.bulk("1"))
+        // DBSIZE, KEYS and SCAN cover the whole data set (one rack's nodes).
+        #expect(try client.command("DBSIZE") == .integer(keys.count - 12 + 1))
+        guard case .array(let all?) = try client.command("KEYS", "*") else { Issue.record("KEYS"); return }
+        #expect(all.count == keys.count - 12 + 1)
+        var cursor = "0"
+        var scanned: Set<String> = []
+        repeat {
+            guard case .array(let page?) = try client.command("SCAN", cursor, "COUNT", "5"), page.count == 2,
+                  case .array(let items?) = page[1] else { Issue.record("SCAN page"); return }
+            cursor = page[0].string ?? "0"
+            for item in items { scanned.insert(item.string ?? "") }
+        } while cursor != "0"
+        #expect(scanned == Set(all.map { $0.string ?? "" }))
+        #expect(try client.command("FLUSHALL") == .simple("OK"))
+        for member in cluster.members { #expect(try member.client().command("DBSIZE") == .integer(0)) }
+    }
+}
+
+@Suite(.timeLimit(.minutes(3)))
+struct Durability {
+    typealias S = ClusterTestSupport
+
+    @Test func noAcknowledgedQuorumWriteIsLostWhenANodeIsKilled() throws {
+        let cluster = try TestCluster(layout: [[1, 1, 1]], extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM"])
+        defer { cluster.remove() }
+        let victim = cluster.member(rack: 1)
+        let writers = [cluster.member(rack: 0), victim]
+        final class Acked: @unchecked Sendable {  // guarded by its lock
+            let lock = NSLock()
+            var keys: [String] = []
+        }
+        let acked = Acked()
+        let group = DispatchGroup()
+        for (w, member) in writers.enumerated() {
+            let port = member.port
+            group.enter()
+            DispatchQueue.global().async {
+                defer { group.leave() }
+                guard let client = try? RESPTestClient(port: port) else { return }
+                // Pipelined batches of 16; a batch's replies say which writes were acknowledged.
+                for batch in 0..<200 {
+                    let keys = (0..<16).map { "w\(w):\(batch):\($0)" }
+                    do {
+                        for key in keys { try client.send(["SET", key, key]) }
+                        for key in keys where try client.readReply() == .simple("OK") {
+                            acked.lock.lock(); acked.keys.append(key); acked.lock.unlock()
+                        }
+                    } catch { return }  // the victim's own clients lose their connection
+                }
+            }
+        }
+        try S.eventually("some writes acknowledged before the kill") {
+            acked.lock.lock(); defer { acked.lock.unlock() }
+            return acked.keys.count > 500
+        }
+        cluster.signal(victim, SIGKILL)
+        group.wait()
+        acked.lock.lock()
+        let keys = acked.keys
+        acked.lock.unlock()
+        #expect(keys.count > 500)
+        // Every acknowledged write is on both live replicas (each read alone with DC_ONE).
+        for member in [cluster.member(rack: 0), cluster.member(rack: 2)] {
+            let client = try S.client(member, consistency: "DC_ONE")
+            var missing = 0
+            for key in keys where try client.command("GET", key) != S.bulk(key) { missing += 1 }
+            #expect(missing == 0, "\(missing) acknowledged writes missing on \(member.rack)")
+        }
+    }
+}
+}
