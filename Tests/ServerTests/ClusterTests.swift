@@ -210,6 +210,36 @@ struct Consistency {
 }
 
 @Suite(.timeLimit(.minutes(3)))
+struct PeerInput {
+    typealias S = ClusterTestSupport
+
+    @Test func aMalformedPeerFrameClosesOnlyThatConnection() throws {
+        let cluster = try TestCluster(layout: [[1, 1]], extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM"])
+        defer { cluster.remove() }
+        let target = cluster.member(rack: 1)
+        let garbage: [[UInt8]] = [
+            Array("*1\r\n$4\r\nPING\r\n".utf8),                                    // RESP, not a frame
+            [0x44, 0x59, 9, 2, 0, 0] + [UInt8](repeating: 0, count: 12),           // a future frame version
+            [0x44, 0x59, 1, 2, 0, 0] + [UInt8](repeating: 0, count: 8) + [0, 0, 0, 5] + Array("junk!".utf8),  // payload not RESP
+        ]
+        for bytes in garbage {
+            let peer = try RESPTestClient(port: target.peerPort)
+            try peer.sendRaw(bytes)
+            #expect(peer.isClosedByPeer(), "\(bytes.prefix(8))")
+        }
+        // The node and its real peer links are unaffected.
+        let client = try cluster.member(rack: 0).client()
+        #expect(try client.command("SET", "after-garbage", "1") == .simple("OK"))
+        #expect(try target.client().command("GET", "after-garbage") == S.bulk("1"))
+        #expect(target.process.child.isRunning)
+        let log = target.process.child.log
+        #expect(log.contains("not a Dynamis peer"), "\(log)")
+        #expect(log.contains("peer speaks frame version 9; this node speaks 1"), "\(log)")
+        #expect(log.contains("a request that is not one RESP command"), "\(log)")
+    }
+}
+
+@Suite(.timeLimit(.minutes(3)))
 struct MultiKey {
     typealias S = ClusterTestSupport
 

@@ -132,7 +132,15 @@ public enum ConfigLoader {
         if config.requirePass != nil, config.dataStore == .memcached {
             throw ConfigError(key: "requirepass", "is for RESP clients; memcached's text protocol has no AUTH (use data_store redis or rocksdb)")
         }
+        if !config.dynSeeds.isEmpty, config.dataStore == .memcached {
+            throw ConfigError(key: "dyn_seeds", "a cluster of memcached-engine nodes is not supported yet; use data_store rocksdb or redis, or run the memcached engine as a single node")
+        }
+        if config.dynSeedProvider != "simple_provider" {
+            config.warnings.append("dyn_seed_provider '\(config.dynSeedProvider)' is not implemented yet: the node uses its dyn_seeds list")
+        }
         config.rocksdb.directory = config.dataDirectory
+        // The topology must be buildable: dyn_listen present, no token shared within a rack.
+        _ = try ClusterMap.make(config: config)
         return config
     }
 

@@ -1,0 +1,56 @@
+import Engines
+import NIOCore
+import Testing
+@testable import Server
+
+/// The consistency arithmetic alone, with simulated answers (no network).
+struct ResponseCollectorTests {
+    final class Sink: ReplyReceiver {
+        var replies: [String] = []
+        func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {
+            if case .success(let bytes) = reply { replies.append(String(buffer: bytes)) }
+        }
+    }
+
+    let ok = Result<ByteBuffer, EngineError>.success(ByteBuffer(string: "$1\r\na\r\n"))
+    let other = Result<ByteBuffer, EngineError>.success(ByteBuffer(string: "$1\r\nb\r\n"))
+    let third = Result<ByteBuffer, EngineError>.success(ByteBuffer(string: "$1\r\nc\r\n"))
+    let down = Result<ByteBuffer, EngineError>.failure(EngineError("ERR Peer: Peer Node is not connected"))
+
+    func run(_ rule: ResponseCollector.Rule, racks: Int, _ answers: [(Int, Result<ByteBuffer, EngineError>)]) -> String? {
+        let collector = ResponseCollector(rule: rule, groups: [0..<racks])
+        let sink = Sink()
+        #expect(collector.attach(sink, sequence: 0) == nil)
+        for (index, answer) in answers { collector.receive(answer, for: index) }
+        return sink.replies.first
+    }
+
+    @Test func quorumIsAMajorityOfAnyNumberOfRacks() {
+        for racks in 1...7 {
+            let needed = racks / 2 + 1
+            let answers = (0..<needed).map { ($0, ok) }
+            #expect(run(.quorum(safe: true), racks: racks, Array(answers.dropLast())) == nil || needed == 1, "\(racks) racks")
+            #expect(run(.quorum(safe: true), racks: racks, answers) == "$1\r\na\r\n", "\(racks) racks")
+        }
+    }
+
+    @Test func safeQuorumMismatchIsAnErrorLooseQuorumTakesTheMajorityOrTheFirst() {
+        #expect(run(.quorum(safe: true), racks: 3, [(0, ok), (1, other), (2, third)]) == "-ERR Dynomite: Failed to achieve Quorum\r\n")
+        #expect(run(.quorum(safe: false), racks: 3, [(0, other), (1, ok), (2, third)]) == "$1\r\nb\r\n")
+        #expect(run(.quorum(safe: true), racks: 3, [(0, ok), (1, other), (2, ok)]) == "$1\r\na\r\n")
+        // Safe quorum decided as soon as it cannot be reached: two racks disagree, one is down.
+        #expect(run(.quorum(safe: true), racks: 3, [(0, ok), (2, down), (1, other)]) == "-ERR Dynomite: Failed to achieve Quorum\r\n")
+    }
+
+    @Test func tooFewAnswersNameTheCause() {
+        #expect(run(.quorum(safe: false), racks: 3, [(1, down), (2, down)])
+                == "-ERR Peer: Peer Node is not connected (1 of 3 replicas answered, 2 needed)\r\n")
+        #expect(run(.quorum(safe: false), racks: 1, [(0, down)]) == "-ERR Peer: Peer Node is not connected\r\n")
+    }
+
+    @Test func preferredTakesTheFirstRackThenFailsOverInOrder() {
+        #expect(run(.preferred, racks: 3, [(1, other), (0, ok)]) == "$1\r\na\r\n")
+        #expect(run(.preferred, racks: 3, [(2, third), (0, down), (1, other)]) == "$1\r\nb\r\n")
+        #expect(run(.preferred, racks: 2, [(0, down), (1, down)])?.hasPrefix("-ERR Peer: Peer Node is not connected") == true)
+    }
+}
