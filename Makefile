@@ -37,6 +37,7 @@ bench: deps
 	bash bench/run.sh
 	bash bench/collections.sh
 	bash bench/proxies.sh
+	bash bench/cluster.sh
 
 clean:
 	rm -rf .build
