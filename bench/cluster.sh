@@ -11,6 +11,7 @@ ROUNDS=${ROUNDS:-3}
 N=${N:-200000}
 CLIENTS=${CLIENTS:-50}
 BASE=${BASE:-19500}
+# Event-loop threads per cluster node (0: one per core). Three nodes share this machine's cores.
 
 swift build -c release --product dynamis >/dev/null
 source "$(dirname "$0")/lib.sh"
@@ -29,7 +30,7 @@ dyn_o_mite:
 YAML
 .build/release/dynamis -c "$work/single.yml" >"$work/single.log" 2>&1 &
 pids+=($!)
-tools/cluster up --dir "$work/cluster" --racks 3 --nodes 1 --base-port "$BASE" >/dev/null
+tools/cluster up --dir "$work/cluster" --racks 3 --nodes 1 --base-port "$BASE" --io-threads "${CLUSTER_IO_THREADS:-0}" >/dev/null
 wait_port "$redis_port"; wait_port "$single_port"
 cluster_port=$((BASE + 2))
 
