@@ -117,6 +117,8 @@ struct Consistency {
         defer { cluster.remove() }
         let levels = ["DC_ONE", "DC_QUORUM", "DC_SAFE_QUORUM", "DC_EACH_SAFE_QUORUM"]
         let first = cluster.member(rack: 0)
+        #expect(try first.client().command("DYNO_CONFIG:CONN_CONSISTENCY", "DC_ALL")
+                == .error("ERR unknown consistency level 'DC_ALL'; allowed: DC_ONE, DC_QUORUM, DC_SAFE_QUORUM, DC_EACH_SAFE_QUORUM"))
         for level in levels {
             let client = try S.client(first, consistency: level)
             #expect(try client.command("SET", "k:\(level)", level) == .simple("OK"))
@@ -293,6 +295,45 @@ struct MultiKey {
         #expect(scanned == Set(all.map { $0.string ?? "" }))
         #expect(try client.command("FLUSHALL") == .simple("OK"))
         for member in cluster.members { #expect(try member.client().command("DBSIZE") == .integer(0)) }
+    }
+}
+
+@Suite(.timeLimit(.minutes(3)))
+struct RedisEngine {
+    typealias S = ClusterTestSupport
+
+    @Test func aClusterOfRedisEngineNodesReplicatesAndSurvivesADeadBackend() throws {
+        let backends = try (0..<4).map { _ in try RedisServer() }
+        defer { for backend in backends { backend.stop() } }
+        let cluster = try TestCluster(layout: [[2, 2]], extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM"]) { i in
+            ["data_store: redis", "servers:", "- 127.0.0.1:\(backends[i].port):1"]
+        }
+        defer { cluster.remove() }
+        let keys = (0..<12).map { "re:\($0)" }
+        let client = try cluster.members[0].client()
+        try client.send(["MSET"] + keys.flatMap { [$0, "v-" + $0] })
+        try client.send(["MGET"] + keys)
+        #expect(try client.readReply() == .simple("OK"))
+        #expect(try client.readReply() == .array(keys.map { S.bulk("v-" + $0) }))
+        // Each key is in the owner's own redis-server in both racks (read there directly).
+        for key in keys {
+            for rack in 0..<2 {
+                let owner = S.owner(of: key, in: cluster, rack: rack)
+                let index = cluster.members.firstIndex { $0 === owner }!
+                #expect(try RESPTestClient(port: backends[index].port).command("GET", key) == S.bulk("v-" + key))
+            }
+        }
+        // With one backend dead, its rack's answers are storage errors: a 2-rack quorum needs both.
+        let victim = S.owner(of: keys[0], in: cluster, rack: 1)
+        backends[cluster.members.firstIndex { $0 === victim }!].stop()
+        guard case .error(let message) = try client.command("GET", keys[0]) else {
+            Issue.record("a 2-rack quorum read with one backend dead")
+            return
+        }
+        #expect(message.hasPrefix("ERR Storage:"), "\(message)")
+        #expect(message.contains("1 of 2 replicas answered, 2 needed"), "\(message)")
+        let one = try S.client(cluster.members[0], consistency: "DC_ONE")
+        #expect(try one.command("GET", keys[0]) == S.bulk("v-" + keys[0]))
     }
 }
 

@@ -48,6 +48,16 @@ struct ResponseCollectorTests {
         #expect(run(.quorum(safe: false), racks: 1, [(0, down)]) == "-ERR Peer: Peer Node is not connected\r\n")
     }
 
+    @Test func aStorageErrorReplyIsAMissingReplicaNotAnAnswer() {
+        let refused = Result<ByteBuffer, EngineError>.success(ByteBuffer(string: "-ERR Storage: Datastore refused connection\r\n"))
+        #expect(run(.quorum(safe: false), racks: 2, [(0, refused), (1, ok)])
+                == "-ERR Storage: Datastore refused connection (1 of 2 replicas answered, 2 needed)\r\n")
+        #expect(run(.preferred, racks: 2, [(0, refused), (1, ok)]) == "$1\r\na\r\n")
+        // A command's own error is an answer like any other.
+        let wrongType = Result<ByteBuffer, EngineError>.success(ByteBuffer(string: "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"))
+        #expect(run(.quorum(safe: true), racks: 3, [(0, wrongType), (1, wrongType)])?.hasPrefix("-WRONGTYPE") == true)
+    }
+
     @Test func preferredTakesTheFirstRackThenFailsOverInOrder() {
         #expect(run(.preferred, racks: 3, [(1, other), (0, ok)]) == "$1\r\na\r\n")
         #expect(run(.preferred, racks: 3, [(2, third), (0, down), (1, other)]) == "$1\r\nb\r\n")

@@ -36,12 +36,13 @@ public final class TestCluster {
     public private(set) var members: [Member] = []
 
     /// `layout[dc][rack]` is the number of nodes of that rack. `extraConfig` lines go into
-    /// every node's config (consistency, timeout, ...).
-    public init(layout: [[Int]], extraConfig: [String] = []) throws {
+    /// every node's config (consistency, timeout, ...); `engine`, given a node's position in
+    /// `members`, replaces the default engine lines (RocksDB in the node's directory).
+    public init(layout: [[Int]], extraConfig: [String] = [], engine: ((Int) -> [String])? = nil) throws {
         var lastError: Error = TestClientError("cluster did not start")
         for _ in 0..<3 {
             do {
-                try start(layout: layout, extraConfig: extraConfig)
+                try start(layout: layout, extraConfig: extraConfig, engine: engine)
                 try waitForPeers()
                 return
             } catch {
@@ -52,7 +53,7 @@ public final class TestCluster {
         throw lastError
     }
 
-    private func start(layout: [[Int]], extraConfig: [String]) throws {
+    private func start(layout: [[Int]], extraConfig: [String], engine: ((Int) -> [String])?) throws {
         struct Plan { let dc: String, rack: String, token: UInt32, port: Int, peerPort: Int, adminPort: Int
                       let dcIndex: Int, rackIndex: Int, nodeIndex: Int }
         var plans: [Plan] = []
@@ -66,12 +67,12 @@ public final class TestCluster {
             }
         }
         let seeds = plans.map { "- 127.0.0.1:\($0.peerPort):\($0.rack):\($0.dc):\($0.token)" }
-        for plan in plans {
+        for (index, plan) in plans.enumerated() {
             let directory = TemporaryDirectory("dynamis-cluster")
             let lines = ["listen: 127.0.0.1:\(plan.port)", "dyn_listen: 127.0.0.1:\(plan.peerPort)",
                          "stats_listen: 127.0.0.1:\(plan.adminPort)", "datacenter: \(plan.dc)", "rack: \(plan.rack)",
-                         "tokens: '\(plan.token)'", "data_store: rocksdb", "data_dir: \(directory.path)/data",
-                         "timeout: 1000", "io_threads: 2"]
+                         "tokens: '\(plan.token)'", "timeout: 1000", "io_threads: 2"]
+                + (engine?(index) ?? ["data_store: rocksdb", "data_dir: \(directory.path)/data"])
                 + extraConfig + ["dyn_seeds:"] + seeds
             let process: DynamisProcess
             do {

@@ -34,13 +34,6 @@ struct MemcachedWire: BackendWire {
 /// dropped in its turn. When the backend goes away, everything in flight fails at once, new
 /// requests fail fast, and the connection is retried with capped exponential backoff.
 final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Sendable {  // only used on its event loop
-    private enum State {
-        case connecting
-        case ready(Channel)
-        case down
-        case closed
-    }
-
     private struct InFlight {
         /// nil once the request has timed out: its reply is then dropped.
         var receiver: (any ReplyReceiver)?
@@ -53,18 +46,18 @@ final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Send
     let eventLoop: EventLoop
     private let options: BackendOptions
     private let logger: Logger
-    private var state = State.down
+    private var link: LinkState
     private var inFlight = CircularBuffer<InFlight>()
     private var outbound: ByteBuffer
     private var wire = Wire()
     private var unparsed: ByteBuffer?
-    private var backoff = TimeAmount.milliseconds(100)
     private var timeoutTask: RepeatedTask?
 
     init(eventLoop: EventLoop, options: BackendOptions, logger: Logger) {
         self.eventLoop = eventLoop
         self.options = options
         self.logger = logger
+        self.link = LinkState(retryCapMilliseconds: options.retryCapMilliseconds)
         self.outbound = ByteBufferAllocator().buffer(capacity: 16 * 1024)
         let interval = TimeAmount.milliseconds(Int64(max(5, min(options.timeoutMilliseconds / 4, 100))))
         timeoutTask = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [weak self] _ in
@@ -78,9 +71,9 @@ final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Send
     /// Queues a request (encoded as RESP); its reply goes to `origin.receiver`. Returns the
     /// error to answer at once when the request cannot be sent.
     func send(_ arguments: [ByteBuffer], origin: RequestOrigin) -> EngineError? {
-        guard acceptsRequests else { return EngineError.refused }
+        guard link.acceptsRequests else { return EngineError.refused }
         guard inFlight.count < options.maxInFlight else { return EngineError.overloaded }
-        Self.encode(arguments, into: &outbound)
+        RESPEncoding.request(arguments, into: &outbound)
         inFlight.append(InFlight(receiver: origin.receiver, sequence: origin.sequence, kind: 0,
                                  deadline: .now() + .milliseconds(Int64(options.timeoutMilliseconds))))
         return nil
@@ -89,7 +82,7 @@ final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Send
     /// Queues a request already in the backend's wire format. Without `kind` (memcached's
     /// `noreply`) nothing is expected back.
     func send(raw request: ByteBuffer, kind: UInt8?, origin: RequestOrigin) -> EngineError? {
-        guard acceptsRequests else { return EngineError.refused }
+        guard link.acceptsRequests else { return EngineError.refused }
         guard inFlight.count < options.maxInFlight else { return EngineError.overloaded }
         var request = request
         outbound.writeBuffer(&request)
@@ -107,44 +100,17 @@ final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Send
         }
     }
 
-    /// Requests are taken while connected, and during the very first connect (so a node that
-    /// starts just before its backend answers does not fail its first requests; they wait
-    /// within their timeout). After a loss the backend is known to be down: requests fail at
-    /// once until it is back.
-    private var acceptsRequests: Bool {
-        switch state {
-        case .ready: return true
-        case .connecting: return !everConnected
-        case .down, .closed: return false
-        }
-    }
-    private var everConnected = false
-
     /// Writes every queued request in one go.
     func flush() {
-        guard outbound.readableBytes > 0, case .ready(let channel) = state else { return }
+        guard outbound.readableBytes > 0, let channel = link.channel else { return }
         channel.writeAndFlush(outbound, promise: nil)
         outbound.clear()
-    }
-
-    static func encode(_ arguments: [ByteBuffer], into out: inout ByteBuffer) {
-        out.writeInteger(UInt8(ascii: "*"))
-        out.writeString(String(arguments.count))
-        out.writeStaticString("\r\n")
-        for var argument in arguments {
-            out.writeInteger(UInt8(ascii: "$"))
-            out.writeString(String(argument.readableBytes))
-            out.writeStaticString("\r\n")
-            out.writeBuffer(&argument)
-            out.writeStaticString("\r\n")
-        }
     }
 
     // MARK: - Connection lifecycle
 
     private func connect() {
-        guard case .down = state else { return }
-        state = .connecting
+        guard link.startConnecting() else { return }
         // Requests taken while connecting fail like the connection if it does not come up.
         ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -159,22 +125,19 @@ final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Send
                 switch result {
                 case .success(let channel): self.connected(channel)
                 case .failure(let error):
-                    if case .closed = self.state { return }
+                    guard let delay = self.link.failed() else { return }
                     self.logger.debug("backend \(self.options.host):\(self.options.port) refused: \(error)")
-                    self.state = .down
                     self.failAll(EngineError.refused)
-                    self.scheduleReconnect()
+                    self.scheduleReconnect(in: delay)
                 }
             }
     }
 
     private func connected(_ channel: Channel) {
-        if case .closed = state {
+        guard link.connected(channel) else {
             channel.close(promise: nil)
             return
         }
-        backoff = .milliseconds(100)
-        everConnected = true
         logger.notice("connected to backend \(options.host):\(options.port)")
         if let password = options.password {
             // AUTH goes first on the connection, ahead of anything queued while connecting, so
@@ -183,31 +146,25 @@ final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Send
             outbound.clear()
             let queuedInFlight = inFlight
             inFlight.removeAll()
-            state = .ready(channel)
             _ = send([ByteBuffer(string: "AUTH"), ByteBuffer(string: password)],
                      origin: RequestOrigin(client: 0, receiver: self, sequence: 0))
             outbound.writeBuffer(&queued)
             inFlight.append(contentsOf: queuedInFlight)
-        } else {
-            state = .ready(channel)
         }
         flush()
     }
 
-    private func scheduleReconnect() {
-        let delay = backoff
-        let cap = TimeAmount.milliseconds(Int64(options.retryCapMilliseconds))
-        backoff = min(backoff * 2, cap)
+    private func scheduleReconnect(in delay: TimeAmount) {
         eventLoop.scheduleTask(in: delay) { self.connect() }
     }
 
     /// The channel closed or failed: everything in flight fails, and a reconnect is scheduled.
     func disconnected() {
-        if case .closed = state { return }
-        if case .ready = state { logger.warning("lost backend \(options.host):\(options.port)") }
-        state = .down
+        let wasReady = link.channel != nil
+        guard let delay = link.failed() else { return }
+        if wasReady { logger.warning("lost backend \(options.host):\(options.port)") }
         failAll(EngineError.lost)
-        scheduleReconnect()
+        scheduleReconnect(in: delay)
     }
 
     private func failAll(_ error: EngineError) {
@@ -260,12 +217,11 @@ final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Send
     }
 
     private func closeChannel() {
-        if case .ready(let channel) = state { channel.close(promise: nil) }
+        link.channel?.close(promise: nil)
     }
 
     func close() {
-        closeChannel()
-        state = .closed
+        link.close()?.close(promise: nil)
         timeoutTask?.cancel()
         failAll(EngineError.lost)
     }

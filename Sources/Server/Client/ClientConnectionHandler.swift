@@ -22,7 +22,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     let loop: LoopSession
     var session: any EngineSession { loop.session }
     private var context: ChannelHandlerContext?
-    private var waitingForCommit = false
+    var waitingForCommit = false
     var state: ClientState
     private var parser = RESPRequestParser()
     /// Clients of the memcached engine speak memcached's text protocol instead of RESP.
@@ -115,10 +115,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
 
     func channelReadComplete(context: ChannelHandlerContext) {
         if loop.mustWait {
-            if !waitingForCommit {
-                waitingForCommit = true
-                loop.wait(self)
-            }
+            loop.wait(self)
             return
         }
         sendReplies(failure: nil, context: context)
@@ -126,7 +123,6 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
 
     /// Called by the loop session once the group this connection waited for is committed.
     func flushAfterCommit(failure: String?) {
-        waitingForCommit = false
         guard let context else { return }
         sendReplies(failure: failure, context: context)
     }
@@ -235,8 +231,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
             process(&pending, context: context)
             if pending.readableBytes > 0, !closing { unparsed = pending }
         }
-        if !waitingForCommit, reply.buffer.readableBytes > 0 || deferred.first.map({ $0 != nil }) == true {
-            waitingForCommit = true
+        if reply.buffer.readableBytes > 0 || deferred.first.map({ $0 != nil }) == true {
             loop.wait(self)
         }
     }
@@ -319,10 +314,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
         }
         // Replies become sendable only in order. Many arrive together (one backend read holds
         // many), so they are sent once, at the end of the loop's pass: one write per client.
-        if index == 0, !waitingForCommit {
-            waitingForCommit = true
-            loop.wait(self)
-        }
+        if index == 0 { loop.wait(self) }
     }
 
     /// Sends the buffered replies, or, when the writes they acknowledge failed, the error and

@@ -24,8 +24,11 @@ final class LoopSession: @unchecked Sendable {  // only used on its own event lo
     /// True when a connection's buffered replies must wait for the group's commit.
     var mustWait: Bool { session.hasPendingWrites || session.failure != nil }
 
+    /// Queues a connection for the end of the pass; once per pass, however often it asks.
     func wait(_ handler: any CommitWaiter) {
         eventLoop.preconditionInEventLoop()
+        guard !handler.waitingForCommit else { return }
+        handler.waitingForCommit = true
         waiting.append(handler)
         guard !scheduled else { return }
         scheduled = true
@@ -46,13 +49,18 @@ final class LoopSession: @unchecked Sendable {  // only used on its own event lo
         let failure = session.endOfBurst()
         let handlers = waiting
         waiting.removeAll(keepingCapacity: true)
-        for handler in handlers { handler.flushAfterCommit(failure: failure) }
+        for handler in handlers {
+            handler.waitingForCommit = false
+            handler.flushAfterCommit(failure: failure)
+        }
         return failure
     }
 }
 
 /// A connection whose buffered replies wait for the loop's grouped writes to be committed.
 protocol CommitWaiter: AnyObject {
+    /// Set by `LoopSession.wait` until the commit; only the loop session changes it.
+    var waitingForCommit: Bool { get set }
     func flushAfterCommit(failure: String?)
 }
 

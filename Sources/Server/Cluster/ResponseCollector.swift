@@ -85,6 +85,8 @@ final class ResponseCollector: PendingReply {
     override func receive(_ reply: Result<ByteBuffer, EngineError>, for index: Int) {
         guard !isDecided, index < answers.count else { return }
         switch reply {
+        case .success(let bytes) where EngineError.isUnavailability(bytes):
+            answers[index] = .failed(String(decoding: bytes.readableBytesView.dropFirst().dropLast(2), as: UTF8.self))
         case .success(let bytes):
             answers[index] = .answered(bytes, order: arrivals)
             arrivals += 1

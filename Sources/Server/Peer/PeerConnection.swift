@@ -21,13 +21,6 @@ enum PeerError {
 /// dropped. When the peer goes away, everything in flight fails at once, new requests fail
 /// fast, and the connection is retried with capped exponential backoff.
 final class PeerConnection: @unchecked Sendable {  // only used on its event loop
-    private enum State {
-        case connecting
-        case ready(Channel)
-        case down
-        case closed
-    }
-
     private struct InFlight {
         let receiver: any ReplyReceiver
         let sequence: Int
@@ -39,17 +32,14 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
     private let status: PeerStatus
     private let hello: String
     private let timeout: TimeAmount
-    private let retryCap: TimeAmount
     private let logger: Logger
-    private var state = State.down
-    private var everConnected = false
+    private var link: LinkState
     private var inFlight: [UInt64: InFlight] = [:]
     /// Request ids in send order with their deadlines; answered ids are skipped lazily.
     private var deadlines = CircularBuffer<(id: UInt64, deadline: NIODeadline)>()
     private var nextID: UInt64 = 1
     private var outbound: ByteBuffer
     private var flushScheduled = false
-    private var backoff = TimeAmount.milliseconds(100)
     private var timeoutTask: RepeatedTask?
     /// A safety net far above what client backpressure lets through; beyond it requests fail
     /// with an error rather than being queued without bound (or dropped silently).
@@ -63,7 +53,7 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
         self.status = status
         self.hello = "\(local.name) \(local.datacenter) \(local.rack) \(local.token)"
         self.timeout = .milliseconds(Int64(timeoutMilliseconds))
-        self.retryCap = .milliseconds(Int64(max(retryCapMilliseconds, 100)))
+        self.link = LinkState(retryCapMilliseconds: max(retryCapMilliseconds, 100))
         self.logger = logger
         self.outbound = ByteBufferAllocator().buffer(capacity: 16 * 1024)
         let interval = TimeAmount.milliseconds(Int64(max(5, min(timeoutMilliseconds / 4, 100))))
@@ -73,20 +63,13 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
         eventLoop.execute { self.connect() }
     }
 
-    var isConnected: Bool {
-        if case .ready = state { return true }
-        return false
-    }
+    var isConnected: Bool { link.channel != nil }
 
     /// Queues a request; its answer goes to `receiver` as `sequence`. Returns the error to
     /// answer at once when the request cannot be sent.
     func send(_ kind: PeerFrame.Kind, flags: PeerFrame.Flags, _ arguments: ArraySlice<ByteBuffer>,
               receiver: any ReplyReceiver, sequence: Int) -> EngineError? {
-        switch state {
-        case .ready: break
-        case .connecting where !everConnected: break  // the first connect: wait for it, within the timeout
-        default: return PeerError.notConnected
-        }
+        guard link.acceptsRequests else { return PeerError.notConnected }
         guard inFlight.count < Self.maxInFlight else { return PeerError.overloaded }
         let id = nextID
         nextID &+= 1
@@ -108,7 +91,7 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
 
     private func flush() {
         flushScheduled = false
-        guard outbound.readableBytes > 0, case .ready(let channel) = state else { return }
+        guard outbound.readableBytes > 0, let channel = link.channel else { return }
         channel.writeAndFlush(outbound, promise: nil)
         outbound = channel.allocator.buffer(capacity: 16 * 1024)
     }
@@ -116,8 +99,7 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
     // MARK: - Connection lifecycle
 
     private func connect() {
-        guard case .down = state else { return }
-        state = .connecting
+        guard link.startConnecting() else { return }
         ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.socketOption(.so_keepalive), value: 1)
@@ -133,24 +115,22 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
                 switch result {
                 case .success(let channel): self.connected(channel)
                 case .failure(let error):
-                    if case .closed = self.state { return }
-                    if !self.everConnected || self.backoff == .milliseconds(100) {
+                    guard !self.link.isClosed else { return }
+                    if !self.link.everConnected || self.link.isFirstFailure {
                         self.logger.debug("peer \(self.peer.name) refused: \(error)")
                     }
-                    self.state = .down
+                    guard let delay = self.link.failed() else { return }
                     self.failAll(PeerError.notConnected)
-                    self.scheduleReconnect()
+                    self.scheduleReconnect(in: delay)
                 }
             }
     }
 
     private func connected(_ channel: Channel) {
-        if case .closed = state {
+        guard link.connected(channel) else {
             channel.close(promise: nil)
             return
         }
-        backoff = .milliseconds(100)
-        everConnected = true
         status.up(peerIndex)
         logger.info("connected to peer \(peer)")
         // The hello goes first, ahead of anything queued while connecting.
@@ -158,26 +138,23 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
         PeerFrame(kind: .hello, id: 0, payload: ByteBuffer(string: hello)).write(into: &first)
         first.writeBuffer(&outbound)
         outbound = first
-        state = .ready(channel)
         flush()
     }
 
-    private func scheduleReconnect() {
-        let delay = backoff
-        backoff = min(backoff * 2, retryCap)
+    private func scheduleReconnect(in delay: TimeAmount) {
         eventLoop.scheduleTask(in: delay) { self.connect() }
     }
 
     /// The channel closed or failed: everything in flight fails and a reconnect is scheduled.
     func disconnected() {
-        if case .closed = state { return }
-        if case .ready = state {
+        let wasReady = link.channel != nil
+        guard let delay = link.failed() else { return }
+        if wasReady {
             status.down(peerIndex)
             logger.warning("lost peer \(peer)")
         }
-        state = .down
         failAll(PeerError.lost)
-        scheduleReconnect()
+        scheduleReconnect(in: delay)
     }
 
     private func failAll(_ error: EngineError) {
@@ -232,13 +209,14 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
     }
 
     private func closeChannel() {
-        if case .ready(let channel) = state { channel.close(promise: nil) }
+        link.channel?.close(promise: nil)
     }
 
     func close() {
-        closeChannel()
-        if case .ready = state { status.down(peerIndex) }
-        state = .closed
+        if let channel = link.close() {
+            channel.close(promise: nil)
+            status.down(peerIndex)
+        }
         timeoutTask?.cancel()
         failAll(PeerError.lost)
     }

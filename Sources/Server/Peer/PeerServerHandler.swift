@@ -18,8 +18,9 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
     /// keeps them in order on one backend connection.
     private let clientID: Int
     private var context: ChannelHandlerContext?
-    private var out: ByteBuffer
-    private var waitingForCommit = false
+    /// Response frames ready to send; the engine writes replies straight into its buffer.
+    private var out: ReplyWriter
+    var waitingForCommit = false
     private var parser = RESPRequestParser()
     private var arguments: [ByteBuffer] = []
     private var peerName = "?"
@@ -29,7 +30,7 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
         self.loop = loop
         self.logger = logger
         self.clientID = node.nextClientID.add(1, ordering: .relaxed).oldValue
-        self.out = channel.allocator.buffer(capacity: 16 * 1024)
+        self.out = ReplyWriter(buffer: channel.allocator.buffer(capacity: 16 * 1024))
         self.peerName = channel.remoteAddress?.description ?? "?"
     }
 
@@ -88,21 +89,19 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
         if spec.flags.contains(.blocking) {
             return respond(id, .response, PendingReply.errorBytes(ClientConnectionHandler.notSupported(spec)))
         }
-        let lengthAt = PeerFrame.begin(.response, id: id, into: &out)
-        var writer = ReplyWriter(buffer: out, resp3: resp3)
-        out = ByteBuffer()  // keep the storage uniquely referenced while the engine writes
+        let lengthAt = PeerFrame.begin(.response, id: id, into: &out.buffer)
+        out.resp3 = resp3
         let deferred = loop.session.execute(spec, arguments, origin: RequestOrigin(client: clientID, receiver: self, sequence: sequence),
-                                            reply: &writer)
-        out = writer.buffer
+                                            reply: &out)
         if deferred {
-            out.moveWriterIndex(to: lengthAt - 14)  // drop the header: the reply comes later
+            out.buffer.moveWriterIndex(to: lengthAt - 14)  // drop the header: the reply comes later
         } else {
-            PeerFrame.finish(lengthAt: lengthAt, in: &out)
+            PeerFrame.finish(lengthAt: lengthAt, in: &out.buffer)
         }
     }
 
     private func respond(_ id: UInt64, _ kind: PeerFrame.Kind, _ payload: ByteBuffer) {
-        PeerFrame(kind: kind, id: id, payload: payload).write(into: &out)
+        PeerFrame(kind: kind, id: id, payload: payload).write(into: &out.buffer)
     }
 
     /// A reply that came after `execute` returned (forwarding engines, forwarded writes).
@@ -112,31 +111,24 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
         case .success(let bytes): respond(id, .response, bytes)
         case .failure(let error): respond(id, .failure, ByteBuffer(string: error.message))
         }
-        if !waitingForCommit {
-            waitingForCommit = true
-            loop.wait(self)
-        }
+        loop.wait(self)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         if loop.mustWait {
-            if !waitingForCommit {
-                waitingForCommit = true
-                loop.wait(self)
-            }
+            loop.wait(self)
             return
         }
         flush(context)
     }
 
     func flushAfterCommit(failure: String?) {
-        waitingForCommit = false
         guard let context else { return }
         if let failure {
             // The writes these responses acknowledge are not durable: the coordinator must see
             // them fail (connection lost), not succeed.
             logger.error("peer \(peerName): \(failure); closing the connection")
-            out.clear()
+            out.buffer.clear()
             context.close(promise: nil)
             return
         }
@@ -144,9 +136,9 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
     }
 
     private func flush(_ context: ChannelHandlerContext) {
-        guard out.readableBytes > 0 else { return }
-        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
-        out = context.channel.allocator.buffer(capacity: 16 * 1024)
+        guard out.buffer.readableBytes > 0 else { return }
+        context.writeAndFlush(wrapOutboundOut(out.buffer), promise: nil)
+        out.buffer = context.channel.allocator.buffer(capacity: 16 * 1024)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
