@@ -37,6 +37,7 @@ dyn_port=$(free_port)
 cat >"$work/dynamis.yml" <<YAML
 dyn_o_mite:
   listen: 127.0.0.1:$dyn_port
+  stats_listen: 127.0.0.1:$(free_port)
   data_store: redis
   servers:
   - 127.0.0.1:$redis_port:1
@@ -94,6 +95,7 @@ dmc_port=$(free_port)
 cat >"$work/dynamis-mc.yml" <<YAML
 dyn_o_mite:
   listen: 127.0.0.1:$dmc_port
+  stats_listen: 127.0.0.1:$(free_port)
   data_store: memcached
   servers:
   - 127.0.0.1:$mc_port:1
