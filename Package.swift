@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "dynamis", targets: ["dynamis"]),
+        .executable(name: "dynamis-snapshot", targets: ["dynamis-snapshot"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -24,8 +25,10 @@ let package = Package(
         ]),
         .systemLibrary(name: "CRocksDB", pkgConfig: "rocksdb",
                        providers: [.apt(["librocksdb-dev"])]),
+        // RDB and JSON Lines snapshot codecs, DUMP payloads. Pure Swift, no dependencies.
+        .target(name: "Snapshot"),
         .target(name: "Engines", dependencies: [
-            "Protocol", "CRocksDB",
+            "Protocol", "CRocksDB", "Snapshot",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -45,6 +48,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Export, import and backup tool (issue 7); its source lives with the other tools.
+        .executableTarget(name: "dynamis-snapshot", dependencies: [
+            "Snapshot", "Engines", "Protocol", "Ring",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "tools/dynamis-snapshot"),
         // Raw RocksDB put/get rate through the C API: the ceiling for SET (bench/ only).
         .executableTarget(name: "rocksdb-raw-bench", dependencies: ["CRocksDB"], path: "bench/RocksDBRawBench"),
 
@@ -61,8 +71,9 @@ let package = Package(
             "Engines", "Protocol", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
+        .testTarget(name: "SnapshotTests", dependencies: ["Snapshot", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: [
-            "Server", "Ring", "TestSupport", "dynamis", .product(name: "NIOCore", package: "swift-nio"),
+            "Server", "Ring", "Snapshot", "TestSupport", "dynamis", "dynamis-snapshot", .product(name: "NIOCore", package: "swift-nio"),
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -22,10 +22,16 @@ public protocol StorageEngine: Sendable {
     func statistics() -> [(name: String, help: String, value: Double)]
     /// Clients waiting in a blocking command (INFO's `blocked_clients`).
     var blockedClients: Int { get }
+    /// Writes a consistent, openable copy of the node's data into `directory` (a backup).
+    func checkpoint(into directory: String) throws(EngineError)
 }
 
 extension StorageEngine {
     public var blockedClients: Int { 0 }
+
+    public func checkpoint(into directory: String) throws(EngineError) {
+        throw EngineError("this engine keeps its data in a backend server: back that server up instead")
+    }
 
     public func statistics() -> [(name: String, help: String, value: Double)] { [] }
 }

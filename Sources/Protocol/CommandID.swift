@@ -27,6 +27,8 @@ public enum CommandID: Sendable, Hashable {
     case blpop, brpop, blmove, brpoplpush, bzpopmin, bzpopmax
     // Keyspace iteration and moves
     case keys, scan, randomkey, rename, renamenx, copy
+    // Serialized values (RDB payloads)
+    case dump, restore
     case hscan, sscan, zscan
     // Sets
     case sadd, srem, smembers, sismember, smismember, scard, smove, spop, srandmember

@@ -184,6 +184,15 @@ public final class RocksDBEngine: StorageEngine {
 
     public var fsyncPolicy: RocksDBOptions.FsyncPolicy { database.fsync }
 
+    public func checkpoint(into directory: String) throws(EngineError) {
+        guard !closed.withLockedValue({ $0 }) else { throw EngineError("the engine is shut down") }
+        do {
+            try database.checkpoint(into: directory)
+        } catch {
+            throw EngineError("checkpoint into '\(directory)' failed: \(error.message)")
+        }
+    }
+
     public func shutdown() {
         let wasClosed = closed.withLockedValue { value -> Bool in
             defer { value = true }

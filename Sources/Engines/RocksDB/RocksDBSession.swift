@@ -49,7 +49,7 @@ final class RocksDBSession: EngineSession {
         // Pushes (and anything else that can fill a list or sorted set) wake blocked clients.
         if spec.flags.contains(.write), engine.blocking.hasWaiters {
             switch spec.id {
-            case .lpush, .rpush, .lpushx, .rpushx, .zadd, .zincrby, .rename, .renamenx, .copy,
+            case .lpush, .rpush, .lpushx, .rpushx, .zadd, .zincrby, .rename, .renamenx, .copy, .restore,
                  .zunionstore, .zinterstore, .zdiffstore, .zrangestore:
                 engine.blocking.keyReady(args[1].bytes)
             case .lmove, .rpoplpush, .smove:
@@ -175,6 +175,8 @@ final class RocksDBSession: EngineSession {
             case .rename: try rename(args, &reply, onlyIfNew: false)
             case .renamenx: try rename(args, &reply, onlyIfNew: true)
             case .copy: try copy(args, &reply)
+            case .dump: try dump(args, &reply)
+            case .restore: try restore(args, &reply)
             case .hscan: try collectionScan(args, &reply, type: .hash)
             case .sscan: try collectionScan(args, &reply, type: .set)
             case .zscan: try collectionScan(args, &reply, type: .zset)

@@ -225,6 +225,18 @@ final class RocksDatabase: @unchecked Sendable {  // RocksDB's DB and CF handles
         return RocksDBError(message: message)
     }
 
+    /// A RocksDB checkpoint: an openable copy of the database in `directory` (which must not
+    /// exist), hard-linking the SST files when it is on the same filesystem.
+    func checkpoint(into directory: String) throws(RocksDBError) {
+        var error: UnsafeMutablePointer<CChar>?
+        let checkpoint = rocksdb_checkpoint_object_create(db, &error)
+        if let error { throw Self.consume(error) }
+        defer { rocksdb_checkpoint_object_destroy(checkpoint) }
+        // 0: always flush the memtables first, so the copy needs no WAL replay.
+        rocksdb_checkpoint_create(checkpoint, directory, 0, &error)
+        if let error { throw Self.consume(error) }
+    }
+
     /// Closes the database; no other call may follow.
     func close() {
         if fsync != .no { try? syncWAL() }

@@ -31,6 +31,7 @@ final class AdminRoutes: Sendable {
         /get_timeout_factor, /set_timeout_factor/<1-10>
         /loglevelup, /logleveldown, /setloglevel/<0-11>
         /peer/<up|down|reset>/<name|all>
+        /backup?dir=<absolute path>        RocksDB checkpoint of this node into a new directory
 
         """
 
@@ -102,6 +103,8 @@ final class AdminRoutes: Sendable {
             }
             RuntimeLog.verbosity.store(min(11, max(0, wanted)), ordering: .relaxed)
             return ok()
+        case ("backup", 1):
+            return backup(query: uri.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? "")
         case ("peer", 3):
             guard ["up", "down", "reset"].contains(parts[1]) else { return badRequest("use /peer/<up|down|reset>/<name|all>") }
             // A single node has no peers; `all` is trivially done, a name is unknown.
@@ -109,6 +112,36 @@ final class AdminRoutes: Sendable {
         default:
             return eventLoop.makeSucceededFuture(notFound(path))
         }
+    }
+
+    /// Makes a checkpoint off the event loop (it flushes memtables and links or copies files).
+    private func backup(query: String) -> EventLoopFuture<AdminResponse> {
+        var directory: String?
+        for pair in query.split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            if kv.count == 2, kv[0] == "dir" { directory = kv[1].replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
+        }
+        guard let directory, directory.hasPrefix("/") else {
+            return badRequest("use /backup?dir=<absolute path of a directory that does not exist yet>")
+        }
+        if FileManager.default.fileExists(atPath: directory) {
+            return badRequest("'\(directory)' already exists; a checkpoint needs a new directory")
+        }
+        let engine = node.engine
+        let promise = eventLoop.makePromise(of: AdminResponse.self)
+        let started = Date()
+        DispatchQueue.global().async {
+            do {
+                try engine.checkpoint(into: directory)
+                let seconds = Date().timeIntervalSince(started)
+                promise.succeed(.json(["checkpoint": directory, "seconds": (seconds * 1000).rounded() / 1000]))
+            } catch {
+                var response = AdminResponse(status: .internalServerError, body: "\(error)\n")
+                response.contentType = "text/plain"
+                promise.succeed(response)
+            }
+        }
+        return promise.futureResult
     }
 
     /// Constant-time comparison of `Bearer <token>` with the password.
