@@ -111,11 +111,13 @@ public func startOnFreePort(_ what: String, start: (Int) throws -> ChildProcess,
 public final class RedisServer {
     public let port: Int
     public private(set) var child: ChildProcess
-    let directory: TemporaryDirectory
+    public let directory: TemporaryDirectory
 
-    public init() throws {
+    /// Starts redis-server; with `loading`, on a copy of that RDB file (as its dump.rdb).
+    public init(loading rdb: String? = nil) throws {
         let directory = TemporaryDirectory("redis")
         self.directory = directory
+        if let rdb { try FileManager.default.copyItem(atPath: rdb, toPath: directory.path + "/dump.rdb") }
         (port, child) = try startOnFreePort("redis-server", start: { try Self.start(port: $0, directory: directory) },
                                             ready: { port, child in waitForPort(port, seconds: 10, while: { child.isRunning }) })
     }
@@ -152,15 +154,20 @@ public final class RedisServer {
 public enum DynamisBinary {
     public static var path: String {
         if let override = ProcessInfo.processInfo.environment["DYNAMIS_BIN"] { return override }
+        return builtBinary("dynamis")
+    }
+
+    /// A product of this package in the build directory the tests run from.
+    public static func builtBinary(_ name: String) -> String {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var directory = URL(fileURLWithPath: exe).deletingLastPathComponent()
         // The test binary may sit inside an .xctest bundle directory.
         for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("dynamis").path
+            let candidate = directory.appendingPathComponent(name).path
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
             directory = directory.deletingLastPathComponent()
         }
-        return "dynamis"
+        return name
     }
 }
 

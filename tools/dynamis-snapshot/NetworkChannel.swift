@@ -11,7 +11,7 @@ final class NetworkChannel: CommandChannel {
     init(host: String, port: Int, password: String?) throws {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
-        let handler = NIOLoopBound(BatchReplyHandler(), eventLoop: loop)
+        let handler = try loop.submit { NIOLoopBound(BatchReplyHandler(), eventLoop: loop) }.wait()
         self.handler = handler
         do {
             channel = try ClientBootstrap(group: loop)
