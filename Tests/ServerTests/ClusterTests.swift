@@ -390,3 +390,56 @@ struct Durability {
     }
 }
 }
+
+extension ClusterTests {
+@Suite(.timeLimit(.minutes(3)))
+struct Snapshots {
+    typealias S = ClusterTestSupport
+
+    @Test func clusterImportReachesEveryRackAndClusterExportHasEachKeyOnce() throws {
+        let cluster = try TestCluster(layout: [[2, 2]], extraConfig: ["write_consistency: DC_QUORUM"])
+        let work = TemporaryDirectory("snapshot")
+        defer { cluster.remove(); work.remove() }
+        let count = 300
+        var lines = ""
+        for i in 0..<count {
+            if i % 3 == 0 {
+                lines += "{\"key\":\"h:\(i)\",\"type\":\"hash\",\"value\":[[\"f\",\"\(i)\"],[\"g\",\"x\"]]}\n"
+            } else {
+                lines += "{\"key\":\"s:\(i)\",\"type\":\"string\",\"expire_at_ms\":4102444800000,\"value\":\"\(i)\"}\n"
+            }
+        }
+        let file = work.path + "/in.jsonl"
+        try lines.write(toFile: file, atomically: true, encoding: .utf8)
+        let entry = cluster.member(rack: 0)
+        let imported = try SnapshotHelpers.tool(["import", "--to", "127.0.0.1:\(entry.port)", "--cluster", file], in: work)
+        #expect(imported.status == 0, "\(imported.output)")
+        #expect(imported.output.contains("imported \(count) keys"), "\(imported.output)")
+
+        // Every rack holds a full copy: DBSIZE through a node counts its own rack.
+        for rack in 0..<2 {
+            let client = try S.client(cluster.member(rack: rack, node: 1), consistency: "DC_ONE")
+            try S.eventually("rack \(rack) holds every key") { try client.command("DBSIZE") == .integer(count) }
+            #expect(try client.command("HGET", "h:3", "f") == S.bulk("3"))
+            #expect(try client.command("GET", "s:7") == S.bulk("7"))
+            #expect(try client.command("PEXPIRETIME", "s:7") == .integer(4_102_444_800_000))
+        }
+
+        let out = work.path + "/out.jsonl"
+        let exported = try SnapshotHelpers.tool(["export", "--from", "127.0.0.1:\(cluster.member(rack: 1).port)", "--cluster", "--out", out], in: work)
+        #expect(exported.status == 0, "\(exported.output)")
+        let keys = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map { line in
+            String(line.split(separator: ",")[0])
+        }
+        #expect(keys.count == count)
+        #expect(Set(keys).count == count)
+
+        // --cluster against a lone node is refused with the reason.
+        let lone = try DynamisProcess()
+        defer { lone.remove() }
+        let refused = try SnapshotHelpers.tool(["export", "--from", "127.0.0.1:\(lone.port)", "--cluster", "--out", work.path + "/x.rdb"], in: work)
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("not a member of a Dynamis cluster"))
+    }
+}
+}
