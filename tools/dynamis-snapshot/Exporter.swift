@@ -6,7 +6,8 @@ import Snapshot
 /// Each key is read atomically; the snapshot as a whole is as of the walk, not one instant
 /// (for one instant, take a `backup` and export that offline).
 struct Exporter {
-    let channel: any CommandChannel
+    /// Each page's reads are split over these; the SCAN rides on the first.
+    let channels: [any CommandChannel]
     let progress: Progress
     /// Redis's SCAN may return a key twice (while its table rehashes); Dynamis's never does.
     let deduplicate: Bool
@@ -19,15 +20,27 @@ struct Exporter {
         var seen = Set<[UInt8]>()
         let count = String(batchSize)
         while scanning || !keys.isEmpty {
-            var batch: [Command] = []
-            batch.reserveCapacity(keys.count * 2 + 1)
-            for key in keys {
-                let k = ByteBuffer(bytes: key)
-                batch.append([ByteBuffer(string: "PEXPIRETIME"), k])
-                batch.append([ByteBuffer(string: "DUMP"), k])
+            let share = (keys.count + channels.count - 1) / channels.count
+            var pending: [Pending] = []
+            for (c, channel) in channels.enumerated() {
+                var batch: [Command] = []
+                let chunk = keys.dropFirst(c * share).prefix(share)
+                batch.reserveCapacity(chunk.count * 2 + 1)
+                for key in chunk {
+                    let k = ByteBuffer(bytes: key)
+                    batch.append([ByteBuffer(string: "PEXPIRETIME"), k])
+                    batch.append([ByteBuffer(string: "DUMP"), k])
+                }
+                if c == 0, scanning { batch.append(Command("SCAN", cursor, "COUNT", count)) }
+                if !batch.isEmpty { pending.append(channel.send(batch)) }
             }
-            if scanning { batch.append(Command("SCAN", cursor, "COUNT", count)) }
-            let replies = try channel.execute(batch)
+            var replies: [Reply] = []
+            var scanReply: Reply?
+            for (c, p) in pending.enumerated() {
+                var r = try p.wait()
+                if c == 0, scanning { scanReply = r.removeLast() }
+                replies += r
+            }
             let now = wallMillis()
             for (i, key) in keys.enumerated() {
                 let (expiry, dump) = (replies[2 * i], replies[2 * i + 1])
@@ -57,9 +70,9 @@ struct Exporter {
             }
             keys = []
             if scanning {
-                guard case .array(let page?) = replies.last!, page.count == 2,
+                guard case .array(let page?) = scanReply, page.count == 2,
                       case .bulk(let next?) = page[0], case .array(let found?) = page[1] else {
-                    throw ToolError("unexpected SCAN reply: \(replies.last!)")
+                    throw ToolError("unexpected SCAN reply: \(String(describing: scanReply))")
                 }
                 cursor = String(decoding: next, as: UTF8.self)
                 scanning = cursor != "0"

@@ -10,7 +10,9 @@ struct Importer {
 
     let file: MappedFile
     let format: Format
-    let channel: any CommandChannel
+    /// Batches go round-robin over these (several connections use several of the node's
+    /// event loops); keys of one file never depend on each other's order.
+    let writers: [any EntryWriter]
     let progress: Progress
     let replace: Bool
     let database: Int
@@ -26,35 +28,30 @@ struct Importer {
     }
 
     func run() throws {
-        var batch: [Command] = []
-        var described: [(type: String, bytes: Int, key: [UInt8])] = []
-        var inFlight: (Pending, [(type: String, bytes: Int, key: [UInt8])])?
-        let restore = ByteBuffer(string: "RESTORE")
-        let absttl = ByteBuffer(string: "ABSTTL")
-        let replaceWord = ByteBuffer(string: "REPLACE")
-        let zero = ByteBuffer(string: "0")
+        var batch: [RDBEntry] = []
+        var inFlight: [(PendingOutcomes, [(type: String, bytes: Int, key: [UInt8])])] = []
+        var next = 0
         let now = wallMillis()
 
         func settle() throws {
-            guard let (pending, items) = inFlight else { return }
-            inFlight = nil
-            let replies = try pending.wait()
-            for (reply, item) in zip(replies, items) {
-                switch reply {
-                case .simple: progress.done(type: item.type, bytes: item.bytes)
-                case .error(let e) where e.hasPrefix("BUSYKEY"): progress.skip("already present")
-                case .error(let e): progress.error("key \(printable(item.key)): \(e)")
-                default: progress.error("key \(printable(item.key)): unexpected reply \(reply)")
+            guard !inFlight.isEmpty else { return }
+            let (pending, items) = inFlight.removeFirst()
+            for (outcome, item) in zip(try pending.wait(), items) {
+                switch outcome {
+                case .written: progress.done(type: item.type, bytes: item.bytes)
+                case .existed: progress.skip("already present")
+                case .failed(let e): progress.error("key \(printable(item.key)): \(e)")
                 }
             }
         }
         func flush() throws {
             guard !batch.isEmpty else { return }
-            let pending = channel.send(batch)
-            try settle()
-            inFlight = (pending, described)
+            let described = batch.map { ($0.value.typeName, $0.key.count + $0.value.byteCount, $0.key) }
+            inFlight.append((writers[next % writers.count].write(batch, replace: replace), described))
+            next += 1
             batch.removeAll(keepingCapacity: true)
-            described.removeAll(keepingCapacity: true)
+            // Each connection keeps up to two batches on the wire while the next is encoded.
+            while inFlight.count > 2 * writers.count - 1 { try settle() }
         }
 
         try forEachEntry { entry, db in
@@ -66,16 +63,11 @@ struct Importer {
                 progress.skip("expired")
                 return
             }
-            var command: Command = [restore, ByteBuffer(bytes: entry.key),
-                                    entry.expireAtMillis.map { ByteBuffer(string: String($0)) } ?? zero,
-                                    ByteBuffer(bytes: DumpPayload.encode(entry.value)), absttl]
-            if replace { command.append(replaceWord) }
-            batch.append(command)
-            described.append((entry.value.typeName, entry.key.count + entry.value.byteCount, entry.key))
+            batch.append(entry)
             if batch.count >= batchSize { try flush() }
         }
         try flush()
-        try settle()
+        while !inFlight.isEmpty { try settle() }
     }
 
     /// Every entry of the file with its database, in file order. Errors name where.

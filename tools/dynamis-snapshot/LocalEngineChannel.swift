@@ -37,6 +37,9 @@ final class LocalEngineChannel: CommandChannel {
         session = engine.makeSession(eventLoop: group.next())
     }
 
+    /// Imports skip RESTORE and write whole batches.
+    func bulkWriter() -> BulkWriter { BulkWriter(loader: RocksDBBulkLoader(engine: engine, eventLoop: group.next())) }
+
     func send(_ batch: [Command]) -> Pending {
         var writer = ReplyWriter(buffer: ByteBufferAllocator().buffer(capacity: 256 * batch.count))
         for (i, command) in batch.enumerated() {

@@ -31,8 +31,25 @@ struct Source: ParsableArguments {
     var cluster = false
     @Flag(name: .long, help: "No progress bar and no summary (errors are still printed).")
     var quiet = false
+    @Option(name: .long, help: "Parallel connections to a live node (each lands on one of its event loops).")
+    var connections: Int = 2
 
-    func open(address: String?, creating: Bool) throws -> (any CommandChannel, dynamis: Bool) {
+    /// The channels to use: `connections` to a live node, or the one offline engine.
+    func open(address: String?, creating: Bool) throws -> ([any CommandChannel], dynamis: Bool) {
+        let (first, dynamis) = try openOne(address: address, creating: creating)
+        var all = [first]
+        if address != nil {
+            do {
+                while all.count < max(1, connections) { all.append(try openOne(address: address, creating: creating).0) }
+            } catch {
+                for c in all { c.close() }
+                throw error
+            }
+        }
+        return (all, dynamis)
+    }
+
+    private func openOne(address: String?, creating: Bool) throws -> (any CommandChannel, dynamis: Bool) {
         switch (address, dataDir) {
         case (nil, nil): throw ValidationError("give an address (HOST:PORT) or --data-dir")
         case (.some, .some): throw ValidationError("give either an address or --data-dir, not both")
@@ -92,17 +109,18 @@ extension SnapshotTool {
         func run() throws {
             let kind = format ?? (out.hasSuffix(".jsonl") || out.hasSuffix(".json") ? "jsonl" : "rdb")
             guard let kind = Importer.Format(rawValue: kind) else { throw ValidationError("--format is rdb or jsonl") }
-            let (channel, dynamis) = try source.open(address: from, creating: false)
-            defer { channel.close() }
+            let (channels, dynamis) = try source.open(address: from, creating: false)
+            defer { for c in channels { c.close() } }
+            let channel = channels[0]
             if source.cluster {
                 // One replica per token range: the local rack's owners.
-                _ = try channel.execute(Command("DYNO_CONFIG:CONN_CONSISTENCY", "DC_ONE"))
+                for c in channels { _ = try c.execute(Command("DYNO_CONFIG:CONN_CONSISTENCY", "DC_ONE")) }
             }
             let progress = Progress(verb: "exported", quiet: source.quiet)
             if case .integer(let n) = try channel.execute(Command("DBSIZE")), !source.cluster { progress.total = Int(n) }
             let output = try OutputFile(path: out)
             do {
-                let exporter = Exporter(channel: channel, progress: progress, deduplicate: !dynamis, batchSize: max(1, batch))
+                let exporter = Exporter(channels: channels, progress: progress, deduplicate: !dynamis, batchSize: max(1, batch))
                 switch kind {
                 case .rdb:
                     var writer = RDBFileWriter(aux: [("redis-ver", "7.0.0"), ("redis-bits", "64"),
@@ -160,9 +178,13 @@ extension SnapshotTool {
                 return k
             } ?? detected
             let progress = Progress(verb: "imported", quiet: source.quiet)
-            let (channel, _) = try source.open(address: to, creating: true)
-            defer { channel.close() }
-            var importer = Importer(file: mapped, format: kind, channel: channel, progress: progress,
+            let (channels, _) = try source.open(address: to, creating: true)
+            defer { for c in channels { c.close() } }
+            var writers: [any EntryWriter] = []
+            for c in channels {
+                if let local = c as? LocalEngineChannel { writers.append(local.bulkWriter()) } else { writers.append(RestoreWriter(channel: c)) }
+            }
+            var importer = Importer(file: mapped, format: kind, writers: writers, progress: progress,
                                     replace: replace, database: db)
             importer.batchSize = max(1, batch)
             progress.total = try importer.validate()
