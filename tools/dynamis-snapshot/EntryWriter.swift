@@ -54,9 +54,12 @@ struct RestoreWriter: EntryWriter {
 /// Into a stopped node's directory: one RocksDB write per batch.
 struct BulkWriter: EntryWriter {
     let loader: RocksDBBulkLoader
+    /// A new directory: write without checking for existing keys (a JSON Lines file that
+    /// repeats a key then keeps its last value rather than its first).
+    let blind: Bool
 
     func write(_ entries: [RDBEntry], replace: Bool) -> PendingOutcomes {
-        let result = Result { () throws(RocksDBError) in try loader.load(entries, replace: replace) }
+        let result = Result { () throws(RocksDBError) in try loader.load(entries, replace: replace || blind) }
         return PendingOutcomes {
             try result.get().map { $0 == .written ? .written : .existed }
         }

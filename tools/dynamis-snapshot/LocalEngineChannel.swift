@@ -15,15 +15,20 @@ final class LocalEngineChannel: CommandChannel {
     private let session: any EngineSession
     private let receiver = NoReceiver()
 
+    /// The directory did not exist: no key can be there yet, so imports need not look.
+    let fresh: Bool
+
     init(directory: String, tokenizer: KeyTokenizer, identity: String, create: Bool) throws {
         var isDirectory = false
-        if !create, !(directoryExists(directory, &isDirectory) && isDirectory) {
+        let exists = directoryExists(directory, &isDirectory) && isDirectory
+        if !create, !exists {
             throw ToolError("data directory '\(directory)' does not exist")
         }
+        fresh = !exists
         var options = RocksDBOptions(directory: directory)
-        // A restore is re-runnable: nothing is lost if the machine dies mid-way, so skip the
-        // per-second WAL fsync; the engine flushes everything when it closes.
+        // A restore is re-runnable, so it writes no WAL: the memtables are flushed at close.
         options.fsync = .no
+        options.writeAheadLog = !create
         do {
             engine = try RocksDBEngine(options: options, keyHashIdentity: identity) { tokenizer.token(of: $0) }
         } catch {
@@ -38,7 +43,9 @@ final class LocalEngineChannel: CommandChannel {
     }
 
     /// Imports skip RESTORE and write whole batches.
-    func bulkWriter() -> BulkWriter { BulkWriter(loader: RocksDBBulkLoader(engine: engine, eventLoop: group.next())) }
+    func bulkWriter() -> BulkWriter {
+        BulkWriter(loader: RocksDBBulkLoader(engine: engine, eventLoop: group.next()), blind: fresh)
+    }
 
     func send(_ batch: [Command]) -> Pending {
         var writer = ReplyWriter(buffer: ByteBufferAllocator().buffer(capacity: 256 * batch.count))

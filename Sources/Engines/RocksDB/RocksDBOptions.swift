@@ -21,6 +21,9 @@ public struct RocksDBOptions: Sendable, Equatable {
     public var bloomBitsPerKey: Double = 10
     public var fsync: FsyncPolicy = .everysec
     public var backgroundJobs: Int = 2
+    /// Bulk loads only (`dynamis-snapshot import --data-dir`): no write-ahead log; the memtables
+    /// are flushed when the database closes. A crash mid-load loses the load, which is re-run.
+    public var writeAheadLog = true
 
     public init(directory: String) {
         self.directory = directory

@@ -40,6 +40,7 @@ final class RocksDatabase: @unchecked Sendable {  // RocksDB's DB and CF handles
     private let tableOptions: OpaquePointer
     private let cache: OpaquePointer
     let writeOptions: OpaquePointer
+    private let walDisabled: Bool
     let readOptions: OpaquePointer
     /// For full scans: do not pollute the block cache.
     let scanReadOptions: OpaquePointer
@@ -93,6 +94,8 @@ final class RocksDatabase: @unchecked Sendable {  // RocksDB's DB and CF handles
         self.fsync = config.fsync
         writeOptions = rocksdb_writeoptions_create()!
         rocksdb_writeoptions_set_sync(writeOptions, config.fsync == .always ? 1 : 0)
+        if !config.writeAheadLog { rocksdb_writeoptions_disable_WAL(writeOptions, 1) }
+        walDisabled = !config.writeAheadLog
         readOptions = rocksdb_readoptions_create()!
         scanReadOptions = rocksdb_readoptions_create()!
         rocksdb_readoptions_set_fill_cache(scanReadOptions, 0)
@@ -240,6 +243,17 @@ final class RocksDatabase: @unchecked Sendable {  // RocksDB's DB and CF handles
     /// Closes the database; no other call may follow.
     func close() {
         if fsync != .no { try? syncWAL() }
+        if walDisabled {
+            // Without a WAL the memtables are the only copy: write them out before closing.
+            let flush = rocksdb_flushoptions_create()
+            rocksdb_flushoptions_set_wait(flush, 1)
+            for handle in columnFamilies {
+                var error: UnsafeMutablePointer<CChar>?
+                rocksdb_flush_cf(db, flush, handle, &error)
+                if let error { free(error) }
+            }
+            rocksdb_flushoptions_destroy(flush)
+        }
         for handle in columnFamilies { rocksdb_column_family_handle_destroy(handle) }
         rocksdb_close(db)
         rocksdb_writeoptions_destroy(writeOptions)
