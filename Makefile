@@ -5,7 +5,7 @@ APT_PACKAGES := librocksdb-dev libsnappy-dev redis-server redis-tools memcached 
 CONFIG ?= conf/dynamis.yml
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test deps build release bench check-config clean
+.PHONY: run test deps build release tools bench check-config clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -18,6 +18,9 @@ deps:
 
 release: deps
 	swift build -c release --product dynamis
+
+tools: deps
+	swift build -c release --product dynamis-snapshot
 
 run: release
 	./.build/release/dynamis -c $(CONFIG)
@@ -38,6 +41,7 @@ bench: deps
 	bash bench/collections.sh
 	bash bench/proxies.sh
 	bash bench/cluster.sh
+	bash bench/snapshot.sh
 
 clean:
 	rm -rf .build
