@@ -219,10 +219,15 @@ struct PeerInput {
         let cluster = try TestCluster(layout: [[1, 1]], extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM"])
         defer { cluster.remove() }
         let target = cluster.member(rack: 1)
+        let identity = Array("probe dc1 rack9 1".utf8)
+        let hello: [UInt8] = [0x44, 0x59, 1, 1, 0, 0] + [UInt8](repeating: 0, count: 8) + [0, 0, 0, UInt8(identity.count)] + identity
+        let ping = Array("*1\r\n$4\r\nPING\r\n".utf8)
+        let requestFrame: [UInt8] = [0x44, 0x59, 1, 2, 0, 0] + [UInt8](repeating: 0, count: 8) + [0, 0, 0, UInt8(ping.count)] + ping
         let garbage: [[UInt8]] = [
             Array("*1\r\n$4\r\nPING\r\n".utf8),                                    // RESP, not a frame
             [0x44, 0x59, 9, 2, 0, 0] + [UInt8](repeating: 0, count: 12),           // a future frame version
-            [0x44, 0x59, 1, 2, 0, 0] + [UInt8](repeating: 0, count: 8) + [0, 0, 0, 5] + Array("junk!".utf8),  // payload not RESP
+            hello + [0x44, 0x59, 1, 2, 0, 0] + [UInt8](repeating: 0, count: 8) + [0, 0, 0, 5] + Array("junk!".utf8),  // payload not RESP
+            Array(requestFrame),                                                   // a request before the handshake
         ]
         for bytes in garbage {
             let peer = try RESPTestClient(port: target.peerPort)
@@ -238,6 +243,7 @@ struct PeerInput {
         #expect(log.contains("not a Dynamis peer"), "\(log)")
         #expect(log.contains("peer speaks frame version 9; this node speaks 1"), "\(log)")
         #expect(log.contains("a request that is not one RESP command"), "\(log)")
+        #expect(log.contains("sent a request before the handshake completed"), "\(log)")
     }
 }
 
@@ -440,6 +446,50 @@ struct Snapshots {
         let refused = try SnapshotHelpers.tool(["export", "--from", "127.0.0.1:\(lone.port)", "--cluster", "--out", work.path + "/x.rdb"], in: work)
         #expect(refused.status != 0)
         #expect(refused.output.contains("not a member of a Dynamis cluster"))
+    }
+}
+}
+
+extension ClusterTests {
+@Suite(.timeLimit(.minutes(3)))
+struct PeerSecrets {
+    typealias S = ClusterTestSupport
+
+    @Test func peersWithTheSameSecretLinkAndAWrongSecretCannotJoin() throws {
+        let good = try TestCluster(layout: [[1, 1]], extraConfig: ["peer_secret: s3cret", "write_consistency: DC_QUORUM"])
+        do {
+            defer { good.remove() }
+            #expect(try good.member(rack: 0).client().command("SET", "k", "v") == .simple("OK"))
+            #expect(try S.client(good.member(rack: 1), consistency: "DC_ONE").command("GET", "k") == S.bulk("v"))
+            // The secret never crosses the wire, only proofs of it.
+            #expect(!good.member(rack: 0).process.child.log.contains("s3cret"))
+        }
+
+        // Rack 2's node has another secret; a third configuration (no secret) is refused too.
+        let bad = try TestCluster(layout: [[1, 1, 1]], extraConfig: ["write_consistency: DC_QUORUM"],
+                                  perNode: { i in i == 2 ? [] : ["peer_secret: \(i == 0 ? "s3cret" : "other")"] },
+                                  waitForPeers: false)
+        defer { bad.remove() }
+        let (a, b, c) = (bad.member(rack: 0), bad.member(rack: 1), bad.member(rack: 2))
+        try S.eventually("the listeners reject the wrong proofs") {
+            a.process.child.log.contains("failed authentication") && b.process.child.log.contains("failed authentication")
+        }
+        try S.eventually("the node without a secret is told it needs one") {
+            c.process.child.log.contains("requires a peer secret")
+        }
+        try S.eventually("a secret-holding connector refuses a listener that cannot prove the secret") {
+            a.process.child.log.contains("did not prove it knows the peer secret")
+        }
+        for member in [a, b, c] {
+            let info = try member.client().command("INFO", "dynamis").string ?? ""
+            #expect(TestCluster.field(info, "peers_connected") == 0, "\(info)")
+        }
+        // With no peer linked, a quorum write cannot be acknowledged.
+        guard case .error(let e) = try a.client().command("SET", "k", "v") else {
+            Issue.record("a quorum write was acknowledged without peers")
+            return
+        }
+        #expect(e.contains("Quorum") || e.contains("replicas answered"), "\(e)")
     }
 }
 }

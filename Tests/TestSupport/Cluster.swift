@@ -38,12 +38,15 @@ public final class TestCluster {
     /// `layout[dc][rack]` is the number of nodes of that rack. `extraConfig` lines go into
     /// every node's config (consistency, timeout, ...); `engine`, given a node's position in
     /// `members`, replaces the default engine lines (RocksDB in the node's directory).
-    public init(layout: [[Int]], extraConfig: [String] = [], engine: ((Int) -> [String])? = nil) throws {
+    /// `perNode` adds lines to one node's config (by position); with `waitForPeers` false the
+    /// cluster is returned as soon as every process listens (for links that must not come up).
+    public init(layout: [[Int]], extraConfig: [String] = [], engine: ((Int) -> [String])? = nil,
+                perNode: ((Int) -> [String])? = nil, waitForPeers: Bool = true) throws {
         var lastError: Error = TestClientError("cluster did not start")
         for _ in 0..<3 {
             do {
-                try start(layout: layout, extraConfig: extraConfig, engine: engine)
-                try waitForPeers()
+                try start(layout: layout, extraConfig: extraConfig, engine: engine, perNode: perNode)
+                if waitForPeers { try self.waitForPeers() }
                 return
             } catch {
                 lastError = error
@@ -53,7 +56,7 @@ public final class TestCluster {
         throw lastError
     }
 
-    private func start(layout: [[Int]], extraConfig: [String], engine: ((Int) -> [String])?) throws {
+    private func start(layout: [[Int]], extraConfig: [String], engine: ((Int) -> [String])?, perNode: ((Int) -> [String])?) throws {
         struct Plan { let dc: String, rack: String, token: UInt32, port: Int, peerPort: Int, adminPort: Int
                       let dcIndex: Int, rackIndex: Int, nodeIndex: Int }
         var plans: [Plan] = []
@@ -73,7 +76,7 @@ public final class TestCluster {
                          "stats_listen: 127.0.0.1:\(plan.adminPort)", "datacenter: \(plan.dc)", "rack: \(plan.rack)",
                          "tokens: '\(plan.token)'", "timeout: 1000", "io_threads: 2"]
                 + (engine?(index) ?? ["data_store: rocksdb", "data_dir: \(directory.path)/data"])
-                + extraConfig + ["dyn_seeds:"] + seeds
+                + extraConfig + (perNode?(index) ?? []) + ["dyn_seeds:"] + seeds
             let process: DynamisProcess
             do {
                 process = try DynamisProcess(port: plan.port, adminPort: plan.adminPort, configLines: lines, directory: directory)
@@ -109,7 +112,7 @@ public final class TestCluster {
         }
     }
 
-    static func field(_ info: String, _ name: String) -> Int? {
+    public static func field(_ info: String, _ name: String) -> Int? {
         for line in info.split(whereSeparator: { $0.isNewline }) where line.hasPrefix(name + ":") {
             return Int(line.dropFirst(name.count + 1))
         }

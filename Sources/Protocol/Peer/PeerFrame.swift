@@ -8,7 +8,7 @@ import NIOCore
 /// payload length (u32).
 public struct PeerFrame: Sendable {
     public enum Kind: UInt8, Sendable {
-        /// The first frame on a connection, each way: the sender's identity as text.
+        /// Handshake messages as text (identity, challenge, proof, welcome), before any request.
         case hello = 1
         /// Execute on the receiving node's own storage and answer.
         case request = 2

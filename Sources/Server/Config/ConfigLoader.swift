@@ -93,6 +93,7 @@ public enum ConfigLoader {
                 let value = try field.oneOf(TokenOwnership.allCases.map(\.rawValue))
                 config.tokenOwnership = TokenOwnership(rawValue: value)!
             case "requirepass": config.requirePass = try field.nonEmptyString()
+            case "peer_secret": config.peerSecret = try field.nonEmptyString()
             case "datastore_password": config.datastorePassword = try field.nonEmptyString()
             case "io_threads": config.ioThreads = try field.integer(min: 0, max: 64)
             case "data_dir": config.dataDirectory = try field.nonEmptyString()

@@ -76,6 +76,8 @@ public struct DynamisConfig: Sendable {
     public var tokenOwnership = TokenOwnership.rangeStart
     /// Clients must AUTH with this password (Redis's `requirepass`; RESP clients).
     public var requirePass: String?
+    /// The secret peers prove to each other when linking; `requirepass` when unset.
+    public var peerSecret: String?
     /// Sent with AUTH to a redis backend on every connection (`datastore_password`).
     public var datastorePassword: String?
     /// Event-loop threads serving clients (0: one per core).

@@ -31,6 +31,11 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
     private let peerIndex: Int
     private let status: PeerStatus
     private let hello: String
+    private let authentication: PeerAuthentication
+    /// The connected channel while the handshake runs; requests wait in `outbound` until the
+    /// peer's welcome.
+    private var handshaking: Channel?
+    private var clientNonce = ""
     private let timeout: TimeAmount
     private let logger: Logger
     private var link: LinkState
@@ -46,8 +51,9 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
     static let maxInFlight = 1_000_000
 
     init(eventLoop: EventLoop, peer: Node, peerIndex: Int, status: PeerStatus, local: Node,
-         timeoutMilliseconds: Int, retryCapMilliseconds: Int, logger: Logger) {
+         authentication: PeerAuthentication, timeoutMilliseconds: Int, retryCapMilliseconds: Int, logger: Logger) {
         self.eventLoop = eventLoop
+        self.authentication = authentication
         self.peer = peer
         self.peerIndex = peerIndex
         self.status = status
@@ -127,17 +133,58 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
     }
 
     private func connected(_ channel: Channel) {
+        guard !link.isClosed else {
+            channel.close(promise: nil)
+            return
+        }
+        handshaking = channel
+        sendHello(hello, on: channel)
+        // A peer that never answers the handshake is dropped and retried like a refused one.
+        eventLoop.scheduleTask(in: timeout) {
+            if let stuck = self.handshaking, stuck === channel {
+                self.logger.warning("peer \(self.peer.name) did not complete the handshake in time")
+                stuck.close(promise: nil)
+            }
+        }
+    }
+
+    private func sendHello(_ text: String, on channel: Channel) {
+        var frame = channel.allocator.buffer(capacity: text.utf8.count + 32)
+        PeerFrame(kind: .hello, id: 0, payload: ByteBuffer(string: text)).write(into: &frame)
+        channel.writeAndFlush(frame, promise: nil)
+    }
+
+    /// The listener's side of the handshake (see `PeerAuthentication`).
+    private func handshake(_ text: String, on channel: Channel) {
+        let words = text.split(separator: " ")
+        switch (words.first, authentication.secret) {
+        case ("challenge", nil):
+            logger.error("peer \(peer.name) requires a peer secret; set peer_secret (or requirepass) as on that node")
+            channel.close(promise: nil)
+        case ("challenge", _) where words.count == 2:
+            clientNonce = PeerAuthentication.nonce()
+            sendHello("auth \(authentication.connectorProof(words[1])) \(clientNonce)", on: channel)
+        case ("welcome", nil) where words.count == 1:
+            established(channel)
+        case ("welcome", _) where words.count == 2 && PeerAuthentication.matches(words[1], authentication.listenerProof(Substring(clientNonce))):
+            established(channel)
+        case ("welcome", _):
+            logger.error("peer \(peer.name) did not prove it knows the peer secret; not linking to it")
+            channel.close(promise: nil)
+        default:
+            logger.error("peer \(peer.name) sent an unexpected handshake message; closing the connection")
+            channel.close(promise: nil)
+        }
+    }
+
+    private func established(_ channel: Channel) {
+        handshaking = nil
         guard link.connected(channel) else {
             channel.close(promise: nil)
             return
         }
         status.up(peerIndex)
         logger.info("connected to peer \(peer)")
-        // The hello goes first, ahead of anything queued while connecting.
-        var first = channel.allocator.buffer(capacity: outbound.readableBytes + 64)
-        PeerFrame(kind: .hello, id: 0, payload: ByteBuffer(string: hello)).write(into: &first)
-        first.writeBuffer(&outbound)
-        outbound = first
         flush()
     }
 
@@ -148,6 +195,10 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
     /// The channel closed or failed: everything in flight fails and a reconnect is scheduled.
     func disconnected() {
         let wasReady = link.channel != nil
+        if handshaking != nil, !wasReady, link.isFirstFailure {
+            logger.warning("peer \(peer.name) closed the connection during the handshake (a different peer_secret?)")
+        }
+        handshaking = nil
         guard let delay = link.failed() else { return }
         if wasReady {
             status.down(peerIndex)
@@ -181,7 +232,11 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
                 entry.receiver.receive(.failure(EngineError(String(buffer: frame.payload))), for: entry.sequence)
             }
         case .hello:
-            logger.debug("peer \(peer.name) is \(String(buffer: frame.payload))")
+            guard let channel = handshaking else {
+                logger.error("peer \(peer.name) sent a handshake message after the handshake; closing the connection")
+                return closeChannel()
+            }
+            handshake(String(buffer: frame.payload), on: channel)
         case .request, .forwarded:
             logger.error("peer \(peer.name) sent a request on an outgoing connection; closing it")
             closeChannel()
@@ -210,9 +265,11 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
 
     private func closeChannel() {
         link.channel?.close(promise: nil)
+        handshaking?.close(promise: nil)
     }
 
     func close() {
+        handshaking?.close(promise: nil)
         if let channel = link.close() {
             channel.close(promise: nil)
             status.down(peerIndex)
@@ -254,6 +311,7 @@ final class PeerLinks: @unchecked Sendable {  // only used on its event loop
             let count = peer.datacenter == cluster.local.datacenter ? config.localPeerConnections : config.remotePeerConnections
             return (0..<max(count, 1)).map { _ in
                 PeerConnection(eventLoop: eventLoop, peer: peer, peerIndex: index, status: status, local: cluster.local,
+                               authentication: PeerAuthentication(secret: config.peerSecret ?? config.requirePass),
                                timeoutMilliseconds: config.timeoutMilliseconds,
                                retryCapMilliseconds: config.serverRetryTimeout, logger: logger)
             }

@@ -24,8 +24,13 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
     private var parser = RESPRequestParser()
     private var arguments: [ByteBuffer] = []
     private var peerName = "?"
+    private let authentication: PeerAuthentication
+    /// Set once the connector proved the secret (or said hello, with no secret configured).
+    private var authenticated = false
+    private var nonce = ""
 
     init(node: NodeContext, loop: LoopSession, channel: Channel, logger: Logger) {
+        self.authentication = PeerAuthentication(secret: node.config.peerSecret ?? node.config.requirePass)
         self.node = node
         self.loop = loop
         self.logger = logger
@@ -35,6 +40,43 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if authentication.secret != nil {
+            nonce = PeerAuthentication.nonce()
+            sendHello("challenge \(nonce)", context)
+        }
+        context.fireChannelActive()
+    }
+
+    private func sendHello(_ text: String, _ context: ChannelHandlerContext) {
+        var frame = context.channel.allocator.buffer(capacity: text.utf8.count + 32)
+        PeerFrame(kind: .hello, id: 0, payload: ByteBuffer(string: text)).write(into: &frame)
+        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+    }
+
+    /// The listener's half of `PeerAuthentication`'s handshake.
+    private func handshake(_ text: String, _ context: ChannelHandlerContext) {
+        let words = text.split(separator: " ")
+        if words.first == "auth" {
+            guard !authenticated, authentication.secret != nil, words.count == 3,
+                  PeerAuthentication.matches(words[1], authentication.connectorProof(Substring(nonce))) else {
+                logger.error("peer \(peerName) failed authentication (a different peer_secret?); closing the connection")
+                context.close(promise: nil)
+                return
+            }
+            authenticated = true
+            logger.info("peer connected: \(peerName)")
+            sendHello("welcome \(authentication.listenerProof(words[2]))", context)
+            return
+        }
+        peerName = text
+        if authentication.secret == nil {
+            authenticated = true
+            logger.info("peer connected: \(peerName)")
+            sendHello("welcome", context)
+        }
+    }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -46,9 +88,13 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
         var frame = unwrapInboundIn(data)
         switch frame.kind {
         case .hello:
-            peerName = String(buffer: frame.payload)
-            logger.info("peer connected: \(peerName)")
+            handshake(String(buffer: frame.payload), context)
         case .request, .forwarded:
+            guard authenticated else {
+                logger.error("peer \(peerName) sent a request before the handshake completed; closing the connection")
+                context.close(promise: nil)
+                return
+            }
             guard (try? parser.next(from: &frame.payload, into: &arguments)) == true, frame.payload.readableBytes == 0 else {
                 logger.error("peer \(peerName) sent a request that is not one RESP command; closing the connection")
                 context.close(promise: nil)
