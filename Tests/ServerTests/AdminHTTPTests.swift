@@ -73,7 +73,10 @@ struct AdminHTTPTests {
                     continue
                 }
                 let series = String(line[..<space])
-                let name = String(series.prefix { $0 != "{" })
+                var name = String(series.prefix { $0 != "{" })
+                for suffix in ["_bucket", "_sum", "_count"] where !typed.contains(name) && name.hasSuffix(suffix) {
+                    name = String(name.dropLast(suffix.count))  // a histogram's series
+                }
                 #expect(typed.contains(name), "\(name) has no TYPE line")
                 samples[series] = value
             }
@@ -85,6 +88,7 @@ struct AdminHTTPTests {
         for i in 0..<4 { _ = try client.command("GET", "m\(i)") }
         #expect(try httpRequest(port: node.adminPort, path: "/state/writes_only").status == 200)
         _ = try client.command("GET", "m1")
+        _ = try client.command("NOSUCHCOMMAND")
         let after = try scrape()
         let writes = "dynamis_client_requests_total{class=\"write\"}"
         let reads = "dynamis_client_requests_total{class=\"read\"}"
@@ -95,6 +99,28 @@ struct AdminHTTPTests {
         #expect(after["dynamis_node_state{state=\"NORMAL\"}"] == 0)
         #expect(after["dynamis_client_connections"] == 1)
         #expect(after["dynamis_rocksdb_estimated_keys"] != nil)
+        #expect(after["dynamis_client_errors_total{cause=\"unknown_command\"}"] == 1)
+        #expect(after["dynamis_client_errors_total{cause=\"node_state\"}"] == 1)
+        #expect(after["dynamis_client_errors_total{cause=\"storage\"}"] == 0)
+        // Latency histograms: every request counted once, buckets cumulative up to +Inf.
+        let duration = "dynamis_client_request_duration_seconds"
+        for (label, expected) in [("write", 7.0), ("read", 5.0)] {
+            let count = (after["\(duration)_count{class=\"\(label)\"}"] ?? 0) - (before["\(duration)_count{class=\"\(label)\"}"] ?? 0)
+            #expect(count == expected, "\(label)")
+            let buckets = after.filter { $0.key.hasPrefix("\(duration)_bucket{class=\"\(label)\",") }
+            #expect(buckets.count == 16)
+            let ordered = buckets.sorted { a, b in
+                func bound(_ key: String) -> Double { Double(key.split(separator: "\"")[3]) ?? .infinity }
+                return bound(a.key) < bound(b.key)
+            }.map(\.value)
+            #expect(ordered == ordered.sorted(), "buckets must be cumulative")
+            #expect(ordered.last == after["\(duration)_count{class=\"\(label)\"}"])
+            #expect((after["\(duration)_sum{class=\"\(label)\"}"] ?? 0) > 0)
+        }
+        // /info's Dynomite latency fields now carry the histogram's values.
+        let info = try JSONSerialization.jsonObject(with: Data(try httpRequest(port: node.adminPort, path: "/info").body.utf8)) as? [String: Any]
+        #expect((info?["latency_max"] as? Int ?? 0) > 0)
+        #expect((info?["latency_99th"] as? Int ?? 0) >= (info?["latency_95th"] as? Int ?? 0))
     }
 
     /// STANDBY serves nothing, WRITES_ONLY (and RESUMING) only writes, NORMAL everything.

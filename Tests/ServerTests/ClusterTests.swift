@@ -463,6 +463,9 @@ struct PeerSecrets {
             #expect(try S.client(good.member(rack: 1), consistency: "DC_ONE").command("GET", "k") == S.bulk("v"))
             // The secret never crosses the wire, only proofs of it.
             #expect(!good.member(rack: 0).process.child.log.contains("s3cret"))
+            let metrics = try httpRequest(port: good.member(rack: 0).process.adminPort, path: "/metrics").body
+            #expect(metrics.contains("dynamis_peer_up{peer=\"127.0.0.1:\(good.member(rack: 1).peerPort)\", dc=\"dc1\", rack=\"rack2\"} 1")
+                    || metrics.contains("dynamis_peer_up{peer=\"127.0.0.1:\(good.member(rack: 1).peerPort)\",dc=\"dc1\",rack=\"rack2\"} 1"), "\(metrics)")
         }
 
         // Rack 2's node has another secret; a third configuration (no secret) is refused too.
@@ -483,6 +486,8 @@ struct PeerSecrets {
         for member in [a, b, c] {
             let info = try member.client().command("INFO", "dynamis").string ?? ""
             #expect(TestCluster.field(info, "peers_connected") == 0, "\(info)")
+            let metrics = try httpRequest(port: member.process.adminPort, path: "/metrics").body
+            #expect(!metrics.contains("dynamis_peer_up{") || !metrics.split(separator: "\n").contains { $0.hasPrefix("dynamis_peer_up{") && $0.hasSuffix(" 1") })
         }
         // With no peer linked, a quorum write cannot be acknowledged.
         guard case .error(let e) = try a.client().command("SET", "k", "v") else {

@@ -2,8 +2,9 @@ import Foundation
 
 /// `/info` in Dynomite's layout: a flat header, then an object keyed by the pool name with the
 /// pool counters, holding an object keyed by the datastore name with the datastore counters.
-/// Counters Dynamis does not keep yet (latency histograms, peers) are present and zero, so
-/// dashboards built for Dynomite keep working.
+/// Latencies come from the loops' histograms (bucket bounds, so percentiles are upper
+/// estimates); counters Dynamis does not keep (payload sizes, queue depths, cross-zone RTTs)
+/// are present and zero, so dashboards built for Dynomite keep working.
 enum InfoJSON {
     static func make(node: NodeContext, counters: LoopCounters) -> [String: Any] {
         let config = node.config
@@ -17,8 +18,14 @@ enum InfoJSON {
             "dc": config.datacenter,
             "state": node.settings.state.name,
         ]
-        for name in ["latency_max", "latency_999th", "latency_99th", "latency_95th", "latency_mean",
-                     "payload_size_max", "payload_size_999th", "payload_size_99th", "payload_size_95th", "payload_size_mean",
+        // Dynomite reports latencies in microseconds over reads and writes together.
+        let latency = counters.readLatency + counters.writeLatency
+        info["latency_max"] = latency.maxMicros
+        info["latency_999th"] = latency.quantile(0.999)
+        info["latency_99th"] = latency.quantile(0.99)
+        info["latency_95th"] = latency.quantile(0.95)
+        info["latency_mean"] = latency.meanMicros
+        for name in ["payload_size_max", "payload_size_999th", "payload_size_99th", "payload_size_95th", "payload_size_mean",
                      "average_cross_region_rtt", "99_cross_region_rtt", "average_cross_zone_latency", "99_cross_zone_latency",
                      "average_server_latency", "99_server_latency", "client_out_queue_99", "server_in_queue_99",
                      "server_out_queue_99", "dnode_client_out_queue_99", "peer_in_queue_99", "peer_out_queue_99",

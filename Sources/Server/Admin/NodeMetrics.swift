@@ -15,6 +15,9 @@ final class NodeMetrics: Sendable {
     private let uptime: Gauge
     private let stateGauges: [(NodeState, Gauge)]
     private let engineGauges: [String: Gauge]
+    private let errorCounters: [Counter]
+    private let peerUp: [Gauge]
+    private let peerConnections: [Gauge]
     private let exported = NIOLockedValueBox(LoopCounters())
     private let node: NodeContext
 
@@ -40,6 +43,13 @@ final class NodeMetrics: Sendable {
             engineGauges[statistic.name] = registry.makeGauge(descriptor: named(statistic.name, "", statistic.help))
         }
         self.engineGauges = engineGauges
+        let errors = named("client_errors", "total", "Error replies a client got instead of its answer, by cause.")
+        errorCounters = ErrorCause.allCases.map { registry.makeCounter(descriptor: errors, labels: [("cause", $0.label)]) }
+        let up = named("peer_up", "", "1 when every connection to the peer is established (after authentication).")
+        let connections = named("peer_connections", "", "Established connections to the peer, all event loops together.")
+        let peers = node.cluster?.peers ?? []
+        peerUp = peers.map { registry.makeGauge(descriptor: up, labels: [("peer", $0.name), ("dc", $0.datacenter), ("rack", $0.rack)]) }
+        peerConnections = peers.map { registry.makeGauge(descriptor: connections, labels: [("peer", $0.name), ("dc", $0.datacenter), ("rack", $0.rack)]) }
     }
 
     /// The exposition text, given the loops' current totals.
@@ -50,6 +60,7 @@ final class NodeMetrics: Sendable {
             others.increment(by: Int64(totals.otherRequests - last.otherRequests))
             refusedByState.increment(by: Int64(totals.refusedByState - last.refusedByState))
             connectionsOpened.increment(by: Int64(totals.connectionsOpened - last.connectionsOpened))
+            for (i, counter) in errorCounters.enumerated() { counter.increment(by: Int64(totals.errors[i] - last.errors[i])) }
             last = totals
         }
         connections.set(Int64(node.connectedClients.load(ordering: .relaxed)))
@@ -57,6 +68,29 @@ final class NodeMetrics: Sendable {
         let current = node.settings.state
         for (state, gauge) in stateGauges { gauge.set(Int64(state == current ? 1 : 0)) }
         for statistic in node.engine.statistics() { engineGauges[statistic.name]?.set(to: statistic.value) }
-        return registry.emitToString()
+        for i in peerUp.indices {
+            peerUp[i].set(Int64(node.peerStatus.isConnected(i) ? 1 : 0))
+            peerConnections[i].set(Int64(node.peerStatus.connections(i)))
+        }
+        return registry.emitToString() + Self.histogramText(totals)
+    }
+
+    /// Request latency as a Prometheus histogram. The loops keep pre-bucketed counts, which
+    /// swift-prometheus's histograms cannot take (they record one observation at a time), so
+    /// these lines are written here, in the same exposition format.
+    static func histogramText(_ totals: LoopCounters) -> String {
+        let name = "dynamis_client_request_duration_seconds"
+        var text = "# HELP \(name) From reading a request to writing its reply, by class.\n# TYPE \(name) histogram\n"
+        for (label, histogram) in [("read", totals.readLatency), ("write", totals.writeLatency)] {
+            var cumulative = 0
+            for (i, bound) in LatencyHistogram.bounds.enumerated() {
+                cumulative += histogram.counts[i]
+                text += "\(name)_bucket{class=\"\(label)\",le=\"\(Double(bound) / 1_000_000)\"} \(cumulative)\n"
+            }
+            text += "\(name)_bucket{class=\"\(label)\",le=\"+Inf\"} \(histogram.count)\n"
+            text += "\(name)_sum{class=\"\(label)\"} \(Double(histogram.sumMicros) / 1_000_000)\n"
+            text += "\(name)_count{class=\"\(label)\"} \(histogram.count)\n"
+        }
+        return text
     }
 }

@@ -36,6 +36,20 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     /// is nil until its reply arrives. `deferredBase` numbers the first entry.
     private var deferred = CircularBuffer<ByteBuffer?>()
     private var deferredBase = 0
+    /// For each `deferred` entry: when its requests were read and how many reads and writes
+    /// it answers, for the latency histograms.
+    private var deferredTiming = CircularBuffer<(start: Int, reads: Int32, writes: Int32)>()
+    /// Replies in `reply` not yet sent, by class, and when the oldest of them was read.
+    private var bufferedReads: Int32 = 0
+    private var bufferedWrites: Int32 = 0
+    private var bufferedSince = 0
+    /// How many of `reply`'s bytes (and replies) precede `deferred`: those buffered before its
+    /// first entry. Bytes after them answer later requests and must queue behind `deferred`.
+    private var precedingBytes = 0
+    private var precedingReads: Int32 = 0
+    private var precedingWrites: Int32 = 0
+    /// When the requests being processed were read (one clock call per read).
+    private var readTime = 0
     /// The sequence number of a blocking command still waiting: no further request is read
     /// until it answers, as in Redis.
     private var blockedOn: Int?
@@ -91,6 +105,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if closing { return }
+        readTime = monotonicMicros()
+        if bufferedReads == 0, bufferedWrites == 0 { bufferedSince = readTime }
         var incoming = unwrapInboundIn(data)
         if unparsed == nil {
             process(&incoming, context: context)
@@ -148,11 +164,16 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
             do {
                 guard try parser.next(from: &buffer, into: &arguments) else { return }
             } catch {
+                loop.counters.errors[ErrorCause.protocolError.rawValue] += 1
                 reply.error("ERR Protocol error: \(error.message)")
+                keepReplyOrder()
                 closing = true
                 return
             }
             dispatch(context: context)
+            // A reply written here (an unknown command, arity or NOAUTH error too) queues behind
+            // replies still on their way.
+            keepReplyOrder()
             if reply.buffer.readableBytes > Self.replyFlushThreshold, !waitingForCommit {
                 // A large burst: commit now rather than buffer without bound.
                 sendReplies(failure: loop.commitNow(), context: context)
@@ -164,12 +185,15 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
         guard let spec = CommandTable.lookup(arguments[0]),
               forwardsCommands || !spec.flags.contains(.forwardable)
         else {
+            loop.counters.errors[ErrorCause.unknownCommand.rawValue] += 1
             return reply.error(bytes: UnknownCommand.message(arguments))
         }
         guard state.authenticated || spec.flags.contains(.noAuth) else {
+            loop.counters.errors[ErrorCause.noauth.rawValue] += 1
             return reply.error("NOAUTH Authentication required.")
         }
         guard spec.acceptsArgumentCount(arguments.count) else {
+            loop.counters.errors[ErrorCause.arity.rawValue] += 1
             return reply.error("ERR wrong number of arguments for '\(spec.name)' command")
         }
         if spec.flags.contains(.connection) {
@@ -190,28 +214,33 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
         let state = node.settings.state
         if state != .normal, isWrite ? !state.allowsWrites : !state.allowsReads {
             loop.counters.refusedByState += 1
+            loop.counters.errors[ErrorCause.nodeState.rawValue] += 1
             reply.error(Self.stateRefusal)
         } else if session.execute(spec, arguments, origin: nextOrigin, reply: &reply) {
             if spec.flags.contains(.blocking) { blockedOn = deferredBase + deferred.count }
-            deferred.append(nil)  // the engine answers later, through `receive`
+            appendDeferred(write: isWrite)  // the engine answers later, through `receive`
             return
         }
+        if isWrite { bufferedWrites += 1 } else { bufferedReads += 1 }
         keepReplyOrder()
     }
 
     /// A node with peers: the coordinator sends the request to its replicas. The node's state
     /// is checked where the request reaches this node's own storage, as in Dynomite.
     private func coordinate(_ coordinator: Coordinator, _ spec: CommandSpec) {
-        if spec.flags.contains(.write) { loop.counters.writeRequests += 1 } else { loop.counters.readRequests += 1 }
+        let isWrite = spec.flags.contains(.write)
+        if isWrite { loop.counters.writeRequests += 1 } else { loop.counters.readRequests += 1 }
         let context = Coordinator.Context(client: state.id, resp3: reply.resp3,
                                           read: state.consistency ?? node.settings.readConsistency,
                                           write: state.consistency ?? node.settings.writeConsistency)
         let sequence = deferredBase + deferred.count
         if var bytes = coordinator.execute(spec, arguments, context, receiver: self, sequence: sequence) {
+            countFailure(bytes)
             reply.buffer.writeBuffer(&bytes)
+            if isWrite { bufferedWrites += 1 } else { bufferedReads += 1 }
             keepReplyOrder()
         } else {
-            deferred.append(nil)
+            appendDeferred(write: isWrite)
         }
     }
 
@@ -254,13 +283,15 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
                 let state = node.settings.state
                 if state != .normal, request.command != .version, isRead ? !state.allowsReads : !state.allowsWrites {
                     loop.counters.refusedByState += 1
+                    loop.counters.errors[ErrorCause.nodeState.rawValue] += 1
                     if !request.noreply {
                         reply.buffer.writeString("SERVER_ERROR Dynomite: Dynomite's current state does not allow this request\r\n")
                     }
                 } else if session.execute(memcached: request, origin: nextOrigin, reply: &reply) {
-                    deferred.append(nil)
+                    appendDeferred(write: !isRead)
                     continue
                 }
+                if isRead { bufferedReads += 1 } else { bufferedWrites += 1 }
             }
             keepReplyOrder()
             if reply.buffer.readableBytes > Self.replyFlushThreshold, !waitingForCommit {
@@ -276,18 +307,60 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
 
     /// A reply just written behind one still on its way must wait its turn.
     private func keepReplyOrder() {
-        if !deferred.isEmpty, reply.buffer.readableBytes > 0 {
-            deferred.append(reply.buffer)
+        guard !deferred.isEmpty, reply.buffer.readableBytes > precedingBytes else { return }
+        let later = reply.buffer.getSlice(at: reply.buffer.readerIndex + precedingBytes,
+                                          length: reply.buffer.readableBytes - precedingBytes)!
+        if precedingBytes == 0 {
             reply.buffer = allocator.buffer(capacity: 256)
+        } else {
+            reply.buffer.moveWriterIndex(to: reply.buffer.readerIndex + precedingBytes)
         }
+        deferred.append(later)
+        deferredTiming.append((bufferedSince, bufferedReads, bufferedWrites))
+        bufferedReads = 0
+        bufferedWrites = 0
+        bufferedSince = readTime
+    }
+
+    /// Queues a reply an engine or the coordinator will produce later. Replies already
+    /// buffered go out before it.
+    private func appendDeferred(write: Bool) {
+        if deferred.isEmpty {
+            precedingBytes = reply.buffer.readableBytes
+            precedingReads = bufferedReads
+            precedingWrites = bufferedWrites
+            bufferedReads = 0
+            bufferedWrites = 0
+        } else {
+            keepReplyOrder()
+        }
+        deferred.append(nil)
+        deferredTiming.append((readTime, write ? 0 : 1, write ? 1 : 0))
+    }
+
+    /// Counts a coordinator's or engine's error reply that reports a missing replica or storage.
+    private func countFailure(_ bytes: ByteBuffer) {
+        guard bytes.readableBytes > 6, bytes.getInteger(at: bytes.readerIndex, as: UInt8.self) == UInt8(ascii: "-") else { return }
+        if EngineError.isUnavailability(bytes) || bytes.readableBytesView.starts(with: "-ERR Dynomite: Failed".utf8) {
+            let storage = bytes.readableBytesView.starts(with: "-ERR Storage".utf8)
+            loop.counters.errors[(storage ? ErrorCause.storage : ErrorCause.peer).rawValue] += 1
+        }
+    }
+
+    private func recordLatency(reads: Int32, writes: Int32, since start: Int, now: Int) {
+        let micros = max(0, now - start)
+        if reads > 0 { loop.counters.readLatency.record(micros: micros, times: Int(reads)) }
+        if writes > 0 { loop.counters.writeLatency.record(micros: micros, times: Int(writes)) }
     }
 
     /// A reply the engine produced after `execute` returned.
     func receive(_ result: Result<ByteBuffer, EngineError>, for sequence: Int) {
         switch result {
         case .success(let bytes):
+            countFailure(bytes)
             deferredReplyArrived(sequence, bytes)
         case .failure(let error):
+            loop.counters.errors[(error.message.hasPrefix("ERR Peer") ? ErrorCause.peer : ErrorCause.storage).rawValue] += 1
             var writer = ReplyWriter(buffer: allocator.buffer(capacity: 64))
             if speaksMemcached {
                 // memcached clients know SERVER_ERROR; the message keeps its "Storage: ..." source.
@@ -327,6 +400,19 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
             closing = true
         }
         var wrote = false
+        let now = monotonicMicros()
+        if precedingReads + precedingWrites > 0 {
+            recordLatency(reads: precedingReads, writes: precedingWrites, since: bufferedSince, now: now)
+        }
+        if deferred.isEmpty, bufferedReads + bufferedWrites > 0 {
+            recordLatency(reads: bufferedReads, writes: bufferedWrites, since: bufferedSince, now: now)
+            bufferedReads = 0
+            bufferedWrites = 0
+        }
+        precedingBytes = 0
+        precedingReads = 0
+        precedingWrites = 0
+        if deferred.isEmpty { bufferedSince = now }
         if reply.buffer.readableBytes > 0 {
             context.write(wrapOutboundOut(reply.buffer), promise: nil)
             // NIO usually writes small replies at once and lets go of the buffer, so clearing
@@ -336,6 +422,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
         }
         while let first = deferred.first, let ready = first {
             deferred.removeFirst()
+            let timing = deferredTiming.removeFirst()
+            recordLatency(reads: timing.reads, writes: timing.writes, since: timing.start, now: now)
             deferredBase += 1
             if failure == nil { context.write(wrapOutboundOut(ready), promise: nil) }
             wrote = true

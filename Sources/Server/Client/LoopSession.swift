@@ -93,13 +93,20 @@ struct LoopCounters: Sendable {
     var refusedByState = 0
     var connectionsOpened = 0
     var connectionsClosed = 0
+    /// Error replies, by cause (see `ErrorCause`).
+    var errors = [Int](repeating: 0, count: ErrorCause.allCases.count)
+    /// From reading a request to writing its reply, by class.
+    var readLatency = LatencyHistogram()
+    var writeLatency = LatencyHistogram()
 
     static func + (a: LoopCounters, b: LoopCounters) -> LoopCounters {
         LoopCounters(readRequests: a.readRequests + b.readRequests, writeRequests: a.writeRequests + b.writeRequests,
                      otherRequests: a.otherRequests + b.otherRequests, errorReplies: a.errorReplies + b.errorReplies,
                      refusedByState: a.refusedByState + b.refusedByState,
                      connectionsOpened: a.connectionsOpened + b.connectionsOpened,
-                     connectionsClosed: a.connectionsClosed + b.connectionsClosed)
+                     connectionsClosed: a.connectionsClosed + b.connectionsClosed,
+                     errors: zip(a.errors, b.errors).map { $0 + $1 },
+                     readLatency: a.readLatency + b.readLatency, writeLatency: a.writeLatency + b.writeLatency)
     }
 }
 
@@ -108,5 +115,22 @@ extension LoopSessions {
     func totals() -> EventLoopFuture<LoopCounters> {
         let futures = all.map { session in session.eventLoop.submit { session.counters } }
         return EventLoopFuture.reduce(LoopCounters(), futures, on: futures[0].eventLoop) { $0 + $1 }
+    }
+}
+
+/// Why a client got an error reply instead of its command's own answer (`/metrics`).
+enum ErrorCause: Int, CaseIterable, Sendable {
+    case protocolError, unknownCommand, arity, noauth, nodeState, storage, peer
+
+    var label: String {
+        switch self {
+        case .protocolError: "protocol"
+        case .unknownCommand: "unknown_command"
+        case .arity: "arity"
+        case .noauth: "noauth"
+        case .nodeState: "node_state"
+        case .storage: "storage"
+        case .peer: "peer"
+        }
     }
 }
