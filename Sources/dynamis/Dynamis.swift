@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Server
+import ServiceLifecycle
 
 /// `dynamis`: a node of the Dynamis distributed key/value database.
 @main
@@ -76,19 +77,22 @@ struct Dynamis: AsyncParsableCommand {
         if let pidFile {
             try? "\(ProcessInfo.processInfo.processIdentifier)\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
         }
-        let signal = await signals.wait()
-        logger.notice("received \(signal), shutting down")
-        // Stop accepting, close connections (replies already flushed acknowledge only durable
-        // writes), close the engine; a stop that hangs is cut short so the process always ends.
-        let stopped = await withTaskGroup(of: Bool.self) { group in
-            group.addTask { await node.stop(); return true }
-            group.addTask { try? await Task.sleep(for: .seconds(Self.shutdownBoundSeconds)); return false }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
+        // swift-service-lifecycle runs the node as a service; a SIGTERM/SIGINT (caught by
+        // `TerminationSignals`, which also works when the parent left them blocked) triggers
+        // the group's graceful shutdown, which the service answers by stopping the node.
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: NodeService(node: node, boundSeconds: Self.shutdownBoundSeconds, logger: logger))],
+            logger: logger))
+        let watcher = Task {
+            let signal = await signals.wait()
+            logger.notice("received \(signal), shutting down")
+            await group.triggerGracefulShutdown()
         }
-        if !stopped {
-            logger.error("shutdown took longer than \(Self.shutdownBoundSeconds) s; exiting anyway")
+        defer { watcher.cancel() }
+        do {
+            try await group.run()
+        } catch {
+            logger.error("\(error)")
             if let pidFile { try? FileManager.default.removeItem(atPath: pidFile) }
             throw ExitCode(1)
         }
