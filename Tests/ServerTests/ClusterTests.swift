@@ -463,7 +463,19 @@ struct PeerSecrets {
             #expect(try S.client(good.member(rack: 1), consistency: "DC_ONE").command("GET", "k") == S.bulk("v"))
             // The secret never crosses the wire, only proofs of it.
             #expect(!good.member(rack: 0).process.child.log.contains("s3cret"))
+            for i in 0..<10 { #expect(try good.member(rack: 0).client().command("SET", "n\(i)", "v") == .simple("OK")) }
             let metrics = try httpRequest(port: good.member(rack: 0).process.adminPort, path: "/metrics").body
+            func sample(_ outcome: String) -> Int {
+                let line = metrics.split(separator: "\n").first { $0.hasPrefix("dynamis_peer_requests_total{") && $0.contains("outcome=\"\(outcome)\"") }
+                return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? -1
+            }
+            #expect(sample("sent") >= 11)
+            #expect(sample("answered") == sample("sent"))
+            #expect(sample("timed_out") == 0)
+            let info = try JSONSerialization.jsonObject(with: Data(try httpRequest(port: good.member(rack: 0).process.adminPort, path: "/info").body.utf8)) as? [String: Any]
+            let pool = info?["dyn_o_mite"] as? [String: Any]
+            #expect((pool?["peer_requests"] as? Int ?? 0) >= 11)
+            #expect((pool?["peer_connections"] as? Int ?? 0) >= 1)
             #expect(metrics.contains("dynamis_peer_up{peer=\"127.0.0.1:\(good.member(rack: 1).peerPort)\", dc=\"dc1\", rack=\"rack2\"} 1")
                     || metrics.contains("dynamis_peer_up{peer=\"127.0.0.1:\(good.member(rack: 1).peerPort)\",dc=\"dc1\",rack=\"rack2\"} 1"), "\(metrics)")
         }

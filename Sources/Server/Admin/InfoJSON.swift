@@ -58,6 +58,17 @@ enum InfoJSON {
                      "peer_mismatch_requests"] {
             pool[name] = 0
         }
+        // Peer request counters, same-DC and remote-DC peers apart as in Dynomite.
+        let local = config.datacenter
+        for (i, peer) in (node.cluster?.peers ?? []).enumerated() where i < counters.peers.count {
+            let c = counters.peers[i]
+            let prefix = peer.datacenter == local ? "peer_" : "remote_peer_"
+            pool["peer_requests", default: 0] = (pool["peer_requests"] as? Int ?? 0) + c.sent
+            pool["peer_responses", default: 0] = (pool["peer_responses"] as? Int ?? 0) + c.answered + c.refused
+            pool[prefix + "timedout_requests"] = (pool[prefix + "timedout_requests"] as? Int ?? 0) + c.timedOut
+            pool[prefix + "dropped_requests"] = (pool[prefix + "dropped_requests"] as? Int ?? 0) + c.lost + c.notSent
+        }
+        pool["peer_connections"] = (node.cluster?.peers ?? []).indices.reduce(0) { $0 + node.peerStatus.connections($1) }
         pool[datastoreName(config)] = [
             "read_requests": counters.readRequests,
             "write_requests": counters.writeRequests,

@@ -18,6 +18,8 @@ final class NodeMetrics: Sendable {
     private let errorCounters: [Counter]
     private let peerUp: [Gauge]
     private let peerConnections: [Gauge]
+    /// Per peer, one counter per outcome, in `PeerMetrics.outcomes` order.
+    private let peerRequests: [[Counter]]
     private let exported = NIOLockedValueBox(LoopCounters())
     private let node: NodeContext
 
@@ -50,6 +52,13 @@ final class NodeMetrics: Sendable {
         let peers = node.cluster?.peers ?? []
         peerUp = peers.map { registry.makeGauge(descriptor: up, labels: [("peer", $0.name), ("dc", $0.datacenter), ("rack", $0.rack)]) }
         peerConnections = peers.map { registry.makeGauge(descriptor: connections, labels: [("peer", $0.name), ("dc", $0.datacenter), ("rack", $0.rack)]) }
+        let peerRequestsName = named("peer_requests", "total", "Requests sent to (or meant for) each peer, by outcome.")
+        peerRequests = peers.map { peer in
+            Self.outcomes.map { outcome in
+                registry.makeCounter(descriptor: peerRequestsName, labels: [("peer", peer.name), ("dc", peer.datacenter),
+                                                                    ("rack", peer.rack), ("outcome", outcome.0)])
+            }
+        }
     }
 
     /// The exposition text, given the loops' current totals.
@@ -61,6 +70,10 @@ final class NodeMetrics: Sendable {
             refusedByState.increment(by: Int64(totals.refusedByState - last.refusedByState))
             connectionsOpened.increment(by: Int64(totals.connectionsOpened - last.connectionsOpened))
             for (i, counter) in errorCounters.enumerated() { counter.increment(by: Int64(totals.errors[i] - last.errors[i])) }
+            for (peer, counters) in peerRequests.enumerated() where peer < totals.peers.count {
+                let now = totals.peers[peer], before = peer < last.peers.count ? last.peers[peer] : PeerCounters()
+                for (i, outcome) in Self.outcomes.enumerated() { counters[i].increment(by: Int64(outcome.1(now) - outcome.1(before))) }
+            }
             last = totals
         }
         connections.set(Int64(node.connectedClients.load(ordering: .relaxed)))
@@ -74,6 +87,11 @@ final class NodeMetrics: Sendable {
         }
         return registry.emitToString() + Self.histogramText(totals)
     }
+
+    static let outcomes: [(String, @Sendable (PeerCounters) -> Int)] = [
+        ("sent", { $0.sent }), ("answered", { $0.answered }), ("refused", { $0.refused }),
+        ("timed_out", { $0.timedOut }), ("lost", { $0.lost }), ("not_sent", { $0.notSent }),
+    ]
 
     /// Request latency as a Prometheus histogram. The loops keep pre-bucketed counts, which
     /// swift-prometheus's histograms cannot take (they record one observation at a time), so

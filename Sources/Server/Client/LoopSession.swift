@@ -98,6 +98,8 @@ struct LoopCounters: Sendable {
     /// From reading a request to writing its reply, by class.
     var readLatency = LatencyHistogram()
     var writeLatency = LatencyHistogram()
+    /// Requests to each peer (by peer index), from this loop's links.
+    var peers: [PeerCounters] = []
 
     static func + (a: LoopCounters, b: LoopCounters) -> LoopCounters {
         LoopCounters(readRequests: a.readRequests + b.readRequests, writeRequests: a.writeRequests + b.writeRequests,
@@ -106,14 +108,23 @@ struct LoopCounters: Sendable {
                      connectionsOpened: a.connectionsOpened + b.connectionsOpened,
                      connectionsClosed: a.connectionsClosed + b.connectionsClosed,
                      errors: zip(a.errors, b.errors).map { $0 + $1 },
-                     readLatency: a.readLatency + b.readLatency, writeLatency: a.writeLatency + b.writeLatency)
+                     readLatency: a.readLatency + b.readLatency, writeLatency: a.writeLatency + b.writeLatency,
+                     peers: (0..<max(a.peers.count, b.peers.count)).map { i in
+                         (i < a.peers.count ? a.peers[i] : PeerCounters()) + (i < b.peers.count ? b.peers[i] : PeerCounters())
+                     })
     }
 }
 
 extension LoopSessions {
     /// The node's counters: each loop's, read on that loop, summed.
     func totals() -> EventLoopFuture<LoopCounters> {
-        let futures = all.map { session in session.eventLoop.submit { session.counters } }
+        let futures = all.map { session in
+            session.eventLoop.submit {
+                var counters = session.counters
+                counters.peers = session.coordinator?.links.counters() ?? []
+                return counters
+            }
+        }
         return EventLoopFuture.reduce(LoopCounters(), futures, on: futures[0].eventLoop) { $0 + $1 }
     }
 }
@@ -132,5 +143,25 @@ enum ErrorCause: Int, CaseIterable, Sendable {
         case .storage: "storage"
         case .peer: "peer"
         }
+    }
+}
+
+/// What happened to the requests sent to one peer (`/metrics`, `/info`'s peer fields).
+struct PeerCounters: Sendable, Equatable {
+    /// Framed and queued for the peer.
+    var sent = 0
+    /// Answered (including answers that are the command's own errors).
+    var answered = 0
+    /// Refused by the peer (its node state), answered with a failure frame.
+    var refused = 0
+    var timedOut = 0
+    /// In flight when the connection was lost.
+    var lost = 0
+    /// Not sent: the peer was down or too many requests were in flight.
+    var notSent = 0
+
+    static func + (a: PeerCounters, b: PeerCounters) -> PeerCounters {
+        PeerCounters(sent: a.sent + b.sent, answered: a.answered + b.answered, refused: a.refused + b.refused,
+                     timedOut: a.timedOut + b.timedOut, lost: a.lost + b.lost, notSent: a.notSent + b.notSent)
     }
 }

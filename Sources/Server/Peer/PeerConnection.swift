@@ -46,6 +46,8 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
     private var outbound: ByteBuffer
     private var flushScheduled = false
     private var timeoutTask: RepeatedTask?
+    /// This connection's request outcomes (read by a scrape, on this loop).
+    private(set) var counters = PeerCounters()
     /// A safety net far above what client backpressure lets through; beyond it requests fail
     /// with an error rather than being queued without bound (or dropped silently).
     static let maxInFlight = 1_000_000
@@ -75,8 +77,15 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
     /// answer at once when the request cannot be sent.
     func send(_ kind: PeerFrame.Kind, flags: PeerFrame.Flags, _ arguments: ArraySlice<ByteBuffer>,
               receiver: any ReplyReceiver, sequence: Int) -> EngineError? {
-        guard link.acceptsRequests else { return PeerError.notConnected }
-        guard inFlight.count < Self.maxInFlight else { return PeerError.overloaded }
+        guard link.acceptsRequests else {
+            counters.notSent += 1
+            return PeerError.notConnected
+        }
+        guard inFlight.count < Self.maxInFlight else {
+            counters.notSent += 1
+            return PeerError.overloaded
+        }
+        counters.sent += 1
         let id = nextID
         nextID &+= 1
         let lengthAt = PeerFrame.begin(kind, flags: flags, id: id, into: &outbound)
@@ -213,6 +222,7 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
         deadlines.removeAll()
         let failed = inFlight
         inFlight.removeAll()
+        counters.lost += failed.count
         // In id order: the send order, so a client's replies are failed in its request order.
         for id in failed.keys.sorted() {
             let entry = failed[id]!
@@ -226,6 +236,7 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
         switch frame.kind {
         case .response, .failure:
             guard let entry = inFlight.removeValue(forKey: frame.id) else { return }  // timed out earlier
+            if frame.kind == .response { counters.answered += 1 } else { counters.refused += 1 }
             if frame.kind == .response {
                 entry.receiver.receive(.success(frame.payload), for: entry.sequence)
             } else {
@@ -259,6 +270,7 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
             guard head.deadline <= now else { break }
             deadlines.removeFirst()
             inFlight[head.id] = nil
+            counters.timedOut += 1
             entry.receiver.receive(.failure(PeerError.timedOut), for: entry.sequence)
         }
     }
@@ -325,6 +337,11 @@ final class PeerLinks: @unchecked Sendable {  // only used on its event loop
     }
 
     func isConnected(_ peer: Int) -> Bool { pools[peer].contains { $0.isConnected } }
+
+    /// Each peer's request outcomes over its connections from this loop.
+    func counters() -> [PeerCounters] {
+        pools.map { pool in pool.reduce(PeerCounters()) { $0 + $1.counters } }
+    }
 
     func closeAll() {
         for pool in pools { for connection in pool { connection.close() } }
