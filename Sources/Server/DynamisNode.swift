@@ -76,6 +76,27 @@ public final class DynamisNode: Sendable {
                 throw ConfigError(key: "dyn_listen", "cannot listen on \(listen): \(error)")
             }
         }
+        // The admin port comes up first: once clients can connect, the node can be watched.
+        let adminChannel: Channel
+        do {
+            let routes = AdminRoutes(node: context, loops: loopSessions, eventLoop: group.next())
+            adminChannel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                        try channel.pipeline.syncOperations.addHandler(AdminHTTPHandler(admin: routes))
+                    }
+                }
+                .bind(host: config.statsListen.host, port: config.statsListen.port)
+                .get()
+        } catch {
+            try? await peerChannel?.close()
+            await Self.closeLinks(loopSessions)
+            engine.shutdown()
+            try? await group.shutdownGracefully()
+            throw ConfigError(key: "stats_listen", "cannot listen on \(config.statsListen): \(error)")
+        }
         let channel: Channel
         do {
             channel = try await ServerBootstrap(group: group)
@@ -98,28 +119,8 @@ public final class DynamisNode: Sendable {
             await Self.closeLinks(loopSessions)
             engine.shutdown()
             try? await group.shutdownGracefully()
+            try? await adminChannel.close()
             throw ConfigError(key: "listen", "cannot listen on \(config.listen): \(error)")
-        }
-        let adminChannel: Channel
-        do {
-            let routes = AdminRoutes(node: context, loops: loopSessions, eventLoop: group.next())
-            adminChannel = try await ServerBootstrap(group: group)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                        try channel.pipeline.syncOperations.addHandler(AdminHTTPHandler(admin: routes))
-                    }
-                }
-                .bind(host: config.statsListen.host, port: config.statsListen.port)
-                .get()
-        } catch {
-            try? await channel.close()
-            try? await peerChannel?.close()
-            await Self.closeLinks(loopSessions)
-            engine.shutdown()
-            try? await group.shutdownGracefully()
-            throw ConfigError(key: "stats_listen", "cannot listen on \(config.statsListen): \(error)")
         }
         var tasks: [RepeatedTask] = []
         if let rocks = engine as? RocksDBEngine {

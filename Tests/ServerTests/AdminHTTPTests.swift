@@ -121,6 +121,11 @@ struct AdminHTTPTests {
         let info = try JSONSerialization.jsonObject(with: Data(try httpRequest(port: node.adminPort, path: "/info").body.utf8)) as? [String: Any]
         #expect((info?["latency_max"] as? Int ?? 0) > 0)
         #expect((info?["latency_99th"] as? Int ?? 0) >= (info?["latency_95th"] as? Int ?? 0))
+        // Payload sizes: 7 SETs of "mN" + "v" and 5 GETs of "mN" (argument bytes, name included).
+        let payloads = "dynamis_client_request_payload_bytes"
+        #expect((after["\(payloads)_count"] ?? 0) - (before["\(payloads)_count"] ?? 0) == 12)
+        #expect((after["\(payloads)_sum"] ?? 0) - (before["\(payloads)_sum"] ?? 0) == Double(7 * (3 + 2 + 1) + 5 * (3 + 2)))
+        #expect(info?["payload_size_max"] as? Int == 6)
     }
 
     /// STANDBY serves nothing, WRITES_ONLY (and RESUMING) only writes, NORMAL everything.

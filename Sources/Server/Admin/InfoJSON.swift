@@ -20,13 +20,18 @@ enum InfoJSON {
         ]
         // Dynomite reports latencies in microseconds over reads and writes together.
         let latency = counters.readLatency + counters.writeLatency
-        info["latency_max"] = latency.maxMicros
+        info["latency_max"] = latency.maximum
         info["latency_999th"] = latency.quantile(0.999)
         info["latency_99th"] = latency.quantile(0.99)
         info["latency_95th"] = latency.quantile(0.95)
-        info["latency_mean"] = latency.meanMicros
-        for name in ["payload_size_max", "payload_size_999th", "payload_size_99th", "payload_size_95th", "payload_size_mean",
-                     "average_cross_region_rtt", "99_cross_region_rtt", "average_cross_zone_latency", "99_cross_zone_latency",
+        info["latency_mean"] = latency.mean
+        let sizes = counters.payloadSizes
+        info["payload_size_max"] = sizes.maximum
+        info["payload_size_999th"] = sizes.quantile(0.999)
+        info["payload_size_99th"] = sizes.quantile(0.99)
+        info["payload_size_95th"] = sizes.quantile(0.95)
+        info["payload_size_mean"] = sizes.mean
+        for name in ["average_cross_region_rtt", "99_cross_region_rtt", "average_cross_zone_latency", "99_cross_zone_latency",
                      "average_server_latency", "99_server_latency", "client_out_queue_99", "server_in_queue_99",
                      "server_out_queue_99", "dnode_client_out_queue_99", "peer_in_queue_99", "peer_out_queue_99",
                      "remote_peer_out_queue_99", "remote_peer_in_queue_99", "alloc_msgs", "free_msgs", "alloc_mbufs",

@@ -106,9 +106,18 @@ final class NodeMetrics: Sendable {
                 text += "\(name)_bucket{class=\"\(label)\",le=\"\(Double(bound) / 1_000_000)\"} \(cumulative)\n"
             }
             text += "\(name)_bucket{class=\"\(label)\",le=\"+Inf\"} \(histogram.count)\n"
-            text += "\(name)_sum{class=\"\(label)\"} \(Double(histogram.sumMicros) / 1_000_000)\n"
+            text += "\(name)_sum{class=\"\(label)\"} \(Double(histogram.sum) / 1_000_000)\n"
             text += "\(name)_count{class=\"\(label)\"} \(histogram.count)\n"
         }
+        let sizes = "dynamis_client_request_payload_bytes"
+        text += "# HELP \(sizes) Request payload sizes: the command's argument bytes.\n# TYPE \(sizes) histogram\n"
+        var cumulative = 0
+        for (i, bound) in SizeHistogram.bounds.enumerated() {
+            cumulative += totals.payloadSizes.counts[i]
+            text += "\(sizes)_bucket{le=\"\(bound)\"} \(cumulative)\n"
+        }
+        text += "\(sizes)_bucket{le=\"+Inf\"} \(totals.payloadSizes.count)\n"
+        text += "\(sizes)_sum \(totals.payloadSizes.sum)\n\(sizes)_count \(totals.payloadSizes.count)\n"
         return text
     }
 }

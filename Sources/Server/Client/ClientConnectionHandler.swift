@@ -196,12 +196,15 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
             loop.counters.errors[ErrorCause.arity.rawValue] += 1
             return reply.error("ERR wrong number of arguments for '\(spec.name)' command")
         }
+        var payload = 0
+        for argument in arguments { payload &+= argument.readableBytes }
         if spec.flags.contains(.connection) {
             loop.counters.otherRequests += 1
             executeConnectionCommand(spec, arguments)
             keepReplyOrder()
             return
         }
+        loop.counters.payloadSizes.record(payload)
         if let coordinator = loop.coordinator {
             return coordinate(coordinator, spec)
         }
@@ -349,8 +352,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
 
     private func recordLatency(reads: Int32, writes: Int32, since start: Int, now: Int) {
         let micros = max(0, now - start)
-        if reads > 0 { loop.counters.readLatency.record(micros: micros, times: Int(reads)) }
-        if writes > 0 { loop.counters.writeLatency.record(micros: micros, times: Int(writes)) }
+        if reads > 0 { loop.counters.readLatency.record(micros, times: Int(reads)) }
+        if writes > 0 { loop.counters.writeLatency.record(micros, times: Int(writes)) }
     }
 
     /// A reply the engine produced after `execute` returned.

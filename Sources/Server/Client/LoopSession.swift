@@ -100,6 +100,8 @@ struct LoopCounters: Sendable {
     var writeLatency = LatencyHistogram()
     /// Requests to each peer (by peer index), from this loop's links.
     var peers: [PeerCounters] = []
+    /// Request payload sizes (the command's argument bytes).
+    var payloadSizes = SizeHistogram()
 
     static func + (a: LoopCounters, b: LoopCounters) -> LoopCounters {
         LoopCounters(readRequests: a.readRequests + b.readRequests, writeRequests: a.writeRequests + b.writeRequests,
@@ -111,7 +113,8 @@ struct LoopCounters: Sendable {
                      readLatency: a.readLatency + b.readLatency, writeLatency: a.writeLatency + b.writeLatency,
                      peers: (0..<max(a.peers.count, b.peers.count)).map { i in
                          (i < a.peers.count ? a.peers[i] : PeerCounters()) + (i < b.peers.count ? b.peers[i] : PeerCounters())
-                     })
+                     },
+                     payloadSizes: a.payloadSizes + b.payloadSizes)
     }
 }
 
