@@ -22,7 +22,7 @@ enum RedisError {
 extension ByteBuffer {
     /// ASCII case-insensitive comparison with an upper-case option word.
     @inlinable
-    func isOption(_ word: StaticString) -> Bool {
+    public func isOption(_ word: StaticString) -> Bool {
         guard readableBytes == word.utf8CodeUnitCount else { return false }
         return withUnsafeReadableBytes { bytes in
             let expected = word.utf8Start

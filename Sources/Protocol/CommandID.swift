@@ -24,11 +24,12 @@ public enum CommandID: Sendable, Hashable {
     case zunion, zinter, zdiff, zunionstore, zinterstore, zdiffstore, zintercard
     case zrangestore, zmpop, zrandmember, hrandfield
     case object
-    case blpop, brpop, blmove, brpoplpush, bzpopmin, bzpopmax
+    case blpop, brpop, blmove, brpoplpush, bzpopmin, bzpopmax, blmpop, bzmpop
     // Keyspace iteration and moves
     case keys, scan, randomkey, rename, renamenx, copy
     // Serialized values (RDB payloads)
     case dump, restore
+    case sort, sortRO
     case hscan, sscan, zscan
     // Sets
     case sadd, srem, smembers, sismember, smismember, scard, smove, spop, srandmember

@@ -32,6 +32,39 @@ struct BlockingPopTests {
         #expect(try waiter.command("BRPOP", "empty", "queue", "1") == .array([.bulk(Array("queue".utf8)), .bulk(Array("job-2".utf8))]))
     }
 
+    @Test func blmpopAndBzmpopWaitPopAndMatchRedisErrors() throws {
+        let node = try DynamisProcess()
+        let redis = try RedisServer()
+        defer { node.remove(); redis.stop() }
+        let waiter = try node.client()
+        let pusher = try node.client()
+        try waiter.send(["BLMPOP", "5", "2", "a", "b", "LEFT", "COUNT", "2"])
+        try waitForBlocked(1, pusher)
+        #expect(try pusher.command("RPUSH", "b", "x", "y", "z") == .integer(3))
+        #expect(try waiter.readReply() == .array([.bulk(Array("b".utf8)), .array([.bulk(Array("x".utf8)), .bulk(Array("y".utf8))])]))
+        try waiter.send(["BZMPOP", "5", "1", "z", "MAX"])
+        try waitForBlocked(1, pusher)
+        #expect(try pusher.command("ZADD", "z", "1", "one", "2", "two") == .integer(2))
+        #expect(try waiter.readReply() == .array([.bulk(Array("z".utf8)), .array([.array([.bulk(Array("two".utf8)), .bulk(Array("2".utf8))])])]))
+        #expect(try waiter.command("BLMPOP", "0.1", "1", "nothing", "RIGHT") == .array(nil))
+        // Errors and immediate answers, byte for byte as redis-server gives them.
+        let reference = try RESPTestClient(port: redis.port)
+        for client in [waiter, reference] {
+            #expect(try client.command("SET", "str", "v") == .simple("OK"))
+            _ = try client.command("DEL", "l")
+            #expect(try client.command("RPUSH", "l", "1", "2", "3") == .integer(3))
+        }
+        let cases: [[String]] = [
+            ["BLMPOP", "abc", "1", "l", "LEFT"], ["BLMPOP", "-1", "1", "l", "LEFT"], ["BLMPOP", "0", "0", "l", "LEFT"],
+            ["BLMPOP", "0", "2", "l", "LEFT"], ["BLMPOP", "0", "1", "l", "UP"], ["BLMPOP", "0", "1", "l", "LEFT", "COUNT", "0"],
+            ["BLMPOP", "0", "1", "l", "LEFT", "COUNT"], ["BLMPOP", "0", "1", "str", "LEFT"], ["BZMPOP", "0", "1", "str", "MIN"],
+            ["BZMPOP", "0", "1", "l", "MAX"], ["BLMPOP", "0", "2", "nothing", "l", "RIGHT", "COUNT", "5"], ["BLMPOP", "0"],
+        ]
+        for command in cases {
+            #expect(try waiter.command(command) == reference.command(command), "\(command)")
+        }
+    }
+
     @Test func timeoutsAnswerNil() throws {
         let node = try DynamisProcess()
         defer { node.remove() }

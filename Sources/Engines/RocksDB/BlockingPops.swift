@@ -110,10 +110,12 @@ extension RocksDBSession {
         case error(String)
     }
 
-    /// BLPOP/BRPOP/BZPOPMIN/BZPOPMAX key [key ...] timeout, and BLMOVE/BRPOPLPUSH.
+    /// BLPOP/BRPOP/BZPOPMIN/BZPOPMAX key [key ...] timeout, BLMOVE/BRPOPLPUSH, and
+    /// BLMPOP/BZMPOP timeout numkeys key [key ...] LEFT|RIGHT|MIN|MAX [COUNT n].
     /// Answers at once when it can (or on an error); otherwise waits and returns true.
     func blockingPop(_ spec: CommandSpec, _ args: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
-        guard let timeout = Double(args[args.count - 1].text), timeout.isFinite else {
+        let multi = spec.id == .blmpop || spec.id == .bzmpop
+        guard let timeout = Double(args[multi ? 1 : args.count - 1].text), timeout.isFinite else {
             reply.error("ERR timeout is not a float or out of range")
             return false
         }
@@ -132,7 +134,14 @@ extension RocksDBSession {
         case .empty:
             break
         }
-        let keys: [[UInt8]] = (spec.id == .blmove || spec.id == .brpoplpush) ? [args[1].bytes] : args[1..<(args.count - 1)].map(\.bytes)
+        let keys: [[UInt8]]
+        if multi {
+            // The first attempt validated numkeys.
+            let count = args[2].redisInteger ?? 0
+            keys = args[3..<(3 + count)].map(\.bytes)
+        } else {
+            keys = (spec.id == .blmove || spec.id == .brpoplpush) ? [args[1].bytes] : args[1..<(args.count - 1)].map(\.bytes)
+        }
         let waiter = BlockedPop(eventLoop: eventLoop, keys: keys, origin: origin, registry: engine.blocking) { [self] in
             switch attemptPop(spec, args, resp3: resp3) {
             case .popped(let bytes): return bytes
@@ -197,6 +206,17 @@ extension RocksDBSession {
                     if found { return .popped(out.buffer) }
                 }
                 return .empty
+            case .blmpop, .bzmpop:
+                // LMPOP/ZMPOP's own parsing, errors and reply, without the timeout.
+                var popArgs = [ByteBuffer(string: spec.id == .blmpop ? "LMPOP" : "ZMPOP")]
+                popArgs.append(contentsOf: args[2...])
+                if spec.id == .blmpop { try lmpop(popArgs, &out) } else { try zmpop(popArgs, &out) }
+                let view = out.buffer.readableBytesView
+                if view.first == UInt8(ascii: "-") {
+                    return .error(String(decoding: view.dropFirst().dropLast(2), as: UTF8.self))
+                }
+                if view.starts(with: "*-1".utf8) || view.starts(with: "_".utf8) { return .empty }
+                return .popped(out.buffer)
             case .blmove, .brpoplpush:
                 let moveArgs = spec.id == .brpoplpush ? [args[0], args[1], args[2]] : Array(args[0..<5])
                 if spec.id == .brpoplpush {

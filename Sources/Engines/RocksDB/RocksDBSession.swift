@@ -175,6 +175,8 @@ final class RocksDBSession: EngineSession {
             case .rename: try rename(args, &reply, onlyIfNew: false)
             case .renamenx: try rename(args, &reply, onlyIfNew: true)
             case .copy: try copy(args, &reply)
+            case .sort: try sort(args, &reply, readOnly: false)
+            case .sortRO: try sort(args, &reply, readOnly: true)
             case .dump: try dump(args, &reply)
             case .restore: try restore(args, &reply)
             case .hscan: try collectionScan(args, &reply, type: .hash)

@@ -1,4 +1,5 @@
 import NIOCore
+import Engines
 import Protocol
 
 /// Where a command's keys are, including commands whose key count is an argument
@@ -10,6 +11,16 @@ enum ClusterKeys {
         switch spec.id {
         case .lmpop, .zmpop, .sintercard, .zunion, .zinter, .zdiff, .zintercard:
             return counted(args, at: 1)
+        case .blmpop, .bzmpop:
+            return counted(args, at: 2)
+        case .sort:
+            // The STORE destination must live with the sorted key.
+            var j = 2
+            while j < args.count {
+                if args[j].isOption("STORE"), j + 1 < args.count { return [1, j + 1] }
+                j += args[j].isOption("LIMIT") ? 3 : (args[j].isOption("BY") || args[j].isOption("GET")) ? 2 : 1
+            }
+            return [1]
         case .zunionstore, .zinterstore, .zdiffstore:
             return counted(args, at: 2).map { [1] + $0 }
         case .forwarded where spec.name.description == "eval" || spec.name.description == "evalsha":
