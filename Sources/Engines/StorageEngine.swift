@@ -57,6 +57,23 @@ public protocol EngineSession: AnyObject {
     var failure: String? { get }
     /// The client's connection closed: forget anything it was waiting for.
     func clientClosed(_ client: Int)
+
+    /// Whether MULTI/EXEC/WATCH run on this engine.
+    var supportsTransactions: Bool { get }
+    /// WATCH: adds `keys` to the connection's list.
+    func watch(_ keys: ArraySlice<ByteBuffer>, into list: inout WatchList)
+    /// UNWATCH (also after EXEC or DISCARD, and when the connection closes).
+    func unwatch(_ list: inout WatchList)
+    /// EXEC: runs the queued commands as one atomic transaction and writes EXEC's reply (their
+    /// replies as an array, or a null array when a watched key changed).
+    func exec(_ queue: [QueuedCommand], watching list: WatchList, reply: inout ReplyWriter)
+}
+
+/// One command of a MULTI block: for the engine to run, or already answered by the connection
+/// (PING, ECHO, ...), whose reply takes its place in EXEC's array.
+public enum QueuedCommand {
+    case engine(CommandSpec, [ByteBuffer])
+    case answered(ByteBuffer)
 }
 
 /// Receives the replies an engine produces after `execute` returned.
@@ -82,6 +99,13 @@ public struct RequestOrigin {
 
 extension EngineSession {
     public func clientClosed(_ client: Int) {}
+
+    public var supportsTransactions: Bool { false }
+    public func watch(_ keys: ArraySlice<ByteBuffer>, into list: inout WatchList) {}
+    public func unwatch(_ list: inout WatchList) {}
+    public func exec(_ queue: [QueuedCommand], watching list: WatchList, reply: inout ReplyWriter) {
+        reply.error("ERR MULTI/EXEC are not supported by this engine")
+    }
 
     /// Engines whose clients speak RESP never see memcached requests.
     public func execute(memcached request: MemcachedRequest, origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {

@@ -30,6 +30,8 @@ public enum CommandID: Sendable, Hashable {
     // Serialized values (RDB payloads)
     case dump, restore
     case sort, sortRO
+    // Transactions
+    case multi, exec, discard, watch, unwatch
     case hscan, sscan, zscan
     // Sets
     case sadd, srem, smembers, sismember, smismember, scard, smove, spop, srandmember

@@ -461,6 +461,12 @@ struct PeerSecrets {
             defer { good.remove() }
             #expect(try good.member(rack: 0).client().command("SET", "k", "v") == .simple("OK"))
             #expect(try S.client(good.member(rack: 1), consistency: "DC_ONE").command("GET", "k") == S.bulk("v"))
+            // Transactions need all their keys on one node: a cluster refuses them.
+            guard case .error(let refusal) = try good.member(rack: 0).client().command("MULTI") else {
+                Issue.record("a cluster node accepted MULTI")
+                return
+            }
+            #expect(refusal.hasPrefix("ERR 'multi' is not supported in a Dynamis cluster"))
             // The secret never crosses the wire, only proofs of it.
             #expect(!good.member(rack: 0).process.child.log.contains("s3cret"))
             for i in 0..<10 { #expect(try good.member(rack: 0).client().command("SET", "n\(i)", "v") == .simple("OK")) }

@@ -66,7 +66,7 @@ extension RocksDBSession {
     /// Every element and its value, in element byte order.
     func elements(_ key: ByteBuffer, generation: UInt64) -> [(field: [UInt8], value: [UInt8])] {
         let prefix = elementPrefix(key, generation: generation)
-        let iterator = RocksIterator(db, .subkeys, scan: false)
+        let iterator = RocksIterator(db, .subkeys, scan: false, through: transaction)
         iterator.seek(prefix)
         var out: [(field: [UInt8], value: [UInt8])] = []
         while iterator.isValid {
@@ -79,7 +79,7 @@ extension RocksDBSession {
     }
 
     func readElement(_ key: ByteBuffer, generation: UInt64, field: ByteBuffer) throws(RocksDBError) -> [UInt8]? {
-        try db.get(.subkeys, key: elementKey(key, generation: generation, field: field))
+        try readStored(.subkeys, key: elementKey(key, generation: generation, field: field))
     }
 
     /// Stages a collection's metadata (or its deletion when it is now empty: empty collections
@@ -96,10 +96,9 @@ extension RocksDBSession {
     func stageElement(_ elementKey: [UInt8], value: UnsafeRawBufferPointer?, family: ColumnFamily = .subkeys) {
         elementKey.withUnsafeBytes { k in
             if let value {
-                rocksdb_writebatch_put_cf(immediate, db.handle(family), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
-                                          value.baseAddress?.assumingMemoryBound(to: CChar.self), value.count)
+                put(immediate, family, k, value)
             } else {
-                rocksdb_writebatch_delete_cf(immediate, db.handle(family), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count)
+                delete(immediate, family, k)
             }
         }
     }

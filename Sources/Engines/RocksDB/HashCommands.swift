@@ -16,7 +16,7 @@ extension RocksDBSession {
             for i in stride(from: 2, to: args.count, by: 2) {
                 let key = elementKey(args[1], generation: generation, field: args[i])
                 var isNew = !seen.contains(key)
-                if isNew { isNew = try db.get(.subkeys, key: key) == nil }
+                if isNew { isNew = try readStored(.subkeys, key: key) == nil }
                 if onlyIfNew && !isNew { return reply.integer(0) }
                 if isNew { added += 1 }
                 seen.insert(key)
@@ -92,7 +92,7 @@ extension RocksDBSession {
                 for field in args.dropFirst(2) {
                     let key = elementKey(args[1], generation: generation, field: field)
                     guard !removed.contains(key) else { continue }
-                    if try db.get(.subkeys, key: key) != nil {
+                    if try readStored(.subkeys, key: key) != nil {
                         removed.insert(key)
                         stageElement(key, value: nil)
                     }
@@ -122,7 +122,7 @@ extension RocksDBSession {
         try modify(token: token) { () throws(RocksDBError) in
             guard let (generation, count, expireAt) = try openCollection(.hash, args[1], &reply) else { return }
             let key = elementKey(args[1], generation: generation, field: args[2])
-            let old = try db.get(.subkeys, key: key)
+            let old = try readStored(.subkeys, key: key)
             let text: [UInt8]
             if float {
                 var current: Float80 = 0

@@ -1,3 +1,4 @@
+import CRocksDB
 import NIOCore
 import Protocol
 
@@ -11,7 +12,7 @@ extension RocksDBSession {
             var seen = Set<ByteBuffer>()
             for key in keys where seen.insert(key).inserted {
                 encodeKey(key)
-                guard let value = try db.pinned(.metadata, key: keyScratch) else { continue }
+                guard let value = try readPinned(.metadata, key: keyScratch) else { continue }
                 // Deleting only the metadata is O(1) whatever the key holds; an expired record
                 // is removed too, but not counted.
                 if let meta = Metadata.decode(value.bytes), !meta.isExpired(now: now) { count += 1 }
@@ -107,13 +108,25 @@ extension RocksDBSession {
     }
 
     func dbsize(_ reply: inout ReplyWriter) throws(RocksDBError) {
-        reply.integer(engine.countKeys().keys)
+        guard transaction != nil else { return reply.integer(engine.countKeys().keys) }
+        // Inside EXEC: count what the transaction sees.
+        let now = WallClock.nowMillis()
+        let iterator = RocksIterator(db, .metadata, scan: true, through: transaction)
+        var count = 0
+        iterator.seekToFirst()
+        while iterator.isValid {
+            if let meta = Metadata.decode(iterator.value), !meta.isExpired(now: now) { count += 1 }
+            iterator.next()
+        }
+        reply.integer(count)
     }
 
     func flushall(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
         if args.count > 2 || (args.count == 2 && !args[1].isOption("ASYNC") && !args[1].isOption("SYNC")) {
             return reply.error(RedisError.syntax)
         }
+        // Inside EXEC the flush applies at once, and the transaction's earlier writes go with it.
+        if let transaction { rocksdb_writebatch_wi_clear(transaction) }
         for family in [ColumnFamily.metadata, .subkeys, .zscore] { try db.deleteAll(family) }
         reply.ok()
     }

@@ -58,7 +58,7 @@ extension RocksDBSession {
     /// Elements at positions [from, to] (inclusive, already clamped to the list).
     func listValues(_ key: ByteBuffer, _ state: ListState, from: Int, to: Int) -> [[UInt8]] {
         guard from <= to else { return [] }
-        let iterator = RocksIterator(db, .subkeys, scan: false)
+        let iterator = RocksIterator(db, .subkeys, scan: false, through: transaction)
         iterator.seek(listElementKey(key, state, index: state.head &+ UInt64(from)))
         var out: [[UInt8]] = []
         out.reserveCapacity(to - from + 1)
@@ -197,7 +197,7 @@ extension RocksDBSession {
         case .found(let state):
             if index < 0 { index += state.count }
             guard index >= 0, index < state.count else { return reply.null() }
-            if let value = try db.get(.subkeys, key: listElementKey(args[1], state, index: state.head &+ UInt64(index))) {
+            if let value = try readStored(.subkeys, key: listElementKey(args[1], state, index: state.head &+ UInt64(index))) {
                 reply.bulk(bytes: value)
             } else {
                 reply.null()

@@ -56,6 +56,8 @@ public final class RocksDBEngine: StorageEngine {
 
     /// Clients blocked in BLPOP and friends.
     let blocking = BlockingRegistry()
+    /// Keys clients WATCH.
+    let watches = WatchRegistry()
 
     public var blockedClients: Int { blocking.waiting }
 

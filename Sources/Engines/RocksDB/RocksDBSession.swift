@@ -22,6 +22,12 @@ final class RocksDBSession: EngineSession {
     var keyScratch: [UInt8] = []
     var valueScratch: [UInt8] = []
     private(set) var failure: String?
+    /// While EXEC runs: the transaction's batch (a WriteBatchWithIndex). Every write goes into
+    /// it and every read sees it over the database, so the queued commands see each other's
+    /// writes while other clients see none of them until one atomic commit.
+    var transaction: OpaquePointer?
+    /// Keys pushed to during EXEC: blocked clients are woken once the commit is visible.
+    var readyAfterCommit: [[UInt8]] = []
 
     init(engine: RocksDBEngine, eventLoop: EventLoop) {
         self.engine = engine
@@ -40,6 +46,7 @@ final class RocksDBSession: EngineSession {
     }
 
     func execute(_ spec: CommandSpec, _ args: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
+        if spec.flags.contains(.write), engine.watches.hasWatchers { touchWatched(spec, args) }
         if spec.flags.contains(.blocking) {
             if failure != nil { return false }
             do { try commitPending() } catch { reply.error("ERR Storage: \(error.message)"); return false }
@@ -63,6 +70,11 @@ final class RocksDBSession: EngineSession {
 
     func clientClosed(_ client: Int) {
         engine.blocking.cancel(client: client, on: eventLoop)
+    }
+
+    /// One queued command of EXEC (the session's `transaction` is set).
+    func executeInTransaction(_ spec: CommandSpec, _ args: [ByteBuffer], reply: inout ReplyWriter) {
+        execute(spec, args, reply: &reply)
     }
 
     private func execute(_ spec: CommandSpec, _ args: [ByteBuffer], reply: inout ReplyWriter) {
@@ -243,14 +255,14 @@ final class RocksDBSession: EngineSession {
 
     /// Reads the record at `keyScratch`; nil when missing or expired.
     func readRecord(now: Int64) throws(RocksDBError) -> Record? {
-        guard let value = try db.pinned(.metadata, key: keyScratch),
+        guard let value = try readPinned(.metadata, key: keyScratch),
               let meta = Metadata.decode(value.bytes), !meta.isExpired(now: now) else { return nil }
         return Record(meta: meta, stored: Array(value.bytes))
     }
 
     /// Reads only the metadata at `keyScratch`; nil when missing or expired.
     func readMeta(now: Int64) throws(RocksDBError) -> Metadata? {
-        guard let value = try db.pinned(.metadata, key: keyScratch),
+        guard let value = try readPinned(.metadata, key: keyScratch),
               let meta = Metadata.decode(value.bytes), !meta.isExpired(now: now) else { return nil }
         return meta
     }
@@ -263,26 +275,57 @@ final class RocksDBSession: EngineSession {
             Metadata.encodeString(expireAt: expireAt, timestamp: WallClock.nowMicros(), value: v, into: &valueScratch)
         }
         putInto(pending, .metadata)
-        pendingStripes.append(KeyLocks.stripe(of: token))
+        if transaction == nil { pendingStripes.append(KeyLocks.stripe(of: token)) }
     }
 
     /// Puts `keyScratch` → `valueScratch` into a batch.
     @inline(__always)
     func putInto(_ batch: OpaquePointer, _ family: ColumnFamily) {
         keyScratch.withUnsafeBytes { k in
-            valueScratch.withUnsafeBytes { v in
-                rocksdb_writebatch_put_cf(batch, db.handle(family),
-                                          k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
-                                          v.baseAddress?.assumingMemoryBound(to: CChar.self), v.count)
-            }
+            valueScratch.withUnsafeBytes { v in put(batch, family, k, v) }
         }
     }
 
     @inline(__always)
     func deleteInto(_ batch: OpaquePointer, _ family: ColumnFamily) {
-        keyScratch.withUnsafeBytes { k in
+        keyScratch.withUnsafeBytes { k in delete(batch, family, k) }
+    }
+
+    /// A put into `batch`, or into the transaction's batch while EXEC runs.
+    @inline(__always)
+    func put(_ batch: OpaquePointer, _ family: ColumnFamily, _ k: UnsafeRawBufferPointer, _ v: UnsafeRawBufferPointer) {
+        if let transaction {
+            rocksdb_writebatch_wi_put_cf(transaction, db.handle(family), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
+                                         v.baseAddress?.assumingMemoryBound(to: CChar.self), v.count)
+        } else {
+            rocksdb_writebatch_put_cf(batch, db.handle(family), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
+                                      v.baseAddress?.assumingMemoryBound(to: CChar.self), v.count)
+        }
+    }
+
+    @inline(__always)
+    func delete(_ batch: OpaquePointer, _ family: ColumnFamily, _ k: UnsafeRawBufferPointer) {
+        if let transaction {
+            rocksdb_writebatch_wi_delete_cf(transaction, db.handle(family), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count)
+        } else {
             rocksdb_writebatch_delete_cf(batch, db.handle(family), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count)
         }
+    }
+
+    /// A stored value, as this session sees it (through the transaction's batch during EXEC).
+    @inline(__always)
+    func readPinned(_ family: ColumnFamily, key: [UInt8]) throws(RocksDBError) -> PinnedValue? {
+        if let transaction { return try db.pinned(family, key: key, through: transaction) }
+        return try db.pinned(family, key: key)
+    }
+
+    /// The same, copied.
+    func readStored(_ family: ColumnFamily, key: [UInt8]) throws(RocksDBError) -> [UInt8]? {
+        if let transaction {
+            guard let value = try db.pinned(family, key: key, through: transaction) else { return nil }
+            return Array(value.bytes)
+        }
+        return try db.get(family, key: key)
     }
 
     /// Commits the burst's grouped writes, holding their keys' stripes. A failure is kept in
@@ -314,6 +357,8 @@ final class RocksDBSession: EngineSession {
 
     /// The same for several keys' stripes (sorted, deduplicated here).
     func modify<R>(stripes: [Int], _ body: () throws(RocksDBError) -> R) throws(RocksDBError) -> R {
+        // EXEC holds every stripe its commands touch, and commits its batch once at the end.
+        if transaction != nil { return try body() }
         try commitPending()
         let sorted = Array(Set(stripes)).sorted()
         var result: Result<R, RocksDBError>!

@@ -205,6 +205,33 @@ final class RocksDatabase: @unchecked Sendable {  // RocksDB's DB and CF handles
         rocksdb_create_iterator_cf(db, scan ? scanReadOptions : readOptions, handle(family))!
     }
 
+    // MARK: - Reads and writes through a transaction's batch (MULTI/EXEC)
+
+    /// An iterator over the database with `transaction`'s writes laid over it.
+    func makeIterator(_ family: ColumnFamily, scan: Bool, through transaction: OpaquePointer) -> OpaquePointer {
+        rocksdb_writebatch_wi_create_iterator_with_base_cf(transaction, makeIterator(family, scan: scan), handle(family))!
+    }
+
+    /// The value as the transaction sees it: its own write if it made one, else the database's.
+    func pinned(_ family: ColumnFamily, key: [UInt8], through transaction: OpaquePointer) throws(RocksDBError) -> PinnedValue? {
+        var error: UnsafeMutablePointer<CChar>?
+        var length = 0
+        let value = key.withUnsafeBytes { k in
+            rocksdb_writebatch_wi_get_from_batch_and_db_cf(transaction, db, readOptions, handle(family),
+                                                           k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count, &length, &error)
+        }
+        if let error { throw Self.consume(error) }
+        guard let value else { return nil }
+        return PinnedValue(owned: value, length: length)
+    }
+
+    /// Commits a transaction's batch atomically.
+    func write(transaction: OpaquePointer) throws(RocksDBError) {
+        var error: UnsafeMutablePointer<CChar>?
+        rocksdb_write_writebatch_wi(db, writeOptions, transaction, &error)
+        if let error { throw Self.consume(error) }
+    }
+
     static func key(_ iterator: OpaquePointer) -> [UInt8] {
         var length = 0
         let pointer = rocksdb_iter_key(iterator, &length)
@@ -265,17 +292,29 @@ final class RocksDatabase: @unchecked Sendable {  // RocksDB's DB and CF handles
     }
 }
 
-/// A value read from RocksDB without copying; released when this goes away.
+/// A value read from RocksDB without copying (or, read through a transaction's batch, a copy
+/// RocksDB allocated); released when this goes away.
 struct PinnedValue: ~Copyable {
-    private let slice: OpaquePointer
+    private let slice: OpaquePointer?
+    private let owned: UnsafeMutablePointer<CChar>?
     let bytes: UnsafeRawBufferPointer
 
     init(_ slice: OpaquePointer) {
         self.slice = slice
+        owned = nil
         var length = 0
         let pointer = rocksdb_pinnableslice_value(slice, &length)
         bytes = UnsafeRawBufferPointer(start: pointer, count: length)
     }
 
-    deinit { rocksdb_pinnableslice_destroy(slice) }
+    init(owned: UnsafeMutablePointer<CChar>, length: Int) {
+        slice = nil
+        self.owned = owned
+        bytes = UnsafeRawBufferPointer(start: owned, count: length)
+    }
+
+    deinit {
+        if let slice { rocksdb_pinnableslice_destroy(slice) }
+        if let owned { rocksdb_free(owned) }
+    }
 }

@@ -8,6 +8,15 @@ final class RocksIterator {
         handle = database.makeIterator(family, scan: scan)
     }
 
+    /// Over the database with a transaction's uncommitted writes laid over it.
+    init(_ database: RocksDatabase, _ family: ColumnFamily, scan: Bool, through transaction: OpaquePointer?) {
+        if let transaction {
+            handle = database.makeIterator(family, scan: scan, through: transaction)
+        } else {
+            handle = database.makeIterator(family, scan: scan)
+        }
+    }
+
     deinit { rocksdb_iter_destroy(handle) }
 
     var isValid: Bool { rocksdb_iter_valid(handle) != 0 }

@@ -10,7 +10,7 @@ extension RocksDBSession {
     /// Visits live keys from `startToken`; `visit` returns false to stop after the current
     /// token's group. Returns the token to resume at, or nil when the keyspace is exhausted.
     private func walkKeys(from startToken: UInt32, _ visit: (_ key: ArraySlice<UInt8>, _ meta: Metadata) -> Bool) -> UInt32? {
-        let iterator = RocksIterator(db, .metadata, scan: true)
+        let iterator = RocksIterator(db, .metadata, scan: true, through: transaction)
         var start: [UInt8] = []
         KeyEncoding.appendBigEndian(startToken, to: &start)
         iterator.seek(start)

@@ -28,7 +28,7 @@ extension RocksDBSession {
             for member in args.dropFirst(2) {
                 let key = elementKey(args[1], generation: generation, field: member)
                 guard !added.contains(key) else { continue }
-                if try db.get(.subkeys, key: key) == nil {
+                if try readStored(.subkeys, key: key) == nil {
                     added.insert(key)
                     stageElement(key, value: Self.empty)
                 }
@@ -47,7 +47,7 @@ extension RocksDBSession {
         for member in members {
             let element = elementKey(key, generation: generation, field: member)
             guard !removed.contains(element) else { continue }
-            if try db.get(.subkeys, key: element) != nil {
+            if try readStored(.subkeys, key: element) != nil {
                 removed.insert(element)
                 stageElement(element, value: nil)
             }
@@ -107,7 +107,7 @@ extension RocksDBSession {
             default: (dGeneration, dCount) = (engine.nextGeneration(), 0)
             }
             let element = elementKey(args[2], generation: dGeneration, field: args[3])
-            if try db.get(.subkeys, key: element) == nil {
+            if try readStored(.subkeys, key: element) == nil {
                 stageElement(element, value: Self.empty)
                 stageCollectionMeta(.set, args[2], expireAt: dExpire, generation: dGeneration, count: dCount + 1)
             }

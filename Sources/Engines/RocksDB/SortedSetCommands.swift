@@ -25,7 +25,7 @@ extension RocksDBSession {
     /// Every member in (score, member) order.
     func zentries(_ key: ByteBuffer, generation: UInt64) -> [ZEntry] {
         let prefix = elementPrefix(key, generation: generation)
-        let iterator = RocksIterator(db, .zscore, scan: false)
+        let iterator = RocksIterator(db, .zscore, scan: false, through: transaction)
         iterator.seek(prefix)
         var out: [ZEntry] = []
         while iterator.isValid {
@@ -39,7 +39,7 @@ extension RocksDBSession {
     }
 
     func zmemberScore(_ key: ByteBuffer, generation: UInt64, member: [UInt8]) throws(RocksDBError) -> Double? {
-        guard let stored = try db.get(.subkeys, key: elementKey(key, generation: generation, field: ByteBuffer(bytes: member))),
+        guard let stored = try readStored(.subkeys, key: elementKey(key, generation: generation, field: ByteBuffer(bytes: member))),
               stored.count == 8 else { return nil }
         return stored.withUnsafeBytes { Score.decode($0) }
     }
@@ -224,7 +224,7 @@ extension RocksDBSession {
     func zwalk(_ key: ByteBuffer, generation: UInt64, reverse: Bool, from: [UInt8]? = nil, before: [UInt8]? = nil,
                _ visit: (ZEntry) -> Bool) {
         let prefix = elementPrefix(key, generation: generation)
-        let iterator = RocksIterator(db, .zscore, scan: false)
+        let iterator = RocksIterator(db, .zscore, scan: false, through: transaction)
         if reverse {
             let limit = before ?? KeyEncoding.successor(of: prefix[...])
             iterator.seekForPrev(limit)

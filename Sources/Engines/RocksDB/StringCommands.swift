@@ -69,7 +69,7 @@ struct ExpiryError: Error {
 extension RocksDBSession {
     func get(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
         encodeKey(args[1])
-        guard let value = try db.pinned(.metadata, key: keyScratch),
+        guard let value = try readPinned(.metadata, key: keyScratch),
               let meta = Metadata.decode(value.bytes), !meta.isExpired(now: WallClock.nowMillis())
         else { return reply.null() }
         guard meta.type == .string else { return reply.error(RedisError.wrongType) }
@@ -81,7 +81,7 @@ extension RocksDBSession {
         reply.arrayHeader(args.count - 1)
         for key in args.dropFirst() {
             encodeKey(key)
-            if let value = try db.pinned(.metadata, key: keyScratch),
+            if let value = try readPinned(.metadata, key: keyScratch),
                let meta = Metadata.decode(value.bytes), !meta.isExpired(now: now), meta.type == .string {
                 reply.bulk(UnsafeRawBufferPointer(rebasing: value.bytes[Metadata.headerSize...]))
             } else {
@@ -229,7 +229,7 @@ extension RocksDBSession {
 
     func strlen(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
         encodeKey(args[1])
-        guard let value = try db.pinned(.metadata, key: keyScratch),
+        guard let value = try readPinned(.metadata, key: keyScratch),
               let meta = Metadata.decode(value.bytes), !meta.isExpired(now: WallClock.nowMillis())
         else { return reply.integer(0) }
         guard meta.type == .string else { return reply.error(RedisError.wrongType) }

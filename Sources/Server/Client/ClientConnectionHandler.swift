@@ -28,7 +28,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     /// Clients of the memcached engine speak memcached's text protocol instead of RESP.
     private let speaksMemcached: Bool
     private var memcachedParser = MemcachedRequestParser()
-    private var arguments: [ByteBuffer] = []
+    private(set) var arguments: [ByteBuffer] = []
     private var unparsed: ByteBuffer?
     /// Replies ready to send. They precede every entry of `deferred`.
     private var reply: ReplyWriter
@@ -97,6 +97,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if !state.watching.isEmpty { session.unwatch(&state.watching) }
         session.clientClosed(state.id)
         loop.counters.connectionsClosed += 1
         node.connectedClients.subtract(1, ordering: .relaxed)
@@ -186,6 +187,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
               forwardsCommands || !spec.flags.contains(.forwardable)
         else {
             loop.counters.errors[ErrorCause.unknownCommand.rawValue] += 1
+            if state.multi != nil { state.multiFailed = true }
             return reply.error(bytes: UnknownCommand.message(arguments))
         }
         guard state.authenticated || spec.flags.contains(.noAuth) else {
@@ -194,7 +196,11 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
         }
         guard spec.acceptsArgumentCount(arguments.count) else {
             loop.counters.errors[ErrorCause.arity.rawValue] += 1
+            if state.multi != nil { state.multiFailed = true }
             return reply.error("ERR wrong number of arguments for '\(spec.name)' command")
+        }
+        if state.multi != nil || spec.id.isTransactionControl {
+            return transactionCommand(spec)
         }
         var payload = 0
         for argument in arguments { payload &+= argument.readableBytes }
@@ -468,4 +474,9 @@ struct ClientState {
     /// instead of the node's.
     var consistency: DynamisConfig.Consistency?
     let connectedAt = ContinuousClock.now
+    /// Between MULTI and EXEC/DISCARD: the queued commands; nil outside a transaction.
+    var multi: [QueuedCommand]?
+    /// A command was refused while queueing: EXEC answers EXECABORT.
+    var multiFailed = false
+    var watching = WatchList()
 }

@@ -1,0 +1,103 @@
+import Engines
+import NIOCore
+import Protocol
+
+extension CommandID {
+    /// MULTI, EXEC, DISCARD, WATCH, UNWATCH: handled by the connection, never queued.
+    var isTransactionControl: Bool {
+        switch self {
+        case .multi, .exec, .discard, .watch, .unwatch: true
+        default: false
+        }
+    }
+}
+
+/// MULTI/EXEC/DISCARD/WATCH/UNWATCH: the connection queues commands between MULTI and EXEC
+/// (answering QUEUED, or the error that will make EXEC answer EXECABORT) and hands the queue
+/// to the engine, which runs it atomically (see the RocksDB engine's TransactionCommands).
+extension ClientConnectionHandler {
+    private func transactionsRefusal(_ spec: CommandSpec) -> String? {
+        if loop.coordinator != nil {
+            return "ERR '\(spec.name)' is not supported in a Dynamis cluster: a transaction's keys live on different nodes"
+        }
+        // Forwarding engines share each backend connection between clients.
+        if !session.supportsTransactions { return Self.notSupported(spec) }
+        return nil
+    }
+
+    func transactionCommand(_ spec: CommandSpec) {
+        loop.counters.otherRequests += 1
+        switch spec.id {
+        case .multi:
+            guard state.multi == nil else { return replyWriter.error("ERR MULTI calls can not be nested") }
+            if let refusal = transactionsRefusal(spec) { return replyWriter.error(refusal) }
+            state.multi = []
+            state.multiFailed = false
+            replyWriter.ok()
+        case .exec:
+            guard let queue = state.multi else { return replyWriter.error("ERR EXEC without MULTI") }
+            state.multi = nil
+            if state.multiFailed {
+                state.multiFailed = false
+                session.unwatch(&state.watching)
+                return replyWriter.error("EXECABORT Transaction discarded because of previous errors.")
+            }
+            session.exec(queue, watching: state.watching, reply: &replyWriter)
+            session.unwatch(&state.watching)
+        case .discard:
+            guard state.multi != nil else { return replyWriter.error("ERR DISCARD without MULTI") }
+            state.multi = nil
+            state.multiFailed = false
+            session.unwatch(&state.watching)
+            replyWriter.ok()
+        case .watch:
+            guard state.multi == nil else { return replyWriter.error("ERR WATCH inside MULTI is not allowed") }
+            if let refusal = transactionsRefusal(spec) { return replyWriter.error(refusal) }
+            session.watch(arguments[1...], into: &state.watching)
+            replyWriter.ok()
+        case .unwatch where state.multi == nil:
+            session.unwatch(&state.watching)
+            replyWriter.ok()
+        default:
+            queueCommand(spec)
+        }
+    }
+
+    /// Inside MULTI: queue the command, or refuse it now (and fail the transaction).
+    private func queueCommand(_ spec: CommandSpec) {
+        if spec.id == .quit {
+            // QUIT is not queued: it ends the connection (and the transaction) at once.
+            state.multi = nil
+            session.unwatch(&state.watching)
+            return executeConnectionCommand(spec, arguments)
+        }
+        if spec.id == .refused {
+            state.multiFailed = true
+            return replyWriter.error(Self.notSupported(spec))
+        }
+        if spec.id == .unwatch {
+            state.multi!.append(.answered(ByteBuffer(string: "+OK\r\n")))
+            return replyWriter.simple("QUEUED")
+        }
+        if spec.flags.contains(.connection) {
+            // Answered now; the reply takes its place in EXEC's array.
+            let saved = replyWriter
+            replyWriter = ReplyWriter(buffer: ByteBufferAllocator().buffer(capacity: 64), resp3: saved.resp3)
+            executeConnectionCommand(spec, arguments)
+            let answer = replyWriter.buffer
+            replyWriter = saved
+            state.multi!.append(.answered(answer))
+            return replyWriter.simple("QUEUED")
+        }
+        let nodeState = node.settings.state
+        let isWrite = spec.flags.contains(.write)
+        if nodeState != .normal, isWrite ? !nodeState.allowsWrites : !nodeState.allowsReads {
+            loop.counters.refusedByState += 1
+            state.multiFailed = true
+            return replyWriter.error(Self.stateRefusal)
+        }
+        if isWrite { loop.counters.writeRequests += 1 } else { loop.counters.readRequests += 1 }
+        state.multi!.append(.engine(spec, arguments))
+        replyWriter.simple("QUEUED")
+    }
+}
