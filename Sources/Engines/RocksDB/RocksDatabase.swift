@@ -205,6 +205,40 @@ final class RocksDatabase: @unchecked Sendable {  // RocksDB's DB and CF handles
         rocksdb_create_iterator_cf(db, scan ? scanReadOptions : readOptions, handle(family))!
     }
 
+    /// Reads several keys of one family from one consistent view (RocksDB's batched MultiGet
+    /// takes a single sequence number), so a multi-key read never sees half of an atomic write.
+    /// `body` gets each key's index and its value (pinned, valid only during the call), or nil.
+    func multiGet(_ family: ColumnFamily, keys: [[UInt8]], _ body: (Int, UnsafeRawBufferPointer?) -> Void) throws(RocksDBError) {
+        let n = keys.count
+        var pointers = [UnsafePointer<CChar>?](repeating: nil, count: n)
+        var sizes = [Int](repeating: 0, count: n)
+        var slices = [OpaquePointer?](repeating: nil, count: n)
+        var errors = [UnsafeMutablePointer<CChar>?](repeating: nil, count: n)
+        // Keep the key bytes alive and in place for the call.
+        let storage = keys.map { key -> UnsafeMutableRawBufferPointer in
+            let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(key.count, 1), alignment: 1)
+            key.withUnsafeBytes { copy.copyMemory(from: $0) }
+            return copy
+        }
+        defer { for copy in storage { copy.deallocate() } }
+        for i in 0..<n {
+            pointers[i] = UnsafePointer(storage[i].baseAddress!.assumingMemoryBound(to: CChar.self))
+            sizes[i] = keys[i].count
+        }
+        rocksdb_batched_multi_get_cf(db, readOptions, handle(family), n, &pointers, &sizes, &slices, &errors, false)
+        defer { for slice in slices { if let slice { rocksdb_pinnableslice_destroy(slice) } } }
+        for error in errors { if let error { throw Self.consume(error) } }
+        for i in 0..<n {
+            if let slice = slices[i] {
+                var length = 0
+                let value = rocksdb_pinnableslice_value(slice, &length)
+                body(i, UnsafeRawBufferPointer(start: value, count: length))
+            } else {
+                body(i, nil)
+            }
+        }
+    }
+
     // MARK: - Reads and writes through a transaction's batch (MULTI/EXEC)
 
     /// An iterator over the database with `transaction`'s writes laid over it.

@@ -78,6 +78,24 @@ extension RocksDBSession {
 
     func mget(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
         let now = WallClock.nowMillis()
+        if args.count > 2, transaction == nil {
+            // One consistent view: an MSET or a transaction is seen whole or not at all.
+            var keys: [[UInt8]] = []
+            keys.reserveCapacity(args.count - 1)
+            for key in args.dropFirst() {
+                encodeKey(key)
+                keys.append(keyScratch)
+            }
+            reply.arrayHeader(args.count - 1)
+            try db.multiGet(.metadata, keys: keys) { _, value in
+                if let value, let meta = Metadata.decode(value), !meta.isExpired(now: now), meta.type == .string {
+                    reply.bulk(UnsafeRawBufferPointer(rebasing: value[Metadata.headerSize...]))
+                } else {
+                    reply.null()
+                }
+            }
+            return
+        }
         reply.arrayHeader(args.count - 1)
         for key in args.dropFirst() {
             encodeKey(key)
