@@ -136,8 +136,9 @@ struct Consistency {
         cluster.signal(frozen, SIGSTOP)
         defer { cluster.signal(frozen, SIGCONT) }
         let quorum = try S.client(first, consistency: "DC_QUORUM")
-        guard case .error(let message) = try quorum.command("GET", "dead:DC_ONE") else {
-            Issue.record("a quorum read with 1 of 3 racks answered")
+        let answer = try quorum.command("GET", "dead:DC_ONE")
+        guard case .error(let message) = answer else {
+            Issue.record("a quorum read with 1 of 3 racks answered: \(answer)")
             return
         }
         #expect(message.hasPrefix("ERR Peer: Peer Node"), "\(message)")

@@ -72,6 +72,7 @@ struct MemcachedEngineTests {
         let client = try MemcachedTestClient(port: node.port)
         #expect(try client.request("set a 0 0 1\r\n1\r\n") == "STORED\r\n")
         kill(backend.child.pid, SIGSTOP)
+        waitUntilStopped(backend.child.pid)
         #expect(try client.request("get a\r\n") == "SERVER_ERROR Storage: Datastore timed out\r\n")
         kill(backend.child.pid, SIGCONT)
         #expect(try client.request("set a 0 0 1\r\n2\r\n") == "STORED\r\n")

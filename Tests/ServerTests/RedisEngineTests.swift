@@ -109,6 +109,7 @@ struct RedisEngineTests {
         let client = try node.client()
         #expect(try client.command("SET", "k", "1") == .simple("OK"))
         kill(backend.child.pid, SIGSTOP)
+        waitUntilStopped(backend.child.pid)
         let started = Date()
         #expect(try client.command("GET", "k") == .error("ERR Storage: Datastore timed out"))
         #expect(try client.command("SET", "k", "2") == .error("ERR Storage: Datastore timed out"))

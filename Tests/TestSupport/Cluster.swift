@@ -127,6 +127,7 @@ public final class TestCluster {
     public func signal(_ member: Member, _ signal: Int32) {
         kill(member.process.child.pid, signal)
         if signal == SIGKILL { member.process.child.process.waitUntilExit() }
+        if signal == SIGSTOP { waitUntilStopped(member.process.child.pid) }
     }
 
     /// Stops every process (continuing stopped ones first) and removes the data.

@@ -273,3 +273,21 @@ public func httpRequest(port: Int, method: String = "GET", path: String, headers
     let body = try client.readExactly(length)
     return (status, String(decoding: body, as: UTF8.self))
 }
+
+/// Waits until every thread of `pid` is stopped. SIGSTOP takes effect only when the thread the
+/// kernel picked to take it next runs; on a loaded machine the process's other threads keep
+/// serving until then, so a test that needs it frozen must wait.
+public func waitUntilStopped(_ pid: Int32, seconds: Double = 10) {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        let states = tasks.map { task -> Character in
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/stat", encoding: .utf8)) ?? ""
+            // The state follows the ")" that closes the command name.
+            guard let close = stat.lastIndex(of: ")") else { return "?" }
+            return stat[stat.index(close, offsetBy: 2)]
+        }
+        if !states.isEmpty, states.allSatisfy({ $0 == "T" || $0 == "t" }) { return }
+        usleep(2_000)
+    }
+}

@@ -28,6 +28,9 @@ final class RocksDBSession: EngineSession {
     var transaction: OpaquePointer?
     /// Keys pushed to during EXEC: blocked clients are woken once the commit is visible.
     var readyAfterCommit: [[UInt8]] = []
+    /// Something was written since the last `endOfBurst`: its WAL records must reach the file
+    /// before any reply of this pass goes out.
+    var walDirty = false
 
     init(engine: RocksDBEngine, eventLoop: EventLoop) {
         self.engine = engine
@@ -221,11 +224,15 @@ final class RocksDBSession: EngineSession {
         }
     }
 
-    var hasPendingWrites: Bool { !pendingStripes.isEmpty }
+    var hasPendingWrites: Bool { !pendingStripes.isEmpty || walDirty }
 
     func endOfBurst() -> String? {
         do {
             try commitPending()
+            if walDirty {
+                walDirty = false
+                try db.flushWAL()
+            }
         } catch {
             failure = "ERR Storage: \(error.message)"
         }
@@ -339,6 +346,7 @@ final class RocksDBSession: EngineSession {
         var writeError: RocksDBError?
         engine.locks.withLocks(sortedStripes: unique) {
             do throws(RocksDBError) { try db.write(pending) } catch { writeError = error }
+            walDirty = true
         }
         rocksdb_writebatch_clear(pending)
         pendingStripes.removeAll(keepingCapacity: true)
@@ -366,7 +374,10 @@ final class RocksDBSession: EngineSession {
             rocksdb_writebatch_clear(immediate)
             do throws(RocksDBError) {
                 let value = try body()
-                if rocksdb_writebatch_count(immediate) > 0 { try db.write(immediate) }
+                if rocksdb_writebatch_count(immediate) > 0 {
+                    try db.write(immediate)
+                    walDirty = true
+                }
                 result = .success(value)
             } catch {
                 result = .failure(error)

@@ -86,6 +86,7 @@ extension RocksDBSession {
             }
             do throws(RocksDBError) {
                 if let batch { try db.write(transaction: batch) }
+                walDirty = true
                 committed = true
             } catch {
                 reply.buffer.moveWriterIndex(to: start)
