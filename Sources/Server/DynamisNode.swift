@@ -44,6 +44,7 @@ public final class DynamisNode: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let loopSessions = LoopSessions(group: group, engine: engine)
         var peerChannel: Channel?
+        let florida = config.dynSeedProvider == "florida_provider"
         if let cluster {
             for loop in loopSessions.all {
                 try await loop.eventLoop.submit {
@@ -52,6 +53,9 @@ public final class DynamisNode: Sendable {
                     loop.coordinator = Coordinator(cluster: cluster, links: links, node: context, loop: loop, logger: logger)
                 }.get()
             }
+        }
+        // A node whose seeds come from a provider listens for peers even before it has any.
+        if cluster != nil || florida {
             let listen = config.dynListen!
             do {
                 peerChannel = try await ServerBootstrap(group: group)
@@ -138,6 +142,9 @@ public final class DynamisNode: Sendable {
         logger.notice("dynamis \(NodeContext.version) listening on \(config.listen) (engine \(config.dataStore.rawValue), data \(config.dataDirectory), dc \(config.datacenter), rack \(config.rack), token \(config.token))")
         if let cluster {
             logger.notice("peers on \(config.dynListen!): \(cluster.peers.count) peers, \(cluster.topology.datacenters.count) datacenter(s), \(cluster.topology.localReplicationFactor) rack(s) here; consistency read \(config.readConsistency.rawValue), write \(config.writeConsistency.rawValue)")
+        }
+        if florida {
+            tasks.append(FloridaSeedProvider(node: context, loops: loopSessions, eventLoop: group.next(), logger: logger).start())
         }
         return DynamisNode(context: context, group: group, clientChannel: channel, adminChannel: adminChannel,
                            peerChannel: peerChannel, loops: loopSessions, logger: logger, tasks: tasks)

@@ -1,4 +1,5 @@
 import Engines
+import NIOConcurrencyHelpers
 import Protocol
 import Ring
 import Synchronization
@@ -15,10 +16,13 @@ public final class NodeContext: Sendable {
     let nextClientID = Atomic<Int>(1)
     let connectedClients = Atomic<Int>(0)
     let totalConnections = Atomic<Int>(0)
-    /// The cluster this node is part of; nil for a node without peers.
-    public let cluster: ClusterMap?
-    /// Its outgoing peer connections' state (empty without peers).
-    public let peerStatus: PeerStatus
+    /// The cluster this node is part of (nil for a node without peers) and its outgoing peer
+    /// connections' state. A seed provider may replace both at runtime; each event loop's
+    /// coordinator keeps its own copy, so the request path never reads this.
+    private let clusterState: NIOLockedValueBox<(cluster: ClusterMap?, status: PeerStatus)>
+    public var cluster: ClusterMap? { clusterState.withLockedValue { $0.cluster } }
+    public var peerStatus: PeerStatus { clusterState.withLockedValue { $0.status } }
+    let loops: Int
 
     public static let version = "0.1.0"
     /// The Redis version whose command semantics Dynamis implements, reported where clients
@@ -27,16 +31,27 @@ public final class NodeContext: Sendable {
 
     public init(config: DynamisConfig, engine: any StorageEngine, cluster: ClusterMap? = nil, loops: Int = 1) {
         self.config = config
-        self.cluster = cluster
-        self.peerStatus = PeerStatus(expected: (cluster?.peers ?? []).map { peer in
-            loops * max(1, peer.datacenter == config.datacenter ? config.localPeerConnections : config.remotePeerConnections)
-        })
+        self.loops = loops
+        clusterState = NIOLockedValueBox((cluster, Self.status(for: cluster, config: config, loops: loops)))
         self.engine = engine
         self.tokenizer = config.tokenizer
         self.settings = RuntimeSettings(config: config)
         self.startedAt = .now
         var generator = SystemRandomNumberGenerator()
         self.runID = (0..<40).map { _ in String("0123456789abcdef".randomElement(using: &generator)!) }.joined()
+    }
+
+    static func status(for cluster: ClusterMap?, config: DynamisConfig, loops: Int) -> PeerStatus {
+        PeerStatus(expected: (cluster?.peers ?? []).map { peer in
+            loops * max(1, peer.datacenter == config.datacenter ? config.localPeerConnections : config.remotePeerConnections)
+        })
+    }
+
+    /// Installs a new topology (from a seed provider); returns the peer status to link with.
+    func install(_ cluster: ClusterMap?) -> PeerStatus {
+        let status = Self.status(for: cluster, config: config, loops: loops)
+        clusterState.withLockedValue { $0 = (cluster, status) }
+        return status
     }
 
     /// Whether the engine forwards to a backend (and so runs every command the table can route).

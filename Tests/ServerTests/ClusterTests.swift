@@ -517,3 +517,103 @@ struct PeerSecrets {
     }
 }
 }
+
+extension ClusterTests {
+@Suite(.timeLimit(.minutes(3)))
+struct SeedProvider {
+    typealias S = ClusterTestSupport
+
+    /// A stand-in for Florida (Dynomite-manager's seed endpoint): a real HTTP server process
+    /// answering every GET with the seed file's current contents.
+    final class Florida {
+        let port: Int
+        let child: ChildProcess
+        let file: String
+
+        init(directory: TemporaryDirectory) throws {
+            file = directory.path + "/seeds.list"
+            try "".write(toFile: file, atomically: true, encoding: .utf8)
+            let script = """
+            import http.server, sys
+            class H(http.server.BaseHTTPRequestHandler):
+                protocol_version = "HTTP/1.1"
+                def do_GET(self):
+                    body = open(sys.argv[2], "rb").read()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.wfile.write(body)
+                    self.close_connection = True
+                def log_message(self, *args): pass
+            http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+            """
+            try script.write(toFile: directory.path + "/florida.py", atomically: true, encoding: .utf8)
+            var started: (Int, ChildProcess)?
+            for _ in 0..<5 {
+                let port = freePort()
+                let child = try ChildProcess(executable: "/usr/bin/python3", arguments: [directory.path + "/florida.py", "\(port)", file],
+                                             logPath: directory.path + "/florida.log")
+                if waitForPort(port, seconds: 10, while: { child.isRunning }) { started = (port, child); break }
+                child.stop(signal: SIGKILL)
+            }
+            guard let started else { throw TestClientError("the Florida stand-in did not start") }
+            (port, child) = started
+        }
+
+        func serve(_ seeds: [String]) throws { try seeds.joined(separator: "|").write(toFile: file, atomically: true, encoding: .utf8) }
+        func stop() { child.stop(signal: SIGKILL) }
+    }
+
+    @Test func aNodeReplacedThroughFloridaTakesOverItsRack() throws {
+        let work = TemporaryDirectory("florida")
+        let florida = try Florida(directory: work)
+        var nodes: [DynamisProcess] = []
+        defer { for n in nodes { n.remove() }; florida.stop(); work.remove() }
+        struct Plan { let port = freePort(), peer = freePort(), admin = freePort(); let rack: String }
+        let a = Plan(rack: "rack1"), b = Plan(rack: "rack2"), c = Plan(rack: "rack2")
+        func seed(_ p: Plan) -> String { "127.0.0.1:\(p.peer):\(p.rack):dc1:0" }
+        func start(_ p: Plan) throws -> DynamisProcess {
+            let directory = TemporaryDirectory("dynamis-florida")
+            let node = try DynamisProcess(port: p.port, adminPort: p.admin, configLines: [
+                "listen: 127.0.0.1:\(p.port)", "dyn_listen: 127.0.0.1:\(p.peer)", "stats_listen: 127.0.0.1:\(p.admin)",
+                "datacenter: dc1", "rack: \(p.rack)", "tokens: '0'", "timeout: 1000", "data_store: rocksdb",
+                "data_dir: \(directory.path)/data", "write_consistency: DC_QUORUM", "dyn_seed_provider: florida_provider",
+                "florida_host: 127.0.0.1", "florida_port: \(florida.port)", "florida_request: GET /seeds HTTP/1.0",
+                "seeds_check_interval: 200",
+            ], directory: directory)
+            nodes.append(node)
+            return node
+        }
+        func connectedPeers(_ node: DynamisProcess) -> Int? {
+            TestCluster.field((try? node.client().command("INFO", "dynamis").string) ?? "", "peers_connected")
+        }
+        try florida.serve([seed(a), seed(b)])
+        let nodeA = try start(a), nodeB = try start(b)
+        try S.eventually("A and B link through the seeds Florida serves") { connectedPeers(nodeA) == 1 && connectedPeers(nodeB) == 1 }
+        #expect(try nodeA.client().command("SET", "k1", "v1") == .simple("OK"))
+        let readB = try nodeB.client()
+        #expect(try readB.command("DYNO_CONFIG:CONN_CONSISTENCY", "DC_ONE") == .simple("OK"))
+        #expect(try readB.command("GET", "k1") == S.bulk("v1"))
+
+        // B dies: A's quorum writes fail. Florida then names C in B's place, and they work again.
+        _ = nodeB.stop(signal: SIGKILL)
+        guard case .error = try nodeA.client().command("SET", "k2", "v2") else { Issue.record("a quorum write succeeded with its peer dead"); return }
+        try florida.serve([seed(a), seed(c)])
+        let nodeC = try start(c)
+        try S.eventually("A links to C") { connectedPeers(nodeA) == 1 && connectedPeers(nodeC) == 1 }
+        #expect(try nodeA.client().command("SET", "k2", "v2") == .simple("OK"))
+        let readC = try nodeC.client()
+        #expect(try readC.command("DYNO_CONFIG:CONN_CONSISTENCY", "DC_ONE") == .simple("OK"))
+        #expect(try readC.command("GET", "k2") == S.bulk("v2"))
+        let describe = try httpRequest(port: a.admin, path: "/cluster_describe").body
+        #expect(describe.contains("\(c.peer)") && !describe.contains("\(b.peer)"), "\(describe)")
+        #expect(nodeA.child.log.contains("florida_provider: topology changed"))
+
+        // A list that does not form a valid cluster is logged and ignored.
+        try florida.serve([seed(a), seed(c), "127.0.0.1:1:rack2:dc1:0"])
+        try S.eventually("the bad list is refused") { nodeA.child.log.contains("do not form a valid cluster") }
+        #expect(try nodeA.client().command("SET", "k3", "v3") == .simple("OK"))
+    }
+}
+}

@@ -196,6 +196,8 @@ struct NodeProcessTests {
             ("dyn_o_mite:\n  listen: 127.0.0.1:1\n  listen: 127.0.0.1:2\n", "key 'listen': appears twice"),
             ("a: 1\nb: 2\n", "the root must be a single pool name"),
             ("dyn_o_mite:\n  listen: 127.0.0.1:1\n  dyn_seeds:\n  - 127.0.0.1:8101:r1:dc1:0\n", "key 'dyn_listen': a node with dyn_seeds needs dyn_listen"),
+            ("dyn_o_mite:\n  listen: 127.0.0.1:1\n  dyn_seed_provider: florida_provider\n", "key 'dyn_listen': florida_provider needs dyn_listen"),
+            ("dyn_o_mite:\n  listen: 127.0.0.1:1\n  seeds_check_interval: 5\n", "key 'seeds_check_interval'"),
             ("dyn_o_mite:\n  listen: 127.0.0.1:1\n  dyn_listen: 127.0.0.1:8101\n  rack: r1\n  datacenter: dc1\n  tokens: '5'\n  dyn_seeds:\n  - 127.0.0.1:8102:r1:dc1:5\n",
              "share token 5; tokens in a rack must differ"),
             ("dyn_o_mite:\n  listen: 127.0.0.1:1\n  dyn_listen: 127.0.0.1:8101\n  dyn_seeds:\n  - 127.0.0.1:8102:r1:dc1\n", "must be host:port:rack:dc:token"),

@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import Prometheus
+import Ring
 
 /// `/metrics` in the Prometheus text format (swift-prometheus). The request path keeps its
 /// counters per event loop; a scrape sums them and moves the Prometheus counters by what
@@ -16,10 +17,6 @@ final class NodeMetrics: Sendable {
     private let stateGauges: [(NodeState, Gauge)]
     private let engineGauges: [String: Gauge]
     private let errorCounters: [Counter]
-    private let peerUp: [Gauge]
-    private let peerConnections: [Gauge]
-    /// Per peer, one counter per outcome, in `PeerMetrics.outcomes` order.
-    private let peerRequests: [[Counter]]
     private let exported = NIOLockedValueBox(LoopCounters())
     private let node: NodeContext
 
@@ -47,18 +44,6 @@ final class NodeMetrics: Sendable {
         self.engineGauges = engineGauges
         let errors = named("client_errors", "total", "Error replies a client got instead of its answer, by cause.")
         errorCounters = ErrorCause.allCases.map { registry.makeCounter(descriptor: errors, labels: [("cause", $0.label)]) }
-        let up = named("peer_up", "", "1 when every connection to the peer is established (after authentication).")
-        let connections = named("peer_connections", "", "Established connections to the peer, all event loops together.")
-        let peers = node.cluster?.peers ?? []
-        peerUp = peers.map { registry.makeGauge(descriptor: up, labels: [("peer", $0.name), ("dc", $0.datacenter), ("rack", $0.rack)]) }
-        peerConnections = peers.map { registry.makeGauge(descriptor: connections, labels: [("peer", $0.name), ("dc", $0.datacenter), ("rack", $0.rack)]) }
-        let peerRequestsName = named("peer_requests", "total", "Requests sent to (or meant for) each peer, by outcome.")
-        peerRequests = peers.map { peer in
-            Self.outcomes.map { outcome in
-                registry.makeCounter(descriptor: peerRequestsName, labels: [("peer", peer.name), ("dc", peer.datacenter),
-                                                                    ("rack", peer.rack), ("outcome", outcome.0)])
-            }
-        }
     }
 
     /// The exposition text, given the loops' current totals.
@@ -70,10 +55,6 @@ final class NodeMetrics: Sendable {
             refusedByState.increment(by: Int64(totals.refusedByState - last.refusedByState))
             connectionsOpened.increment(by: Int64(totals.connectionsOpened - last.connectionsOpened))
             for (i, counter) in errorCounters.enumerated() { counter.increment(by: Int64(totals.errors[i] - last.errors[i])) }
-            for (peer, counters) in peerRequests.enumerated() where peer < totals.peers.count {
-                let now = totals.peers[peer], before = peer < last.peers.count ? last.peers[peer] : PeerCounters()
-                for (i, outcome) in Self.outcomes.enumerated() { counters[i].increment(by: Int64(outcome.1(now) - outcome.1(before))) }
-            }
             last = totals
         }
         connections.set(Int64(node.connectedClients.load(ordering: .relaxed)))
@@ -81,17 +62,32 @@ final class NodeMetrics: Sendable {
         let current = node.settings.state
         for (state, gauge) in stateGauges { gauge.set(Int64(state == current ? 1 : 0)) }
         for statistic in node.engine.statistics() { engineGauges[statistic.name]?.set(to: statistic.value) }
-        for i in peerUp.indices {
-            peerUp[i].set(Int64(node.peerStatus.isConnected(i) ? 1 : 0))
-            peerConnections[i].set(Int64(node.peerStatus.connections(i)))
-        }
-        return registry.emitToString() + Self.histogramText(totals)
+        return registry.emitToString() + Self.histogramText(totals) + peerText(totals)
     }
 
     static let outcomes: [(String, @Sendable (PeerCounters) -> Int)] = [
         ("sent", { $0.sent }), ("answered", { $0.answered }), ("refused", { $0.refused }),
         ("timed_out", { $0.timedOut }), ("lost", { $0.lost }), ("not_sent", { $0.notSent }),
     ]
+
+    /// The peers' series, written here because a seed provider can change the set of peers at
+    /// runtime (the registry's series are fixed at startup). Request counters restart when a
+    /// new topology replaces the links, which Prometheus reads as a counter reset.
+    private func peerText(_ totals: LoopCounters) -> String {
+        let cluster = node.cluster
+        let status = node.peerStatus
+        guard let peers = cluster?.peers, !peers.isEmpty else { return "" }
+        var text = "# HELP dynamis_peer_up 1 when every connection to the peer is established (after authentication).\n# TYPE dynamis_peer_up gauge\n"
+        func labels(_ peer: Node) -> String { "peer=\"\(peer.name)\",dc=\"\(peer.datacenter)\",rack=\"\(peer.rack)\"" }
+        for (i, peer) in peers.enumerated() { text += "dynamis_peer_up{\(labels(peer))} \(status.isConnected(i) ? 1 : 0)\n" }
+        text += "# HELP dynamis_peer_connections Established connections to the peer, all event loops together.\n# TYPE dynamis_peer_connections gauge\n"
+        for (i, peer) in peers.enumerated() { text += "dynamis_peer_connections{\(labels(peer))} \(status.connections(i))\n" }
+        text += "# HELP dynamis_peer_requests_total Requests sent to (or meant for) each peer, by outcome.\n# TYPE dynamis_peer_requests_total counter\n"
+        for (i, peer) in peers.enumerated() where i < totals.peers.count {
+            for (outcome, value) in Self.outcomes { text += "dynamis_peer_requests_total{\(labels(peer)),outcome=\"\(outcome)\"} \(value(totals.peers[i]))\n" }
+        }
+        return text
+    }
 
     /// Request latency as a Prometheus histogram. The loops keep pre-bucketed counts, which
     /// swift-prometheus's histograms cannot take (they record one observation at a time), so

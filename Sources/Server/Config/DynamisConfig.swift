@@ -42,6 +42,13 @@ public struct DynamisConfig: Sendable {
     public var dynListen: Endpoint?
     public var dynSeeds: [Seed] = []
     public var dynSeedProvider = "simple_provider"
+    /// `florida_provider`: where the seed list is fetched (Dynomite reads the environment
+    /// variables `DYNOMITE_FLORIDA_IP`, `_PORT`, `_REQUEST`; these keys override them).
+    public var floridaHost: String?
+    public var floridaPort: Int?
+    public var floridaRequest: String?
+    /// How often a seed provider is polled, in ms (Dynomite: at most every 30 s).
+    public var seedsCheckInterval = 30_000
     public var token: UInt32 = 0
     public var rack = "localrack"
     public var datacenter = "localdc"
