@@ -252,7 +252,9 @@ struct SnapshotToolTests {
 
     @Test func checkpointBackupRestoresAndExportsOffline() throws {
         let work = TemporaryDirectory("snapshot")
-        let node = try DynamisProcess()
+        // A hash tag in the config: offline mode must find the key hash the directory records.
+        let tagged = ["hash_tag: \"{}\""]
+        let node = try DynamisProcess(extraConfig: tagged)
         var restored: DynamisProcess?
         defer { node.remove(); restored?.remove(); work.remove() }
         let c = try node.client()
@@ -272,23 +274,23 @@ struct SnapshotToolTests {
         let offline = try H.tool(["export", "--data-dir", backup, "--out", out], in: work)
         #expect(offline.status == 0, "\(offline.output)")
         #expect(try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").count == 18)
-        // A wrong hash is refused rather than misreading keys.
-        let wrong = try H.tool(["export", "--data-dir", backup, "--hash-tag", "{}", "--out", work.path + "/wrong.rdb"], in: work)
+        // A wrong hash given by hand is refused rather than misreading keys.
+        let wrong = try H.tool(["export", "--data-dir", backup, "--hash-tag", "[]", "--out", work.path + "/wrong.rdb"], in: work)
         #expect(wrong.status != 0)
         #expect(wrong.output.contains("hash"))
 
         // Offline bulk load into a fresh directory, then a node started on it.
         let loaded = TemporaryDirectory("dynamis-node")
-        let load = try H.tool(["import", "--data-dir", loaded.path + "/data", out], in: work)
+        let load = try H.tool(["import", "--data-dir", loaded.path + "/data", "--hash-tag", "{}", out], in: work)
         #expect(load.status == 0, "\(load.output)")
-        restored = try DynamisProcess(directory: loaded)
+        restored = try DynamisProcess(extraConfig: tagged, directory: loaded)
         #expect(try H.contents(restored!.client()) == expected)
 
         // Restore = start a node on the checkpoint directory.
         restored?.remove()
         let fromBackup = TemporaryDirectory("dynamis-node")
         try FileManager.default.moveItem(atPath: backup, toPath: fromBackup.path + "/data")
-        restored = try DynamisProcess(directory: fromBackup)
+        restored = try DynamisProcess(extraConfig: tagged, directory: fromBackup)
         #expect(try H.contents(restored!.client()) == expected)
     }
 

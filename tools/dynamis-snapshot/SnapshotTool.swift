@@ -1,5 +1,6 @@
 import Foundation
 import ArgumentParser
+import Engines
 import NIOCore
 import Ring
 import Snapshot
@@ -23,8 +24,8 @@ struct Source: ParsableArguments {
     var password: String?
     @Option(name: .long, help: "Offline mode: the data directory of a stopped RocksDB node.")
     var dataDir: String?
-    @Option(name: .long, help: "Offline mode: the node's `hash` (default murmur).")
-    var hash: String = "murmur"
+    @Option(name: .long, help: "Offline mode: the node's `hash` (default: as recorded in the directory, else murmur).")
+    var hash: String?
     @Option(name: .long, help: "Offline mode: the node's `hash_tag`, e.g. {} (default none).")
     var hashTag: String?
     @Flag(name: .long, help: "The address is one node of a Dynamis cluster: work on the whole cluster through it.")
@@ -55,6 +56,18 @@ struct Source: ParsableArguments {
         case (.some, .some): throw ValidationError("give either an address or --data-dir, not both")
         case (nil, let directory?):
             if cluster { throw ValidationError("--cluster needs a live node's address, not --data-dir") }
+            var hash = self.hash ?? "murmur"
+            var hashTag = self.hashTag
+            if self.hash == nil, self.hashTag == nil, FileManager.default.fileExists(atPath: directory + "/CURRENT") {
+                // Neither given: use the key hash the directory records (its node's config).
+                var options = RocksDBOptions(directory: directory)
+                options.fsync = .no
+                if let stored = try? RocksDBEngine.storedKeyHashIdentity(options: options) {
+                    let parts = stored.split(separator: " ", maxSplits: 1).map(String.init)
+                    hash = parts[0]
+                    hashTag = parts.count > 1 ? parts[1] : nil
+                }
+            }
             guard let function = HashFunction(rawValue: hash) else { throw ValidationError("unknown hash '\(hash)'") }
             var identity = function.rawValue
             var tag: HashTag?

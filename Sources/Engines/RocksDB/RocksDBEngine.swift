@@ -29,6 +29,15 @@ public final class RocksDBEngine: StorageEngine {
     ///   - keyToken: the ring's key → data token function; stored keys are prefixed with it.
     ///   - keyHashIdentity: names that function (e.g. `murmur {}`); recorded in the database, and
     ///     a later open with a different one is refused, since every stored key would be misplaced.
+    /// The key hash a data directory was written with (`murmur {}`, ...), for tools that open a
+    /// stopped node's directory without its config; nil for a new or empty directory.
+    public static func storedKeyHashIdentity(options: RocksDBOptions) throws -> String? {
+        let database = try RocksDatabase(options)
+        defer { database.close() }
+        guard let stored = try database.get(.default, key: formatKey), stored.starts(with: Array("1 ".utf8)) else { return nil }
+        return String(decoding: stored.dropFirst(2), as: UTF8.self)
+    }
+
     public init(options: RocksDBOptions, keyHashIdentity: String,
                 keyToken: @escaping @Sendable (UnsafeRawBufferPointer) -> UInt32) throws {
         database = try RocksDatabase(options)
