@@ -44,7 +44,7 @@ public final class DynamisNode: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let loopSessions = LoopSessions(group: group, engine: engine)
         var peerChannel: Channel?
-        let florida = config.dynSeedProvider == "florida_provider"
+        let polled = config.dynSeedProvider != "simple_provider"
         if let cluster {
             for loop in loopSessions.all {
                 try await loop.eventLoop.submit {
@@ -55,7 +55,7 @@ public final class DynamisNode: Sendable {
             }
         }
         // A node whose seeds come from a provider listens for peers even before it has any.
-        if cluster != nil || florida {
+        if cluster != nil || polled {
             let listen = config.dynListen!
             do {
                 peerChannel = try await ServerBootstrap(group: group)
@@ -143,8 +143,13 @@ public final class DynamisNode: Sendable {
         if let cluster {
             logger.notice("peers on \(config.dynListen!): \(cluster.peers.count) peers, \(cluster.topology.datacenters.count) datacenter(s), \(cluster.topology.localReplicationFactor) rack(s) here; consistency read \(config.readConsistency.rawValue), write \(config.writeConsistency.rawValue)")
         }
-        if florida {
+        switch config.dynSeedProvider {
+        case "florida_provider":
             tasks.append(FloridaSeedProvider(node: context, loops: loopSessions, eventLoop: group.next(), logger: logger).start())
+        case "dns_provider":
+            tasks.append(DNSSeedProvider(node: context, loops: loopSessions, eventLoop: group.next(), logger: logger).start())
+        default:
+            break
         }
         return DynamisNode(context: context, group: group, clientChannel: channel, adminChannel: adminChannel,
                            peerChannel: peerChannel, loops: loopSessions, logger: logger, tasks: tasks)

@@ -565,6 +565,74 @@ struct SeedProvider {
         func stop() { child.stop(signal: SIGKILL) }
     }
 
+    /// A stand-in nameserver: a real UDP server process answering every query with the TXT
+    /// record held in a file (strings of up to 255 bytes), or no answer when it is empty.
+    final class Nameserver {
+        let port: Int
+        let child: ChildProcess
+        let file: String
+
+        init(directory: TemporaryDirectory) throws {
+            file = directory.path + "/txt"
+            try "".write(toFile: file, atomically: true, encoding: .utf8)
+            let script = """
+            import socket, struct, sys
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", int(sys.argv[1])))
+            while True:
+                q, addr = s.recvfrom(512)
+                i = 12
+                while q[i] != 0: i += q[i] + 1
+                question = q[12:i + 5]
+                txt = open(sys.argv[2], "rb").read()
+                answers = b""
+                if txt:
+                    rdata = b"".join(bytes([len(txt[k:k + 255])]) + txt[k:k + 255] for k in range(0, len(txt), 255))
+                    answers = b"\\xc0\\x0c" + struct.pack(">HHIH", 16, 1, 0, len(rdata)) + rdata
+                s.sendto(q[:2] + struct.pack(">HHHHH", 0x8180, 1, 1 if txt else 0, 0, 0) + question + answers, addr)
+            """
+            try script.write(toFile: directory.path + "/dns.py", atomically: true, encoding: .utf8)
+            port = freePort()
+            child = try ChildProcess(executable: "/usr/bin/python3", arguments: [directory.path + "/dns.py", "\(port)", file],
+                                     logPath: directory.path + "/dns.log")
+        }
+
+        func serve(_ seeds: [String]) throws { try seeds.joined(separator: "|").write(toFile: file, atomically: true, encoding: .utf8) }
+        func stop() { child.stop(signal: SIGKILL) }
+    }
+
+    @Test func nodesFindEachOtherThroughADNSTXTRecord() throws {
+        let work = TemporaryDirectory("dns")
+        let dns = try Nameserver(directory: work)
+        var nodes: [DynamisProcess] = []
+        defer { for n in nodes { n.remove() }; dns.stop(); work.remove() }
+        struct Plan { let port = freePort(), peer = freePort(), admin = freePort(); let rack: String }
+        let a = Plan(rack: "rack1"), b = Plan(rack: "rack2")
+        // Long enough to need several TXT character-strings.
+        let padding = (0..<12).map { "127.0.0.2:\(9000 + $0):rack\($0 + 3):dc1:0" }
+        try dns.serve(["127.0.0.1:\(a.peer):rack1:dc1:0", "127.0.0.1:\(b.peer):rack2:dc1:0"])
+        for p in [a, b] {
+            let directory = TemporaryDirectory("dynamis-dns")
+            nodes.append(try DynamisProcess(port: p.port, adminPort: p.admin, configLines: [
+                "listen: 127.0.0.1:\(p.port)", "dyn_listen: 127.0.0.1:\(p.peer)", "stats_listen: 127.0.0.1:\(p.admin)",
+                "datacenter: dc1", "rack: \(p.rack)", "tokens: '0'", "timeout: 1000", "data_store: rocksdb",
+                "data_dir: \(directory.path)/data", "write_consistency: DC_QUORUM", "dyn_seed_provider: dns_provider",
+                "dns_name: _dynomite.test.internal", "dns_server: 127.0.0.1:\(dns.port)", "seeds_check_interval: 200",
+            ], directory: directory))
+        }
+        func info(_ node: DynamisProcess, _ field: String) -> Int? {
+            TestCluster.field((try? node.client().command("INFO", "dynamis").string) ?? "", field)
+        }
+        try S.eventually("A and B link through the TXT record") { info(nodes[0], "peers_connected") == 1 && info(nodes[1], "peers_connected") == 1 }
+        #expect(try nodes[0].client().command("SET", "k", "v") == .simple("OK"))
+        let readB = try nodes[1].client()
+        #expect(try readB.command("DYNO_CONFIG:CONN_CONSISTENCY", "DC_ONE") == .simple("OK"))
+        #expect(try readB.command("GET", "k") == S.bulk("v"))
+        // A record over 255 bytes arrives in several strings and is read whole.
+        try dns.serve(["127.0.0.1:\(a.peer):rack1:dc1:0", "127.0.0.1:\(b.peer):rack2:dc1:0"] + padding)
+        try S.eventually("the long record is applied") { info(nodes[0], "peers") == 13 }
+    }
+
     @Test func aNodeReplacedThroughFloridaTakesOverItsRack() throws {
         let work = TemporaryDirectory("florida")
         let florida = try Florida(directory: work)

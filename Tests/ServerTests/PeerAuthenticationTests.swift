@@ -24,3 +24,22 @@ struct PeerAuthenticationTests {
         #expect(PeerAuthentication.nonce() != PeerAuthentication.nonce())
     }
 }
+
+@Suite("DNS TXT messages")
+struct DNSMessageTests {
+    @Test func queryAndAnswerRoundTrip() throws {
+        let query = DNSMessage.txtQuery(name: "_dynomite.ec2-internal", id: 0x1234)
+        #expect(Array(query.prefix(4)) == [0x12, 0x34, 0x01, 0x00])
+        #expect(Array(query[12...]) == [9] + Array("_dynomite".utf8) + [12] + Array("ec2-internal".utf8) + [0, 0, 16, 0, 1])
+        // An answer with two character-strings in one record, behind a compression pointer.
+        let rdata: [UInt8] = [3] + Array("a|b".utf8) + [2] + Array("|c".utf8)
+        let answer: [UInt8] = [0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0] + Array(query[12...])
+            + [0xc0, 0x0c, 0, 16, 0, 1, 0, 0, 0, 0, 0, UInt8(rdata.count)] + rdata
+        #expect(try DNSMessage.txtStrings(answer, id: 0x1234) == ["a|b|c"])
+        #expect(throws: DNSMessage.Malformed.self) { try DNSMessage.txtStrings(answer, id: 0x9999) }
+        #expect(throws: DNSMessage.Malformed.self) { try DNSMessage.txtStrings(Array(answer.dropLast(2)), id: 0x1234) }
+        var nxdomain = answer
+        nxdomain[3] = 0x83
+        #expect(throws: DNSMessage.Malformed.self) { try DNSMessage.txtStrings(nxdomain, id: 0x1234) }
+    }
+}

@@ -6,9 +6,7 @@ import NIOPosix
 import Ring
 
 /// Dynomite's `florida_provider`: an HTTP GET polled every `seeds_check_interval` for the seed
-/// list (`host:port:rack:dc:token|...`, or one per line). A changed list becomes the node's
-/// topology at once: each event loop gets new peer links and a new coordinator, and the old
-/// links close after their requests have had time to finish. This is how Dynomite-manager
+/// list, which `SeedListApplier` turns into the topology. This is how Dynomite-manager
 /// replaces a node.
 final class FloridaSeedProvider: Sendable {
     private let node: NodeContext
@@ -18,13 +16,14 @@ final class FloridaSeedProvider: Sendable {
     private let host: String
     private let port: Int
     private let request: String
-    private let lastBody = NIOLockedValueBox<String?>(nil)
+    private let applier: SeedListApplier
 
     init(node: NodeContext, loops: LoopSessions, eventLoop: EventLoop, logger: Logger) {
         self.node = node
         self.loops = loops
         self.eventLoop = eventLoop
         self.logger = logger
+        applier = SeedListApplier(provider: "florida_provider", node: node, loops: loops, logger: logger)
         let environment = ProcessInfo.processInfo.environment
         let config = node.config
         host = config.floridaHost ?? environment["DYNOMITE_FLORIDA_IP"] ?? "127.0.0.1"
@@ -80,53 +79,7 @@ final class FloridaSeedProvider: Sendable {
         } else {
             body = ""
         }
-        let changed = lastBody.withLockedValue { last -> Bool in
-            defer { last = String(body) }
-            return last != String(body)
-        }
-        guard changed else { return }
-        var seeds: [DynamisConfig.Seed] = []
-        for entry in body.split(whereSeparator: { $0 == "|" || $0.isNewline }) {
-            let trimmed = entry.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty { continue }
-            do {
-                seeds.append(try ConfigLoader.parseSeed(trimmed, key: "florida_provider"))
-            } catch {
-                logger.error("florida_provider: \(error); keeping the current seeds")
-                return
-            }
-        }
-        apply(seeds)
-    }
-
-    private func apply(_ seeds: [DynamisConfig.Seed]) {
-        let map: ClusterMap?
-        do {
-            map = try ClusterMap.make(config: node.config, seeds: seeds)
-        } catch {
-            logger.error("florida_provider: the new seeds do not form a valid cluster (\(error)); keeping the current seeds")
-            return
-        }
-        let describe = { (m: ClusterMap?) in Set((m?.peers ?? []).map { "\($0.name) \($0.datacenter)/\($0.rack) \($0.token)" }) }
-        let before = describe(node.cluster), after = describe(map)
-        guard before != after else { return }
-        logger.notice("florida_provider: topology changed to \(after.count) peers (added \(after.subtracting(before).sorted()), removed \(before.subtracting(after).sorted()))")
-        let status = node.install(map)
-        let config = node.config
-        let grace = TimeAmount.milliseconds(Int64(2 * config.timeoutMilliseconds))
-        for loop in loops.all {
-            loop.eventLoop.execute { [node, logger] in
-                let old = loop.coordinator?.links
-                if let map {
-                    let links = PeerLinks(eventLoop: loop.eventLoop, cluster: map, config: config, status: status, logger: logger)
-                    loop.coordinator = Coordinator(cluster: map, links: links, node: node, loop: loop, logger: logger)
-                } else {
-                    loop.coordinator = nil
-                }
-                // Requests already sent on the old links get their answers (or time out) first.
-                if let old { loop.eventLoop.scheduleTask(in: grace) { old.closeAll() } }
-            }
-        }
+        applier.received(String(body))
     }
 }
 

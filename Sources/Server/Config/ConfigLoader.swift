@@ -69,6 +69,8 @@ public enum ConfigLoader {
             case "florida_host": config.floridaHost = try field.nonEmptyString()
             case "florida_port": config.floridaPort = try field.integer(min: 1, max: 65535)
             case "florida_request": config.floridaRequest = try field.nonEmptyString()
+            case "dns_name": config.dnsName = try field.nonEmptyString()
+            case "dns_server": config.dnsServer = try field.endpoint()
             case "seeds_check_interval": config.seedsCheckInterval = try field.integer(min: 100, max: 86_400_000)
             case "tokens": config.token = try field.token()
             case "rack": config.rack = try field.nonEmptyString()
@@ -140,12 +142,9 @@ public enum ConfigLoader {
         if !config.dynSeeds.isEmpty, config.dataStore == .memcached {
             throw ConfigError(key: "dyn_seeds", "a cluster of memcached-engine nodes is not supported yet; use data_store rocksdb or redis, or run the memcached engine as a single node")
         }
-        if config.dynSeedProvider == "dns_provider" {
-            config.warnings.append("dyn_seed_provider 'dns_provider' is not implemented yet: the node uses its dyn_seeds list")
-        }
-        if config.dynSeedProvider == "florida_provider" {
+        if config.dynSeedProvider != "simple_provider" {
             guard config.dynListen != nil else {
-                throw ConfigError(key: "dyn_listen", "florida_provider needs dyn_listen: the address peers connect to")
+                throw ConfigError(key: "dyn_listen", "\(config.dynSeedProvider) needs dyn_listen: the address peers connect to")
             }
             if config.dataStore == .memcached {
                 throw ConfigError(key: "dyn_seed_provider", "a cluster of memcached-engine nodes is not supported yet")

@@ -47,6 +47,10 @@ public struct DynamisConfig: Sendable {
     public var floridaHost: String?
     public var floridaPort: Int?
     public var floridaRequest: String?
+    /// `dns_provider`: the TXT record's name (Dynomite: `DYNOMITE_DNS_NAME`) and the nameserver
+    /// to ask (default: the first of /etc/resolv.conf).
+    public var dnsName: String?
+    public var dnsServer: Endpoint?
     /// How often a seed provider is polled, in ms (Dynomite: at most every 30 s).
     public var seedsCheckInterval = 30_000
     public var token: UInt32 = 0
