@@ -44,6 +44,13 @@ public final class DynamisNode: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let loopSessions = LoopSessions(group: group, engine: engine)
         var peerChannel: Channel?
+        // A listener that cannot bind undoes what started before it, in reverse order.
+        func abandon(_ opened: [Channel?]) async {
+            for channel in opened { try? await channel?.close() }
+            await Self.closeLinks(loopSessions)
+            engine.shutdown()
+            try? await group.shutdownGracefully()
+        }
         let polled = config.dynSeedProvider != "simple_provider"
         if let cluster {
             for loop in loopSessions.all {
@@ -74,9 +81,7 @@ public final class DynamisNode: Sendable {
                     .bind(host: listen.host, port: listen.port)
                     .get()
             } catch {
-                await Self.closeLinks(loopSessions)
-                engine.shutdown()
-                try? await group.shutdownGracefully()
+                await abandon([])
                 throw ConfigError(key: "dyn_listen", "cannot listen on \(listen): \(error)")
             }
         }
@@ -95,10 +100,7 @@ public final class DynamisNode: Sendable {
                 .bind(host: config.statsListen.host, port: config.statsListen.port)
                 .get()
         } catch {
-            try? await peerChannel?.close()
-            await Self.closeLinks(loopSessions)
-            engine.shutdown()
-            try? await group.shutdownGracefully()
+            await abandon([peerChannel])
             throw ConfigError(key: "stats_listen", "cannot listen on \(config.statsListen): \(error)")
         }
         let channel: Channel
@@ -119,11 +121,7 @@ public final class DynamisNode: Sendable {
                 .bind(host: config.listen.host, port: config.listen.port)
                 .get()
         } catch {
-            try? await peerChannel?.close()
-            await Self.closeLinks(loopSessions)
-            engine.shutdown()
-            try? await group.shutdownGracefully()
-            try? await adminChannel.close()
+            await abandon([adminChannel, peerChannel])
             throw ConfigError(key: "listen", "cannot listen on \(config.listen): \(error)")
         }
         var tasks: [RepeatedTask] = []

@@ -601,36 +601,55 @@ struct SeedProvider {
         func stop() { child.stop(signal: SIGKILL) }
     }
 
+    /// One node of a provider test: its ports, chosen before anything starts.
+    struct Plan {
+        let port = freePort(), peer = freePort(), admin = freePort()
+        let rack: String
+        var seed: String { "127.0.0.1:\(peer):\(rack):dc1:0" }
+    }
+
+    /// Starts a node of `plan` whose seeds come from a provider (`providerLines`), polled every 200 ms.
+    static func start(_ plan: Plan, _ providerLines: [String], into nodes: inout [DynamisProcess]) throws -> DynamisProcess {
+        let directory = TemporaryDirectory("dynamis-provider")
+        let node = try DynamisProcess(port: plan.port, adminPort: plan.admin, configLines: [
+            "listen: 127.0.0.1:\(plan.port)", "dyn_listen: 127.0.0.1:\(plan.peer)", "stats_listen: 127.0.0.1:\(plan.admin)",
+            "datacenter: dc1", "rack: \(plan.rack)", "tokens: '0'", "timeout: 1000", "data_store: rocksdb",
+            "data_dir: \(directory.path)/data", "write_consistency: DC_QUORUM", "seeds_check_interval: 200",
+        ] + providerLines, directory: directory)
+        nodes.append(node)
+        return node
+    }
+
+    static func info(_ node: DynamisProcess, _ field: String) -> Int? {
+        TestCluster.field((try? node.client().command("INFO", "dynamis").string) ?? "", field)
+    }
+
+    /// `key` is readable on `node` itself (DC_ONE: its own rack's copy).
+    static func holds(_ node: DynamisProcess, _ key: String, _ value: String) throws -> Bool {
+        let client = try node.client()
+        #expect(try client.command("DYNO_CONFIG:CONN_CONSISTENCY", "DC_ONE") == .simple("OK"))
+        return try client.command("GET", key) == S.bulk(value)
+    }
+
     @Test func nodesFindEachOtherThroughADNSTXTRecord() throws {
         let work = TemporaryDirectory("dns")
         let dns = try Nameserver(directory: work)
         var nodes: [DynamisProcess] = []
         defer { for n in nodes { n.remove() }; dns.stop(); work.remove() }
-        struct Plan { let port = freePort(), peer = freePort(), admin = freePort(); let rack: String }
         let a = Plan(rack: "rack1"), b = Plan(rack: "rack2")
         // Long enough to need several TXT character-strings.
         let padding = (0..<12).map { "127.0.0.2:\(9000 + $0):rack\($0 + 3):dc1:0" }
-        try dns.serve(["127.0.0.1:\(a.peer):rack1:dc1:0", "127.0.0.1:\(b.peer):rack2:dc1:0"])
-        for p in [a, b] {
-            let directory = TemporaryDirectory("dynamis-dns")
-            nodes.append(try DynamisProcess(port: p.port, adminPort: p.admin, configLines: [
-                "listen: 127.0.0.1:\(p.port)", "dyn_listen: 127.0.0.1:\(p.peer)", "stats_listen: 127.0.0.1:\(p.admin)",
-                "datacenter: dc1", "rack: \(p.rack)", "tokens: '0'", "timeout: 1000", "data_store: rocksdb",
-                "data_dir: \(directory.path)/data", "write_consistency: DC_QUORUM", "dyn_seed_provider: dns_provider",
-                "dns_name: _dynomite.test.internal", "dns_server: 127.0.0.1:\(dns.port)", "seeds_check_interval: 200",
-            ], directory: directory))
+        try dns.serve([a.seed, b.seed])
+        let lines = ["dyn_seed_provider: dns_provider", "dns_name: _dynomite.test.internal", "dns_server: 127.0.0.1:\(dns.port)"]
+        let nodeA = try Self.start(a, lines, into: &nodes), nodeB = try Self.start(b, lines, into: &nodes)
+        try S.eventually("A and B link through the TXT record") {
+            Self.info(nodeA, "peers_connected") == 1 && Self.info(nodeB, "peers_connected") == 1
         }
-        func info(_ node: DynamisProcess, _ field: String) -> Int? {
-            TestCluster.field((try? node.client().command("INFO", "dynamis").string) ?? "", field)
-        }
-        try S.eventually("A and B link through the TXT record") { info(nodes[0], "peers_connected") == 1 && info(nodes[1], "peers_connected") == 1 }
-        #expect(try nodes[0].client().command("SET", "k", "v") == .simple("OK"))
-        let readB = try nodes[1].client()
-        #expect(try readB.command("DYNO_CONFIG:CONN_CONSISTENCY", "DC_ONE") == .simple("OK"))
-        #expect(try readB.command("GET", "k") == S.bulk("v"))
+        #expect(try nodeA.client().command("SET", "k", "v") == .simple("OK"))
+        #expect(try Self.holds(nodeB, "k", "v"))
         // A record over 255 bytes arrives in several strings and is read whole.
-        try dns.serve(["127.0.0.1:\(a.peer):rack1:dc1:0", "127.0.0.1:\(b.peer):rack2:dc1:0"] + padding)
-        try S.eventually("the long record is applied") { info(nodes[0], "peers") == 13 }
+        try dns.serve([a.seed, b.seed] + padding)
+        try S.eventually("the long record is applied") { Self.info(nodeA, "peers") == 13 }
     }
 
     @Test func aNodeReplacedThroughFloridaTakesOverItsRack() throws {
@@ -638,48 +657,31 @@ struct SeedProvider {
         let florida = try Florida(directory: work)
         var nodes: [DynamisProcess] = []
         defer { for n in nodes { n.remove() }; florida.stop(); work.remove() }
-        struct Plan { let port = freePort(), peer = freePort(), admin = freePort(); let rack: String }
         let a = Plan(rack: "rack1"), b = Plan(rack: "rack2"), c = Plan(rack: "rack2")
-        func seed(_ p: Plan) -> String { "127.0.0.1:\(p.peer):\(p.rack):dc1:0" }
-        func start(_ p: Plan) throws -> DynamisProcess {
-            let directory = TemporaryDirectory("dynamis-florida")
-            let node = try DynamisProcess(port: p.port, adminPort: p.admin, configLines: [
-                "listen: 127.0.0.1:\(p.port)", "dyn_listen: 127.0.0.1:\(p.peer)", "stats_listen: 127.0.0.1:\(p.admin)",
-                "datacenter: dc1", "rack: \(p.rack)", "tokens: '0'", "timeout: 1000", "data_store: rocksdb",
-                "data_dir: \(directory.path)/data", "write_consistency: DC_QUORUM", "dyn_seed_provider: florida_provider",
-                "florida_host: 127.0.0.1", "florida_port: \(florida.port)", "florida_request: GET /seeds HTTP/1.0",
-                "seeds_check_interval: 200",
-            ], directory: directory)
-            nodes.append(node)
-            return node
+        let lines = ["dyn_seed_provider: florida_provider", "florida_host: 127.0.0.1", "florida_port: \(florida.port)",
+                     "florida_request: GET /seeds HTTP/1.0"]
+        try florida.serve([a.seed, b.seed])
+        let nodeA = try Self.start(a, lines, into: &nodes), nodeB = try Self.start(b, lines, into: &nodes)
+        try S.eventually("A and B link through the seeds Florida serves") {
+            Self.info(nodeA, "peers_connected") == 1 && Self.info(nodeB, "peers_connected") == 1
         }
-        func connectedPeers(_ node: DynamisProcess) -> Int? {
-            TestCluster.field((try? node.client().command("INFO", "dynamis").string) ?? "", "peers_connected")
-        }
-        try florida.serve([seed(a), seed(b)])
-        let nodeA = try start(a), nodeB = try start(b)
-        try S.eventually("A and B link through the seeds Florida serves") { connectedPeers(nodeA) == 1 && connectedPeers(nodeB) == 1 }
         #expect(try nodeA.client().command("SET", "k1", "v1") == .simple("OK"))
-        let readB = try nodeB.client()
-        #expect(try readB.command("DYNO_CONFIG:CONN_CONSISTENCY", "DC_ONE") == .simple("OK"))
-        #expect(try readB.command("GET", "k1") == S.bulk("v1"))
+        #expect(try Self.holds(nodeB, "k1", "v1"))
 
         // B dies: A's quorum writes fail. Florida then names C in B's place, and they work again.
         _ = nodeB.stop(signal: SIGKILL)
         guard case .error = try nodeA.client().command("SET", "k2", "v2") else { Issue.record("a quorum write succeeded with its peer dead"); return }
-        try florida.serve([seed(a), seed(c)])
-        let nodeC = try start(c)
-        try S.eventually("A links to C") { connectedPeers(nodeA) == 1 && connectedPeers(nodeC) == 1 }
+        try florida.serve([a.seed, c.seed])
+        let nodeC = try Self.start(c, lines, into: &nodes)
+        try S.eventually("A links to C") { Self.info(nodeA, "peers_connected") == 1 && Self.info(nodeC, "peers_connected") == 1 }
         #expect(try nodeA.client().command("SET", "k2", "v2") == .simple("OK"))
-        let readC = try nodeC.client()
-        #expect(try readC.command("DYNO_CONFIG:CONN_CONSISTENCY", "DC_ONE") == .simple("OK"))
-        #expect(try readC.command("GET", "k2") == S.bulk("v2"))
+        #expect(try Self.holds(nodeC, "k2", "v2"))
         let describe = try httpRequest(port: a.admin, path: "/cluster_describe").body
         #expect(describe.contains("\(c.peer)") && !describe.contains("\(b.peer)"), "\(describe)")
         #expect(nodeA.child.log.contains("florida_provider: topology changed"))
 
         // A list that does not form a valid cluster is logged and ignored.
-        try florida.serve([seed(a), seed(c), "127.0.0.1:1:rack2:dc1:0"])
+        try florida.serve([a.seed, c.seed, "127.0.0.1:1:rack2:dc1:0"])
         try S.eventually("the bad list is refused") { nodeA.child.log.contains("do not form a valid cluster") }
         #expect(try nodeA.client().command("SET", "k3", "v3") == .simple("OK"))
     }

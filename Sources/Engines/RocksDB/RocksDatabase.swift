@@ -223,25 +223,25 @@ final class RocksDatabase: @unchecked Sendable {  // RocksDB's DB and CF handles
 
     /// Reads several keys of one family from one consistent view (RocksDB's batched MultiGet
     /// takes a single sequence number), so a multi-key read never sees half of an atomic write.
-    /// `body` gets each key's index and its value (pinned, valid only during the call), or nil.
-    func multiGet(_ family: ColumnFamily, keys: [[UInt8]], _ body: (Int, UnsafeRawBufferPointer?) -> Void) throws(RocksDBError) {
-        let n = keys.count
-        var pointers = [UnsafePointer<CChar>?](repeating: nil, count: n)
+    /// The keys are `ends.count` byte strings laid end to end in `keys`, key i ending at
+    /// `ends[i]` (one buffer, not one allocation per key). `body` gets each key's index and its
+    /// value (pinned, valid only during the call), or nil.
+    func multiGet(_ family: ColumnFamily, keys: [UInt8], ends: [Int], _ body: (Int, UnsafeRawBufferPointer?) -> Void) throws(RocksDBError) {
+        let n = ends.count
         var sizes = [Int](repeating: 0, count: n)
         var slices = [OpaquePointer?](repeating: nil, count: n)
         var errors = [UnsafeMutablePointer<CChar>?](repeating: nil, count: n)
-        // Keep the key bytes alive and in place for the call.
-        let storage = keys.map { key -> UnsafeMutableRawBufferPointer in
-            let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(key.count, 1), alignment: 1)
-            key.withUnsafeBytes { copy.copyMemory(from: $0) }
-            return copy
+        keys.withUnsafeBytes { raw in
+            let base = raw.baseAddress?.assumingMemoryBound(to: CChar.self)
+            var pointers = [UnsafePointer<CChar>?](repeating: nil, count: n)
+            var start = 0
+            for i in 0..<n {
+                pointers[i] = base.map { UnsafePointer($0 + start) }
+                sizes[i] = ends[i] - start
+                start = ends[i]
+            }
+            rocksdb_batched_multi_get_cf(db, readOptions, handle(family), n, &pointers, &sizes, &slices, &errors, false)
         }
-        defer { for copy in storage { copy.deallocate() } }
-        for i in 0..<n {
-            pointers[i] = UnsafePointer(storage[i].baseAddress!.assumingMemoryBound(to: CChar.self))
-            sizes[i] = keys[i].count
-        }
-        rocksdb_batched_multi_get_cf(db, readOptions, handle(family), n, &pointers, &sizes, &slices, &errors, false)
         defer { for slice in slices { if let slice { rocksdb_pinnableslice_destroy(slice) } } }
         for error in errors { if let error { throw Self.consume(error) } }
         for i in 0..<n {

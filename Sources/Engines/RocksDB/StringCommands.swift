@@ -80,14 +80,16 @@ extension RocksDBSession {
         let now = WallClock.nowMillis()
         if args.count > 2, transaction == nil {
             // One consistent view: an MSET or a transaction is seen whole or not at all.
-            var keys: [[UInt8]] = []
-            keys.reserveCapacity(args.count - 1)
+            var keys: [UInt8] = []
+            var ends: [Int] = []
+            ends.reserveCapacity(args.count - 1)
             for key in args.dropFirst() {
                 encodeKey(key)
-                keys.append(keyScratch)
+                keys += keyScratch
+                ends.append(keys.count)
             }
             reply.arrayHeader(args.count - 1)
-            try db.multiGet(.metadata, keys: keys) { _, value in
+            try db.multiGet(.metadata, keys: keys, ends: ends) { _, value in
                 if let value, let meta = Metadata.decode(value), !meta.isExpired(now: now), meta.type == .string {
                     reply.bulk(UnsafeRawBufferPointer(rebasing: value[Metadata.headerSize...]))
                 } else {

@@ -202,14 +202,14 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
         if state.multi != nil || spec.id.isTransactionControl {
             return transactionCommand(spec)
         }
-        var payload = 0
-        for argument in arguments { payload &+= argument.readableBytes }
         if spec.flags.contains(.connection) {
             loop.counters.otherRequests += 1
             executeConnectionCommand(spec, arguments)
             keepReplyOrder()
             return
         }
+        var payload = 0
+        for argument in arguments { payload &+= argument.readableBytes }
         loop.counters.payloadSizes.record(payload)
         if let coordinator = loop.coordinator {
             return coordinate(coordinator, spec)
