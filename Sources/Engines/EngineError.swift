@@ -17,9 +17,25 @@ public struct EngineError: Error, CustomStringConvertible, Sendable {
     /// coordinator must count them as a missing replica, not as that replica's answer.
     public static func isUnavailability(_ reply: ByteBuffer) -> Bool {
         let view = reply.readableBytesView
-        return view.starts(with: storagePrefix) || view.starts(with: peerPrefix)
+        switch view.first {
+        case UInt8(ascii: "-"): return view.starts(with: storagePrefix) || view.starts(with: peerPrefix)
+        case UInt8(ascii: "S"): return view.starts(with: memcachedStoragePrefix) || view.starts(with: memcachedPeerPrefix)
+        default: return false
+        }
+    }
+
+    /// An unavailability reply's message in Redis's form (`ERR Storage: ...`), whichever
+    /// protocol it was written in.
+    public static func message(ofUnavailability reply: ByteBuffer) -> String {
+        let view = reply.readableBytesView
+        let text = String(decoding: view.dropLast(2), as: UTF8.self)
+        if view.first == UInt8(ascii: "-") { return String(text.dropFirst()) }
+        return "ERR " + text.dropFirst("SERVER_ERROR ".count)
     }
 
     private static let storagePrefix = Array("-ERR Storage: ".utf8)
     private static let peerPrefix = Array("-ERR Peer: ".utf8)
+    // The memcached engine words the same failures as memcached clients expect them.
+    private static let memcachedStoragePrefix = Array("SERVER_ERROR Storage: ".utf8)
+    private static let memcachedPeerPrefix = Array("SERVER_ERROR Peer: ".utf8)
 }

@@ -57,6 +57,9 @@ public protocol EngineSession: AnyObject {
     var failure: String? { get }
     /// The client's connection closed: forget anything it was waiting for.
     func clientClosed(_ client: Int)
+    /// The node is stopping: close outgoing connections for good (no reconnect may be
+    /// scheduled on a loop that is shutting down).
+    func close()
 
     /// Whether MULTI/EXEC/WATCH run on this engine.
     var supportsTransactions: Bool { get }
@@ -99,6 +102,7 @@ public struct RequestOrigin {
 
 extension EngineSession {
     public func clientClosed(_ client: Int) {}
+    public func close() {}
 
     public var supportsTransactions: Bool { false }
     public func watch(_ keys: ArraySlice<ByteBuffer>, into list: inout WatchList) {}

@@ -30,3 +30,65 @@ public struct MemcachedRequest: Sendable {
         }
     }
 }
+
+extension MemcachedRequest {
+    /// The tokens of the command line, as absolute index ranges of `raw`, and where the line ends
+    /// (just past its '\n').
+    private var commandLine: (tokens: [Range<Int>], end: Int) {
+        let view = raw.readableBytesView
+        let newline = view.firstIndex(of: UInt8(ascii: "\n")) ?? view.endIndex - 1
+        var lineEnd = newline
+        if lineEnd > raw.readerIndex, raw.getInteger(at: lineEnd - 1, as: UInt8.self) == 13 { lineEnd -= 1 }
+        return (MemcachedRequestParser.tokens(raw, from: raw.readerIndex, to: lineEnd), newline + 1)
+    }
+
+    /// The same request without `noreply`. In a cluster every replica answers the coordinator,
+    /// which drops the answer in the client's place (a replica that sends nothing back cannot
+    /// be told apart from one that is gone).
+    public func expectingReply() -> MemcachedRequest {
+        guard noreply else { return self }
+        let line = commandLine
+        var out = ByteBuffer()
+        out.reserveCapacity(raw.readableBytes)
+        for (i, token) in line.tokens.dropLast().enumerated() {
+            if i > 0 { out.writeInteger(UInt8(ascii: " ")) }
+            out.writeImmutableBuffer(raw.getSlice(at: token.lowerBound, length: token.count)!)
+        }
+        out.writeStaticString("\r\n")
+        if line.end < raw.writerIndex {
+            out.writeImmutableBuffer(raw.getSlice(at: line.end, length: raw.writerIndex - line.end)!)
+        }
+        return MemcachedRequest(command: command, keys: keys, raw: out, noreply: false)
+    }
+
+    /// The same retrieval command (`get`, `gets`, `gat`, `gats` with its exptime) for some of
+    /// its keys: a multi-key get split across owners.
+    public func retrieval(of subset: [ByteBuffer]) -> MemcachedRequest {
+        let line = commandLine
+        var out = ByteBuffer()
+        out.reserveCapacity(raw.readableBytes)
+        for (i, token) in line.tokens.prefix(line.tokens.count - keys.count).enumerated() {
+            if i > 0 { out.writeInteger(UInt8(ascii: " ")) }
+            out.writeImmutableBuffer(raw.getSlice(at: token.lowerBound, length: token.count)!)
+        }
+        var starts: [Int] = []
+        starts.reserveCapacity(subset.count)
+        for key in subset {
+            out.writeInteger(UInt8(ascii: " "))
+            starts.append(out.writerIndex)
+            out.writeImmutableBuffer(key)
+        }
+        out.writeStaticString("\r\n")
+        // Sliced once the buffer is complete: a slice taken earlier would make each write copy it.
+        let sliced = zip(starts, subset).map { out.getSlice(at: $0, length: $1.readableBytes)! }
+        return MemcachedRequest(command: command, keys: sliced, raw: out, noreply: false)
+    }
+
+    /// Whether the command changes data (everything but the plain retrievals and `version`).
+    public var isWrite: Bool {
+        switch command {
+        case .get, .gets, .version, .quit, .verbosity: return false
+        default: return true
+        }
+    }
+}

@@ -123,7 +123,7 @@ public struct MemcachedRequestParser: Sendable {
     }
 
     /// Space-separated tokens of [from, to), as absolute index ranges.
-    static func tokens(_ buffer: ByteBuffer, from: Int, to: Int) -> [Range<Int>] {
+    public static func tokens(_ buffer: ByteBuffer, from: Int, to: Int) -> [Range<Int>] {
         var result: [Range<Int>] = []
         var start: Int?
         var i = from

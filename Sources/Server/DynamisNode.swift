@@ -47,7 +47,7 @@ public final class DynamisNode: Sendable {
         // A listener that cannot bind undoes what started before it, in reverse order.
         func abandon(_ opened: [Channel?]) async {
             for channel in opened { try? await channel?.close() }
-            await Self.closeLinks(loopSessions)
+            await Self.closeOutgoing(loopSessions)
             engine.shutdown()
             try? await group.shutdownGracefully()
         }
@@ -153,10 +153,15 @@ public final class DynamisNode: Sendable {
                            peerChannel: peerChannel, loops: loopSessions, logger: logger, tasks: tasks)
     }
 
-    /// Closes every loop's peer connections, on their loops.
-    static func closeLinks(_ loops: LoopSessions) async {
+    /// Closes every loop's peer and backend connections for good, on their loops, before the
+    /// loops shut down: a connection failing afterwards would try to schedule its reconnect
+    /// on a loop that is gone.
+    static func closeOutgoing(_ loops: LoopSessions) async {
         for loop in loops.all {
-            try? await loop.eventLoop.submit { loop.coordinator?.links.closeAll() }.get()
+            try? await loop.eventLoop.submit {
+                loop.coordinator?.links.closeAll()
+                loop.session.close()
+            }.get()
         }
     }
 
@@ -180,7 +185,7 @@ public final class DynamisNode: Sendable {
         for task in tasks { task.cancel() }
         try? await clientChannel.close()
         try? await peerChannel?.close()
-        await Self.closeLinks(loops)
+        await Self.closeOutgoing(loops)
         try? await adminChannel.close()
         try? await group.shutdownGracefully()
         context.engine.shutdown()

@@ -201,8 +201,6 @@ struct NodeProcessTests {
             ("dyn_o_mite:\n  listen: 127.0.0.1:1\n  dyn_listen: 127.0.0.1:8101\n  rack: r1\n  datacenter: dc1\n  tokens: '5'\n  dyn_seeds:\n  - 127.0.0.1:8102:r1:dc1:5\n",
              "share token 5; tokens in a rack must differ"),
             ("dyn_o_mite:\n  listen: 127.0.0.1:1\n  dyn_listen: 127.0.0.1:8101\n  dyn_seeds:\n  - 127.0.0.1:8102:r1:dc1\n", "must be host:port:rack:dc:token"),
-            ("dyn_o_mite:\n  listen: 127.0.0.1:1\n  dyn_listen: 127.0.0.1:8101\n  data_store: memcached\n  servers:\n  - 127.0.0.1:11211:1\n  dyn_seeds:\n  - 127.0.0.1:8102:r2:dc1:0\n",
-             "a cluster of memcached-engine nodes is not supported yet"),
         ]
         for (index, (yaml, message)) in cases.enumerated() {
             let path = directory.path + "/bad\(index).yml"

@@ -89,15 +89,15 @@ public final class TestCluster {
         }
     }
 
-    /// Waits until every running node has all its peer connections up.
+    /// Waits until every running node has all its peer connections up (asked over the admin
+    /// port, which every engine has: memcached-engine clients cannot send INFO).
     public func waitForPeers(seconds: Double = 20) throws {
         let deadline = Date().addingTimeInterval(seconds)
         for member in members where member.process.child.isRunning {
             while true {
-                let info = (try? member.client().command("INFO", "dynamis").string) ?? ""
-                let peers = Self.field(info, "peers"), connected = Self.field(info, "peers_connected")
-                if let peers, peers == connected { break }
-                if Date() > deadline { throw TestClientError("node \(member.port) did not connect to its peers: \(info)") }
+                let body = (try? httpRequest(port: member.process.adminPort, path: "/cluster_describe").body) ?? ""
+                if body.contains("NORMAL"), !body.contains("DOWN") { break }
+                if Date() > deadline { throw TestClientError("node \(member.port) did not connect to its peers: \(body)") }
                 usleep(50_000)
             }
         }

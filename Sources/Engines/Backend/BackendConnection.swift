@@ -220,7 +220,10 @@ final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Send
         link.channel?.close(promise: nil)
     }
 
+    /// Closes for good. A second call does nothing: the pool's deinit may run after the loop
+    /// is gone, where even cancelling a task would try to schedule on it.
     func close() {
+        guard !link.isClosed else { return }
         link.close()?.close(promise: nil)
         timeoutTask?.cancel()
         failAll(EngineError.lost)

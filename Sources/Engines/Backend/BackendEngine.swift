@@ -51,4 +51,6 @@ class ForwardingSession<Wire: BackendWire> {
 
     /// Backend trouble reaches each request as its own error; nothing fails a whole burst.
     var failure: String? { nil }
+
+    func close() { pool.close() }
 }

@@ -12,7 +12,10 @@ final class BackendPool<Wire: BackendWire> {
         }
     }
 
-    deinit {
+    deinit { close() }
+
+    /// Closes every connection for good (closing twice is harmless).
+    func close() {
         for connection in connections { connection.close() }
     }
 

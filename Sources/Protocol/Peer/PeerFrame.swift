@@ -1,7 +1,7 @@
 import NIOCore
 
-/// One node-to-node message: a fixed binary header, then the payload (RESP request or reply
-/// bytes, or the hello text). Many requests share a connection; a response carries its
+/// One node-to-node message: a fixed binary header, then the payload (RESP or memcached request
+/// or reply bytes, or the hello text). Many requests share a connection; a response carries its
 /// request's id, so responses may come back in any order.
 ///
 /// Header (big-endian, 18 bytes): magic "DY", version, type, flags (u16), id (u64),
@@ -28,6 +28,8 @@ public struct PeerFrame: Sendable {
         public static let resp3 = Flags(rawValue: 1 << 0)
         /// The request is a write (the receiver checks its node state against it).
         public static let write = Flags(rawValue: 1 << 1)
+        /// The payload is one memcached text-protocol request (and the reply is memcached's).
+        public static let memcached = Flags(rawValue: 1 << 2)
     }
 
     public static let magic: UInt16 = 0x4459  // "DY"

@@ -287,8 +287,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
                     closing = true
                     return
                 }
-                let isRead = request.responseKind == .values
+                let isRead = !request.isWrite
                 if isRead { loop.counters.readRequests += 1 } else { loop.counters.writeRequests += 1 }
+                if let coordinator = loop.coordinator {
+                    coordinateMemcached(coordinator, request, isRead: isRead)
+                    continue
+                }
                 let state = node.settings.state
                 if state != .normal, request.command != .version, isRead ? !state.allowsReads : !state.allowsWrites {
                     loop.counters.refusedByState += 1
@@ -306,6 +310,22 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
             if reply.buffer.readableBytes > Self.replyFlushThreshold, !waitingForCommit {
                 sendReplies(failure: loop.commitNow(), context: context)
             }
+        }
+    }
+
+    /// A memcached-engine node with peers. The reply (when the request wants one) is the
+    /// replicas' memcached answer, or the coordinator's error as SERVER_ERROR.
+    private func coordinateMemcached(_ coordinator: Coordinator, _ request: MemcachedRequest, isRead: Bool) {
+        let context = Coordinator.Context(client: state.id, resp3: false, read: node.settings.readConsistency,
+                                          write: node.settings.writeConsistency)
+        if let bytes = coordinator.execute(memcached: request, context, receiver: self, sequence: deferredBase + deferred.count) {
+            countFailure(bytes)
+            var translated = MemcachedReplies.forClient(bytes)
+            reply.buffer.writeBuffer(&translated)
+            if isRead { bufferedReads += 1 } else { bufferedWrites += 1 }
+            keepReplyOrder()
+        } else if !request.noreply {
+            appendDeferred(write: !isRead)
         }
     }
 
@@ -367,7 +387,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
         switch result {
         case .success(let bytes):
             countFailure(bytes)
-            deferredReplyArrived(sequence, bytes)
+            deferredReplyArrived(sequence, speaksMemcached ? MemcachedReplies.forClient(bytes) : bytes)
         case .failure(let error):
             loop.counters.errors[(error.message.hasPrefix("ERR Peer") ? ErrorCause.peer : ErrorCause.storage).rawValue] += 1
             var writer = ReplyWriter(buffer: allocator.buffer(capacity: 64))

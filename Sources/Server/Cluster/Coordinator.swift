@@ -18,7 +18,7 @@ final class Coordinator {
     let links: PeerLinks
     let node: NodeContext
     unowned let loop: LoopSession
-    private let tokenizer: KeyTokenizer
+    let tokenizer: KeyTokenizer
     private let ownership: TokenOwnership
     /// `targets[dc][rack][i]`: the target of the i-th node (token order) of that rack.
     private let targets: [[[Int]]]
@@ -40,6 +40,19 @@ final class Coordinator {
         self.targets = cluster.topology.datacenters.map { dc in
             dc.racks.map { rack in
                 rack.nodes.map { n in n.name == cluster.local.name ? Coordinator.local : cluster.peerIndex[n.name]! }
+            }
+        }
+    }
+
+    /// What goes to a replica: a RESP command, or a memcached request as its client sent it.
+    enum Request {
+        case resp(CommandSpec, [ByteBuffer])
+        case memcached(MemcachedRequest)
+
+        var name: String {
+            switch self {
+            case .resp(let spec, _): return String(describing: spec.name)
+            case .memcached(let request): return request.command.rawValue
             }
         }
     }
@@ -77,10 +90,10 @@ final class Coordinator {
         }
         guard let keys = ClusterKeys.indexes(spec, args), !keys.isEmpty else {
             // No keys (or malformed ones): this node's engine answers, with Redis's error if any.
-            return replicate(spec, args, token: nil, context)
+            return replicate(.resp(spec, args), isWrite: spec.flags.contains(.write), token: nil, context)
         }
         let token = tokenizer.token(of: args[keys[0]].readableBytesView)
-        if keys.count == 1 { return replicate(spec, args, token: token, context) }
+        if keys.count == 1 { return replicate(.resp(spec, args), isWrite: spec.flags.contains(.write), token: token, context) }
         switch spec.id {
         case .mget, .del, .unlink, .exists, .touch, .mset:
             return split(spec, args, keys: keys, context)
@@ -89,18 +102,18 @@ final class Coordinator {
             for index in keys.dropFirst() where signature(tokenizer.token(of: args[index].readableBytesView)) != first {
                 return decided(error: "CROSSSLOT Keys in request don't hash to the same slot: '\(spec.name)' needs all its keys on one owner; put the shared part of the keys in a hash tag ({...})")
             }
-            return replicate(spec, args, token: token, context)
+            return replicate(.resp(spec, args), isWrite: spec.flags.contains(.write), token: token, context)
         }
     }
 
-    private func decided(error: String) -> PendingReply {
+    func decided(error: String) -> PendingReply {
         let reply = PendingReply()
         reply.decide(PendingReply.errorBytes(error))
         return reply
     }
 
     /// The owners of a token in every rack of every DC: keys with equal signatures live together.
-    private func signature(_ token: UInt32) -> [Int] {
+    func signature(_ token: UInt32) -> [Int] {
         var result: [Int] = []
         for dc in targets.indices {
             for rack in targets[dc].indices { result.append(owner(dc: dc, rack: rack, token: token)) }
@@ -110,16 +123,16 @@ final class Coordinator {
 
     // MARK: - One owner set
 
-    /// Sends a command to the owners of `token` as the consistency level says. A nil token
-    /// (keyless commands) runs on this node alone.
-    private func replicate(_ spec: CommandSpec, _ args: [ByteBuffer], token: UInt32?, _ context: Context) -> PendingReply {
-        let isWrite = spec.flags.contains(.write)
+    /// Sends a command to the owners of `token` as the consistency level (or `level`, when
+    /// the command dictates its own) says. A nil token (keyless commands) runs on this node alone.
+    func replicate(_ request: Request, isWrite: Bool, token: UInt32?, _ context: Context,
+                   level forced: Consistency? = nil) -> PendingReply {
         guard let token else {
             let collector = ResponseCollector(rule: .preferred, groups: [0..<1])
-            send(to: Coordinator.local, .request, spec, args, context, isWrite: isWrite, receiver: collector, index: 0)
+            send(to: Coordinator.local, .request, request, context, isWrite: isWrite, receiver: collector, index: 0)
             return collector
         }
-        let level = context.forwarded ? .dcOne : (isWrite ? context.write : context.read)
+        let level = context.forwarded ? .dcOne : forced ?? (isWrite ? context.write : context.read)
         let racks = targets[localDC].count
         if level == .dcEachSafeQuorum, !context.forwarded {
             // Every rack of every DC, each DC its own safe quorum; the local DC's answer is the reply.
@@ -134,7 +147,7 @@ final class Coordinator {
             }
             let collector = ResponseCollector(rule: .quorum(safe: true), groups: groups)
             for (i, target) in all.enumerated() {
-                send(to: target, .request, spec, args, context, isWrite: isWrite, receiver: collector, index: i)
+                send(to: target, .request, request, context, isWrite: isWrite, receiver: collector, index: i)
             }
             return collector
         }
@@ -146,17 +159,17 @@ final class Coordinator {
             // A DC_ONE read asks the next rack's owner only when the ones before it failed.
             let collector = ResponseCollector(rule: rule, groups: [0..<local.count], lazy: true)
             collector.sendLater = { [unowned self, unowned collector] i in
-                self.send(to: local[i], .request, spec, args, context, isWrite: false, receiver: collector, index: i)
+                self.send(to: local[i], .request, request, context, isWrite: false, receiver: collector, index: i)
             }
-            send(to: local[0], .request, spec, args, context, isWrite: false, receiver: collector, index: 0)
+            send(to: local[0], .request, request, context, isWrite: false, receiver: collector, index: 0)
             return collector
         }
         let collector = ResponseCollector(rule: rule, groups: [0..<local.count])
         for (i, target) in local.enumerated() {
-            send(to: target, .request, spec, args, context, isWrite: isWrite, receiver: collector, index: i)
+            send(to: target, .request, request, context, isWrite: isWrite, receiver: collector, index: i)
         }
         if isWrite, !context.forwarded {
-            for dc in targets.indices where dc != localDC { forward(spec, args, token: token, dc: dc, context) }
+            for dc in targets.indices where dc != localDC { forward(request, token: token, dc: dc, context) }
         }
         return collector
     }
@@ -164,30 +177,36 @@ final class Coordinator {
     /// One copy of a write to a remote DC: to the preselected rack's owner (rack index = this
     /// node's rack index mod the DC's rack count), which replicates it to its DC's racks; if
     /// that owner cannot take it, to the next rack's owner, and so on.
-    private func forward(_ spec: CommandSpec, _ args: [ByteBuffer], token: UInt32, dc: Int, _ context: Context) {
+    private func forward(_ request: Request, token: UInt32, dc: Int, _ context: Context) {
         let count = targets[dc].count
         let preferred = localRack % count
         let candidates = (0..<count).map { owner(dc: dc, rack: (preferred + $0) % count, token: token) }
-        RemoteCopy(coordinator: self, spec: spec, args: args, context: context, candidates: candidates).next()
+        RemoteCopy(coordinator: self, request: request, context: context, candidates: candidates).next()
     }
 
     /// Sends to one target; an immediate failure is reported to `receiver` at once.
-    func send(to target: Int, _ kind: PeerFrame.Kind, _ spec: CommandSpec, _ args: [ByteBuffer], _ context: Context,
+    func send(to target: Int, _ kind: PeerFrame.Kind, _ request: Request, _ context: Context,
               isWrite: Bool, receiver: any ReplyReceiver, index: Int) {
         if target == Coordinator.local {
-            return executeLocally(spec, args, context, isWrite: isWrite, receiver: receiver, index: index)
+            return executeLocally(request, context, isWrite: isWrite, receiver: receiver, index: index)
         }
         var flags: PeerFrame.Flags = []
         if context.resp3 { flags.insert(.resp3) }
         if isWrite { flags.insert(.write) }
-        if let error = links.connection(to: target, client: context.client)
-            .send(kind, flags: flags, args[...], receiver: receiver, sequence: index) {
-            receiver.receive(.failure(error), for: index)
+        let connection = links.connection(to: target, client: context.client)
+        let error: EngineError?
+        switch request {
+        case .resp(_, let args):
+            error = connection.send(kind, flags: flags, args[...], receiver: receiver, sequence: index)
+        case .memcached(let memcached):
+            flags.insert(.memcached)
+            error = connection.send(kind, flags: flags, raw: memcached.raw, receiver: receiver, sequence: index)
         }
+        if let error { receiver.receive(.failure(error), for: index) }
     }
 
     /// This node's own engine, if the node's state lets the request reach it.
-    func executeLocally(_ spec: CommandSpec, _ args: [ByteBuffer], _ context: Context, isWrite: Bool,
+    func executeLocally(_ request: Request, _ context: Context, isWrite: Bool,
                         receiver: any ReplyReceiver, index: Int) {
         let state = node.settings.state
         if state != .normal, isWrite ? !state.allowsWrites : !state.allowsReads {
@@ -196,9 +215,12 @@ final class Coordinator {
         }
         var reply = ReplyWriter(buffer: allocator.buffer(capacity: 64), resp3: context.resp3)
         let origin = RequestOrigin(client: context.client, receiver: receiver, sequence: index)
-        if !loop.session.execute(spec, args, origin: origin, reply: &reply) {
-            receiver.receive(.success(reply.buffer), for: index)
+        let deferred: Bool
+        switch request {
+        case .resp(let spec, let args): deferred = loop.session.execute(spec, args, origin: origin, reply: &reply)
+        case .memcached(let memcached): deferred = loop.session.execute(memcached: memcached, origin: origin, reply: &reply)
         }
+        if !deferred { receiver.receive(.success(reply.buffer), for: index) }
     }
 
     // MARK: - Multi-key commands
@@ -228,7 +250,7 @@ final class Coordinator {
             if pairs { groupArgs[group].append(args[index + 1]) }
             positions[group].append(position)
         }
-        if groupArgs.count == 1 { return replicate(spec, args, token: groupToken[0], context) }
+        if groupArgs.count == 1 { return replicate(.resp(spec, args), isWrite: spec.flags.contains(.write), token: groupToken[0], context) }
         let shape: MergedReply.Shape
         switch spec.id {
         case .mget: shape = .elements(positions: positions, total: keys.count)
@@ -237,7 +259,7 @@ final class Coordinator {
         }
         let merged = MergedReply(shape: shape, parts: groupArgs.count)
         for group in groupArgs.indices {
-            let part = replicate(spec, groupArgs[group], token: groupToken[group], context)
+            let part = replicate(.resp(spec, groupArgs[group]), isWrite: spec.flags.contains(.write), token: groupToken[group], context)
             if let bytes = part.attach(merged, sequence: group) { merged.receive(.success(bytes), for: group) }
         }
         return merged
@@ -248,29 +270,33 @@ final class Coordinator {
     /// FLUSHALL/FLUSHDB go to every node of every DC; DBSIZE, KEYS and SCAN cover the local
     /// rack's nodes, which hold one full copy of the data; RANDOMKEY asks one of them.
     private func keyspaceWide(_ spec: CommandSpec, _ args: [ByteBuffer], _ context: Context) -> PendingReply {
-        let rack = targets[localDC][localRack]
+        let rack = localRackNodes
         switch spec.id {
         case .flushall, .flushdb:
-            let all = [Coordinator.local] + Array(cluster.peers.indices)
-            return fanOut(spec, args, context, to: all, shape: .allOK, isWrite: true)
+            return fanOut(.resp(spec, args), context, to: everyNode, into: MergedReply(shape: .allOK, parts: everyNode.count), isWrite: true)
         case .dbsize:
-            return fanOut(spec, args, context, to: rack, shape: .sum, isWrite: false)
+            return fanOut(.resp(spec, args), context, to: rack, into: MergedReply(shape: .sum, parts: rack.count), isWrite: false)
         case .keys:
-            return fanOut(spec, args, context, to: rack, shape: .concatenated, isWrite: false)
+            return fanOut(.resp(spec, args), context, to: rack, into: MergedReply(shape: .concatenated, parts: rack.count), isWrite: false)
         case .scan:
             return scan(spec, args, context, rack: rack)
         default:
             let collector = ResponseCollector(rule: .preferred, groups: [0..<1])
-            send(to: rack.randomElement()!, .request, spec, args, context, isWrite: false, receiver: collector, index: 0)
+            send(to: rack.randomElement()!, .request, .resp(spec, args), context, isWrite: false, receiver: collector, index: 0)
             return collector
         }
     }
 
-    private func fanOut(_ spec: CommandSpec, _ args: [ByteBuffer], _ context: Context, to nodes: [Int],
-                        shape: MergedReply.Shape, isWrite: Bool) -> PendingReply {
-        let merged = MergedReply(shape: shape, parts: nodes.count)
+    /// This node and every peer, in every DC.
+    var everyNode: [Int] { [Coordinator.local] + Array(cluster.peers.indices) }
+
+    /// The local rack's nodes: one full copy of the data.
+    var localRackNodes: [Int] { targets[localDC][localRack] }
+
+    /// Sends one request to each of `nodes`; `merged` joins their answers (part i is node i's).
+    func fanOut(_ request: Request, _ context: Context, to nodes: [Int], into merged: PendingReply, isWrite: Bool) -> PendingReply {
         for (i, target) in nodes.enumerated() {
-            send(to: target, .request, spec, args, context, isWrite: isWrite, receiver: merged, index: i)
+            send(to: target, .request, request, context, isWrite: isWrite, receiver: merged, index: i)
         }
         return merged
     }
@@ -285,7 +311,7 @@ final class Coordinator {
         var nodeArgs = args
         nodeArgs[1] = ByteBuffer(string: String(cursor >> 8))
         let reply = ScanReply(node: nodeIndex, nodes: rack.count)
-        send(to: rack[nodeIndex], .request, spec, nodeArgs, context, isWrite: false, receiver: reply, index: 0)
+        send(to: rack[nodeIndex], .request, .resp(spec, nodeArgs), context, isWrite: false, receiver: reply, index: 0)
         return reply
     }
 }
@@ -293,28 +319,26 @@ final class Coordinator {
 /// A write's copy to a remote DC, moving to the next candidate when one cannot take it.
 private final class RemoteCopy: ReplyReceiver {
     private unowned let coordinator: Coordinator
-    private let spec: CommandSpec
-    private let args: [ByteBuffer]
+    private let request: Coordinator.Request
     private let context: Coordinator.Context
     private let candidates: [Int]
     private var tried = 0
 
-    init(coordinator: Coordinator, spec: CommandSpec, args: [ByteBuffer], context: Coordinator.Context, candidates: [Int]) {
+    init(coordinator: Coordinator, request: Coordinator.Request, context: Coordinator.Context, candidates: [Int]) {
         self.coordinator = coordinator
-        self.spec = spec
-        self.args = args
+        self.request = request
         self.context = context
         self.candidates = candidates
     }
 
     func next() {
         guard tried < candidates.count else {
-            coordinator.logger.warning("no node of a remote datacenter took a '\(spec.name)' write")
+            coordinator.logger.warning("no node of a remote datacenter took a '\(request.name)' write")
             return
         }
         let target = candidates[tried]
         tried += 1
-        coordinator.send(to: target, .forwarded, spec, args, context, isWrite: true, receiver: self, index: tried - 1)
+        coordinator.send(to: target, .forwarded, request, context, isWrite: true, receiver: self, index: tried - 1)
     }
 
     func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {

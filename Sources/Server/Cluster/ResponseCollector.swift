@@ -86,7 +86,7 @@ final class ResponseCollector: PendingReply {
         guard !isDecided, index < answers.count else { return }
         switch reply {
         case .success(let bytes) where EngineError.isUnavailability(bytes):
-            answers[index] = .failed(String(decoding: bytes.readableBytesView.dropFirst().dropLast(2), as: UTF8.self))
+            answers[index] = .failed(EngineError.message(ofUnavailability: bytes))
         case .success(let bytes):
             answers[index] = .answered(bytes, order: arrivals)
             arrivals += 1

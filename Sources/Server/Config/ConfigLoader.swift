@@ -139,15 +139,9 @@ public enum ConfigLoader {
         if config.requirePass != nil, config.dataStore == .memcached {
             throw ConfigError(key: "requirepass", "is for RESP clients; memcached's text protocol has no AUTH (use data_store redis or rocksdb)")
         }
-        if !config.dynSeeds.isEmpty, config.dataStore == .memcached {
-            throw ConfigError(key: "dyn_seeds", "a cluster of memcached-engine nodes is not supported yet; use data_store rocksdb or redis, or run the memcached engine as a single node")
-        }
         if config.dynSeedProvider != "simple_provider" {
             guard config.dynListen != nil else {
                 throw ConfigError(key: "dyn_listen", "\(config.dynSeedProvider) needs dyn_listen: the address peers connect to")
-            }
-            if config.dataStore == .memcached {
-                throw ConfigError(key: "dyn_seed_provider", "a cluster of memcached-engine nodes is not supported yet")
             }
         }
         config.rocksdb.directory = config.dataDirectory

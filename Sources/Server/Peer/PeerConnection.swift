@@ -77,6 +77,18 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
     /// answer at once when the request cannot be sent.
     func send(_ kind: PeerFrame.Kind, flags: PeerFrame.Flags, _ arguments: ArraySlice<ByteBuffer>,
               receiver: any ReplyReceiver, sequence: Int) -> EngineError? {
+        enqueue(kind, flags: flags, receiver: receiver, sequence: sequence) { RESPEncoding.request(arguments, into: &$0) }
+    }
+
+    /// Queues a request whose payload is already framed (a memcached request as it came).
+    func send(_ kind: PeerFrame.Kind, flags: PeerFrame.Flags, raw payload: ByteBuffer,
+              receiver: any ReplyReceiver, sequence: Int) -> EngineError? {
+        enqueue(kind, flags: flags, receiver: receiver, sequence: sequence) { $0.writeImmutableBuffer(payload) }
+    }
+
+    @inline(__always)
+    private func enqueue(_ kind: PeerFrame.Kind, flags: PeerFrame.Flags, receiver: any ReplyReceiver, sequence: Int,
+                         payload: (inout ByteBuffer) -> Void) -> EngineError? {
         guard link.acceptsRequests else {
             counters.notSent += 1
             return PeerError.notConnected
@@ -89,7 +101,7 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
         let id = nextID
         nextID &+= 1
         let lengthAt = PeerFrame.begin(kind, flags: flags, id: id, into: &outbound)
-        RESPEncoding.request(arguments, into: &outbound)
+        payload(&outbound)
         PeerFrame.finish(lengthAt: lengthAt, in: &outbound)
         inFlight[id] = InFlight(receiver: receiver, sequence: sequence)
         deadlines.append((id, .now() + timeout))

@@ -95,6 +95,7 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
                 context.close(promise: nil)
                 return
             }
+            if frame.flags.contains(.memcached) { return executeMemcached(frame, context) }
             guard (try? parser.next(from: &frame.payload, into: &arguments)) == true, frame.payload.readableBytes == 0 else {
                 logger.error("peer \(peerName) sent a request that is not one RESP command; closing the connection")
                 context.close(promise: nil)
@@ -140,6 +141,44 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
         let deferred = loop.session.execute(spec, arguments, origin: RequestOrigin(client: clientID, receiver: self, sequence: sequence),
                                             reply: &out)
         if deferred {
+            out.buffer.moveWriterIndex(to: lengthAt - 14)  // drop the header: the reply comes later
+        } else {
+            PeerFrame.finish(lengthAt: lengthAt, in: &out.buffer)
+        }
+    }
+
+    /// A memcached request, framed as its client sent it (the memcached engine's cluster).
+    private func executeMemcached(_ frame: PeerFrame, _ context: ChannelHandlerContext) {
+        var payload = frame.payload
+        var memcachedParser = MemcachedRequestParser()
+        guard case .request(let request) = memcachedParser.next(from: &payload), payload.readableBytes == 0,
+              !request.noreply, request.command != .quit else {
+            logger.error("peer \(peerName) sent a request that is not one memcached request expecting a reply; closing the connection")
+            context.close(promise: nil)
+            return
+        }
+        guard node.engine.clientProtocol == .memcached else {
+            return respond(frame.id, .response, MemcachedReplies.serverError("ERR Dynomite: this node's engine does not speak memcached"))
+        }
+        let id = frame.id
+        let isWrite = request.isWrite
+        if isWrite { loop.counters.writeRequests += 1 } else { loop.counters.readRequests += 1 }
+        let sequence = Int(bitPattern: UInt(id))
+        if frame.kind == .forwarded, let coordinator = loop.coordinator {
+            let context = Coordinator.Context(client: clientID, resp3: false, read: .dcOne, write: .dcOne, forwarded: true)
+            if let bytes = coordinator.execute(memcached: request, context, receiver: self, sequence: sequence) {
+                respond(id, .response, bytes)
+            }
+            return
+        }
+        let state = node.settings.state
+        if state != .normal, isWrite ? !state.allowsWrites : !state.allowsReads {
+            loop.counters.refusedByState += 1
+            return respond(id, .failure, ByteBuffer(string: ClientConnectionHandler.stateRefusal))
+        }
+        let lengthAt = PeerFrame.begin(.response, id: id, into: &out.buffer)
+        let origin = RequestOrigin(client: clientID, receiver: self, sequence: sequence)
+        if loop.session.execute(memcached: request, origin: origin, reply: &out) {
             out.buffer.moveWriterIndex(to: lengthAt - 14)  // drop the header: the reply comes later
         } else {
             PeerFrame.finish(lengthAt: lengthAt, in: &out.buffer)

@@ -1,0 +1,71 @@
+import Engines
+import NIOCore
+import Protocol
+
+/// The memcached engine in a cluster: requests go to their replicas as the bytes the client
+/// sent, and replies are compared and chosen exactly like RESP replies.
+extension Coordinator {
+    /// Executes a memcached request on its replicas. Returns the reply when already decided,
+    /// otherwise nil (the reply then goes to `receiver` as `sequence`). A `noreply` request is
+    /// sent to the replicas expecting a reply, which is dropped here: nil, and nothing follows.
+    func execute(memcached request: MemcachedRequest, _ context: Context, receiver: any ReplyReceiver, sequence: Int) -> ByteBuffer? {
+        let pending = route(memcached: request.expectingReply(), context)
+        if request.noreply { return nil }
+        return pending.attach(receiver, sequence: sequence)
+    }
+
+    private func route(memcached request: MemcachedRequest, _ context: Context) -> PendingReply {
+        switch request.command {
+        case .version, .verbosity, .quit:
+            return replicate(.memcached(request), isWrite: false, token: nil, context)
+        case .flushAll:
+            let nodes = everyNode
+            return fanOut(.memcached(request), context, to: nodes, into: MemcachedMergedReply(shape: .allOK, parts: nodes.count), isWrite: true)
+        case .cas:
+            return decided(error: "ERR cas is not supported in a cluster: every replica assigns its own cas unique, so one replica's unique means nothing to the others")
+        case .get, .gets, .gat, .gats:
+            return retrieve(request, context)
+        case .set, .add, .replace, .append, .prepend, .delete, .incr, .decr, .touch:
+            let token = tokenizer.token(of: request.keys[0].readableBytesView)
+            return replicate(.memcached(request), isWrite: true, token: token, context)
+        }
+    }
+
+    /// A retrieval, split per owner set when its keys live apart. `gets` and `gats` answer from
+    /// one replica (DC_ONE): their cas uniques differ from replica to replica, so no two answers
+    /// could ever agree. `gat` and `gats` change expiry, so they go to every replica like writes.
+    private func retrieve(_ request: MemcachedRequest, _ context: Context) -> PendingReply {
+        let isWrite = request.isWrite
+        let level: Consistency? = request.command == .gets || request.command == .gats ? .dcOne : nil
+        var groupOf: [[Int]: Int] = [:]
+        var groupKeys: [[ByteBuffer]] = []
+        var groupToken: [UInt32] = []
+        var positions: [[Int]] = []
+        for (position, key) in request.keys.enumerated() {
+            let token = tokenizer.token(of: key.readableBytesView)
+            let sig = signature(token)
+            let group: Int
+            if let existing = groupOf[sig] {
+                group = existing
+            } else {
+                group = groupKeys.count
+                groupOf[sig] = group
+                groupKeys.append([])
+                groupToken.append(token)
+                positions.append([])
+            }
+            groupKeys[group].append(key)
+            positions[group].append(position)
+        }
+        if groupKeys.count == 1 {
+            return replicate(.memcached(request), isWrite: isWrite, token: groupToken[0], context, level: level)
+        }
+        let merged = MemcachedMergedReply(shape: .values(keys: request.keys, positions: positions), parts: groupKeys.count)
+        for group in groupKeys.indices {
+            let part = replicate(.memcached(request.retrieval(of: groupKeys[group])), isWrite: isWrite,
+                                 token: groupToken[group], context, level: level)
+            if let bytes = part.attach(merged, sequence: group) { merged.receive(.success(bytes), for: group) }
+        }
+        return merged
+    }
+}

@@ -1,0 +1,190 @@
+import Foundation
+import TestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Memcached-engine clusters: every node in front of its own real memcached.
+extension ClusterTests {
+@Suite(.timeLimit(.minutes(3)))
+struct MemcachedCluster {
+    typealias S = ClusterTestSupport
+
+    /// A cluster of `layout` whose node i fronts `backends[i]`.
+    static func start(_ layout: [[Int]], backends: [MemcachedServer], extraConfig: [String]) throws -> TestCluster {
+        try TestCluster(layout: layout, extraConfig: extraConfig) { i in
+            ["data_store: memcached", "servers:", "- 127.0.0.1:\(backends[i].port):1"]
+        }
+    }
+
+    static func value(_ key: String, _ data: String) -> String {
+        "VALUE \(key) 0 \(data.utf8.count)\r\n\(data)\r\n"
+    }
+
+    static func index(of member: TestCluster.Member, in cluster: TestCluster) -> Int {
+        cluster.members.firstIndex { $0 === member }!
+    }
+
+    @Test func keysLiveOnTheirOwnersAndMultiKeyGetsAreSplitAndMerged() throws {
+        let backends = try (0..<4).map { _ in try MemcachedServer() }
+        defer { for backend in backends { backend.stop() } }
+        let cluster = try Self.start([[2, 2]], backends: backends,
+                                     extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM"])
+        defer { cluster.remove() }
+        let keys = (0..<12).map { "mc:\($0)" }
+        let writer = try MemcachedTestClient(port: cluster.members[0].port)
+        for key in keys { #expect(try writer.request("set \(key) 0 0 \(key.utf8.count + 2)\r\nv-\(key)\r\n") == "STORED\r\n") }
+        // Each key is in its owner's memcached in both racks, and in no other node's.
+        for key in keys {
+            for rack in 0..<2 {
+                let owner = S.owner(of: key, in: cluster, rack: rack)
+                for member in cluster.members where member.rackIndex == rack {
+                    let direct = try MemcachedTestClient(port: backends[Self.index(of: member, in: cluster)].port)
+                    let expected = member === owner ? Self.value(key, "v-" + key) + "END\r\n" : "END\r\n"
+                    #expect(try direct.request("get \(key)\r\n") == expected, "\(key) on rack \(rack)")
+                }
+            }
+        }
+        // One get over every owner, through another node, with a miss and a repeat in it:
+        // the VALUE blocks come back in request order.
+        let asked = [keys[3], "missing", keys[0], keys[7], keys[3]] + keys.suffix(4)
+        let expected = asked.filter { $0 != "missing" }.map { Self.value($0, "v-" + $0) }.joined() + "END\r\n"
+        let reader = try MemcachedTestClient(port: cluster.members[3].port)
+        #expect(try reader.request("get \(asked.joined(separator: " "))\r\n") == expected)
+        // gets answers from one replica, with its cas unique; cas itself is refused by name.
+        let gets = try reader.request("gets \(keys[1])\r\n")
+        #expect(gets.hasPrefix("VALUE \(keys[1]) 0 \(keys[1].utf8.count + 2) "), "\(gets)")
+        #expect(try reader.request("cas \(keys[1]) 0 0 1 1\r\nx\r\n").hasPrefix("SERVER_ERROR cas is not supported in a cluster"))
+        // Writes of every kind, replicated: incr, append, touch, delete, add.
+        #expect(try writer.request("set counter 0 0 2\r\n40\r\n") == "STORED\r\n")
+        #expect(try writer.request("incr counter 2\r\n") == "42\r\n")
+        #expect(try writer.request("append counter 0 0 1\r\n0\r\n") == "STORED\r\n")
+        #expect(try writer.request("touch counter 100\r\n") == "TOUCHED\r\n")
+        #expect(try writer.request("delete \(keys[2])\r\n") == "DELETED\r\n")
+        #expect(try writer.request("delete \(keys[2])\r\n") == "NOT_FOUND\r\n")
+        #expect(try writer.request("add \(keys[0]) 0 0 1\r\nz\r\n") == "NOT_STORED\r\n")
+        for rack in 0..<2 {
+            let owner = S.owner(of: "counter", in: cluster, rack: rack)
+            let direct = try MemcachedTestClient(port: backends[Self.index(of: owner, in: cluster)].port)
+            #expect(try direct.request("get counter\r\n") == Self.value("counter", "420") + "END\r\n")
+            let gone = S.owner(of: keys[2], in: cluster, rack: rack)
+            #expect(try MemcachedTestClient(port: backends[Self.index(of: gone, in: cluster)].port).request("get \(keys[2])\r\n") == "END\r\n")
+        }
+        // noreply writes answer nothing, stay in order with what follows, and reach every replica.
+        for i in 0..<50 { try writer.send("set nr:\(i) 0 0 1 noreply\r\n\(i % 10)\r\n") }
+        #expect(try writer.request("get nr:49\r\n") == Self.value("nr:49", "9") + "END\r\n")
+        for rack in 0..<2 {
+            let owner = S.owner(of: "nr:0", in: cluster, rack: rack)
+            let direct = try MemcachedTestClient(port: backends[Self.index(of: owner, in: cluster)].port)
+            try S.eventually("nr:0 on rack \(rack)") { try direct.request("get nr:0\r\n") == Self.value("nr:0", "0") + "END\r\n" }
+        }
+        #expect(try reader.request("version\r\n").hasPrefix("VERSION "))
+        // A peer frame whose memcached payload is not one request closes only that connection.
+        let identity = Array("probe dc1 rack9 1".utf8)
+        let hello: [UInt8] = [0x44, 0x59, 1, 1, 0, 0] + [UInt8](repeating: 0, count: 8) + [0, 0, 0, UInt8(identity.count)] + identity
+        for payload in ["junk!", "set k 0 0 1 noreply\r\nx\r\n", "get a\r\nget b\r\n"] {
+            let bytes = Array(payload.utf8)
+            let peer = try RESPTestClient(port: cluster.members[1].peerPort)
+            try peer.sendRaw(hello + [0x44, 0x59, 1, 2, 0, 4] + [UInt8](repeating: 0, count: 8) + [0, 0, 0, UInt8(bytes.count)] + bytes)
+            #expect(peer.isClosedByPeer(), "\(payload)")
+        }
+        #expect(cluster.members[1].process.child.log.contains("not one memcached request expecting a reply"))
+        #expect(try MemcachedTestClient(port: cluster.members[1].port).request("get \(keys[1])\r\n") == Self.value(keys[1], "v-" + keys[1]) + "END\r\n")
+        // flush_all reaches every node.
+        #expect(try reader.request("flush_all\r\n") == "OK\r\n")
+        for backend in backends {
+            #expect(try MemcachedTestClient(port: backend.port).request("get \(keys.joined(separator: " ")) counter\r\n") == "END\r\n")
+        }
+    }
+
+    @Test func theLauncherStartsAMemcachedEngineClusterAndStopsEveryProcess() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let directory = TemporaryDirectory("dynamis-launcher")
+        defer { directory.remove() }
+        // Node i uses base+10i+1 ... base+10i+9.
+        guard let base = (0..<50).lazy.map({ _ in 20_000 + 10 * Int.random(in: 0..<3_000) })
+            .first(where: { base in (0..<3).allSatisfy { i in [1, 2, 3, 9].allSatisfy { isPortFree(base + 10 * i + $0) } } }) else {
+            Issue.record("no free port range")
+            return
+        }
+        // system(3), not Process: Foundation's Process on Linux does not see bash exit while
+        // the background processes it started live on. The launcher bounds its own waits.
+        func launcher(_ arguments: [String]) throws -> (status: Int32?, log: String) {
+            let log = directory.path + "/launcher-\(arguments[0]).log"
+            let command = ([root.path + "/tools/cluster"] + arguments + ["--dir", directory.path + "/cluster"]).joined(separator: " ")
+            let status = system("/bin/bash \(command) > \(log) 2>&1 < /dev/null")
+            return (status >> 8, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+        }
+        let pidFiles = { (try? FileManager.default.contentsOfDirectory(atPath: directory.path + "/cluster/run")) ?? [] }
+        var pids: [Int32] = []
+        defer {
+            _ = try? launcher(["down"])
+            for pid in pids { kill(pid, SIGKILL) }
+        }
+        let up = try launcher(["up", "--engine", "memcached", "--racks", "3", "--base-port", "\(base)", "--binary", DynamisBinary.path])
+        pids = pidFiles().compactMap { Int32((try? String(contentsOfFile: directory.path + "/cluster/run/" + $0, encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") }
+        #expect(up.status == 0, "\(up.log)")
+        #expect(up.log.contains("cluster up: 3 nodes (1 dc x 3 racks x 1 nodes, engine memcached"), "\(up.log)")
+        #expect(pids.count == 6, "three nodes and their three memcached: \(pidFiles())")
+        #expect(try MemcachedTestClient(port: base + 2).request("set launched 0 0 3\r\nyes\r\n") == "STORED\r\n")
+        #expect(try MemcachedTestClient(port: base + 12).request("get launched\r\n") == Self.value("launched", "yes") + "END\r\n")
+        // DC_ONE writes reach every rack asynchronously; each rack's memcached gets its copy.
+        for i in 0..<3 {
+            let direct = try MemcachedTestClient(port: base + 10 * i + 9)
+            try S.eventually("the copy in rack \(i + 1)") { try direct.request("get launched\r\n") == Self.value("launched", "yes") + "END\r\n" }
+        }
+        let down = try launcher(["down"])
+        #expect(down.status == 0 && down.log.contains("cluster down"), "\(down.log)")
+        #expect(pidFiles().isEmpty)
+        for pid in pids { #expect(kill(pid, 0) != 0, "pid \(pid) still running") }
+        // `down` stops each node's memcached first: the node's reconnect attempts must end
+        // with the node, not be scheduled on event loops that are shutting down.
+        for i in 1...3 {
+            let log = (try? String(contentsOfFile: directory.path + "/cluster/log/dc1-rack\(i)-n0.log", encoding: .utf8)) ?? ""
+            #expect(log.contains("dynamis stopped"), "\(log)")
+            #expect(!log.contains("Cannot schedule tasks"), "\(log)")
+        }
+    }
+
+    @Test func quorumsSurviveOneLostReplicaReportTwoAndCatchAMismatch() throws {
+        let backends = try (0..<3).map { _ in try MemcachedServer() }
+        defer { for backend in backends { backend.stop() } }
+        let cluster = try Self.start([[1, 1, 1]], backends: backends,
+                                     extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM"])
+        defer { cluster.remove() }
+        let client = try MemcachedTestClient(port: cluster.member(rack: 0).port)
+        // Three replicas holding three different values: no two agree.
+        #expect(try client.request("set split 0 0 2\r\nv0\r\n") == "STORED\r\n")
+        for rack in 1..<3 {
+            let direct = try MemcachedTestClient(port: backends[rack].port)
+            #expect(try direct.request("set split 0 0 2\r\nv\(rack)\r\n") == "STORED\r\n")
+        }
+        let loose = try client.request("get split\r\n")
+        #expect(loose.hasPrefix("VALUE split 0 2\r\nv"), "\(loose)")
+        let admin = cluster.member(rack: 0).process.adminPort
+        #expect(try httpRequest(port: admin, path: "/set_consistency/read/dc_safe_quorum").status == 200)
+        #expect(try client.request("get split\r\n") == "SERVER_ERROR Dynomite: Failed to achieve Quorum\r\n")
+        // Repaired by a write to all.
+        #expect(try client.request("set split 0 0 4\r\nsame\r\n") == "STORED\r\n")
+        #expect(try client.request("get split\r\n") == Self.value("split", "same") + "END\r\n")
+        #expect(try httpRequest(port: admin, path: "/set_consistency/read/dc_quorum").status == 200)
+
+        // One node killed: 2 of 3 racks still make a quorum.
+        cluster.signal(cluster.member(rack: 2), SIGKILL)
+        #expect(try client.request("set after-kill 0 0 1\r\n1\r\n") == "STORED\r\n")
+        #expect(try client.request("get after-kill\r\n") == Self.value("after-kill", "1") + "END\r\n")
+        // A second rack's memcached dead as well: too few answers, said plainly.
+        backends[1].stop()
+        let refused = try client.request("set after-two 0 0 1\r\n1\r\n")
+        #expect(refused.hasPrefix("SERVER_ERROR "), "\(refused)")
+        #expect(refused.contains("1 of 3 replicas answered, 2 needed"), "\(refused)")
+        #expect(!refused.contains("ERR "), "\(refused)")
+        // The node keeps serving: DC_ONE reads come from its own rack.
+        #expect(try httpRequest(port: admin, path: "/set_consistency/read/dc_one").status == 200)
+        #expect(try client.request("get after-kill\r\n") == Self.value("after-kill", "1") + "END\r\n")
+        #expect(cluster.member(rack: 0).process.child.isRunning)
+    }
+}
+}
