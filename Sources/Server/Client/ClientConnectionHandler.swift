@@ -313,20 +313,33 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
         }
     }
 
-    /// A memcached-engine node with peers. The reply (when the request wants one) is the
-    /// replicas' memcached answer, or the coordinator's error as SERVER_ERROR.
+    /// A memcached-engine node with peers. The reply is the replicas' memcached answer, or the
+    /// coordinator's error as SERVER_ERROR. A `noreply` request still holds its place among the
+    /// replies on their way (with an empty reply), so replicas that fall behind slow its writer
+    /// down like anyone else's.
     private func coordinateMemcached(_ coordinator: Coordinator, _ request: MemcachedRequest, isRead: Bool) {
         let context = Coordinator.Context(client: state.id, resp3: false, read: node.settings.readConsistency,
                                           write: node.settings.writeConsistency)
-        if let bytes = coordinator.execute(memcached: request, context, receiver: self, sequence: deferredBase + deferred.count) {
+        let receiver: any ReplyReceiver = request.noreply ? SilencedReply(self) : self
+        if let bytes = coordinator.execute(memcached: request, context, receiver: receiver, sequence: deferredBase + deferred.count) {
             countFailure(bytes)
+            if request.noreply { return }
             var translated = MemcachedReplies.forClient(bytes)
             reply.buffer.writeBuffer(&translated)
             if isRead { bufferedReads += 1 } else { bufferedWrites += 1 }
             keepReplyOrder()
-        } else if !request.noreply {
+        } else {
             appendDeferred(write: !isRead)
         }
+    }
+
+    /// The answer to a `noreply` request: counted, then replaced by nothing.
+    fileprivate func silenced(_ result: Result<ByteBuffer, EngineError>, for sequence: Int) {
+        switch result {
+        case .success(let bytes): countFailure(bytes)
+        case .failure(let error): countFailure(error)
+        }
+        deferredReplyArrived(sequence, ByteBuffer())
     }
 
     /// The origin of the request being executed: this connection, and the reply's number.
@@ -376,6 +389,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
         }
     }
 
+    private func countFailure(_ error: EngineError) {
+        loop.counters.errors[(error.message.hasPrefix("ERR Peer") ? ErrorCause.peer : ErrorCause.storage).rawValue] += 1
+    }
+
     private func recordLatency(reads: Int32, writes: Int32, since start: Int, now: Int) {
         let micros = max(0, now - start)
         if reads > 0 { loop.counters.readLatency.record(micros, times: Int(reads)) }
@@ -389,7 +406,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
             countFailure(bytes)
             deferredReplyArrived(sequence, speaksMemcached ? MemcachedReplies.forClient(bytes) : bytes)
         case .failure(let error):
-            loop.counters.errors[(error.message.hasPrefix("ERR Peer") ? ErrorCause.peer : ErrorCause.storage).rawValue] += 1
+            countFailure(error)
             var writer = ReplyWriter(buffer: allocator.buffer(capacity: 64))
             if speaksMemcached {
                 // memcached clients know SERVER_ERROR; the message keeps its "Storage: ..." source.
@@ -478,6 +495,19 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     var replyWriter: ReplyWriter {
         get { reply }
         _modify { yield &reply }
+    }
+}
+
+/// Where the replicas' answer to a memcached `noreply` request goes: to its connection, which
+/// sends nothing for it.
+private final class SilencedReply: ReplyReceiver {
+    // Strong, as a receiver's reference is everywhere: a replica may answer after the client left.
+    private let connection: ClientConnectionHandler
+
+    init(_ connection: ClientConnectionHandler) { self.connection = connection }
+
+    func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {
+        connection.silenced(reply, for: sequence)
     }
 }
 

@@ -6,12 +6,10 @@ import Protocol
 /// sent, and replies are compared and chosen exactly like RESP replies.
 extension Coordinator {
     /// Executes a memcached request on its replicas. Returns the reply when already decided,
-    /// otherwise nil (the reply then goes to `receiver` as `sequence`). A `noreply` request is
-    /// sent to the replicas expecting a reply, which is dropped here: nil, and nothing follows.
+    /// otherwise nil (the reply then goes to `receiver` as `sequence`). A `noreply` request
+    /// goes to the replicas expecting a reply: the caller drops it in the client's place.
     func execute(memcached request: MemcachedRequest, _ context: Context, receiver: any ReplyReceiver, sequence: Int) -> ByteBuffer? {
-        let pending = route(memcached: request.expectingReply(), context)
-        if request.noreply { return nil }
-        return pending.attach(receiver, sequence: sequence)
+        route(memcached: request.expectingReply(), context).attach(receiver, sequence: sequence)
     }
 
     private func route(memcached request: MemcachedRequest, _ context: Context) -> PendingReply {
