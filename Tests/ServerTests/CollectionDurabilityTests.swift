@@ -73,6 +73,57 @@ struct CollectionDurabilityTests {
         #expect(try client.command("LLEN", "log") == .integer(8000))
     }
 
+    /// Read-modify-writes of one loop pass share a batch and a commit: within a pipeline each
+    /// sees the ones before it, other commands (LLEN, GET, LRANGE) see them too, and clients on
+    /// both event loops updating one shared key lose nothing.
+    @Test func groupedReadModifyWritesSeeEachOtherInPipelines() throws {
+        let node = try DynamisProcess()
+        defer { node.remove() }
+        let port = node.port
+        let failures = Failures()
+        DispatchQueue.concurrentPerform(iterations: 4) { worker in
+            do {
+                let client = try RESPTestClient(port: port)
+                func bytes(_ words: String...) -> [UInt8] { RESPTestClient.encode(words.map { Array($0.utf8) }) }
+                var batch: [UInt8] = []
+                // nil: a reply that depends on the other workers (INCR of the shared counter).
+                var expected: [RESPValue?] = []
+                for i in 1...500 {
+                    batch += bytes("INCR", "shared")
+                    expected.append(nil)
+                    // One element popped every fifth round.
+                    let length = i - (i - 1) / 5
+                    batch += bytes("RPUSH", "q\(worker)", "e\(i)")
+                    expected.append(.integer(length))
+                    batch += bytes("LLEN", "q\(worker)")
+                    expected.append(.integer(length))
+                    batch += bytes("INCRBY", "mine\(worker)", "2")
+                    expected.append(.integer(2 * i))
+                    batch += bytes("GET", "mine\(worker)")
+                    expected.append(.bulk(Array(String(2 * i).utf8)))
+                    if i % 5 == 0 {
+                        batch += bytes("LPOP", "q\(worker)")
+                        expected.append(.bulk(Array("e\(i / 5)".utf8)))
+                        batch += bytes("HINCRBY", "h\(worker)", "f", "1")
+                        expected.append(.integer(i / 5))
+                    }
+                }
+                try client.sendRaw(batch)
+                for (n, want) in expected.enumerated() {
+                    let got = try client.readReply()
+                    if let want, got != want { failures.add("worker \(worker), reply \(n): \(got) != \(want)") }
+                }
+            } catch {
+                failures.add("\(error)")
+            }
+        }
+        #expect(failures.all.isEmpty, "\(failures.all.prefix(5))")
+        let client = try node.client()
+        #expect(try client.command("LLEN", "q3") == .integer(400))
+        #expect(try client.command("GET", "shared") == .bulk(Array("2000".utf8)))
+        #expect(try client.command("LRANGE", "q0", "0", "1") == .array([.bulk(Array("e101".utf8)), .bulk(Array("e102".utf8))]))
+    }
+
     /// DEL of a 1,000,000-member set writes one metadata record: it returns at once and the
     /// members are unreachable immediately.
     @Test func deletingAMillionMemberSetIsConstantTime() throws {

@@ -7,8 +7,10 @@ import Protocol
 /// Blind writes (plain SET, SETEX, PSETEX, MSET) from every connection of the loop are grouped
 /// into one WriteBatch and committed in `endOfBurst`, once per pass of the event loop, before
 /// their replies are flushed: one RocksDB write (and one WAL append) per loop pass instead of
-/// one per command. Any other command commits the group first, so every connection reads its
-/// own writes.
+/// one per command. Single-key read-modify-writes (pushes, pops, HSET, SADD, ZADD, INCR, ...)
+/// are grouped the same way in a WriteBatchWithIndex they read through, holding their keys'
+/// stripes until the commit (see `GroupedWrites.swift`). Any other command commits both groups
+/// first, so every connection reads its own writes.
 final class RocksDBSession: EngineSession {
     let engine: RocksDBEngine
     let db: RocksDatabase
@@ -21,7 +23,7 @@ final class RocksDBSession: EngineSession {
     /// Reused scratch space for encoded keys and values.
     var keyScratch: [UInt8] = []
     var valueScratch: [UInt8] = []
-    private(set) var failure: String?
+    var failure: String?
     /// While EXEC runs: the transaction's batch (a WriteBatchWithIndex). Every write goes into
     /// it and every read sees it over the database, so the queued commands see each other's
     /// writes while other clients see none of them until one atomic commit.
@@ -31,6 +33,14 @@ final class RocksDBSession: EngineSession {
     /// Something was written since the last `endOfBurst`: its WAL records must reach the file
     /// before any reply of this pass goes out.
     var walDirty = false
+    /// The pass's grouped read-modify-writes (a WriteBatchWithIndex), open while `groupOpen`.
+    let group: OpaquePointer
+    var groupOpen = false
+    /// The stripes held for the open group, as a list and as a bitmap.
+    var heldStripes: [Int] = []
+    var holds: [Bool]
+    /// The command being executed may join the pass's group.
+    var groupable = false
 
     init(engine: RocksDBEngine, eventLoop: EventLoop) {
         self.engine = engine
@@ -38,6 +48,8 @@ final class RocksDBSession: EngineSession {
         self.db = engine.database
         pending = rocksdb_writebatch_create()
         immediate = rocksdb_writebatch_create()
+        group = rocksdb_writebatch_wi_create(0, 1)
+        holds = Array(repeating: false, count: KeyLocks.stripeCount)
         keyScratch.reserveCapacity(256)
         valueScratch.reserveCapacity(256)
     }
@@ -46,6 +58,8 @@ final class RocksDBSession: EngineSession {
         // Uncommitted grouped writes were never acknowledged: dropping them loses nothing.
         rocksdb_writebatch_destroy(pending)
         rocksdb_writebatch_destroy(immediate)
+        releaseStripes()
+        rocksdb_writebatch_wi_destroy(group)
     }
 
     func execute(_ spec: CommandSpec, _ args: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
@@ -55,7 +69,9 @@ final class RocksDBSession: EngineSession {
             do { try commitPending() } catch { reply.error("ERR Storage: \(error.message)"); return false }
             return blockingPop(spec, args, origin: origin, reply: &reply)
         }
+        groupable = Self.groupableCommands.contains(spec.id) && !engine.blocking.hasWaiters
         execute(spec, args, reply: &reply)
+        groupable = false
         // Pushes (and anything else that can fill a list or sorted set) wake blocked clients.
         if spec.flags.contains(.write), engine.blocking.hasWaiters {
             switch spec.id {
@@ -84,8 +100,8 @@ final class RocksDBSession: EngineSession {
         if failure != nil { return }
         do {
             switch spec.id {
-            case .set, .setex, .psetex, .mset: break  // may join the burst's group
-            default: try commitPending()  // everything else must see the group
+            case .set, .setex, .psetex, .mset: try commitGroup()  // may join the burst's blind group
+            default: if !groupable { try commitPending() }  // everything else must see the groups
             }
             switch spec.id {
             case .get: try get(args, &reply)
@@ -224,7 +240,7 @@ final class RocksDBSession: EngineSession {
         }
     }
 
-    var hasPendingWrites: Bool { !pendingStripes.isEmpty || walDirty }
+    var hasPendingWrites: Bool { !pendingStripes.isEmpty || walDirty || groupOpen }
 
     func endOfBurst() -> String? {
         do {
@@ -335,9 +351,11 @@ final class RocksDBSession: EngineSession {
         return try db.get(family, key: key)
     }
 
-    /// Commits the burst's grouped writes, holding their keys' stripes. A failure is kept in
-    /// `failure` until `endOfBurst` reports it: other connections' grouped writes failed too.
+    /// Commits the burst's grouped writes (read-modify-writes, then blind writes), holding
+    /// their keys' stripes. A failure is kept in `failure` until `endOfBurst` reports it:
+    /// other connections' grouped writes failed too.
     func commitPending() throws(RocksDBError) {
+        try commitGroup()
         guard !pendingStripes.isEmpty else { return }
         pendingStripes.sort()
         var unique: [Int] = []
@@ -359,14 +377,14 @@ final class RocksDBSession: EngineSession {
     /// Runs a read-modify-write on one key: commits grouped writes first (so it reads them),
     /// then holds the key's stripe while `body` reads and fills `immediate`, and writes it.
     func modify<R>(token: UInt32, _ body: () throws(RocksDBError) -> R) throws(RocksDBError) -> R {
-        try commitPending()
-        return try modify(stripes: [KeyLocks.stripe(of: token)], body)
+        try modify(stripes: [KeyLocks.stripe(of: token)], body)
     }
 
     /// The same for several keys' stripes (sorted, deduplicated here).
     func modify<R>(stripes: [Int], _ body: () throws(RocksDBError) -> R) throws(RocksDBError) -> R {
         // EXEC holds every stripe its commands touch, and commits its batch once at the end.
-        if transaction != nil { return try body() }
+        if transaction != nil, !groupOpen { return try body() }
+        if groupable { return try modifyInGroup(stripes: stripes, body) }
         try commitPending()
         let sorted = Array(Set(stripes)).sorted()
         var result: Result<R, RocksDBError>!

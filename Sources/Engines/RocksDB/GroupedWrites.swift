@@ -1,0 +1,103 @@
+import CRocksDB
+import Protocol
+
+/// Grouped read-modify-writes: a loop pass's single-key read-modify-write commands share one
+/// WriteBatchWithIndex and one RocksDB write, as plain SETs share theirs.
+///
+/// While the group is open it is the session's `transaction`, so the commands read through it
+/// and see each other's writes (eight LPUSHes to one list in a pass read the list's metadata
+/// once from RocksDB and seven times from the batch). Each command's stripes are taken with a
+/// try-lock and held until the commit, so no other loop can read a key between a grouped
+/// write and its commit. When a stripe is busy the group is committed first, releasing
+/// everything, and only then is the stripe waited for: a session never waits while holding.
+/// Replies wait for the commit like those of grouped SETs (`hasPendingWrites`).
+extension RocksDBSession {
+    /// Commands whose whole effect is one `modify` on their key's stripe.
+    static let groupableCommands: Set<CommandID> = [
+        .lpush, .rpush, .lpushx, .rpushx, .lpop, .rpop,
+        .sadd, .srem,
+        .hset, .hmset, .hsetnx, .hdel, .hincrby, .hincrbyfloat,
+        .zadd, .zincrby, .zrem,
+        .incr, .decr, .incrby, .decrby, .append,
+    ]
+
+    /// Runs `body` inside the pass's group, holding `stripes` until the group commits.
+    func modifyInGroup<R>(stripes: [Int], _ body: () throws(RocksDBError) -> R) throws(RocksDBError) -> R {
+        if !groupOpen {
+            try commitPending()  // blind writes first: they were read by nothing in the group
+            openGroup()
+        }
+        try hold(stripes)
+        do {
+            return try body()
+        } catch {
+            // Part of the command may be staged: the whole pass fails rather than commit half.
+            abandonGroup()
+            failure = "ERR Storage: \(error.message)"
+            throw error
+        }
+    }
+
+    private func openGroup() {
+        groupOpen = true
+        transaction = group
+        // A group must never outlive its pass; the loop session's commit normally comes first.
+        eventLoop.execute { [self] in
+            do { try commitGroup() } catch {}
+        }
+    }
+
+    private func hold(_ stripes: [Int]) throws(RocksDBError) {
+        var busy = false
+        for s in stripes where !holds[s] {
+            if engine.locks.tryLock(s) {
+                holds[s] = true
+                heldStripes.append(s)
+            } else {
+                busy = true
+            }
+        }
+        guard busy else { return }
+        try commitGroup()
+        for s in Set(stripes).sorted() {
+            engine.locks.lock(s)
+            holds[s] = true
+            heldStripes.append(s)
+        }
+        openGroup()
+    }
+
+    /// Writes the open group and releases its stripes.
+    func commitGroup() throws(RocksDBError) {
+        guard groupOpen else { return }
+        groupOpen = false
+        transaction = nil
+        defer {
+            rocksdb_writebatch_wi_clear(group)
+            releaseStripes()
+        }
+        guard rocksdb_writebatch_wi_count(group) > 0 else { return }
+        do {
+            try db.write(transaction: group)
+            walDirty = true
+        } catch {
+            failure = "ERR Storage: \(error.message)"
+            throw error
+        }
+    }
+
+    private func abandonGroup() {
+        groupOpen = false
+        transaction = nil
+        rocksdb_writebatch_wi_clear(group)
+        releaseStripes()
+    }
+
+    func releaseStripes() {
+        for s in heldStripes.reversed() {
+            holds[s] = false
+            engine.locks.unlock(s)
+        }
+        heldStripes.removeAll(keepingCapacity: true)
+    }
+}
