@@ -229,28 +229,18 @@ final class Coordinator {
     /// with the request's consistency, merged back in key order.
     private func split(_ spec: CommandSpec, _ args: [ByteBuffer], keys: [Int], _ context: Context) -> PendingReply {
         let pairs = spec.id == .mset
-        var groupOf: [[Int]: Int] = [:]
-        var groupArgs: [[ByteBuffer]] = []
-        var groupToken: [UInt32] = []
-        var positions: [[Int]] = []
-        for (position, index) in keys.enumerated() {
-            let token = tokenizer.token(of: args[index].readableBytesView)
-            let sig = signature(token)
-            let group: Int
-            if let existing = groupOf[sig] {
-                group = existing
-            } else {
-                group = groupArgs.count
-                groupOf[sig] = group
-                groupArgs.append([args[0]])
-                groupToken.append(token)
-                positions.append([])
+        let groups = ownerGroups(keys.lazy.map { args[$0] })
+        if groups.count == 1 { return replicate(.resp(spec, args), isWrite: spec.flags.contains(.write), token: groups[0].token, context) }
+        let positions = groups.map(\.positions)
+        let groupArgs = positions.map { group in
+            var part = [args[0]]
+            for position in group {
+                part.append(args[keys[position]])
+                if pairs { part.append(args[keys[position] + 1]) }
             }
-            groupArgs[group].append(args[index])
-            if pairs { groupArgs[group].append(args[index + 1]) }
-            positions[group].append(position)
+            return part
         }
-        if groupArgs.count == 1 { return replicate(.resp(spec, args), isWrite: spec.flags.contains(.write), token: groupToken[0], context) }
+        let groupToken = groups.map(\.token)
         let shape: MergedReply.Shape
         switch spec.id {
         case .mget: shape = .elements(positions: positions, total: keys.count)
@@ -263,6 +253,24 @@ final class Coordinator {
             if let bytes = part.attach(merged, sequence: group) { merged.receive(.success(bytes), for: group) }
         }
         return merged
+    }
+
+    /// Keys grouped by their owners in every rack of every DC (keys with equal signatures live
+    /// together): each group's token and the positions of its keys, in first-seen order.
+    func ownerGroups(_ keys: some Sequence<ByteBuffer>) -> [(token: UInt32, positions: [Int])] {
+        var groupOf: [[Int]: Int] = [:]
+        var groups: [(token: UInt32, positions: [Int])] = []
+        for (position, key) in keys.enumerated() {
+            let token = tokenizer.token(of: key.readableBytesView)
+            let sig = signature(token)
+            if let existing = groupOf[sig] {
+                groups[existing].positions.append(position)
+            } else {
+                groupOf[sig] = groups.count
+                groups.append((token, [position]))
+            }
+        }
+        return groups
     }
 
     // MARK: - Keyspace-wide commands

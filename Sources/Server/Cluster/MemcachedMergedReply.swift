@@ -3,7 +3,7 @@ import NIOCore
 import Protocol
 
 /// Joins the memcached replies of a request split across owners (or sent to every node).
-final class MemcachedMergedReply: PendingReply {
+final class MemcachedMergedReply: PartsReply {
     enum Shape {
         /// A multi-key retrieval: part `p` asked for the keys at `positions[p]` of `keys`. Its
         /// VALUE blocks come back in its request order, misses left out.
@@ -13,27 +13,15 @@ final class MemcachedMergedReply: PendingReply {
     }
 
     private let shape: Shape
-    private var parts: [ByteBuffer?]
-    private var remaining: Int
 
     init(shape: Shape, parts: Int) {
         self.shape = shape
-        self.parts = Array(repeating: nil, count: parts)
-        self.remaining = parts
+        super.init(parts: parts)
     }
 
-    override func receive(_ reply: Result<ByteBuffer, EngineError>, for part: Int) {
-        guard !isDecided, part < parts.count, parts[part] == nil else { return }
-        switch reply {
-        case .success(let bytes): parts[part] = bytes
-        case .failure(let error): parts[part] = MemcachedReplies.serverError(error.message)
-        }
-        remaining -= 1
-        if remaining == 0 { decide(merge()) }
-    }
+    override func failureBytes(_ error: EngineError) -> ByteBuffer { MemcachedReplies.serverError(error.message) }
 
-    private func merge() -> ByteBuffer {
-        let replies = parts.map { $0! }
+    override func merge(_ replies: [ByteBuffer]) -> ByteBuffer {
         switch shape {
         case .allOK:
             for reply in replies where !reply.readableBytesView.elementsEqual("OK\r\n".utf8) { return reply }

@@ -35,33 +35,14 @@ extension Coordinator {
     private func retrieve(_ request: MemcachedRequest, _ context: Context) -> PendingReply {
         let isWrite = request.isWrite
         let level: Consistency? = request.command == .gets || request.command == .gats ? .dcOne : nil
-        var groupOf: [[Int]: Int] = [:]
-        var groupKeys: [[ByteBuffer]] = []
-        var groupToken: [UInt32] = []
-        var positions: [[Int]] = []
-        for (position, key) in request.keys.enumerated() {
-            let token = tokenizer.token(of: key.readableBytesView)
-            let sig = signature(token)
-            let group: Int
-            if let existing = groupOf[sig] {
-                group = existing
-            } else {
-                group = groupKeys.count
-                groupOf[sig] = group
-                groupKeys.append([])
-                groupToken.append(token)
-                positions.append([])
-            }
-            groupKeys[group].append(key)
-            positions[group].append(position)
+        let groups = ownerGroups(request.keys)
+        if groups.count == 1 {
+            return replicate(.memcached(request), isWrite: isWrite, token: groups[0].token, context, level: level)
         }
-        if groupKeys.count == 1 {
-            return replicate(.memcached(request), isWrite: isWrite, token: groupToken[0], context, level: level)
-        }
-        let merged = MemcachedMergedReply(shape: .values(keys: request.keys, positions: positions), parts: groupKeys.count)
-        for group in groupKeys.indices {
-            let part = replicate(.memcached(request.retrieval(of: groupKeys[group])), isWrite: isWrite,
-                                 token: groupToken[group], context, level: level)
+        let merged = MemcachedMergedReply(shape: .values(keys: request.keys, positions: groups.map(\.positions)), parts: groups.count)
+        for (group, owners) in groups.enumerated() {
+            let part = replicate(.memcached(request.retrieval(of: owners.positions.map { request.keys[$0] })), isWrite: isWrite,
+                                 token: owners.token, context, level: level)
             if let bytes = part.attach(merged, sequence: group) { merged.receive(.success(bytes), for: group) }
         }
         return merged

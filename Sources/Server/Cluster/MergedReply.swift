@@ -2,9 +2,36 @@ import Engines
 import NIOCore
 import Protocol
 
+/// A reply made of several parts (owner sets, nodes), decided when every part has answered.
+class PartsReply: PendingReply {
+    private var parts: [ByteBuffer?]
+    private var remaining: Int
+
+    init(parts: Int) {
+        self.parts = Array(repeating: nil, count: parts)
+        self.remaining = parts
+    }
+
+    override final func receive(_ reply: Result<ByteBuffer, EngineError>, for part: Int) {
+        guard !isDecided, part < parts.count, parts[part] == nil else { return }
+        switch reply {
+        case .success(let bytes): parts[part] = bytes
+        case .failure(let error): parts[part] = failureBytes(error)
+        }
+        remaining -= 1
+        if remaining == 0 { decide(merge(parts.map { $0! })) }
+    }
+
+    /// A part that failed, in the client's protocol.
+    func failureBytes(_ error: EngineError) -> ByteBuffer { Self.errorBytes(error.message) }
+
+    /// The one reply, from every part's reply in part order.
+    func merge(_ replies: [ByteBuffer]) -> ByteBuffer { preconditionFailure("subclasses merge") }
+}
+
 /// Joins the replies of a command split across owners (or sent to many nodes) into the one
 /// reply the client expects, in the client's key order.
-final class MergedReply: PendingReply {
+final class MergedReply: PartsReply {
     enum Shape {
         /// MGET: part `p` answered for the keys at `positions[p]` of the original command.
         case elements(positions: [[Int]], total: Int)
@@ -17,27 +44,13 @@ final class MergedReply: PendingReply {
     }
 
     private let shape: Shape
-    private var parts: [ByteBuffer?]
-    private var remaining: Int
 
     init(shape: Shape, parts: Int) {
         self.shape = shape
-        self.parts = Array(repeating: nil, count: parts)
-        self.remaining = parts
+        super.init(parts: parts)
     }
 
-    override func receive(_ reply: Result<ByteBuffer, EngineError>, for part: Int) {
-        guard !isDecided, part < parts.count, parts[part] == nil else { return }
-        switch reply {
-        case .success(let bytes): parts[part] = bytes
-        case .failure(let error): parts[part] = Self.errorBytes(error.message)
-        }
-        remaining -= 1
-        if remaining == 0 { decide(merge()) }
-    }
-
-    private func merge() -> ByteBuffer {
-        let replies = parts.map { $0! }
+    override func merge(_ replies: [ByteBuffer]) -> ByteBuffer {
         // Any part's error is the command's error (the first in key order).
         for reply in replies where reply.getInteger(at: reply.readerIndex, as: UInt8.self) == UInt8(ascii: "-") {
             return reply

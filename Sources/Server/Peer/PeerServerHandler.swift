@@ -110,7 +110,6 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
 
     private func execute(_ frame: PeerFrame) {
         let id = frame.id
-        let resp3 = frame.flags.contains(.resp3)
         guard let spec = CommandTable.lookup(arguments[0]),
               node.forwardsCommands || !spec.flags.contains(.forwardable),
               spec.acceptsArgumentCount(arguments.count), !spec.flags.contains(.connection) else {
@@ -118,33 +117,7 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
             // (a mixed-version cluster) gets the error as its reply.
             return respond(id, .response, PendingReply.errorBytes(String(decoding: UnknownCommand.message(arguments), as: UTF8.self)))
         }
-        let isWrite = spec.flags.contains(.write)
-        if isWrite { loop.counters.writeRequests += 1 } else { loop.counters.readRequests += 1 }
-        let sequence = Int(bitPattern: UInt(id))
-        if frame.kind == .forwarded, let coordinator = loop.coordinator {
-            let context = Coordinator.Context(client: clientID, resp3: resp3, read: .dcOne, write: .dcOne, forwarded: true)
-            if let bytes = coordinator.execute(spec, arguments, context, receiver: self, sequence: sequence) {
-                respond(id, .response, bytes)
-            }
-            return
-        }
-        let state = node.settings.state
-        if state != .normal, isWrite ? !state.allowsWrites : !state.allowsReads {
-            loop.counters.refusedByState += 1
-            return respond(id, .failure, ByteBuffer(string: ClientConnectionHandler.stateRefusal))
-        }
-        if spec.flags.contains(.blocking) {
-            return respond(id, .response, PendingReply.errorBytes(ClientConnectionHandler.notSupported(spec)))
-        }
-        let lengthAt = PeerFrame.begin(.response, id: id, into: &out.buffer)
-        out.resp3 = resp3
-        let deferred = loop.session.execute(spec, arguments, origin: RequestOrigin(client: clientID, receiver: self, sequence: sequence),
-                                            reply: &out)
-        if deferred {
-            out.buffer.moveWriterIndex(to: lengthAt - 14)  // drop the header: the reply comes later
-        } else {
-            PeerFrame.finish(lengthAt: lengthAt, in: &out.buffer)
-        }
+        run(.resp(spec, arguments), frame, isWrite: spec.flags.contains(.write))
     }
 
     /// A memcached request, framed as its client sent it (the memcached engine's cluster).
@@ -160,15 +133,24 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
         guard node.engine.clientProtocol == .memcached else {
             return respond(frame.id, .response, MemcachedReplies.serverError("ERR Dynomite: this node's engine does not speak memcached"))
         }
+        run(.memcached(request), frame, isWrite: request.isWrite)
+    }
+
+    /// Runs a checked request: a write forwarded from another DC is coordinated within this
+    /// DC; anything else goes to this node's own engine, if the node's state lets it.
+    private func run(_ request: Coordinator.Request, _ frame: PeerFrame, isWrite: Bool) {
         let id = frame.id
-        let isWrite = request.isWrite
+        let resp3 = frame.flags.contains(.resp3)
         if isWrite { loop.counters.writeRequests += 1 } else { loop.counters.readRequests += 1 }
         let sequence = Int(bitPattern: UInt(id))
         if frame.kind == .forwarded, let coordinator = loop.coordinator {
-            let context = Coordinator.Context(client: clientID, resp3: false, read: .dcOne, write: .dcOne, forwarded: true)
-            if let bytes = coordinator.execute(memcached: request, context, receiver: self, sequence: sequence) {
-                respond(id, .response, bytes)
+            let context = Coordinator.Context(client: clientID, resp3: resp3, read: .dcOne, write: .dcOne, forwarded: true)
+            let bytes: ByteBuffer?
+            switch request {
+            case .resp(let spec, let args): bytes = coordinator.execute(spec, args, context, receiver: self, sequence: sequence)
+            case .memcached(let memcached): bytes = coordinator.execute(memcached: memcached, context, receiver: self, sequence: sequence)
             }
+            if let bytes { respond(id, .response, bytes) }
             return
         }
         let state = node.settings.state
@@ -176,9 +158,18 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
             loop.counters.refusedByState += 1
             return respond(id, .failure, ByteBuffer(string: ClientConnectionHandler.stateRefusal))
         }
+        if case .resp(let spec, _) = request, spec.flags.contains(.blocking) {
+            return respond(id, .response, PendingReply.errorBytes(ClientConnectionHandler.notSupported(spec)))
+        }
         let lengthAt = PeerFrame.begin(.response, id: id, into: &out.buffer)
+        out.resp3 = resp3
         let origin = RequestOrigin(client: clientID, receiver: self, sequence: sequence)
-        if loop.session.execute(memcached: request, origin: origin, reply: &out) {
+        let deferred: Bool
+        switch request {
+        case .resp(let spec, let args): deferred = loop.session.execute(spec, args, origin: origin, reply: &out)
+        case .memcached(let memcached): deferred = loop.session.execute(memcached: memcached, origin: origin, reply: &out)
+        }
+        if deferred {
             out.buffer.moveWriterIndex(to: lengthAt - 14)  // drop the header: the reply comes later
         } else {
             PeerFrame.finish(lengthAt: lengthAt, in: &out.buffer)
