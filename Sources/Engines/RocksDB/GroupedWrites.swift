@@ -11,6 +11,12 @@ import Protocol
 /// write and its commit. When a stripe is busy the group is committed first, releasing
 /// everything, and only then is the stripe waited for: a session never waits while holding.
 /// Replies wait for the commit like those of grouped SETs (`hasPendingWrites`).
+///
+/// Metadata records are combined: while the group is open they live in `groupMetadata`, read
+/// there first and overwritten in place, and go into the batch once, at the commit. A pass of
+/// pushes to one hot list (or HSETs to one hash, INCRs of one counter) then costs RocksDB one
+/// metadata insert instead of one per command. Only grouped commands run while a group is open
+/// (everything else commits it first), and they read metadata by key, never by iterator.
 extension RocksDBSession {
     /// Commands whose whole effect is one `modify` on their key's stripe.
     static let groupableCommands: Set<CommandID> = [
@@ -76,6 +82,7 @@ extension RocksDBSession {
             rocksdb_writebatch_wi_clear(group)
             releaseStripes()
         }
+        writeGroupMetadata()
         guard rocksdb_writebatch_wi_count(group) > 0 else { return }
         do {
             try db.write(transaction: group)
@@ -86,9 +93,29 @@ extension RocksDBSession {
         }
     }
 
+    /// Moves the combined metadata records into the group's batch.
+    private func writeGroupMetadata() {
+        guard !groupMetadata.isEmpty else { return }
+        let family = db.handle(.metadata)
+        for (key, value) in groupMetadata {
+            key.withUnsafeBytes { k in
+                let keyPointer = k.baseAddress?.assumingMemoryBound(to: CChar.self)
+                if let value {
+                    value.withUnsafeBytes { v in
+                        rocksdb_writebatch_wi_put_cf(group, family, keyPointer, k.count, v.baseAddress?.assumingMemoryBound(to: CChar.self), v.count)
+                    }
+                } else {
+                    rocksdb_writebatch_wi_delete_cf(group, family, keyPointer, k.count)
+                }
+            }
+        }
+        groupMetadata.removeAll(keepingCapacity: true)
+    }
+
     private func abandonGroup() {
         groupOpen = false
         transaction = nil
+        groupMetadata.removeAll(keepingCapacity: true)
         rocksdb_writebatch_wi_clear(group)
         releaseStripes()
     }

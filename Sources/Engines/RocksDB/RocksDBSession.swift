@@ -41,6 +41,10 @@ final class RocksDBSession: EngineSession {
     var holds: [Bool]
     /// The command being executed may join the pass's group.
     var groupable = false
+    /// The open group's metadata writes, the newest per key (nil: deleted). They reach the
+    /// group's batch only at its commit, so a pass of 800 LPUSHes to one list writes its
+    /// metadata record once instead of 800 times (see `GroupedWrites.swift`).
+    var groupMetadata: [[UInt8]: [UInt8]?] = [:]
 
     init(engine: RocksDBEngine, eventLoop: EventLoop) {
         self.engine = engine
@@ -318,6 +322,7 @@ final class RocksDBSession: EngineSession {
     @inline(__always)
     func put(_ batch: OpaquePointer, _ family: ColumnFamily, _ k: UnsafeRawBufferPointer, _ v: UnsafeRawBufferPointer) {
         if let transaction {
+            if groupOpen, family == .metadata { return groupMetadata[Array(k)] = .some(Array(v)) }
             rocksdb_writebatch_wi_put_cf(transaction, db.handle(family), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
                                          v.baseAddress?.assumingMemoryBound(to: CChar.self), v.count)
         } else {
@@ -329,6 +334,7 @@ final class RocksDBSession: EngineSession {
     @inline(__always)
     func delete(_ batch: OpaquePointer, _ family: ColumnFamily, _ k: UnsafeRawBufferPointer) {
         if let transaction {
+            if groupOpen, family == .metadata { return groupMetadata[Array(k)] = .some(nil) }
             rocksdb_writebatch_wi_delete_cf(transaction, db.handle(family), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count)
         } else {
             rocksdb_writebatch_delete_cf(batch, db.handle(family), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count)
@@ -338,13 +344,20 @@ final class RocksDBSession: EngineSession {
     /// A stored value, as this session sees it (through the transaction's batch during EXEC).
     @inline(__always)
     func readPinned(_ family: ColumnFamily, key: [UInt8]) throws(RocksDBError) -> PinnedValue? {
-        if let transaction { return try db.pinned(family, key: key, through: transaction) }
+        if let transaction {
+            if groupOpen, family == .metadata, let staged = groupMetadata[key] {
+                guard let staged else { return nil }
+                return PinnedValue(copying: staged)
+            }
+            return try db.pinned(family, key: key, through: transaction)
+        }
         return try db.pinned(family, key: key)
     }
 
     /// The same, copied.
     func readStored(_ family: ColumnFamily, key: [UInt8]) throws(RocksDBError) -> [UInt8]? {
         if let transaction {
+            if groupOpen, family == .metadata, let staged = groupMetadata[key] { return staged }
             guard let value = try db.pinned(family, key: key, through: transaction) else { return nil }
             return Array(value.bytes)
         }

@@ -358,6 +358,13 @@ struct PinnedValue: ~Copyable {
         bytes = UnsafeRawBufferPointer(start: pointer, count: length)
     }
 
+    /// A copy of bytes held outside RocksDB (a grouped write not committed yet).
+    init(copying source: [UInt8]) {
+        let owned = malloc(max(source.count, 1))!.assumingMemoryBound(to: CChar.self)
+        source.withUnsafeBytes { UnsafeMutableRawPointer(owned).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        self.init(owned: owned, length: source.count)
+    }
+
     init(owned: UnsafeMutablePointer<CChar>, length: Int) {
         slice = nil
         self.owned = owned
