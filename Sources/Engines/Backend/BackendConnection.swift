@@ -26,6 +26,17 @@ struct MemcachedWire: BackendWire {
     }
 }
 
+/// A request waiting for its backend reply. Outside the generic connection class so that
+/// `CircularBuffer<InFlight>` is specialized instead of looking up generic metadata per call.
+private struct InFlight {
+    /// nil once the request has timed out: its reply is then dropped.
+    var receiver: (any ReplyReceiver)?
+    let sequence: Int
+    /// What shape of response to expect (memcached), 0 for RESP.
+    let kind: UInt8
+    let deadline: NIODeadline
+}
+
 /// One pipelined connection from an event loop to the backend (redis-server or memcached).
 ///
 /// Requests are appended to an outbound buffer and written once per loop pass (`flush`);
@@ -34,15 +45,6 @@ struct MemcachedWire: BackendWire {
 /// dropped in its turn. When the backend goes away, everything in flight fails at once, new
 /// requests fail fast, and the connection is retried with capped exponential backoff.
 final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Sendable {  // only used on its event loop
-    private struct InFlight {
-        /// nil once the request has timed out: its reply is then dropped.
-        var receiver: (any ReplyReceiver)?
-        let sequence: Int
-        /// What shape of response to expect (memcached), 0 for RESP.
-        let kind: UInt8
-        let deadline: NIODeadline
-    }
-
     let eventLoop: EventLoop
     private let options: BackendOptions
     private let logger: Logger
