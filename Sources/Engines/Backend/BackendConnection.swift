@@ -54,6 +54,9 @@ final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Send
     private var wire = Wire()
     private var unparsed: ByteBuffer?
     private var timeoutTask: RepeatedTask?
+    /// The deadline of the requests queued since the last flush: the clock is read once per
+    /// loop pass, not once per request (requests of a pass are written together anyway).
+    private var passDeadline: NIODeadline?
 
     init(eventLoop: EventLoop, options: BackendOptions, logger: Logger) {
         self.eventLoop = eventLoop
@@ -76,8 +79,7 @@ final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Send
         guard link.acceptsRequests else { return EngineError.refused }
         guard inFlight.count < options.maxInFlight else { return EngineError.overloaded }
         RESPEncoding.request(arguments, into: &outbound)
-        inFlight.append(InFlight(receiver: origin.receiver, sequence: origin.sequence, kind: 0,
-                                 deadline: .now() + .milliseconds(Int64(options.timeoutMilliseconds))))
+        inFlight.append(InFlight(receiver: origin.receiver, sequence: origin.sequence, kind: 0, deadline: deadline()))
         return nil
     }
 
@@ -89,8 +91,7 @@ final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Send
         var request = request
         outbound.writeBuffer(&request)
         if let kind {
-            inFlight.append(InFlight(receiver: origin.receiver, sequence: origin.sequence, kind: kind,
-                                     deadline: .now() + .milliseconds(Int64(options.timeoutMilliseconds))))
+            inFlight.append(InFlight(receiver: origin.receiver, sequence: origin.sequence, kind: kind, deadline: deadline()))
         }
         return nil
     }
@@ -102,8 +103,16 @@ final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Send
         }
     }
 
+    private func deadline() -> NIODeadline {
+        if let passDeadline { return passDeadline }
+        let deadline = NIODeadline.now() + .milliseconds(Int64(options.timeoutMilliseconds))
+        passDeadline = deadline
+        return deadline
+    }
+
     /// Writes every queued request in one go.
     func flush() {
+        passDeadline = nil
         guard outbound.readableBytes > 0, let channel = link.channel else { return }
         channel.writeAndFlush(outbound, promise: nil)
         outbound.clear()

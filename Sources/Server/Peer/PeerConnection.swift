@@ -45,6 +45,9 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
     private var nextID: UInt64 = 1
     private var outbound: ByteBuffer
     private var flushScheduled = false
+    /// The deadline of the requests queued for the next flush: the clock is read once per
+    /// loop pass, not once per request.
+    private var passDeadline = NIODeadline.now()
     private var timeoutTask: RepeatedTask?
     /// This connection's request outcomes (read by a scrape, on this loop).
     private(set) var counters = PeerCounters()
@@ -104,7 +107,8 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
         payload(&outbound)
         PeerFrame.finish(lengthAt: lengthAt, in: &outbound)
         inFlight[id] = InFlight(receiver: receiver, sequence: sequence)
-        deadlines.append((id, .now() + timeout))
+        if !flushScheduled { passDeadline = .now() + timeout }
+        deadlines.append((id, passDeadline))
         scheduleFlush()
         return nil
     }
