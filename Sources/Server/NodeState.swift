@@ -47,6 +47,10 @@ public final class RuntimeSettings: Sendable {
         writeConsistencyValue = Atomic(Self.index(config.writeConsistency))
     }
 
+    /// Built once: `allCases` makes a new array at every call, and the levels are read for
+    /// every cluster request.
+    private static let levels = DynamisConfig.Consistency.allCases
+
     static func index(_ level: DynamisConfig.Consistency) -> UInt8 {
         UInt8(DynamisConfig.Consistency.allCases.firstIndex(of: level)!)
     }
@@ -57,12 +61,12 @@ public final class RuntimeSettings: Sendable {
     }
 
     public var readConsistency: DynamisConfig.Consistency {
-        get { DynamisConfig.Consistency.allCases[Int(readConsistencyValue.load(ordering: .relaxed))] }
+        get { Self.levels[Int(readConsistencyValue.load(ordering: .relaxed))] }
         set { readConsistencyValue.store(Self.index(newValue), ordering: .relaxed) }
     }
 
     public var writeConsistency: DynamisConfig.Consistency {
-        get { DynamisConfig.Consistency.allCases[Int(writeConsistencyValue.load(ordering: .relaxed))] }
+        get { Self.levels[Int(writeConsistencyValue.load(ordering: .relaxed))] }
         set { writeConsistencyValue.store(Self.index(newValue), ordering: .relaxed) }
     }
 }

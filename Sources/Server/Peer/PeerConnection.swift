@@ -21,11 +21,6 @@ enum PeerError {
 /// dropped. When the peer goes away, everything in flight fails at once, new requests fail
 /// fast, and the connection is retried with capped exponential backoff.
 final class PeerConnection: @unchecked Sendable {  // only used on its event loop
-    private struct InFlight {
-        let receiver: any ReplyReceiver
-        let sequence: Int
-    }
-
     let eventLoop: EventLoop
     let peer: Node
     private let peerIndex: Int
@@ -39,10 +34,7 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
     private let timeout: TimeAmount
     private let logger: Logger
     private var link: LinkState
-    private var inFlight: [UInt64: InFlight] = [:]
-    /// Request ids in send order with their deadlines; answered ids are skipped lazily.
-    private var deadlines = CircularBuffer<(id: UInt64, deadline: NIODeadline)>()
-    private var nextID: UInt64 = 1
+    private var inFlight = InFlightRequests()
     private var outbound: ByteBuffer
     private var flushScheduled = false
     /// The deadline of the requests queued for the next flush: the clock is read once per
@@ -96,19 +88,16 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
             counters.notSent += 1
             return PeerError.notConnected
         }
-        guard inFlight.count < Self.maxInFlight else {
+        guard inFlight.span < Self.maxInFlight else {
             counters.notSent += 1
             return PeerError.overloaded
         }
         counters.sent += 1
-        let id = nextID
-        nextID &+= 1
-        let lengthAt = PeerFrame.begin(kind, flags: flags, id: id, into: &outbound)
+        let lengthAt = PeerFrame.begin(kind, flags: flags, id: inFlight.nextID, into: &outbound)
         payload(&outbound)
         PeerFrame.finish(lengthAt: lengthAt, in: &outbound)
-        inFlight[id] = InFlight(receiver: receiver, sequence: sequence)
         if !flushScheduled { passDeadline = .now() + timeout }
-        deadlines.append((id, passDeadline))
+        _ = inFlight.add(.init(receiver: receiver, sequence: sequence, deadline: passDeadline))
         scheduleFlush()
         return nil
     }
@@ -235,15 +224,10 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
 
     private func failAll(_ error: EngineError) {
         outbound.clear()
-        deadlines.removeAll()
-        let failed = inFlight
-        inFlight.removeAll()
+        let failed = inFlight.removeAll()
         counters.lost += failed.count
         // In id order: the send order, so a client's replies are failed in its request order.
-        for id in failed.keys.sorted() {
-            let entry = failed[id]!
-            entry.receiver.receive(.failure(error), for: entry.sequence)
-        }
+        for entry in failed { entry.receiver.receive(.failure(error), for: entry.sequence) }
     }
 
     // MARK: - Responses
@@ -251,7 +235,7 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
     func received(_ frame: PeerFrame) {
         switch frame.kind {
         case .response, .failure:
-            guard let entry = inFlight.removeValue(forKey: frame.id) else { return }  // timed out earlier
+            guard let entry = inFlight.take(frame.id) else { return }  // timed out earlier
             if frame.kind == .response { counters.answered += 1 } else { counters.refused += 1 }
             if frame.kind == .response {
                 entry.receiver.receive(.success(frame.payload), for: entry.sequence)
@@ -277,18 +261,9 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
     }
 
     private func expireTimedOut() {
-        let now = NIODeadline.now()
-        while let head = deadlines.first {
-            guard let entry = inFlight[head.id] else {
-                deadlines.removeFirst()
-                continue
-            }
-            guard head.deadline <= now else { break }
-            deadlines.removeFirst()
-            inFlight[head.id] = nil
-            counters.timedOut += 1
-            entry.receiver.receive(.failure(PeerError.timedOut), for: entry.sequence)
-        }
+        let expired = inFlight.expire(now: .now())
+        counters.timedOut += expired.count
+        for entry in expired { entry.receiver.receive(.failure(PeerError.timedOut), for: entry.sequence) }
     }
 
     private func closeChannel() {
