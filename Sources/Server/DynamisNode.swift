@@ -72,7 +72,6 @@ public final class DynamisNode: Sendable {
                     .childChannelOption(.socketOption(.so_keepalive), value: 1)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PeerFrameDecoder()))
                             try channel.pipeline.syncOperations.addHandler(
                                 PeerServerHandler(node: context, loop: loopSessions.session(for: channel.eventLoop),
                                                   channel: channel, logger: logger))

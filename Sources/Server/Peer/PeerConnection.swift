@@ -126,7 +126,6 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(PeerFrameDecoder()))
                     try channel.pipeline.syncOperations.addHandler(PeerResponseHandler(connection: self))
                 }
             }
@@ -284,13 +283,18 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
 
 /// Feeds an outgoing peer channel's frames and closure to its `PeerConnection`.
 final class PeerResponseHandler: ChannelInboundHandler {
-    typealias InboundIn = PeerFrame
+    typealias InboundIn = ByteBuffer
     private let connection: PeerConnection
+    private var frames = PeerFrameReader()
 
     init(connection: PeerConnection) { self.connection = connection }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        connection.received(unwrapInboundIn(data))
+        do {
+            try frames.read(unwrapInboundIn(data)) { connection.received($0) }
+        } catch {
+            errorCaught(context: context, error: error)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -8,7 +8,7 @@ import Protocol
 /// DC first. Responses carry their request's id and go out as soon as they are ready (in any
 /// order), once per read burst, and never before the writes they acknowledge are committed.
 final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaiter {
-    typealias InboundIn = PeerFrame
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private let node: NodeContext
@@ -22,6 +22,7 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
     private var out: ReplyWriter
     var waitingForCommit = false
     private var parser = RESPRequestParser()
+    private var frames = PeerFrameReader()
     private var arguments: [ByteBuffer] = []
     private var peerName = "?"
     private let authentication: PeerAuthentication
@@ -85,7 +86,15 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var frame = unwrapInboundIn(data)
+        do {
+            try frames.read(unwrapInboundIn(data)) { handle($0, context) }
+        } catch {
+            errorCaught(context: context, error: error)
+        }
+    }
+
+    private func handle(_ frame: PeerFrame, _ context: ChannelHandlerContext) {
+        var frame = frame
         switch frame.kind {
         case .hello:
             handshake(String(buffer: frame.payload), context)
