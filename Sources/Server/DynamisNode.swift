@@ -17,6 +17,7 @@ public final class DynamisNode: Sendable {
     let loops: LoopSessions
     let logger: Logger
     let tasks: [RepeatedTask]
+    let sweeper: BackgroundSweeper?
 
     /// Opens the engine and starts listening. Throws on a bad data directory or a busy port.
     public static func start(config: DynamisConfig, logger: Logger) async throws -> DynamisNode {
@@ -124,11 +125,14 @@ public final class DynamisNode: Sendable {
             throw ConfigError(key: "listen", "cannot listen on \(config.listen): \(error)")
         }
         var tasks: [RepeatedTask] = []
+        var sweeper: BackgroundSweeper?
         if let rocks = engine as? RocksDBEngine {
-            // Reclaim expired keys' space in the background; reads never see them anyway.
+            // Reclaim expired keys' and orphaned elements' space in the background (reads never
+            // see them anyway), off the event loops: see BackgroundSweeper.
+            let background = BackgroundSweeper(engine: rocks)
+            sweeper = background
             tasks.append(group.next().scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { _ in
-                rocks.sweepExpired(limit: 2000)
-                rocks.sweepOrphanedElements(limit: 2000)
+                background.tick()
             })
             if rocks.fsyncPolicy == .everysec {
                 tasks.append(group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
@@ -149,7 +153,7 @@ public final class DynamisNode: Sendable {
             break
         }
         return DynamisNode(context: context, group: group, clientChannel: channel, adminChannel: adminChannel,
-                           peerChannel: peerChannel, loops: loopSessions, logger: logger, tasks: tasks)
+                           peerChannel: peerChannel, loops: loopSessions, logger: logger, tasks: tasks, sweeper: sweeper)
     }
 
     /// Closes every loop's peer and backend connections for good, on their loops, before the
@@ -165,7 +169,7 @@ public final class DynamisNode: Sendable {
     }
 
     private init(context: NodeContext, group: MultiThreadedEventLoopGroup, clientChannel: Channel, adminChannel: Channel,
-                 peerChannel: Channel?, loops: LoopSessions, logger: Logger, tasks: [RepeatedTask]) {
+                 peerChannel: Channel?, loops: LoopSessions, logger: Logger, tasks: [RepeatedTask], sweeper: BackgroundSweeper?) {
         self.context = context
         self.group = group
         self.clientChannel = clientChannel
@@ -174,6 +178,7 @@ public final class DynamisNode: Sendable {
         self.loops = loops
         self.logger = logger
         self.tasks = tasks
+        self.sweeper = sweeper
     }
 
     /// The port actually bound (useful when the config asked for port 0).
@@ -187,6 +192,7 @@ public final class DynamisNode: Sendable {
         await Self.closeOutgoing(loops)
         try? await adminChannel.close()
         try? await group.shutdownGracefully()
+        await sweeper?.shutdown()
         context.engine.shutdown()
         logger.notice("dynamis stopped")
     }

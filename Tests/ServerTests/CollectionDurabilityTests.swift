@@ -180,6 +180,45 @@ struct CollectionDurabilityTests {
         #expect(Set(keys.map { "\($0)" }) == Set(["l", "h", "s", "z", "n"].map { "\(RESPValue.bulk(Array($0.utf8)))" }))
     }
 
+    /// The background sweeps lock the stripes of the collections they examine. Clients on both
+    /// event loops pipeline more than a connection's 4,096 replies in flight to one hot hash, so
+    /// their connections pause and resume, and a resumed connection opens a write group from
+    /// inside a loop task, whose commit is queued behind the sweep tick; replaced hashes give
+    /// the element sweep work, and every sweep pass meets the hot hash's stripe. The node must
+    /// keep answering and lose nothing. (When the sweeps ran on an event loop they could wait
+    /// there for a stripe that loop's own group held until that queued commit, and the node hung:
+    /// seen once under redis-benchmark in a release build. This load did not reproduce that hang
+    /// in the debug build, so it guards the sweeps' locking in general rather than that race.)
+    @Test func backgroundSweepsNeverStallAHotKey() throws {
+        let node = try DynamisProcess()
+        defer { node.remove() }
+        let port = node.port
+        let failures = Failures()
+        let perRound = 6_000
+        DispatchQueue.concurrentPerform(iterations: 4) { worker in
+            do {
+                let client = try RESPTestClient(port: port, timeoutSeconds: 20)
+                for round in 0..<8 {
+                    var batch: [UInt8] = []
+                    for j in 0..<perRound {
+                        batch += RESPTestClient.encode(["HSET", "hot", "f\(worker)-\(j)", "\(round)"].map { Array($0.utf8) })
+                    }
+                    // A replaced hash leaves its old elements to the sweep.
+                    batch += RESPTestClient.encode(["DEL", "cold\(worker)"].map { Array($0.utf8) })
+                    batch += RESPTestClient.encode(["HSET", "cold\(worker)", "a", "1", "b", "2"].map { Array($0.utf8) })
+                    try client.sendRaw(batch)
+                    for _ in 0..<(perRound + 2) { _ = try client.readRawReply() }
+                }
+            } catch {
+                failures.add("worker \(worker): \(error)")
+            }
+        }
+        #expect(failures.all.isEmpty, "\(failures.all.prefix(4))")
+        let client = try node.client()
+        #expect(try client.command("HLEN", "hot") == .integer(4 * perRound))
+        #expect(try client.command("HGET", "hot", "f3-5999") == .bulk(Array("7".utf8)))
+    }
+
     /// DEL of a 1,000,000-member set writes one metadata record: it returns at once and the
     /// members are unreachable immediately.
     @Test func deletingAMillionMemberSetIsConstantTime() throws {

@@ -44,7 +44,7 @@ final class RocksDBSession: EngineSession {
     /// The open group's metadata writes, the newest per key (nil: deleted). They reach the
     /// group's batch only at its commit, so a pass of 800 LPUSHes to one list writes its
     /// metadata record once instead of 800 times (see `GroupedWrites.swift`).
-    var groupMetadata: [[UInt8]: [UInt8]?] = [:]
+    var groupMetadata: [StoredKey: [UInt8]?] = [:]
 
     init(engine: RocksDBEngine, eventLoop: EventLoop) {
         self.engine = engine
@@ -322,7 +322,7 @@ final class RocksDBSession: EngineSession {
     @inline(__always)
     func put(_ batch: OpaquePointer, _ family: ColumnFamily, _ k: UnsafeRawBufferPointer, _ v: UnsafeRawBufferPointer) {
         if let transaction {
-            if groupOpen, family == .metadata { return groupMetadata[Array(k)] = .some(Array(v)) }
+            if groupOpen, family == .metadata { return groupMetadata[StoredKey(Array(k))] = .some(Array(v)) }
             rocksdb_writebatch_wi_put_cf(transaction, db.handle(family), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
                                          v.baseAddress?.assumingMemoryBound(to: CChar.self), v.count)
         } else {
@@ -334,7 +334,7 @@ final class RocksDBSession: EngineSession {
     @inline(__always)
     func delete(_ batch: OpaquePointer, _ family: ColumnFamily, _ k: UnsafeRawBufferPointer) {
         if let transaction {
-            if groupOpen, family == .metadata { return groupMetadata[Array(k)] = .some(nil) }
+            if groupOpen, family == .metadata { return groupMetadata[StoredKey(Array(k))] = .some(nil) }
             rocksdb_writebatch_wi_delete_cf(transaction, db.handle(family), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count)
         } else {
             rocksdb_writebatch_delete_cf(batch, db.handle(family), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count)
@@ -345,7 +345,7 @@ final class RocksDBSession: EngineSession {
     @inline(__always)
     func readPinned(_ family: ColumnFamily, key: [UInt8]) throws(RocksDBError) -> PinnedValue? {
         if let transaction {
-            if groupOpen, family == .metadata, let staged = groupMetadata[key] {
+            if groupOpen, family == .metadata, let staged = groupMetadata[StoredKey(key)] {
                 guard let staged else { return nil }
                 return PinnedValue(copying: staged)
             }
@@ -357,7 +357,7 @@ final class RocksDBSession: EngineSession {
     /// The same, copied.
     func readStored(_ family: ColumnFamily, key: [UInt8]) throws(RocksDBError) -> [UInt8]? {
         if let transaction {
-            if groupOpen, family == .metadata, let staged = groupMetadata[key] { return staged }
+            if groupOpen, family == .metadata, let staged = groupMetadata[StoredKey(key)] { return staged }
             guard let value = try db.pinned(family, key: key, through: transaction) else { return nil }
             return Array(value.bytes)
         }
