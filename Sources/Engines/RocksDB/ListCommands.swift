@@ -61,9 +61,14 @@ extension RocksDBSession {
         let iterator = RocksIterator(db, .subkeys, scan: false, through: transaction)
         iterator.seek(listElementKey(key, state, index: state.head &+ UInt64(from)))
         var out: [[UInt8]] = []
-        out.reserveCapacity(to - from + 1)
-        while iterator.isValid, out.count < to - from + 1 {
+        let wanted = to - from + 1
+        out.reserveCapacity(wanted)
+        while iterator.isValid {
             out.append(Array(iterator.value))
+            // Never step past the last element wanted: beyond a list's tail lie the deletion
+            // markers of the elements RPOP removed, and stepping onto the next live key would
+            // walk over every one of them (RPOP after RPOP went quadratic).
+            if out.count == wanted { break }
             iterator.next()
         }
         return out
