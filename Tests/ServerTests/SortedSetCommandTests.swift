@@ -133,4 +133,43 @@ struct SortedSetCommandTests {
         guard case .bulk(let one?) = try client.command("HRANDFIELD", "h") else { Issue.record("HRANDFIELD one"); return }
         #expect(String(decoding: one, as: UTF8.self).hasPrefix("f"))
     }
+
+    /// A sorted set used as a priority queue from both ends: each pop starts at the set's pop
+    /// hint (the last member popped from that end), and members added below (or above) it, or
+    /// moved there by ZINCRBY, must still come out first. Checked against a model, 3,000 steps.
+    @Test func popsFromBothEndsSeeMembersAddedBeyondTheLastPop() throws {
+        let node = try DynamisProcess()
+        defer { node.remove() }
+        let client = try node.client()
+        var model: [String: Double] = [:]
+        var g = SplitMix64(seed: DifferentialHarness.seed("SortedSetPopHints"))
+        func ordered() -> [(String, Double)] { model.sorted { $0.value != $1.value ? $0.value < $1.value : $0.key < $1.key } }
+        for step in 0..<3_000 {
+            let roll = g.next() % 10
+            if roll < 4 || model.isEmpty {
+                let member = "m\(g.next() % 500)"
+                let score = Double(Int(g.next() % 2_001) - 1_000)
+                _ = try client.command("ZADD", "q", "\(score)", member)
+                model[member] = score
+            } else if roll < 5 {
+                let member = ordered()[Int(g.next() % UInt64(model.count))].0
+                let delta = Double(Int(g.next() % 801) - 400)
+                _ = try client.command("ZINCRBY", "q", "\(delta)", member)
+                model[member]! += delta
+            } else {
+                let max = roll >= 8
+                let count = Int(g.next() % 3) + 1
+                let reply = try client.command(max ? "ZPOPMAX" : "ZPOPMIN", "q", "\(count)")
+                var expected = ordered()
+                if max { expected.reverse() }
+                expected = Array(expected.prefix(count))
+                for (member, _) in expected { model[member] = nil }
+                guard case .array(let items?) = reply else { Issue.record("step \(step): \(reply)"); return }
+                let got = stride(from: 0, to: items.count, by: 2).map { items[$0].string ?? "?" }
+                #expect(got == expected.map(\.0), "step \(step) \(max ? "ZPOPMAX" : "ZPOPMIN") \(count)")
+                if got != expected.map(\.0) { return }
+            }
+        }
+        #expect(try client.command("ZCARD", "q") == .integer(model.count))
+    }
 }

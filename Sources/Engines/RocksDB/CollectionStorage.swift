@@ -19,6 +19,7 @@ extension RocksDBSession {
         encodeKey(key)
         guard let record = try readRecord(now: now) else { return .missing }
         guard record.meta.type == type, let (generation, count) = Metadata.collection(record.stored) else { return .wrongType }
+        lastCollectionRecord = record.stored
         return .found(meta: record.meta, generation: generation, count: count)
     }
 
@@ -89,6 +90,16 @@ extension RocksDBSession {
         if count == 0 { return stageDelete() }
         Metadata.encodeCollection(type, expireAt: expireAt, timestamp: WallClock.nowMicros(), generation: generation,
                                   count: count, into: &valueScratch)
+        putInto(immediate, .metadata)
+    }
+
+    /// Stages a sorted set's metadata with its pop hints (see `Metadata.zsetHints`).
+    func stageZsetMeta(_ key: ByteBuffer, expireAt: Int64, generation: UInt64, count: UInt64, floor: [UInt8]?, ceiling: [UInt8]?) {
+        encodeKey(key)
+        if count == 0 { return stageDelete() }
+        Metadata.encodeCollection(.zset, expireAt: expireAt, timestamp: WallClock.nowMicros(), generation: generation,
+                                  count: count, into: &valueScratch)
+        if floor != nil || ceiling != nil { Metadata.appendZsetHints(floor: floor, ceiling: ceiling, to: &valueScratch) }
         putInto(immediate, .metadata)
     }
 

@@ -78,6 +78,34 @@ struct Metadata {
         }
     }
 
+    /// A sorted set's pop hints, stored after its collection fields: index suffixes
+    /// (score ‖ member) such that every live member is at or above `floor` and at or below
+    /// `ceiling`. ZPOPMIN/ZPOPMAX start their walks there instead of at the set's ends, where
+    /// the deletion markers of every earlier pop lie until compaction. A record without them
+    /// (every other writer) simply has no hints.
+    static func zsetHints(_ stored: [UInt8]) -> (floor: [UInt8]?, ceiling: [UInt8]?) {
+        var at = collectionSize
+        var hints: [[UInt8]?] = []
+        while hints.count < 2 {
+            guard stored.count >= at + 2 else { return (nil, nil) }
+            let length = Int(stored[at]) << 8 | Int(stored[at + 1])
+            guard stored.count >= at + 2 + length else { return (nil, nil) }
+            hints.append(length == 0 ? nil : Array(stored[(at + 2)..<(at + 2 + length)]))
+            at += 2 + length
+        }
+        return (hints[0], hints[1])
+    }
+
+    /// Appends pop hints to an encoded sorted-set record (an absent hint as length 0).
+    static func appendZsetHints(floor: [UInt8]?, ceiling: [UInt8]?, to out: inout [UInt8]) {
+        for hint in [floor, ceiling] {
+            let bytes = (hint?.count ?? 0) <= Int(UInt16.max) ? hint ?? [] : []
+            out.append(UInt8(bytes.count >> 8))
+            out.append(UInt8(bytes.count & 0xFF))
+            out.append(contentsOf: bytes)
+        }
+    }
+
     /// Rewrites only the expiry of an encoded record, keeping everything else.
     static func withExpiry(_ stored: UnsafeRawBufferPointer, expireAt: Int64, timestamp: UInt64) -> [UInt8] {
         var out = Array(stored)

@@ -54,6 +54,14 @@ extension RocksDBSession {
                      value: UnsafeRawBufferPointer(start: nil, count: 0), family: .zscore)
     }
 
+    /// An entry's `zscore` key after the set's prefix: score ‖ member.
+    static func zindexSuffix(_ entry: ZEntry) -> [UInt8] {
+        var out: [UInt8] = []
+        Score.encode(entry.score, into: &out)
+        out.append(contentsOf: entry.member)
+        return out
+    }
+
     func stageZRemove(_ key: ByteBuffer, generation: UInt64, entry: ZEntry) {
         stageElement(elementKey(key, generation: generation, field: ByteBuffer(bytes: entry.member)), value: nil)
         stageElement(zscoreIndexKey(key, generation: generation, score: entry.score, member: entry.member), value: nil, family: .zscore)
@@ -106,12 +114,15 @@ extension RocksDBSession {
         }
         try modify(stripes: zstripe(args[1])) { () throws(RocksDBError) in
             var generation: UInt64, count: UInt64, expireAt: Int64 = 0
+            var hints: (floor: [UInt8]?, ceiling: [UInt8]?) = (nil, nil)
             switch try lookupCollection(.zset, args[1], now: WallClock.nowMillis()) {
             case .wrongType: return reply.error(RedisError.wrongType)
             case .missing:
                 if xx { return incr ? reply.null() : reply.integer(0) }
                 (generation, count) = (engine.nextGeneration(), 0)
-            case .found(let meta, let g, let c): (generation, count, expireAt) = (g, c, meta.expireAt)
+            case .found(let meta, let g, let c):
+                (generation, count, expireAt) = (g, c, meta.expireAt)
+                hints = Metadata.zsetHints(lastCollectionRecord)
             }
             var added = 0, changed = 0
             var result: Double?
@@ -142,7 +153,19 @@ extension RocksDBSession {
                 }
             }
             if added > 0 || changed > 0 {
-                stageCollectionMeta(.zset, args[1], expireAt: expireAt, generation: generation, count: count + UInt64(added))
+                if hints.floor != nil || hints.ceiling != nil {
+                    // Keep the pop hints true: widen them to every entry this command wrote.
+                    var (floor, ceiling) = hints
+                    for (member, score) in staged {
+                        let entry = Self.zindexSuffix(ZEntry(member: member, score: score))
+                        if let low = floor, entry.lexicographicallyPrecedes(low) { floor = entry }
+                        if let high = ceiling, high.lexicographicallyPrecedes(entry) { ceiling = entry }
+                    }
+                    stageZsetMeta(args[1], expireAt: expireAt, generation: generation, count: count + UInt64(added),
+                                  floor: floor, ceiling: ceiling)
+                } else {
+                    stageCollectionMeta(.zset, args[1], expireAt: expireAt, generation: generation, count: count + UInt64(added))
+                }
             }
             if incr {
                 if let result { writeScore(result, &reply) } else { reply.null() }
@@ -409,16 +432,24 @@ extension RocksDBSession {
             case .wrongType: reply.error(RedisError.wrongType)
             case .missing: reply.arrayHeader(0)
             case .found(let meta, let generation, let total):
+                var (floor, ceiling) = Metadata.zsetHints(lastCollectionRecord)
+                let prefix = elementPrefix(args[1], generation: generation)
                 var popped: [ZEntry] = []
                 if count > 0 {
-                    zwalk(args[1], generation: generation, reverse: max) { entry in
+                    // Start at the hint, past the deletion markers of earlier pops.
+                    zwalk(args[1], generation: generation, reverse: max,
+                          from: max ? nil : floor.map { prefix + $0 },
+                          before: max ? ceiling.map { prefix + $0 + [0] } : nil) { entry in
                         popped.append(entry)
                         return popped.count < count
                     }
                 }
                 for entry in popped { stageZRemove(args[1], generation: generation, entry: entry) }
-                if !popped.isEmpty {
-                    stageCollectionMeta(.zset, args[1], expireAt: meta.expireAt, generation: generation, count: total - UInt64(popped.count))
+                if let last = popped.last {
+                    // Every member left is above (below) the last one popped.
+                    if max { ceiling = Self.zindexSuffix(last) } else { floor = Self.zindexSuffix(last) }
+                    stageZsetMeta(args[1], expireAt: meta.expireAt, generation: generation, count: total - UInt64(popped.count),
+                                  floor: floor, ceiling: ceiling)
                 }
                 reply.arrayHeader(popped.count * 2)
                 for entry in popped {
