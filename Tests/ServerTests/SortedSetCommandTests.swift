@@ -134,9 +134,10 @@ struct SortedSetCommandTests {
         #expect(String(decoding: one, as: UTF8.self).hasPrefix("f"))
     }
 
-    /// A sorted set used as a priority queue from both ends: each pop starts at the set's pop
-    /// hint (the last member popped from that end), and members added below (or above) it, or
-    /// moved there by ZINCRBY, must still come out first. Checked against a model, 3,000 steps.
+    /// A sorted set used as a priority queue from both ends: each pop (and each peek with
+    /// ZRANGE/ZREVRANGE) starts at the set's pop hint (the last member popped from that end),
+    /// and members added below (or above) it, or moved there by ZINCRBY, must still come out
+    /// first. Checked against a model, 3,000 steps.
     @Test func popsFromBothEndsSeeMembersAddedBeyondTheLastPop() throws {
         let node = try DynamisProcess()
         defer { node.remove() }
@@ -156,6 +157,12 @@ struct SortedSetCommandTests {
                 let delta = Double(Int(g.next() % 801) - 400)
                 _ = try client.command("ZINCRBY", "q", "\(delta)", member)
                 model[member]! += delta
+            } else if roll == 7 {
+                // Peeks at both ends walk from the hints too.
+                let sorted = ordered().map(\.0)
+                #expect(try client.command("ZRANGE", "q", "0", "1") == .array(sorted.prefix(2).map { .bulk(Array($0.utf8)) }), "step \(step) head")
+                #expect(try client.command("ZRANGE", "q", "-2", "-1") == .array(sorted.suffix(2).map { .bulk(Array($0.utf8)) }), "step \(step) tail")
+                #expect(try client.command("ZREVRANGE", "q", "0", "0") == .array(sorted.suffix(1).map { .bulk(Array($0.utf8)) }), "step \(step) rev")
             } else {
                 let max = roll >= 8
                 let count = Int(g.next() % 3) + 1

@@ -247,6 +247,13 @@ extension RocksDBSession {
     func zwalk(_ key: ByteBuffer, generation: UInt64, reverse: Bool, from: [UInt8]? = nil, before: [UInt8]? = nil,
                _ visit: (ZEntry) -> Bool) {
         let prefix = elementPrefix(key, generation: generation)
+        var from = from, before = before
+        // A walk from either end starts at the set's pop hint when the record just looked up
+        // is this set's (same generation), past the deletion markers of earlier pops.
+        if reverse ? before == nil : from == nil, Metadata.collection(lastCollectionRecord)?.generation == generation {
+            let hints = Metadata.zsetHints(lastCollectionRecord)
+            if reverse { before = hints.ceiling.map { prefix + $0 + [0] } } else { from = hints.floor.map { prefix + $0 } }
+        }
         let iterator = RocksIterator(db, .zscore, scan: false, through: transaction)
         if reverse {
             let limit = before ?? KeyEncoding.successor(of: prefix[...])
@@ -433,13 +440,9 @@ extension RocksDBSession {
             case .missing: reply.arrayHeader(0)
             case .found(let meta, let generation, let total):
                 var (floor, ceiling) = Metadata.zsetHints(lastCollectionRecord)
-                let prefix = elementPrefix(args[1], generation: generation)
                 var popped: [ZEntry] = []
                 if count > 0 {
-                    // Start at the hint, past the deletion markers of earlier pops.
-                    zwalk(args[1], generation: generation, reverse: max,
-                          from: max ? nil : floor.map { prefix + $0 },
-                          before: max ? ceiling.map { prefix + $0 + [0] } : nil) { entry in
+                    zwalk(args[1], generation: generation, reverse: max) { entry in  // from the pop hint
                         popped.append(entry)
                         return popped.count < count
                     }
