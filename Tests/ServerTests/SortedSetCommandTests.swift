@@ -166,14 +166,29 @@ struct SortedSetCommandTests {
             } else {
                 let max = roll >= 8
                 let count = Int(g.next() % 3) + 1
-                let reply = try client.command(max ? "ZPOPMAX" : "ZPOPMIN", "q", "\(count)")
+                // The three ways to pop: ZPOPMIN/MAX, ZMPOP and the blocking forms (which
+                // answer at once when the set has members).
+                let form = g.next() % 3
                 var expected = ordered()
                 if max { expected.reverse() }
-                expected = Array(expected.prefix(count))
+                expected = Array(expected.prefix(form == 2 ? 1 : count))
                 for (member, _) in expected { model[member] = nil }
-                guard case .array(let items?) = reply else { Issue.record("step \(step): \(reply)"); return }
-                let got = stride(from: 0, to: items.count, by: 2).map { items[$0].string ?? "?" }
-                #expect(got == expected.map(\.0), "step \(step) \(max ? "ZPOPMAX" : "ZPOPMIN") \(count)")
+                var got: [String] = []
+                switch form {
+                case 0:
+                    guard case .array(let items?) = try client.command(max ? "ZPOPMAX" : "ZPOPMIN", "q", "\(count)") else { Issue.record("step \(step)"); return }
+                    got = stride(from: 0, to: items.count, by: 2).map { items[$0].string ?? "?" }
+                case 1:
+                    guard case .array(let reply?) = try client.command("ZMPOP", "1", "q", max ? "MAX" : "MIN", "COUNT", "\(count)"), reply.count == 2,
+                          case .array(let pairs?) = reply[1] else { Issue.record("step \(step) ZMPOP"); return }
+                    got = pairs.compactMap { pair in if case .array(let p?) = pair { p[0].string } else { nil } }
+                default:
+                    guard case .array(let reply?) = try client.command(max ? "BZPOPMAX" : "BZPOPMIN", "q", "1"), reply.count == 3 else {
+                        Issue.record("step \(step) BZPOP"); return
+                    }
+                    got = [reply[1].string ?? "?"]
+                }
+                #expect(got == expected.map(\.0), "step \(step) form \(form) \(max ? "max" : "min") \(count)")
                 if got != expected.map(\.0) { return }
             }
         }

@@ -193,7 +193,8 @@ extension RocksDBSession {
                                 }
                                 guard let entry = popped else { return }
                                 stageZRemove(key, generation: generation, entry: entry)
-                                stageCollectionMeta(.zset, key, expireAt: meta.expireAt, generation: generation, count: count - 1)
+                                stageZsetAfterPop(key, meta: meta, generation: generation, remaining: count - 1, last: entry,
+                                                  max: spec.id == .bzpopmax)
                                 out.arrayHeader(3)
                                 out.bulk(key)
                                 out.bulk(bytes: entry.member)

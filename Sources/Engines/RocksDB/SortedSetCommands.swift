@@ -54,6 +54,16 @@ extension RocksDBSession {
                      value: UnsafeRawBufferPointer(start: nil, count: 0), family: .zscore)
     }
 
+    /// Stages a sorted set's metadata after popping `last` (and everything beyond it) from one
+    /// end: every member left is above (below) it, so that end's pop hint moves there; the other
+    /// hint is kept from the record just looked up.
+    func stageZsetAfterPop(_ key: ByteBuffer, meta: Metadata, generation: UInt64, remaining: UInt64, last: ZEntry, max: Bool) {
+        var (floor, ceiling) = Metadata.collection(lastCollectionRecord)?.generation == generation
+            ? Metadata.zsetHints(lastCollectionRecord) : (nil, nil)
+        if max { ceiling = Self.zindexSuffix(last) } else { floor = Self.zindexSuffix(last) }
+        stageZsetMeta(key, expireAt: meta.expireAt, generation: generation, count: remaining, floor: floor, ceiling: ceiling)
+    }
+
     /// An entry's `zscore` key after the set's prefix: score ‖ member.
     static func zindexSuffix(_ entry: ZEntry) -> [UInt8] {
         var out: [UInt8] = []
@@ -439,7 +449,6 @@ extension RocksDBSession {
             case .wrongType: reply.error(RedisError.wrongType)
             case .missing: reply.arrayHeader(0)
             case .found(let meta, let generation, let total):
-                var (floor, ceiling) = Metadata.zsetHints(lastCollectionRecord)
                 var popped: [ZEntry] = []
                 if count > 0 {
                     zwalk(args[1], generation: generation, reverse: max) { entry in  // from the pop hint
@@ -449,10 +458,7 @@ extension RocksDBSession {
                 }
                 for entry in popped { stageZRemove(args[1], generation: generation, entry: entry) }
                 if let last = popped.last {
-                    // Every member left is above (below) the last one popped.
-                    if max { ceiling = Self.zindexSuffix(last) } else { floor = Self.zindexSuffix(last) }
-                    stageZsetMeta(args[1], expireAt: meta.expireAt, generation: generation, count: total - UInt64(popped.count),
-                                  floor: floor, ceiling: ceiling)
+                    stageZsetAfterPop(args[1], meta: meta, generation: generation, remaining: total - UInt64(popped.count), last: last, max: max)
                 }
                 reply.arrayHeader(popped.count * 2)
                 for entry in popped {
@@ -479,7 +485,9 @@ extension RocksDBSession {
                         return popped.count < count
                     }
                     for entry in popped { stageZRemove(key, generation: generation, entry: entry) }
-                    stageCollectionMeta(.zset, key, expireAt: meta.expireAt, generation: generation, count: total - UInt64(popped.count))
+                    if let last = popped.last {
+                        stageZsetAfterPop(key, meta: meta, generation: generation, remaining: total - UInt64(popped.count), last: last, max: max)
+                    }
                     reply.arrayHeader(2)
                     reply.bulk(key)
                     reply.arrayHeader(popped.count)
