@@ -84,23 +84,23 @@ extension RocksDBSession {
     }
 
     /// Stages a collection's metadata (or its deletion when it is now empty: empty collections
-    /// vanish, as in Redis).
-    func stageCollectionMeta(_ type: ValueType, _ key: ByteBuffer, expireAt: Int64, generation: UInt64, count: UInt64) {
+    /// vanish, as in Redis). A sorted set may carry pop hints (see `Metadata.zsetHints`);
+    /// without them the record has none.
+    func stageCollectionMeta(_ type: ValueType, _ key: ByteBuffer, expireAt: Int64, generation: UInt64, count: UInt64,
+                             hints: ZsetHints = (nil, nil)) {
         encodeKey(key)
         if count == 0 { return stageDelete() }
         Metadata.encodeCollection(type, expireAt: expireAt, timestamp: WallClock.nowMicros(), generation: generation,
                                   count: count, into: &valueScratch)
+        if hints.floor != nil || hints.ceiling != nil { Metadata.appendZsetHints(hints, to: &valueScratch) }
         putInto(immediate, .metadata)
     }
 
-    /// Stages a sorted set's metadata with its pop hints (see `Metadata.zsetHints`).
-    func stageZsetMeta(_ key: ByteBuffer, expireAt: Int64, generation: UInt64, count: UInt64, floor: [UInt8]?, ceiling: [UInt8]?) {
-        encodeKey(key)
-        if count == 0 { return stageDelete() }
-        Metadata.encodeCollection(.zset, expireAt: expireAt, timestamp: WallClock.nowMicros(), generation: generation,
-                                  count: count, into: &valueScratch)
-        if floor != nil || ceiling != nil { Metadata.appendZsetHints(floor: floor, ceiling: ceiling, to: &valueScratch) }
-        putInto(immediate, .metadata)
+    /// The pop hints of the sorted set `generation`, from the record the last lookup found;
+    /// none when that record is another collection's.
+    func zsetHints(generation: UInt64) -> ZsetHints {
+        guard Metadata.collection(lastCollectionRecord)?.generation == generation else { return (nil, nil) }
+        return Metadata.zsetHints(lastCollectionRecord)
     }
 
     /// Stages an element write (or, with nil, its deletion).

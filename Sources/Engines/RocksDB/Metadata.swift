@@ -83,7 +83,7 @@ struct Metadata {
     /// `ceiling`. ZPOPMIN/ZPOPMAX start their walks there instead of at the set's ends, where
     /// the deletion markers of every earlier pop lie until compaction. A record without them
     /// (every other writer) simply has no hints.
-    static func zsetHints(_ stored: [UInt8]) -> (floor: [UInt8]?, ceiling: [UInt8]?) {
+    static func zsetHints(_ stored: [UInt8]) -> ZsetHints {
         var at = collectionSize
         var hints: [[UInt8]?] = []
         while hints.count < 2 {
@@ -97,8 +97,8 @@ struct Metadata {
     }
 
     /// Appends pop hints to an encoded sorted-set record (an absent hint as length 0).
-    static func appendZsetHints(floor: [UInt8]?, ceiling: [UInt8]?, to out: inout [UInt8]) {
-        for hint in [floor, ceiling] {
+    static func appendZsetHints(_ hints: ZsetHints, to out: inout [UInt8]) {
+        for hint in [hints.floor, hints.ceiling] {
             let bytes = (hint?.count ?? 0) <= Int(UInt16.max) ? hint ?? [] : []
             out.append(UInt8(bytes.count >> 8))
             out.append(UInt8(bytes.count & 0xFF))
@@ -116,3 +116,6 @@ struct Metadata {
         return out
     }
 }
+
+/// A sorted set's pop hints: `score ‖ member` index suffixes bounding its live members.
+typealias ZsetHints = (floor: [UInt8]?, ceiling: [UInt8]?)

@@ -361,7 +361,9 @@ struct PinnedValue: ~Copyable {
     /// A copy of bytes held outside RocksDB (a grouped write not committed yet).
     init(copying source: [UInt8]) {
         let owned = malloc(max(source.count, 1))!.assumingMemoryBound(to: CChar.self)
-        source.withUnsafeBytes { UnsafeMutableRawPointer(owned).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        source.withUnsafeBytes { bytes in
+            if let base = bytes.baseAddress { UnsafeMutableRawPointer(owned).copyMemory(from: base, byteCount: bytes.count) }
+        }
         self.init(owned: owned, length: source.count)
     }
 

@@ -58,10 +58,9 @@ extension RocksDBSession {
     /// end: every member left is above (below) it, so that end's pop hint moves there; the other
     /// hint is kept from the record just looked up.
     func stageZsetAfterPop(_ key: ByteBuffer, meta: Metadata, generation: UInt64, remaining: UInt64, last: ZEntry, max: Bool) {
-        var (floor, ceiling) = Metadata.collection(lastCollectionRecord)?.generation == generation
-            ? Metadata.zsetHints(lastCollectionRecord) : (nil, nil)
-        if max { ceiling = Self.zindexSuffix(last) } else { floor = Self.zindexSuffix(last) }
-        stageZsetMeta(key, expireAt: meta.expireAt, generation: generation, count: remaining, floor: floor, ceiling: ceiling)
+        var hints = zsetHints(generation: generation)
+        if max { hints.ceiling = Self.zindexSuffix(last) } else { hints.floor = Self.zindexSuffix(last) }
+        stageCollectionMeta(.zset, key, expireAt: meta.expireAt, generation: generation, count: remaining, hints: hints)
     }
 
     /// An entry's `zscore` key after the set's prefix: score ‖ member.
@@ -124,7 +123,7 @@ extension RocksDBSession {
         }
         try modify(stripes: zstripe(args[1])) { () throws(RocksDBError) in
             var generation: UInt64, count: UInt64, expireAt: Int64 = 0
-            var hints: (floor: [UInt8]?, ceiling: [UInt8]?) = (nil, nil)
+            var hints: ZsetHints = (nil, nil)
             switch try lookupCollection(.zset, args[1], now: WallClock.nowMillis()) {
             case .wrongType: return reply.error(RedisError.wrongType)
             case .missing:
@@ -132,7 +131,7 @@ extension RocksDBSession {
                 (generation, count) = (engine.nextGeneration(), 0)
             case .found(let meta, let g, let c):
                 (generation, count, expireAt) = (g, c, meta.expireAt)
-                hints = Metadata.zsetHints(lastCollectionRecord)
+                hints = zsetHints(generation: g)
             }
             var added = 0, changed = 0
             var result: Double?
@@ -163,19 +162,13 @@ extension RocksDBSession {
                 }
             }
             if added > 0 || changed > 0 {
-                if hints.floor != nil || hints.ceiling != nil {
-                    // Keep the pop hints true: widen them to every entry this command wrote.
-                    var (floor, ceiling) = hints
-                    for (member, score) in staged {
-                        let entry = Self.zindexSuffix(ZEntry(member: member, score: score))
-                        if let low = floor, entry.lexicographicallyPrecedes(low) { floor = entry }
-                        if let high = ceiling, high.lexicographicallyPrecedes(entry) { ceiling = entry }
-                    }
-                    stageZsetMeta(args[1], expireAt: expireAt, generation: generation, count: count + UInt64(added),
-                                  floor: floor, ceiling: ceiling)
-                } else {
-                    stageCollectionMeta(.zset, args[1], expireAt: expireAt, generation: generation, count: count + UInt64(added))
+                // Keep the pop hints true: widen them to every entry this command wrote.
+                for (member, score) in staged where hints.floor != nil || hints.ceiling != nil {
+                    let entry = Self.zindexSuffix(ZEntry(member: member, score: score))
+                    if let low = hints.floor, entry.lexicographicallyPrecedes(low) { hints.floor = entry }
+                    if let high = hints.ceiling, high.lexicographicallyPrecedes(entry) { hints.ceiling = entry }
                 }
+                stageCollectionMeta(.zset, args[1], expireAt: expireAt, generation: generation, count: count + UInt64(added), hints: hints)
             }
             if incr {
                 if let result { writeScore(result, &reply) } else { reply.null() }
@@ -260,8 +253,8 @@ extension RocksDBSession {
         var from = from, before = before
         // A walk from either end starts at the set's pop hint when the record just looked up
         // is this set's (same generation), past the deletion markers of earlier pops.
-        if reverse ? before == nil : from == nil, Metadata.collection(lastCollectionRecord)?.generation == generation {
-            let hints = Metadata.zsetHints(lastCollectionRecord)
+        if reverse ? before == nil : from == nil {
+            let hints = zsetHints(generation: generation)
             if reverse { before = hints.ceiling.map { prefix + $0 + [0] } } else { from = hints.floor.map { prefix + $0 } }
         }
         let iterator = RocksIterator(db, .zscore, scan: false, through: transaction)
