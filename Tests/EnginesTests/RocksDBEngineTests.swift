@@ -184,8 +184,8 @@ final class NoReceiver: ReplyReceiver, @unchecked Sendable {  // stateless
 
 @Suite(.timeLimit(.minutes(2)))
 struct ElementReclamationTests {
-    func elementCount(_ engine: RocksDBEngine) -> Int {
-        let iterator = RocksIterator(engine.database, .subkeys, scan: true)
+    func elementCount(_ engine: RocksDBEngine, _ family: ColumnFamily = .subkeys) -> Int {
+        let iterator = RocksIterator(engine.database, family, scan: true)
         iterator.seekToFirst()
         var count = 0
         while iterator.isValid { count += 1; iterator.next() }
@@ -218,5 +218,43 @@ struct ElementReclamationTests {
         #expect(harness.run("HLEN", "live") == ":50\r\n")
         #expect(harness.run("HGET", "recreated", "new") == "$1\r\n1\r\n")
         #expect(engine.statistics().first { $0.name == "rocksdb_reclaimed_element_groups" }?.value == 4)
+    }
+
+    /// A deleted or replaced sorted set leaves its score index as well as its members; both
+    /// come back, including an index whose members an earlier build already reclaimed.
+    @Test func sortedSetScoreIndexesAreReclaimed() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let engine = try openEngine(directory.path)
+        defer { engine.shutdown() }
+        let harness = EngineHarness(engine)
+        for name in ["deleted", "replaced", "live"] {
+            for i in 0..<40 { harness.run("ZADD", name, "\(i)", "m\(i)") }
+        }
+        #expect(elementCount(engine, .zscore) == 120)
+        harness.run("DEL", "deleted")
+        harness.run("SET", "replaced", "now a string")
+        // An orphaned index with no elements left (what builds before this sweep left behind).
+        harness.run("ZADD", "orphan", "1", "a", "2", "b")
+        let prefix = try #require(firstKey(engine, .subkeys, containing: Array("orphan".utf8)))
+        try engine.database.deleteRange(.subkeys, from: prefix, to: KeyEncoding.successor(of: prefix[...]))
+        harness.run("DEL", "orphan")
+        #expect(elementCount(engine, .zscore) == 122)
+        for _ in 0..<3 { engine.sweepOrphanedElements(limit: 100) }
+        #expect(elementCount(engine, .zscore) == 40)
+        #expect(elementCount(engine, .subkeys) == 40)
+        #expect(harness.run("ZRANGE", "live", "0", "1") == "*2\r\n$2\r\nm0\r\n$2\r\nm1\r\n")
+    }
+
+    /// The (key, generation) prefix of the first record in `family` whose key contains `name`.
+    func firstKey(_ engine: RocksDBEngine, _ family: ColumnFamily, containing name: [UInt8]) -> [UInt8]? {
+        let iterator = RocksIterator(engine.database, family, scan: true)
+        iterator.seekToFirst()
+        while iterator.isValid {
+            if let (prefix, _, _) = KeyEncoding.splitSubkey(iterator.key),
+               prefix.firstRange(of: name) != nil { return Array(prefix) }
+            iterator.next()
+        }
+        return nil
     }
 }

@@ -141,24 +141,42 @@ public final class RocksDBEngine: StorageEngine {
              Double(database.propertyInt("rocksdb.block-cache-usage", .metadata) ?? 0)),
             ("rocksdb_estimated_keys", "RocksDB's estimate of the number of stored keys.",
              Double(database.propertyInt("rocksdb.estimate-num-keys", .metadata) ?? 0)),
-            ("rocksdb_reclaimed_element_groups", "Groups of collection elements (one deleted or replaced collection each) reclaimed in the background.",
+            ("rocksdb_reclaimed_element_groups", "Groups of collection records (a deleted or replaced collection's elements, and its score or slot index) reclaimed in the background.",
              Double(reclaimedGroups.load(ordering: .relaxed))),
         ]
     }
 
-    /// Where the orphaned-element sweep resumes, and how many element groups it has reclaimed.
-    private let subkeySweepCursor = NIOLockedValueBox<[UInt8]>([])
+    /// Where the orphaned-element sweep resumes in each element family, and how many element
+    /// groups it has reclaimed.
+    private let subkeySweepCursors = NIOLockedValueBox<[[UInt8]]>([[], []])
     private let reclaimedGroups = Atomic<Int>(0)
+
+    /// The families holding collection elements keyed by (key, generation): the elements, and
+    /// the ordered indexes (sorted-set scores, set slots). Each is swept on its own, so an index
+    /// whose elements are already gone is still found.
+    private static let elementFamilies: [ColumnFamily] = [.subkeys, .zscore]
 
     /// Reclaims collection elements nothing can reach any more: those of a deleted, replaced
     /// or expired collection (their metadata is gone, of another type or another generation).
-    /// Each group of elements (one key and generation) costs one metadata read and, if dead, one
-    /// range delete; the disk space then returns in compaction. Examines up to `limit` groups,
-    /// resuming where the previous call stopped; returns how many it reclaimed.
+    /// Each group of elements (one key and generation, in one family) costs one metadata read
+    /// and, if dead, one range delete; the disk space then returns in compaction. Examines up to
+    /// `limit` groups per family, resuming where the previous call stopped; returns how many
+    /// groups it reclaimed.
     @discardableResult
     public func sweepOrphanedElements(limit: Int = 1000) -> Int {
-        let iterator = RocksIterator(database, .subkeys, scan: true)
-        let start = subkeySweepCursor.withLockedValue { $0 }
+        var reclaimed = 0
+        for (index, family) in Self.elementFamilies.enumerated() {
+            let start = subkeySweepCursors.withLockedValue { $0[index] }
+            let (count, resume) = sweepOrphans(in: family, from: start, limit: limit)
+            subkeySweepCursors.withLockedValue { $0[index] = resume }
+            reclaimed += count
+        }
+        reclaimedGroups.add(reclaimed, ordering: .relaxed)
+        return reclaimed
+    }
+
+    private func sweepOrphans(in family: ColumnFamily, from start: [UInt8], limit: Int) -> (reclaimed: Int, resume: [UInt8]) {
+        let iterator = RocksIterator(database, family, scan: true)
         if start.isEmpty { iterator.seekToFirst() } else { iterator.seek(start) }
         var reclaimed = 0
         var examined = 0
@@ -178,14 +196,11 @@ public final class RocksDBEngine: StorageEngine {
                    Metadata.collection(current)?.generation == generation {
                     return  // alive
                 }
-                if (try? database.deleteRange(.subkeys, from: Array(prefix), to: end)) != nil { reclaimed += 1 }
+                if (try? database.deleteRange(family, from: Array(prefix), to: end)) != nil { reclaimed += 1 }
             }
             iterator.seek(end)
         }
-        let resume = iterator.isValid ? iterator.key : []
-        subkeySweepCursor.withLockedValue { $0 = resume }
-        reclaimedGroups.add(reclaimed, ordering: .relaxed)
-        return reclaimed
+        return (reclaimed, iterator.isValid ? iterator.key : [])
     }
 
     /// The `everysec` fsync tick.
