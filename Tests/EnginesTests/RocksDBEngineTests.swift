@@ -18,6 +18,7 @@ struct EngineHarness {
     }
 
     /// Executes without ending the burst: grouped writes stay pending.
+    @discardableResult
     func execute(_ words: [String]) -> String {
         let args = words.map { ByteBuffer(string: $0) }
         let spec = CommandTable.lookup(args[0])!
@@ -28,7 +29,10 @@ struct EngineHarness {
 
     /// Executes and ends the burst, as a single request would.
     @discardableResult
-    func run(_ words: String...) -> String {
+    func run(_ words: String...) -> String { run(words) }
+
+    @discardableResult
+    func run(_ words: [String]) -> String {
         let reply = execute(words)
         #expect(session.endOfBurst() == nil)
         return reply

@@ -21,6 +21,7 @@ struct SetCommandTests {
         ["SPOP", "nokey"], ["SPOP", "nokey", "3"], ["SPOP", "s", "-1"], ["SPOP", "s", "0"], ["SRANDMEMBER", "nokey"],
         ["SRANDMEMBER", "nokey", "5"], ["SRANDMEMBER", "s", "0"], ["SADD", "one", "only"], ["SPOP", "one"], ["EXISTS", "one"],
         ["SADD", "one", "x"], ["SRANDMEMBER", "one"], ["SRANDMEMBER", "one", "-3"], ["SRANDMEMBER", "one", "5"],
+        ["SRANDMEMBER", "one", "-9223372036854775808"],
         ["SADD", "e", "a"], ["EXPIRE", "e", "-1"], ["SISMEMBER", "e", "a"], ["SADD", "e", "b"], ["SMEMBERS", "e"],
         ["DEL", "t"], ["SMEMBERS", "t"], ["SADD"], ["SADD", "s"], ["SMOVE", "a", "b"],
     ]
@@ -81,5 +82,27 @@ struct SetCommandTests {
         guard case .array(let rest?) = try client.command("SPOP", "r", "100") else { Issue.record("SPOP 100"); return }
         #expect(rest.count == 12)
         #expect(try client.command("EXISTS", "r") == .integer(0))
+    }
+
+    /// Picks with repeats whose reply would be huge get an error (Redis 7.0 builds the reply and
+    /// dies of memory); the node goes on serving.
+    @Test func hugeRepeatedPicksGetAnError() throws {
+        let node = try DynamisProcess()
+        defer { node.remove() }
+        let client = try node.client()
+        let tooLarge = RESPValue.error("ERR count is too large: the reply would exceed 512 MB")
+        #expect(try client.command("SADD", "s", "a", "b") == .integer(2))
+        #expect(try client.command("HSET", "h", "f", "v") == .integer(1))
+        #expect(try client.command("ZADD", "z", "1", "m") == .integer(1))
+        #expect(try client.command("SRANDMEMBER", "s", "-9223372036854775807") == tooLarge)
+        #expect(try client.command("HRANDFIELD", "h", "-9223372036854775807", "WITHVALUES") == tooLarge)
+        #expect(try client.command("ZRANDMEMBER", "z", "-100000000") == tooLarge)
+        // Few picks, big members: the limit is on the reply's bytes.
+        let big = String(repeating: "x", count: 4 << 20)
+        #expect(try client.command("SADD", "big", big) == .integer(1))
+        #expect(try client.command("SRANDMEMBER", "big", "-130") == tooLarge)
+        guard case .array(let fine?) = try client.command("SRANDMEMBER", "big", "-3") else { Issue.record("SRANDMEMBER -3"); return }
+        #expect(fine.count == 3 && fine.allSatisfy { $0.string == big })
+        #expect(try client.command("SCARD", "s") == .integer(2))
     }
 }

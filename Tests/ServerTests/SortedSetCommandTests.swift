@@ -58,7 +58,7 @@ struct SortedSetCommandTests {
         ["ZMPOP", "2", "nokey", "za", "MIN"], ["ZMPOP", "2", "nokey", "zb", "MAX", "COUNT", "2"], ["ZMPOP", "1", "nokey", "MIN"],
         ["ZMPOP", "0", "za", "MIN"], ["ZMPOP", "1", "za", "MIDDLE"], ["ZMPOP", "1", "za", "MIN", "COUNT", "0"], ["ZMPOP", "1", "str", "MIN"],
         ["ZRANGE", "za", "0", "-1", "WITHSCORES"], ["ZRANDMEMBER", "nokey"], ["ZRANDMEMBER", "nokey", "3"], ["ZRANDMEMBER", "za", "0"],
-        ["ZRANDMEMBER", "za", "1", "BOGUS"], ["HRANDFIELD", "nokey"], ["HRANDFIELD", "nokey", "2", "WITHVALUES"],
+        ["ZRANDMEMBER", "za", "1", "BOGUS"], ["ZRANDMEMBER", "za", "-9223372036854775808", "WITHSCORES"], ["HRANDFIELD", "nokey"], ["HRANDFIELD", "nokey", "2", "WITHVALUES"], ["HRANDFIELD", "nokey", "-9223372036854775808"],
     ]
 
     @Test func scriptedSortedSetCommandsMatchRedis() throws {

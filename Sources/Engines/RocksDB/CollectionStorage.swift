@@ -56,6 +56,12 @@ extension RocksDBSession {
         return out
     }
 
+    func elementKey(_ key: ByteBuffer, generation: UInt64, member: [UInt8]) -> [UInt8] {
+        var out = elementPrefix(key, generation: generation)
+        out.append(contentsOf: member)
+        return out
+    }
+
     func elementPrefix(_ key: ByteBuffer, generation: UInt64) -> [UInt8] {
         var out: [UInt8] = []
         key.withUnsafeReadableBytes { k in

@@ -21,7 +21,7 @@ extension RocksDBSession {
     /// Commands whose whole effect is one `modify` on their key's stripe.
     static let groupableCommands: Set<CommandID> = [
         .lpush, .rpush, .lpushx, .rpushx, .lpop, .rpop,
-        .sadd, .srem,
+        .sadd, .srem, .spop,
         .hset, .hmset, .hsetnx, .hdel, .hincrby, .hincrbyfloat,
         .zadd, .zincrby, .zrem,
         .incr, .decr, .incrby, .decrby, .append,

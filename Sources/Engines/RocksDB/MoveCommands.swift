@@ -47,11 +47,7 @@ extension RocksDBSession {
             }
             stageCollectionMeta(.hash, key, expireAt: expireAt, generation: generation, count: UInt64(fields.count))
         case .set(let members):
-            let generation = engine.nextGeneration()
-            for member in members {
-                stageElement(elementKey(key, generation: generation, field: ByteBuffer(bytes: member)), value: UnsafeRawBufferPointer(start: nil, count: 0))
-            }
-            stageCollectionMeta(.set, key, expireAt: expireAt, generation: generation, count: UInt64(members.count))
+            stageNewSet(key, members, expireAt: expireAt)
         case .list(let values):
             var state = newList()
             state.expireAt = expireAt

@@ -46,7 +46,6 @@ public final class RocksDBEngine: StorageEngine {
         do {
             if let stored = try database.get(.default, key: Self.formatKey) {
                 guard stored == identity else {
-                    database.close()
                     throw RocksDBError(message: "data directory '\(options.directory)' was written with key hash "
                         + "'\(String(decoding: stored.dropFirst(2), as: UTF8.self))', but the config says "
                         + "'\(keyHashIdentity)'; keys would be misplaced (set hash/hash_tag back, or use a new data_dir)")
@@ -54,7 +53,10 @@ public final class RocksDBEngine: StorageEngine {
             } else {
                 try database.put(.default, key: Self.formatKey, value: identity)
             }
+            let numbered = try indexLegacySets()
+            if numbered > 0 { Logger(label: "dynamis.rocksdb").notice("gave \(numbered) sets written by an earlier build a slot index") }
         } catch let error as RocksDBError {
+            database.close()
             throw error
         }
     }

@@ -1,11 +1,9 @@
 import NIOCore
 import Protocol
 
-/// Sets: one `subkeys` record per member (empty value), as for hash fields.
+/// Sets: one `subkeys` record per member, as for hash fields, holding the member's slot in the
+/// set's slot index (`SetSlotIndex.swift`).
 extension RocksDBSession {
-    /// A member's value: nothing.
-    private static var empty: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: nil, count: 0) }
-
     /// A set's members, or nil with the WRONGTYPE reply written.
     private func members(_ key: ByteBuffer, now: Int64, _ reply: inout ReplyWriter) throws(RocksDBError) -> [[UInt8]]? {
         switch try lookupCollection(.set, key, now: now) {
@@ -24,38 +22,29 @@ extension RocksDBSession {
     func sadd(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
         try modify(stripes: stripes(args[1...1])) { () throws(RocksDBError) in
             guard let (generation, count, expireAt) = try openCollection(.set, args[1], &reply) else { return }
-            var added = Set<[UInt8]>()
-            for member in args.dropFirst(2) {
-                let key = elementKey(args[1], generation: generation, field: member)
-                guard !added.contains(key) else { continue }
-                if try readStored(.subkeys, key: key) == nil {
-                    added.insert(key)
-                    stageElement(key, value: Self.empty)
-                }
+            var set = SetSlots(key: args[1], generation: generation, count: count)
+            for argument in args.dropFirst(2) {
+                let member = Array(argument.readableBytesView)
+                if try setSlot(of: member, in: set) == nil { addSetMember(member, to: &set) }
             }
-            if !added.isEmpty {
-                stageCollectionMeta(.set, args[1], expireAt: expireAt, generation: generation, count: count + UInt64(added.count))
+            if set.count != count {
+                stageCollectionMeta(.set, args[1], expireAt: expireAt, generation: generation, count: set.count)
             }
-            reply.integer(added.count)
+            reply.integer(Int(set.count - count))
         }
     }
 
     /// Removes members; returns how many were there (the set vanishes when emptied).
-    private func removeMembers(_ key: ByteBuffer, _ members: ArraySlice<ByteBuffer>, meta: Metadata, generation: UInt64,
+    private func removeMembers(_ key: ByteBuffer, _ members: some Sequence<[UInt8]>, meta: Metadata, generation: UInt64,
                                count: UInt64) throws(RocksDBError) -> Int {
-        var removed = Set<[UInt8]>()
+        var set = SetSlots(key: key, generation: generation, count: count)
         for member in members {
-            let element = elementKey(key, generation: generation, field: member)
-            guard !removed.contains(element) else { continue }
-            if try readStored(.subkeys, key: element) != nil {
-                removed.insert(element)
-                stageElement(element, value: nil)
-            }
+            if let slot = try setSlot(of: member, in: set) { try removeSetMember(member, at: slot, from: &set) }
         }
-        if !removed.isEmpty {
-            stageCollectionMeta(.set, key, expireAt: meta.expireAt, generation: generation, count: count - UInt64(removed.count))
+        if set.count != count {
+            stageCollectionMeta(.set, key, expireAt: meta.expireAt, generation: generation, count: set.count)
         }
-        return removed.count
+        return Int(count - set.count)
     }
 
     func srem(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
@@ -64,7 +53,8 @@ extension RocksDBSession {
             case .wrongType: reply.error(RedisError.wrongType)
             case .missing: reply.integer(0)
             case .found(let meta, let generation, let count):
-                reply.integer(try removeMembers(args[1], args.dropFirst(2), meta: meta, generation: generation, count: count))
+                let members = args.dropFirst(2).lazy.map { Array($0.readableBytesView) }
+                reply.integer(try removeMembers(args[1], members, meta: meta, generation: generation, count: count))
             }
         }
     }
@@ -100,16 +90,16 @@ extension RocksDBSession {
             guard case .found(let meta, let generation, let count) = source,
                   try readElement(args[1], generation: generation, field: args[3]) != nil else { return reply.integer(0) }
             if args[1] == args[2] { return reply.integer(1) }
-            _ = try removeMembers(args[1], args[3...3], meta: meta, generation: generation, count: count)
-            var dGeneration: UInt64, dCount: UInt64, dExpire: Int64 = 0
+            let member = Array(args[3].readableBytesView)
+            _ = try removeMembers(args[1], [member], meta: meta, generation: generation, count: count)
+            var target: SetSlots, expireAt: Int64 = 0
             switch destination {
-            case .found(let m, let g, let c): (dGeneration, dCount, dExpire) = (g, c, m.expireAt)
-            default: (dGeneration, dCount) = (engine.nextGeneration(), 0)
+            case .found(let m, let g, let c): (target, expireAt) = (SetSlots(key: args[2], generation: g, count: c), m.expireAt)
+            default: target = SetSlots(key: args[2], generation: engine.nextGeneration(), count: 0)
             }
-            let element = elementKey(args[2], generation: dGeneration, field: args[3])
-            if try readStored(.subkeys, key: element) == nil {
-                stageElement(element, value: Self.empty)
-                stageCollectionMeta(.set, args[2], expireAt: dExpire, generation: dGeneration, count: dCount + 1)
+            if try setSlot(of: member, in: target) == nil {
+                addSetMember(member, to: &target)
+                stageCollectionMeta(.set, args[2], expireAt: expireAt, generation: target.generation, count: target.count)
             }
             reply.integer(1)
         }
@@ -146,12 +136,7 @@ extension RocksDBSession {
         try modify(stripes: stripes(args[1...])) { () throws(RocksDBError) in
             guard let result = try combine(operation, args.dropFirst(2), &reply) else { return }
             // The destination is replaced whatever it held: a new generation, O(1).
-            let generation = engine.nextGeneration()
-            for member in result {
-                let element = elementKey(args[1], generation: generation, field: ByteBuffer(bytes: member))
-                stageElement(element, value: Self.empty)
-            }
-            stageCollectionMeta(.set, args[1], expireAt: 0, generation: generation, count: UInt64(result.count))
+            stageNewSet(args[1], result, expireAt: 0)
             reply.integer(result.count)
         }
     }
@@ -173,12 +158,22 @@ extension RocksDBSession {
         reply.integer(limit > 0 ? min(limit, result.count) : result.count)
     }
 
-    /// SPOP and SRANDMEMBER: random members, removed (SPOP) or not.
+    /// Stages `members` (distinct) as the whole of set `key`, replacing whatever it held: a new
+    /// generation, O(1) for the old value.
+    func stageNewSet(_ key: ByteBuffer, _ members: [[UInt8]], expireAt: Int64) {
+        var set = SetSlots(key: key, generation: engine.nextGeneration(), count: 0)
+        for member in members { addSetMember(member, to: &set) }
+        stageCollectionMeta(.set, key, expireAt: expireAt, generation: set.generation, count: set.count)
+    }
+
+    /// SPOP and SRANDMEMBER: random members, removed (SPOP) or not. Each costs one slot read
+    /// (see `SetSlotIndex.swift`); only a count covering the whole set reads all of it.
     func srandom(_ args: [ByteBuffer], _ reply: inout ReplyWriter, pop: Bool) throws(RocksDBError) {
         var count: Int?
         if args.count == 3 {
             guard let parsed = args[2].redisInteger else { return reply.error(RedisError.notInteger) }
             if pop && parsed < 0 { return reply.error("ERR value is out of range, must be positive") }
+            if parsed == Int.min { return reply.error(RepeatedPicks.outOfRange) }
             count = parsed
         } else if args.count > 3 {
             return reply.error(RedisError.syntax)
@@ -189,15 +184,30 @@ extension RocksDBSession {
                 if case .wrongType = lookup { return reply.error(RedisError.wrongType) }
                 return count == nil ? reply.null() : reply.arrayHeader(0)
             }
-            let all = elements(args[1], generation: generation).map(\.field)
-            var chosen: [[UInt8]]
-            if let count, count < 0 {
-                chosen = (0..<(-count)).map { _ in all.randomElement()! }  // SRANDMEMBER with repeats
+            var set = SetSlots(key: args[1], generation: generation, count: total)
+            var chosen: [[UInt8]] = []
+            if let count, count >= total {
+                // The whole set, as Redis answers; SPOP deletes the key (its members go to the sweep).
+                chosen = elements(args[1], generation: generation).map(\.field)
+                if pop { stageCollectionMeta(.set, args[1], expireAt: meta.expireAt, generation: generation, count: 0) }
+            } else if pop {
+                for _ in 0..<(count ?? 1) {
+                    let slot = UInt64.random(in: 0..<set.count)
+                    let member = try setMember(at: slot, in: set)
+                    try removeSetMember(member, at: slot, from: &set)
+                    chosen.append(member)
+                }
+                stageCollectionMeta(.set, args[1], expireAt: meta.expireAt, generation: generation, count: set.count)
+            } else if let count, count < 0 {
+                // SRANDMEMBER with repeats.
+                var read: [UInt64: [UInt8]] = [:]
+                return try reply.repeatedPicks(-count, perPick: 1) { (reply: inout ReplyWriter) throws(RocksDBError) in
+                    let slot = UInt64.random(in: 0..<total)
+                    if read[slot] == nil { read[slot] = try setMember(at: slot, in: set) }
+                    reply.bulk(bytes: read[slot]!)
+                }
             } else {
-                chosen = Array(all.shuffled().prefix(count ?? 1))
-            }
-            if pop {
-                _ = try removeMembers(args[1], chosen.map { ByteBuffer(bytes: $0) }[...], meta: meta, generation: generation, count: total)
+                for slot in Self.distinctSlots(count ?? 1, below: total) { chosen.append(try setMember(at: slot, in: set)) }
             }
             if count == nil {
                 reply.bulk(bytes: chosen[0])

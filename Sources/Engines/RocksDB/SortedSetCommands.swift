@@ -503,6 +503,7 @@ extension RocksDBSession {
         var withExtra = false
         if args.count >= 3 {
             guard let parsed = args[2].redisInteger else { return reply.error(RedisError.notInteger) }
+            guard parsed != Int.min else { return reply.error(RepeatedPicks.outOfRange) }
             count = parsed
         }
         if args.count == 4 {
@@ -521,7 +522,14 @@ extension RocksDBSession {
                 : elements(args[1], generation: generation).map { ($0.field, $0.value) }
         }
         guard let count else { return reply.bulk(bytes: all.randomElement()!.element) }
-        let chosen = count < 0 ? (0..<(-count)).map { _ in all.randomElement()! } : Array(all.shuffled().prefix(count))
+        if count < 0 {
+            return reply.repeatedPicks(-count, perPick: withExtra ? 2 : 1) { reply in
+                let item = all.randomElement()!
+                reply.bulk(bytes: item.element)
+                if withExtra { reply.bulk(bytes: item.extra) }
+            }
+        }
+        let chosen = all.shuffled().prefix(count)
         reply.arrayHeader(withExtra ? chosen.count * 2 : chosen.count)
         for item in chosen {
             reply.bulk(bytes: item.element)
