@@ -26,6 +26,8 @@ tests=(
   "LPUSH|-t lpush"
   "LPOP|-t lpop"
   "SADD|-t sadd"
+  "SRANDMEMBER|SRANDMEMBER myset"
+  "SPOP|-t spop"
   "HSET|-t hset"
   "ZADD|ZADD myzset __rand_int__ element:__rand_int__"
   "ZRANGE 0 9|ZRANGE myzset 0 9"

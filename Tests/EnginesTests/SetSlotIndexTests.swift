@@ -28,35 +28,52 @@ struct SetSlotIndexTests {
         }
     }
 
-    /// Reads `key`'s slot records straight from RocksDB and checks them against `expected`.
+    /// Reads `key`'s records straight from RocksDB and checks them against `expected`: with a
+    /// slot index, slots exactly 0..<N each naming a member whose record names the slot back;
+    /// without one, no slot records and empty member values. Returns whether it is indexed.
+    @discardableResult
     func checkIndex(_ engine: RocksDBEngine, _ key: String, _ expected: Set<String>,
-                    sourceLocation: SourceLocation = #_sourceLocation) throws {
+                    sourceLocation: SourceLocation = #_sourceLocation) throws -> Bool {
         let name = Array(key.utf8)
         let token = name.withUnsafeBytes { engine.keyToken($0) }
         var metadataKey: [UInt8] = []
         name.withUnsafeBytes { KeyEncoding.metadataKey(token: token, key: $0, into: &metadataKey) }
         guard let record = try engine.database.get(.metadata, key: metadataKey) else {
             #expect(expected.isEmpty, "\(key) is missing", sourceLocation: sourceLocation)
-            return
+            return false
         }
+        let indexed = Metadata.setSlotIndexed(record)
         let generation = try #require(Metadata.collection(record)).generation
         var prefix: [UInt8] = []
         name.withUnsafeBytes { KeyEncoding.subkeyPrefix(token: token, key: $0, generation: generation, into: &prefix) }
+        var members: [String: [UInt8]] = [:]
+        let elements = RocksIterator(engine.database, .subkeys, scan: true)
+        elements.seek(prefix)
+        while elements.isValid, elements.key.starts(with: prefix) {
+            members[String(decoding: elements.key[prefix.count...], as: UTF8.self)] = Array(elements.value)
+            elements.next()
+        }
+        #expect(Set(members.keys) == expected, "\(key): members \(members.keys.sorted()) vs \(expected.sorted())",
+                sourceLocation: sourceLocation)
         let slots = RocksIterator(engine.database, .zscore, scan: true)
         slots.seek(prefix)
-        var seen: [String] = []
+        var seen = 0
         while slots.isValid, slots.key.starts(with: prefix) {
             let slot = slots.key.withUnsafeBytes { KeyEncoding.readBigEndian($0, at: prefix.count, as: UInt64.self) }
-            #expect(slot == UInt64(seen.count), "\(key): slot \(slot) where \(seen.count) was due", sourceLocation: sourceLocation)
-            let member = Array(slots.value)
-            let back = try engine.database.get(.subkeys, key: prefix + member)
-            #expect(back == withUnsafeBytes(of: slot.bigEndian, Array.init), "\(key): member of slot \(slot) names another",
-                    sourceLocation: sourceLocation)
-            seen.append(String(decoding: member, as: UTF8.self))
+            #expect(slot == UInt64(seen), "\(key): slot \(slot) where \(seen) was due", sourceLocation: sourceLocation)
+            let member = String(decoding: slots.value, as: UTF8.self)
+            #expect(members[member] == withUnsafeBytes(of: slot.bigEndian, Array.init),
+                    "\(key): slot \(slot) names \(member), whose record does not name it back", sourceLocation: sourceLocation)
+            seen += 1
             slots.next()
         }
-        #expect(Set(seen) == expected && seen.count == expected.count, "\(key): slots \(seen.sorted()) vs \(expected.sorted())",
-                sourceLocation: sourceLocation)
+        if indexed {
+            #expect(seen == expected.count, "\(key): \(seen) slots for \(expected.count) members", sourceLocation: sourceLocation)
+        } else {
+            #expect(seen == 0 && members.values.allSatisfy(\.isEmpty), "\(key): slot records without an index",
+                    sourceLocation: sourceLocation)
+        }
+        return indexed
     }
 
     /// Random SADD, SREM, SPOP, SMOVE, *STORE, COPY, RENAME and DEL on three sets, in bursts
@@ -81,16 +98,18 @@ struct SetSlotIndexTests {
         var random = SplitMix64(seed: seed)
         let keys = ["a", "b", "c"]
         var model: [String: Set<String>] = [:]
-        func some() -> [String] { (0..<(1 + Int(random.next() % 4))).map { _ in "m\(random.next() % 24)" } }
+        // Sets grow past the index threshold (128) and shrink below it again.
+        func some(_ most: UInt64) -> [String] { (0..<(1 + Int(random.next() % most))).map { _ in "m\(random.next() % 300)" } }
+        var indexedChecks = 0
         for step in 0..<1500 {
             let key = random.pick(keys), other = random.pick(keys)
             switch random.next() % 10 {
             case 0, 1, 2:
-                let added = some()
+                let added = some(40)
                 harness.execute(["SADD", key] + added)
                 model[key, default: []].formUnion(added)
             case 3, 4:
-                let removed = some()
+                let removed = some(12)
                 harness.execute(["SREM", key] + removed)
                 model[key]?.subtract(removed)
             case 5, 6:
@@ -100,8 +119,11 @@ struct SetSlotIndexTests {
                 #expect(Set(popped).isSubset(of: model[key] ?? []), "step \(step): SPOP \(popped) not in \(key)")
                 #expect(popped.count == min(count ?? 1, model[key]?.count ?? 0), "step \(step): SPOP count")
                 model[key]?.subtract(popped)
+            case 7 where random.chance(50):
+                let picked = members(harness.execute(["SRANDMEMBER", key, "\(Int(random.next() % 7) - 3)"]))
+                #expect(Set(picked).isSubset(of: model[key] ?? []), "step \(step): SRANDMEMBER \(picked) not in \(key)")
             case 7:
-                let member = "m\(random.next() % 24)"
+                let member = "m\(random.next() % 300)"
                 harness.execute(["SMOVE", key, other, member])
                 if model[key]?.remove(member) != nil { model[other, default: []].insert(member) }
             case 8:
@@ -125,7 +147,7 @@ struct SetSlotIndexTests {
             }
             if random.chance(30) {
                 #expect(harness.session.endOfBurst() == nil)
-                for key in keys { try checkIndex(engine, key, model[key] ?? []) }
+                for key in keys where try checkIndex(engine, key, model[key] ?? []) { indexedChecks += 1 }
             }
         }
         #expect(harness.session.endOfBurst() == nil)
@@ -133,23 +155,26 @@ struct SetSlotIndexTests {
             try checkIndex(engine, key, model[key] ?? [])
             #expect(Set(members(harness.run("SMEMBERS", key))) == model[key] ?? [])
         }
+        #expect(indexedChecks > 20, "seed \(seed): the walk hardly met an indexed set")
     }
 
-    /// SRANDMEMBER picks every member about equally often (each of 30 members, 3,000 draws:
-    /// 100 expected, outside 50...150 about once in 10⁵ runs), and SPOP drains a set exactly.
-    @Test func randomMembersAreUniformAndPopsDrainExactly() throws {
+    /// SRANDMEMBER picks every member about equally often, through the slot index (300 members)
+    /// and from a small set read whole (30): 100 draws expected per member, outside 40...165
+    /// (six standard deviations) about once in a million runs. SPOP drains a set exactly.
+    @Test(arguments: [30, 300]) func randomMembersAreUniformAndPopsDrainExactly(size: Int) throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let engine = try openEngine(directory.path)
         defer { engine.shutdown() }
         let harness = EngineHarness(engine)
-        let all = (0..<30).map { "member:\(1000 + $0)" }
+        let all = (0..<size).map { "member:\(1000 + $0)" }
         harness.run(["SADD", "s"] + all)
         var hits: [String: Int] = [:]
-        for _ in 0..<1500 { hits[members(harness.run("SRANDMEMBER", "s"))[0], default: 0] += 1 }
-        for member in members(harness.run("SRANDMEMBER", "s", "-1500")) { hits[member, default: 0] += 1 }
+        for _ in 0..<(size * 50) { hits[members(harness.run("SRANDMEMBER", "s"))[0], default: 0] += 1 }
+        for member in members(harness.run("SRANDMEMBER", "s", "-\(size * 50)")) { hits[member, default: 0] += 1 }
         #expect(Set(hits.keys) == Set(all))
-        for (member, count) in hits { #expect((50...150).contains(count), "\(member) drawn \(count) times of 3000") }
+        for (member, count) in hits { #expect((40...165).contains(count), "\(member) drawn \(count) times of \(size * 100)") }
+        #expect(try checkIndex(engine, "s", Set(all)) == (size > 128))
 
         var popped: [String] = []
         while popped.count < all.count + 1 {
@@ -162,41 +187,30 @@ struct SetSlotIndexTests {
         #expect(harness.run("EXISTS", "s") == ":0\r\n")
     }
 
-    /// A directory written before the slot index (members with empty values, no slot records,
-    /// no marker) gets one when the engine opens, once.
-    @Test func setsFromEarlierBuildsAreIndexedAtOpen() throws {
+    /// A set gets its index when first sampled with more than 128 members (sets written before
+    /// the index existed are such sets); smaller ones never do, and writers that replace a
+    /// set start it without one.
+    @Test func setsAreIndexedWhenFirstSampledBig() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let all = Set((0..<300).map { "v\($0)" })
-        do {
-            let engine = try openEngine(directory.path)
-            let harness = EngineHarness(engine)
-            harness.run(["SADD", "big"] + all.sorted())
-            harness.run("SADD", "small", "x", "y")
-            harness.run("HSET", "hash", "f", "v")
-            // Back to the earlier layout.
-            do {  // the iterator must be gone before the database closes
-                let members = RocksIterator(engine.database, .subkeys, scan: true)
-                members.seekToFirst()
-                while members.isValid {
-                    if members.value.count == 8 { try engine.database.put(.subkeys, key: members.key, value: []) }
-                    members.next()
-                }
-            }
-            try engine.database.deleteAll(.zscore)
-            try engine.database.delete(.default, key: RocksDBEngine.setSlotsKey)
-            engine.shutdown()
-        }
         let engine = try openEngine(directory.path)
         defer { engine.shutdown() }
-        try checkIndex(engine, "big", all)
-        try checkIndex(engine, "small", ["x", "y"])
-        #expect(try engine.indexLegacySets() == 0)
         let harness = EngineHarness(engine)
-        #expect(harness.run("HGET", "hash", "f") == "$1\r\nv\r\n")
+        let all = Set((0..<300).map { "v\($0)" })
+        harness.run(["SADD", "big"] + all.sorted())
+        harness.run("SADD", "small", "x", "y", "z")
+        #expect(try checkIndex(engine, "big", all) == false)
+        #expect(members(harness.run("SRANDMEMBER", "big", "3")).count == 3)
+        #expect(try checkIndex(engine, "big", all) == true)
+        #expect(harness.run("SPOP", "small").count > 0)
+        #expect(try checkIndex(engine, "small", Set(members(harness.run("SMEMBERS", "small")))) == false)
+        harness.run("SADD", "big", "late")
+        #expect(try checkIndex(engine, "big", all.union(["late"])) == true)
+        harness.run("SUNIONSTORE", "copy", "big")
+        #expect(try checkIndex(engine, "copy", all.union(["late"])) == false)
         var popped: [String] = []
-        for _ in 0..<all.count { popped += members(harness.run("SPOP", "big")) }
-        #expect(Set(popped) == all && popped.count == all.count)
+        for _ in 0...all.count { popped += members(harness.run("SPOP", "big")) }
+        #expect(Set(popped) == all.union(["late"]) && popped.count == all.count + 1)
         #expect(harness.run("EXISTS", "big") == ":0\r\n")
     }
 }

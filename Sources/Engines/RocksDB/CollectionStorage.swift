@@ -90,15 +90,16 @@ extension RocksDBSession {
     }
 
     /// Stages a collection's metadata (or its deletion when it is now empty: empty collections
-    /// vanish, as in Redis). A sorted set may carry pop hints (see `Metadata.zsetHints`);
-    /// without them the record has none.
+    /// vanish, as in Redis). A sorted set may carry pop hints (see `Metadata.zsetHints`), a set
+    /// its slot-index flag (`Metadata.setSlotIndexed`); without them the record has none.
     func stageCollectionMeta(_ type: ValueType, _ key: ByteBuffer, expireAt: Int64, generation: UInt64, count: UInt64,
-                             hints: ZsetHints = (nil, nil)) {
+                             hints: ZsetHints = (nil, nil), slotIndexed: Bool = false) {
         encodeKey(key)
         if count == 0 { return stageDelete() }
         Metadata.encodeCollection(type, expireAt: expireAt, timestamp: WallClock.nowMicros(), generation: generation,
                                   count: count, into: &valueScratch)
         if hints.floor != nil || hints.ceiling != nil { Metadata.appendZsetHints(hints, to: &valueScratch) }
+        if slotIndexed { valueScratch.append(1) }
         putInto(immediate, .metadata)
     }
 

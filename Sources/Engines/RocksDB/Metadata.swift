@@ -78,6 +78,13 @@ struct Metadata {
         }
     }
 
+    /// Whether a set's record says the set has a slot index (`SetSlotIndex.swift`): a flag byte
+    /// after its collection fields. Records without it (sets never sampled, or written by
+    /// earlier builds) have none.
+    static func setSlotIndexed(_ stored: [UInt8]) -> Bool {
+        stored.count > collectionSize && stored[collectionSize] == 1
+    }
+
     /// A sorted set's pop hints, stored after its collection fields: index suffixes
     /// (score ‖ member) such that every live member is at or above `floor` and at or below
     /// `ceiling`. ZPOPMIN/ZPOPMAX start their walks there instead of at the set's ends, where

@@ -53,8 +53,6 @@ public final class RocksDBEngine: StorageEngine {
             } else {
                 try database.put(.default, key: Self.formatKey, value: identity)
             }
-            let numbered = try indexLegacySets()
-            if numbered > 0 { Logger(label: "dynamis.rocksdb").notice("gave \(numbered) sets written by an earlier build a slot index") }
         } catch let error as RocksDBError {
             database.close()
             throw error

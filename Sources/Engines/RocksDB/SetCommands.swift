@@ -22,28 +22,23 @@ extension RocksDBSession {
     func sadd(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
         try modify(stripes: stripes(args[1...1])) { () throws(RocksDBError) in
             guard let (generation, count, expireAt) = try openCollection(.set, args[1], &reply) else { return }
-            var set = SetSlots(key: args[1], generation: generation, count: count)
+            var set = foundSet(args[1], generation: generation, count: count)
             for argument in args.dropFirst(2) {
                 let member = Array(argument.readableBytesView)
                 if try setSlot(of: member, in: set) == nil { addSetMember(member, to: &set) }
             }
-            if set.count != count {
-                stageCollectionMeta(.set, args[1], expireAt: expireAt, generation: generation, count: set.count)
-            }
+            if set.count != count { stageSetMeta(set, expireAt: expireAt) }
             reply.integer(Int(set.count - count))
         }
     }
 
     /// Removes members; returns how many were there (the set vanishes when emptied).
-    private func removeMembers(_ key: ByteBuffer, _ members: some Sequence<[UInt8]>, meta: Metadata, generation: UInt64,
-                               count: UInt64) throws(RocksDBError) -> Int {
-        var set = SetSlots(key: key, generation: generation, count: count)
+    private func removeMembers(_ set: inout SetSlots, _ members: some Sequence<[UInt8]>, expireAt: Int64) throws(RocksDBError) -> Int {
+        let count = set.count
         for member in members {
             if let slot = try setSlot(of: member, in: set) { try removeSetMember(member, at: slot, from: &set) }
         }
-        if set.count != count {
-            stageCollectionMeta(.set, key, expireAt: meta.expireAt, generation: generation, count: set.count)
-        }
+        if set.count != count { stageSetMeta(set, expireAt: expireAt) }
         return Int(count - set.count)
     }
 
@@ -53,8 +48,9 @@ extension RocksDBSession {
             case .wrongType: reply.error(RedisError.wrongType)
             case .missing: reply.integer(0)
             case .found(let meta, let generation, let count):
+                var set = foundSet(args[1], generation: generation, count: count)
                 let members = args.dropFirst(2).lazy.map { Array($0.readableBytesView) }
-                reply.integer(try removeMembers(args[1], members, meta: meta, generation: generation, count: count))
+                reply.integer(try removeMembers(&set, members, expireAt: meta.expireAt))
             }
         }
     }
@@ -82,24 +78,24 @@ extension RocksDBSession {
         try modify(stripes: stripes(args[1...2])) { () throws(RocksDBError) in
             let now = WallClock.nowMillis()
             let source = try lookupCollection(.set, args[1], now: now)
+            var sourceSet: SetSlots?
+            if case .found(_, let generation, let count) = source { sourceSet = foundSet(args[1], generation: generation, count: count) }
             let destination = try lookupCollection(.set, args[2], now: now)
             // Redis's order: a missing source answers 0 before either type is checked.
             if case .missing = source { return reply.integer(0) }
             if case .wrongType = source { return reply.error(RedisError.wrongType) }
             if case .wrongType = destination { return reply.error(RedisError.wrongType) }
-            guard case .found(let meta, let generation, let count) = source,
-                  try readElement(args[1], generation: generation, field: args[3]) != nil else { return reply.integer(0) }
-            if args[1] == args[2] { return reply.integer(1) }
             let member = Array(args[3].readableBytesView)
-            _ = try removeMembers(args[1], [member], meta: meta, generation: generation, count: count)
-            var target: SetSlots, expireAt: Int64 = 0
-            switch destination {
-            case .found(let m, let g, let c): (target, expireAt) = (SetSlots(key: args[2], generation: g, count: c), m.expireAt)
-            default: target = SetSlots(key: args[2], generation: engine.nextGeneration(), count: 0)
+            guard case .found(let meta, _, _) = source, var sourceSet, try setSlot(of: member, in: sourceSet) != nil else {
+                return reply.integer(0)
             }
+            if args[1] == args[2] { return reply.integer(1) }
+            _ = try removeMembers(&sourceSet, [member], expireAt: meta.expireAt)
+            var target = newSet(args[2]), expireAt: Int64 = 0
+            if case .found(let m, let g, let c) = destination { (target, expireAt) = (foundSet(args[2], generation: g, count: c), m.expireAt) }
             if try setSlot(of: member, in: target) == nil {
                 addSetMember(member, to: &target)
-                stageCollectionMeta(.set, args[2], expireAt: expireAt, generation: target.generation, count: target.count)
+                stageSetMeta(target, expireAt: expireAt)
             }
             reply.integer(1)
         }
@@ -161,9 +157,9 @@ extension RocksDBSession {
     /// Stages `members` (distinct) as the whole of set `key`, replacing whatever it held: a new
     /// generation, O(1) for the old value.
     func stageNewSet(_ key: ByteBuffer, _ members: [[UInt8]], expireAt: Int64) {
-        var set = SetSlots(key: key, generation: engine.nextGeneration(), count: 0)
+        var set = newSet(key)
         for member in members { addSetMember(member, to: &set) }
-        stageCollectionMeta(.set, key, expireAt: expireAt, generation: set.generation, count: set.count)
+        stageSetMeta(set, expireAt: expireAt)
     }
 
     /// SPOP and SRANDMEMBER: random members, removed (SPOP) or not. Each costs one slot read
@@ -184,37 +180,55 @@ extension RocksDBSession {
                 if case .wrongType = lookup { return reply.error(RedisError.wrongType) }
                 return count == nil ? reply.null() : reply.arrayHeader(0)
             }
-            var set = SetSlots(key: args[1], generation: generation, count: total)
+            var set = foundSet(args[1], generation: generation, count: total)
             var chosen: [[UInt8]] = []
             if let count, count >= total {
                 // The whole set, as Redis answers; SPOP deletes the key (its members go to the sweep).
                 chosen = elements(args[1], generation: generation).map(\.field)
                 if pop { stageCollectionMeta(.set, args[1], expireAt: meta.expireAt, generation: generation, count: 0) }
-            } else if pop {
-                for _ in 0..<(count ?? 1) {
-                    let slot = UInt64.random(in: 0..<set.count)
-                    let member = try setMember(at: slot, in: set)
-                    try removeSetMember(member, at: slot, from: &set)
-                    chosen.append(member)
+                return writeMembers(chosen, &reply, array: true, set: pop)
+            }
+            if !set.indexed && total > SetSlots.indexAbove {
+                buildSlotIndex(&set)
+                if !pop { stageSetMeta(set, expireAt: meta.expireAt) }
+            }
+            // A small set without an index is read whole; its "slots" are positions in it.
+            let all = set.indexed ? [] : elements(args[1], generation: generation).map(\.field)
+            func member(at slot: UInt64) throws(RocksDBError) -> [UInt8] {
+                set.indexed ? try setMember(at: slot, in: set) : all[Int(slot)]
+            }
+            if pop {
+                if set.indexed {
+                    for _ in 0..<(count ?? 1) {
+                        let slot = UInt64.random(in: 0..<set.count)
+                        let picked = try member(at: slot)
+                        try removeSetMember(picked, at: slot, from: &set)
+                        chosen.append(picked)
+                    }
+                } else {
+                    chosen = Array(all.shuffled().prefix(count ?? 1))
+                    for picked in chosen { try removeSetMember(picked, at: 0, from: &set) }
                 }
-                stageCollectionMeta(.set, args[1], expireAt: meta.expireAt, generation: generation, count: set.count)
+                stageSetMeta(set, expireAt: meta.expireAt)
             } else if let count, count < 0 {
                 // SRANDMEMBER with repeats.
                 var read: [UInt64: [UInt8]] = [:]
                 return try reply.repeatedPicks(-count, perPick: 1) { (reply: inout ReplyWriter) throws(RocksDBError) in
                     let slot = UInt64.random(in: 0..<total)
-                    if read[slot] == nil { read[slot] = try setMember(at: slot, in: set) }
+                    if read[slot] == nil { read[slot] = try member(at: slot) }
                     reply.bulk(bytes: read[slot]!)
                 }
             } else {
-                for slot in Self.distinctSlots(count ?? 1, below: total) { chosen.append(try setMember(at: slot, in: set)) }
+                for slot in Self.distinctSlots(count ?? 1, below: total) { chosen.append(try member(at: slot)) }
             }
-            if count == nil {
-                reply.bulk(bytes: chosen[0])
-            } else {
-                if pop { reply.setHeader(chosen.count) } else { reply.arrayHeader(chosen.count) }
-                for member in chosen { reply.bulk(bytes: member) }
-            }
+            writeMembers(chosen, &reply, array: count != nil, set: pop)
         }
+    }
+
+    /// One member, or an array (SRANDMEMBER) or set (SPOP) of them.
+    private func writeMembers(_ members: [[UInt8]], _ reply: inout ReplyWriter, array: Bool, set: Bool) {
+        guard array else { return reply.bulk(bytes: members[0]) }
+        if set { reply.setHeader(members.count) } else { reply.arrayHeader(members.count) }
+        for member in members { reply.bulk(bytes: member) }
     }
 }
