@@ -25,7 +25,7 @@ final class BackgroundSweeper: Sendable {
             defer { busy.store(false, ordering: .releasing) }
             guard case .active = state else { return }
             engine.sweepExpired(limit: 2000)
-            engine.sweepOrphanedElements(limit: 2000)
+            engine.sweepOrphanedElements(limit: 2000, pacedAt: .now)
         }
     }
 

@@ -250,6 +250,26 @@ struct ElementReclamationTests {
         #expect(harness.run("ZRANGE", "live", "0", "1") == "*2\r\n$2\r\nm0\r\n$2\r\nm1\r\n")
     }
 
+    /// The background sweep is paced: after a finished walk it leaves a family alone for a
+    /// while (deletion markers make every walk cost), then walks it again.
+    @Test func pacedSweepsRestBetweenWalks() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let engine = try openEngine(directory.path)
+        defer { engine.shutdown() }
+        let harness = EngineHarness(engine)
+        harness.run("HSET", "first", "f", "v")
+        harness.run("DEL", "first")
+        let start = ContinuousClock.now
+        #expect(engine.sweepOrphanedElements(limit: 100, pacedAt: start) == 1)
+        harness.run("HSET", "second", "f", "v")
+        harness.run("DEL", "second")
+        #expect(engine.sweepOrphanedElements(limit: 100, pacedAt: start + .milliseconds(500)) == 0)
+        #expect(elementCount(engine) == 1)
+        #expect(engine.sweepOrphanedElements(limit: 100, pacedAt: start + .seconds(3600)) == 1)
+        #expect(elementCount(engine) == 0)
+    }
+
     /// The (key, generation) prefix of the first record in `family` whose key contains `name`.
     func firstKey(_ engine: RocksDBEngine, _ family: ColumnFamily, containing name: [UInt8]) -> [UInt8]? {
         let iterator = RocksIterator(engine.database, family, scan: true)

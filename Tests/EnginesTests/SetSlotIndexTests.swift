@@ -55,7 +55,7 @@ struct SetSlotIndexTests {
         }
         #expect(Set(members.keys) == expected, "\(key): members \(members.keys.sorted()) vs \(expected.sorted())",
                 sourceLocation: sourceLocation)
-        let slots = RocksIterator(engine.database, .zscore, scan: true)
+        let slots = RocksIterator(engine.database, .setslots, scan: true)
         slots.seek(prefix)
         var seen = 0
         while slots.isValid, slots.key.starts(with: prefix) {
@@ -212,5 +212,17 @@ struct SetSlotIndexTests {
         for _ in 0...all.count { popped += members(harness.run("SPOP", "big")) }
         #expect(Set(popped) == all.union(["late"]) && popped.count == all.count + 1)
         #expect(harness.run("EXISTS", "big") == ":0\r\n")
+
+        // A deleted indexed set's slots go with its members in the background sweep.
+        harness.run(["SADD", "gone"] + all.sorted())
+        harness.run("SRANDMEMBER", "gone")
+        #expect(try checkIndex(engine, "gone", all) == true)
+        harness.run("DEL", "gone")
+        for _ in 0..<3 { engine.sweepOrphanedElements(limit: 100) }
+        do {  // the iterator must be gone before the database closes
+            let slots = RocksIterator(engine.database, .setslots, scan: true)
+            slots.seekToFirst()
+            #expect(!slots.isValid, "a deleted set's slot records were left behind")
+        }
     }
 }

@@ -128,7 +128,7 @@ extension RocksDBSession {
         // Inside EXEC the flush applies at once, and the transaction's earlier writes go with it.
         if let transaction { rocksdb_writebatch_wi_clear(transaction) }
         walDirty = true
-        for family in [ColumnFamily.metadata, .subkeys, .zscore] { try db.deleteAll(family) }
+        for family in [ColumnFamily.metadata, .subkeys, .zscore, .setslots] { try db.deleteAll(family) }
         reply.ok()
     }
 }

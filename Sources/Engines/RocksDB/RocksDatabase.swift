@@ -20,6 +20,10 @@ enum ColumnFamily: Int, CaseIterable {
     case subkeys = 2
     /// Sorted-set score index: (token, key length, key, generation, score, member) → empty.
     case zscore = 3
+    /// Sets' slot index: (token, key length, key, generation, slot) → member. Read by point
+    /// lookups only, and churned by every SPOP, so it stays out of the family the sorted sets'
+    /// range walks iterate.
+    case setslots = 4
 
     var name: String {
         switch self {
@@ -27,6 +31,7 @@ enum ColumnFamily: Int, CaseIterable {
         case .metadata: return "metadata"
         case .subkeys: return "subkeys"
         case .zscore: return "zscore"
+        case .setslots: return "setslots"
         }
     }
 }

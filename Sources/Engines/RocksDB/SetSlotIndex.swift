@@ -4,10 +4,9 @@ import NIOCore
 /// SRANDMEMBER are O(1) per member, as in Redis, instead of a walk over the whole set).
 ///
 /// An indexed set of N members numbers them 0..<N: a member's `subkeys` record holds its slot
-/// (8 bytes, big-endian) and the `zscore` family holds `token ‖ key length ‖ key ‖ generation ‖
-/// slot → member` (the family's prefix rules, so deleting the set and the sweep treat it like a
-/// sorted set's score index; generations are unique, so the two never meet). Removing the member
-/// at slot j moves the member at slot N−1 into j, so the slots stay dense.
+/// (8 bytes, big-endian) and the `setslots` family holds `token ‖ key length ‖ key ‖ generation ‖
+/// slot → member` (the element prefix, so the sweep reclaims it with the set's members).
+/// Removing the member at slot j moves the member at slot N−1 into j, so the slots stay dense.
 ///
 /// The index costs every SADD a write and every removal two reads and three writes, so a set
 /// gets one only when it is first sampled (SPOP, SRANDMEMBER) with more than `indexAbove`
@@ -65,7 +64,7 @@ extension RocksDBSession {
     /// The member at `slot` (< count) of an indexed set.
     func setMember(at slot: UInt64, in set: SetSlots) throws(RocksDBError) -> [UInt8] {
         if let staged = set.stagedMembers[slot] { return staged }
-        guard let stored = try readStored(.zscore, key: setSlotKey(set, slot: slot)) else {
+        guard let stored = try readStored(.setslots, key: setSlotKey(set, slot: slot)) else {
             throw RocksDBError(message: "set slot \(slot) of \(set.count) is empty (damaged set index)")
         }
         return stored
@@ -87,7 +86,7 @@ extension RocksDBSession {
         if set.indexed {
             let last = set.count - 1
             if slot != last { stageSetMember(try setMember(at: last, in: set), slot: slot, in: &set) }
-            setSlotKey(set, slot: last).withUnsafeBytes { delete(immediate, .zscore, $0) }
+            setSlotKey(set, slot: last).withUnsafeBytes { delete(immediate, .setslots, $0) }
             set.stagedMembers[last] = nil
         }
         stageElement(elementKey(set.key, generation: set.generation, member: member), value: nil)
@@ -116,7 +115,7 @@ extension RocksDBSession {
         var encoded: [UInt8] = []
         KeyEncoding.appendBigEndian(slot, to: &encoded)
         encoded.withUnsafeBytes { stageElement(elementKey(set.key, generation: set.generation, member: member), value: $0) }
-        member.withUnsafeBytes { stageElement(setSlotKey(set, slot: slot), value: $0, family: .zscore) }
+        member.withUnsafeBytes { stageElement(setSlotKey(set, slot: slot), value: $0, family: .setslots) }
         set.stagedMembers[slot] = member
         set.stagedSlots[member] = slot
     }
