@@ -1,8 +1,8 @@
 import NIOCore
 import Protocol
 
-/// Sets: one `subkeys` record per member, as for hash fields, holding the member's slot in the
-/// set's slot index (`SetSlotIndex.swift`).
+/// Sets: one `subkeys` record per member, as for hash fields, empty, or holding the member's slot
+/// when the set has a slot index (`SetSlotIndex.swift`).
 extension RocksDBSession {
     /// A set's members, or nil with the WRONGTYPE reply written.
     private func members(_ key: ByteBuffer, now: Int64, _ reply: inout ReplyWriter) throws(RocksDBError) -> [[UInt8]]? {
@@ -162,8 +162,8 @@ extension RocksDBSession {
         stageSetMeta(set, expireAt: expireAt)
     }
 
-    /// SPOP and SRANDMEMBER: random members, removed (SPOP) or not. Each costs one slot read
-    /// (see `SetSlotIndex.swift`); only a count covering the whole set reads all of it.
+    /// SPOP and SRANDMEMBER: random members, removed (SPOP) or not. On a big set each costs one
+    /// slot read (`SetSlotIndex.swift`); small sets, and counts covering the whole set, read it all.
     func srandom(_ args: [ByteBuffer], _ reply: inout ReplyWriter, pop: Bool) throws(RocksDBError) {
         var count: Int?
         if args.count == 3 {
@@ -188,7 +188,8 @@ extension RocksDBSession {
                 if pop { stageCollectionMeta(.set, args[1], expireAt: meta.expireAt, generation: generation, count: 0) }
                 return writeMembers(chosen, &reply, array: true, set: pop)
             }
-            if !set.indexed && total > SetSlots.indexAbove {
+            let indexing = !set.indexed && total > SetSlots.indexAbove
+            if indexing {
                 buildSlotIndex(&set)
                 if !pop { stageSetMeta(set, expireAt: meta.expireAt) }
             }
@@ -209,7 +210,7 @@ extension RocksDBSession {
                     chosen = Array(all.shuffled().prefix(count ?? 1))
                     for picked in chosen { try removeSetMember(picked, at: 0, from: &set) }
                 }
-                stageSetMeta(set, expireAt: meta.expireAt)
+                if indexing || set.count != total { stageSetMeta(set, expireAt: meta.expireAt) }
             } else if let count, count < 0 {
                 // SRANDMEMBER with repeats.
                 var read: [UInt64: [UInt8]] = [:]
