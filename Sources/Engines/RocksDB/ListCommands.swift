@@ -49,6 +49,8 @@ extension RocksDBSession {
         putInto(immediate, .metadata)
     }
 
+    static let pointReadsUpTo = 4
+
     func listElementKey(_ key: ByteBuffer, _ state: ListState, index: UInt64) -> [UInt8] {
         var out = elementPrefix(key, generation: state.generation)
         KeyEncoding.appendBigEndian(index, to: &out)
@@ -58,6 +60,18 @@ extension RocksDBSession {
     /// Elements at positions [from, to] (inclusive, already clamped to the list).
     func listValues(_ key: ByteBuffer, _ state: ListState, from: Int, to: Int) -> [[UInt8]] {
         guard from <= to else { return [] }
+        // A few elements (LPOP, RPOP, LINDEX-like reads) are cheaper as point reads than as an
+        // iterator over the memtables, files and the pass's batch; indices are dense, so each
+        // is there (the walk below remains for anything unexpected).
+        if to - from < Self.pointReadsUpTo {
+            var out: [[UInt8]] = []
+            for position in from...to {
+                let element = listElementKey(key, state, index: state.head &+ UInt64(position))
+                guard let value = (try? readStored(.subkeys, key: element)) ?? nil else { break }
+                out.append(value)
+            }
+            if out.count == to - from + 1 { return out }
+        }
         let iterator = RocksIterator(db, .subkeys, scan: false, through: transaction)
         iterator.seek(listElementKey(key, state, index: state.head &+ UInt64(from)))
         var out: [[UInt8]] = []
