@@ -348,6 +348,54 @@ struct RedisEngine {
 struct Durability {
     typealias S = ClusterTestSupport
 
+    /// SPOP pops on one owner and removes exactly those members on the others, so every rack
+    /// keeps the same set; random reads ask one replica, so even DC_SAFE_QUORUM has nothing to
+    /// disagree on.
+    @Test func spopLeavesEveryRackTheSameSet() throws {
+        let cluster = try TestCluster(layout: [[1, 1, 1]], extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM"])
+        defer { cluster.remove() }
+        let first = try cluster.member(rack: 0).client()
+        let second = try cluster.member(rack: 1).client()
+        var left = Set((0..<200).map { "m\($0)" })
+        #expect(try first.command(["SADD", "s"] + left.sorted()) == .integer(200))
+        func members(_ reply: RESPValue) -> [String] {
+            switch reply {
+            case .bulk(let bytes?): return [String(decoding: bytes, as: UTF8.self)]
+            case .array(let items?): return items.compactMap(\.string)
+            default: return []
+            }
+        }
+        for round in 0..<10 {
+            let client = round % 2 == 0 ? first : second
+            let popped = members(try client.command(round % 3 == 0 ? ["SPOP", "s"] : ["SPOP", "s", "\(round)"]))
+            #expect(popped.count == (round % 3 == 0 ? 1 : round) && Set(popped).isSubset(of: left), "round \(round): \(popped)")
+            left.subtract(popped)
+        }
+        #expect(try first.command("SPOP", "s", "0") == .array([]))
+        #expect(try first.command("SPOP", "nothing") == .bulk(nil))
+        #expect(try first.command("SET", "str", "x") == .simple("OK"))
+        #expect(try second.command("SPOP", "str") == .error("WRONGTYPE Operation against a key holding the wrong kind of value"))
+        for rack in 0..<3 {
+            let alone = try S.client(cluster.member(rack: rack), consistency: "DC_ONE")
+            try S.eventually("rack \(rack) holds the same set") { Set(members(try alone.command("SMEMBERS", "s"))) == left }
+        }
+        #expect(try first.command("HSET", "h", "a", "1", "b", "2", "c", "3") == .integer(3))
+        #expect(try first.command("ZADD", "z", "1", "a", "2", "b", "3", "c") == .integer(3))
+        // DC_SAFE_QUORUM wants identical answers: random picks from three replicas never were.
+        let safe = try S.client(cluster.member(rack: 1), consistency: "DC_SAFE_QUORUM")
+        let popped = members(try safe.command("SPOP", "s"))
+        #expect(popped.count == 1 && left.contains(popped[0]), "\(popped)")
+        left.subtract(popped)
+        for _ in 0..<5 {
+            let picked = members(try safe.command("SRANDMEMBER", "s", "3"))
+            #expect(picked.count == 3 && Set(picked).isSubset(of: left), "\(picked)")
+            let fields = members(try safe.command("HRANDFIELD", "h", "2"))
+            #expect(fields.count == 2 && Set(fields).isSubset(of: ["a", "b", "c"]), "\(fields)")
+            let scored = members(try safe.command("ZRANDMEMBER", "z", "2"))
+            #expect(scored.count == 2 && Set(scored).isSubset(of: ["a", "b", "c"]), "\(scored)")
+        }
+    }
+
     @Test func noAcknowledgedQuorumWriteIsLostWhenANodeIsKilled() throws {
         let cluster = try TestCluster(layout: [[1, 1, 1]], extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM"])
         defer { cluster.remove() }

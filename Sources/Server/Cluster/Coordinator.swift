@@ -93,6 +93,14 @@ final class Coordinator {
             return replicate(.resp(spec, args), isWrite: spec.flags.contains(.write), token: nil, context)
         }
         let token = tokenizer.token(of: args[keys[0]].readableBytesView)
+        switch spec.id {
+        case .spop where !context.forwarded:
+            return SetPop(coordinator: self, spec: spec, args: args, token: token, context: context).start()
+        case .srandmember, .hrandfield, .zrandmember:
+            // Each replica picks its own: one answer is the reply, there is nothing to agree on.
+            return replicate(.resp(spec, args), isWrite: false, token: token, context, level: .dcOne)
+        default: break
+        }
         if keys.count == 1 { return replicate(.resp(spec, args), isWrite: spec.flags.contains(.write), token: token, context) }
         switch spec.id {
         case .mget, .del, .unlink, .exists, .touch, .mset:
@@ -123,17 +131,28 @@ final class Coordinator {
 
     // MARK: - One owner set
 
+    /// The owners of `token` in this node's DC: its own rack's first, then the others in rack order.
+    func localOwners(_ token: UInt32) -> [Int] {
+        var local = [owner(dc: localDC, rack: localRack, token: token)]
+        for rack in targets[localDC].indices where rack != localRack { local.append(owner(dc: localDC, rack: rack, token: token)) }
+        return local
+    }
+
     /// Sends a command to the owners of `token` as the consistency level (or `level`, when
     /// the command dictates its own) says. A nil token (keyless commands) runs on this node alone.
+    /// `answered` is a local owner whose answer is already known (it is not sent the command).
     func replicate(_ request: Request, isWrite: Bool, token: UInt32?, _ context: Context,
-                   level forced: Consistency? = nil) -> PendingReply {
+                   level forced: Consistency? = nil, answered: (target: Int, reply: ByteBuffer)? = nil) -> PendingReply {
+        func dispatch(to target: Int, _ collector: ResponseCollector, index: Int) {
+            if let answered, target == answered.target { return collector.receive(.success(answered.reply), for: index) }
+            send(to: target, .request, request, context, isWrite: isWrite, receiver: collector, index: index)
+        }
         guard let token else {
             let collector = ResponseCollector(rule: .preferred, groups: [0..<1])
             send(to: Coordinator.local, .request, request, context, isWrite: isWrite, receiver: collector, index: 0)
             return collector
         }
         let level = context.forwarded ? .dcOne : forced ?? (isWrite ? context.write : context.read)
-        let racks = targets[localDC].count
         if level == .dcEachSafeQuorum, !context.forwarded {
             // Every rack of every DC, each DC its own safe quorum; the local DC's answer is the reply.
             var order = [localDC]
@@ -146,14 +165,10 @@ final class Coordinator {
                 groups.append(start..<all.count)
             }
             let collector = ResponseCollector(rule: .quorum(safe: true), groups: groups)
-            for (i, target) in all.enumerated() {
-                send(to: target, .request, request, context, isWrite: isWrite, receiver: collector, index: i)
-            }
+            for (i, target) in all.enumerated() { dispatch(to: target, collector, index: i) }
             return collector
         }
-        // The owner in this node's rack first, then the other local racks in rack order.
-        var local = [owner(dc: localDC, rack: localRack, token: token)]
-        for rack in 0..<racks where rack != localRack { local.append(owner(dc: localDC, rack: rack, token: token)) }
+        let local = localOwners(token)
         let rule: ResponseCollector.Rule = level == .dcOne ? .preferred : .quorum(safe: level != .dcQuorum)
         if !isWrite, level == .dcOne {
             // A DC_ONE read asks the next rack's owner only when the ones before it failed.
@@ -165,9 +180,7 @@ final class Coordinator {
             return collector
         }
         let collector = ResponseCollector(rule: rule, groups: [0..<local.count])
-        for (i, target) in local.enumerated() {
-            send(to: target, .request, request, context, isWrite: isWrite, receiver: collector, index: i)
-        }
+        for (i, target) in local.enumerated() { dispatch(to: target, collector, index: i) }
         if isWrite, !context.forwarded {
             for dc in targets.indices where dc != localDC { forward(request, token: token, dc: dc, context) }
         }
