@@ -332,7 +332,14 @@ struct RedisEngine {
         }
         // With one backend dead, its rack's answers are storage errors: a 2-rack quorum needs both.
         let victim = S.owner(of: keys[0], in: cluster, rack: 1)
+        let set = (0..<1000).lazy.map { "set:\($0)" }.first { S.owner(of: $0, in: cluster, rack: 1) === victim }!
+        #expect(try client.command("SADD", set, "a", "b") == .integer(2))
         backends[cluster.members.firstIndex { $0 === victim }!].stop()
+        // SPOP through a rack-1 node asks its own rack's owner first, finds its storage down,
+        // and pops on rack 0's owner instead.
+        let rackOne = try S.client(cluster.members.first { $0.rackIndex == 1 }!, consistency: "DC_ONE")
+        let popped = try rackOne.command("SPOP", set)
+        #expect(popped == S.bulk("a") || popped == S.bulk("b"), "\(popped)")
         guard case .error(let message) = try client.command("GET", keys[0]) else {
             Issue.record("a 2-rack quorum read with one backend dead")
             return

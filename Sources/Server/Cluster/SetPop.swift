@@ -58,6 +58,10 @@ final class SetPop: PendingReply {
         case .failure(let error):
             lastFailure = error.message
             next()
+        case .success(let bytes) where EngineError.isUnavailability(bytes):
+            // That owner's storage or link is down (e.g. a dead backend redis-server): the next one pops.
+            lastFailure = EngineError.message(ofUnavailability: bytes)
+            next()
         case .success(let bytes):
             // An error, a nil or an empty reply popped nothing: there is nothing to remove elsewhere.
             guard let members = Self.members(bytes), !members.isEmpty else { return decide(bytes) }
