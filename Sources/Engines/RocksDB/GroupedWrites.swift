@@ -1,4 +1,5 @@
 import CRocksDB
+import NIOCore
 import Protocol
 
 /// Grouped read-modify-writes: a loop pass's single-key read-modify-write commands share one
@@ -48,8 +49,9 @@ extension RocksDBSession {
         groupOpen = true
         transaction = group
         // A group must never outlive its pass; the loop session's commit normally comes first.
-        eventLoop.execute { [self] in
-            do { try commitGroup() } catch {}
+        let session = NIOLoopBound(self, eventLoop: eventLoop)
+        eventLoop.execute {
+            do { try session.value.commitGroup() } catch {}
         }
     }
 
