@@ -348,6 +348,10 @@ struct RedisEngine {
         #expect(message.contains("1 of 2 replicas answered, 2 needed"), "\(message)")
         let one = try S.client(cluster.members[0], consistency: "DC_ONE")
         #expect(try one.command("GET", keys[0]) == S.bulk("v-" + keys[0]))
+        // With the set's owner in both racks dead, SPOP says so, as a failed quorum does.
+        backends[cluster.members.firstIndex { $0 === S.owner(of: set, in: cluster, rack: 0) }!].stop()
+        guard case .error(let none) = try rackOne.command("SPOP", set) else { Issue.record("SPOP with no live owner"); return }
+        #expect(none.hasPrefix("ERR Storage:") && none.hasSuffix("(0 of 2 replicas answered, 1 needed)"), "\(none)")
     }
 }
 

@@ -17,7 +17,8 @@ final class SetPop: PendingReply {
     private let context: Coordinator.Context
     private let candidates: [Int]
     private var tried = 0
-    private var lastFailure = "no replica answered"
+    /// The first owner's failure, as the reply says when none can pop (in ResponseCollector's words).
+    private var firstFailure: String?
     /// The popping owner's reply, once it has popped something.
     private var popped: ByteBuffer?
     private static let removal = Int.max
@@ -37,7 +38,11 @@ final class SetPop: PendingReply {
     }
 
     private func next() {
-        guard tried < candidates.count else { return decide(Self.errorBytes("ERR SPOP: \(lastFailure)")) }
+        guard tried < candidates.count else {
+            let first = firstFailure ?? "ERR Peer: Peer Node is not connected"
+            let n = candidates.count
+            return decide(Self.errorBytes(n == 1 ? first : "\(first) (0 of \(n) replicas answered, 1 needed)"))
+        }
         tried += 1
         coordinator.send(to: candidates[tried - 1], .request, .resp(spec, args), context,
                          isWrite: true, receiver: self, index: tried - 1)
@@ -56,11 +61,11 @@ final class SetPop: PendingReply {
         guard popped == nil, sequence == tried - 1 else { return }
         switch reply {
         case .failure(let error):
-            lastFailure = error.message
+            firstFailure = firstFailure ?? error.message
             next()
         case .success(let bytes) where EngineError.isUnavailability(bytes):
             // That owner's storage or link is down (e.g. a dead backend redis-server): the next one pops.
-            lastFailure = EngineError.message(ofUnavailability: bytes)
+            firstFailure = firstFailure ?? EngineError.message(ofUnavailability: bytes)
             next()
         case .success(let bytes):
             // An error, a nil or an empty reply popped nothing: there is nothing to remove elsewhere.
