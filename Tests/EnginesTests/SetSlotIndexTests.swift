@@ -7,6 +7,17 @@ import TestSupport
 import Testing
 @testable import Engines
 
+/// The bulk strings of one RESP reply (a bulk string, or an array or set of them).
+func respMembers(_ reply: String) -> [String] {
+    var at = 0
+    switch RESPReplyParser.decode(Array(reply.utf8), &at) {
+    case .bulk(let bytes?)?: return [String(decoding: bytes, as: UTF8.self)]
+    case .array(let items?)?:
+        return items.compactMap { if case .bulk(let b?) = $0 { String(decoding: b, as: UTF8.self) } else { nil } }
+    default: return []
+    }
+}
+
 /// Takes a blocked client's eventual reply and drops it.
 final class IgnoredReplies: ReplyReceiver, @unchecked Sendable {  // stateless
     static let shared = IgnoredReplies()
@@ -17,17 +28,6 @@ final class IgnoredReplies: ReplyReceiver, @unchecked Sendable {  // stateless
 /// slots of every set are exactly 0..<SCARD, each naming a member whose record names it back.
 @Suite(.timeLimit(.minutes(2)))
 struct SetSlotIndexTests {
-    /// Decodes one RESP reply into its members (a bulk string, an array or set of them).
-    func members(_ reply: String) -> [String] {
-        var at = 0
-        switch RESPReplyParser.decode(Array(reply.utf8), &at) {
-        case .bulk(let bytes?)?: return [String(decoding: bytes, as: UTF8.self)]
-        case .array(let items?)?:
-            return items.compactMap { if case .bulk(let b?) = $0 { String(decoding: b, as: UTF8.self) } else { nil } }
-        default: return []
-        }
-    }
-
     /// Reads `key`'s records straight from RocksDB and checks them against `expected`: with a
     /// slot index, slots exactly 0..<N each naming a member whose record names the slot back;
     /// without one, no slot records and empty member values. Returns whether it is indexed.
@@ -114,13 +114,13 @@ struct SetSlotIndexTests {
                 model[key]?.subtract(removed)
             case 5, 6:
                 let count = random.chance(50) ? nil : Int(random.next() % 6)
-                let popped = members(harness.execute(["SPOP", key] + (count.map { ["\($0)"] } ?? [])))
+                let popped = respMembers(harness.execute(["SPOP", key] + (count.map { ["\($0)"] } ?? [])))
                 #expect(Set(popped).count == popped.count, "step \(step): SPOP repeated a member")
                 #expect(Set(popped).isSubset(of: model[key] ?? []), "step \(step): SPOP \(popped) not in \(key)")
                 #expect(popped.count == min(count ?? 1, model[key]?.count ?? 0), "step \(step): SPOP count")
                 model[key]?.subtract(popped)
             case 7 where random.chance(50):
-                let picked = members(harness.execute(["SRANDMEMBER", key, "\(Int(random.next() % 7) - 3)"]))
+                let picked = respMembers(harness.execute(["SRANDMEMBER", key, "\(Int(random.next() % 7) - 3)"]))
                 #expect(Set(picked).isSubset(of: model[key] ?? []), "step \(step): SRANDMEMBER \(picked) not in \(key)")
             case 7:
                 let member = "m\(random.next() % 300)"
@@ -153,7 +153,7 @@ struct SetSlotIndexTests {
         #expect(harness.session.endOfBurst() == nil)
         for key in keys {
             try checkIndex(engine, key, model[key] ?? [])
-            #expect(Set(members(harness.run("SMEMBERS", key))) == model[key] ?? [])
+            #expect(Set(respMembers(harness.run("SMEMBERS", key))) == model[key] ?? [])
         }
         #expect(indexedChecks > 20, "seed \(seed): the walk hardly met an indexed set")
     }
@@ -170,15 +170,15 @@ struct SetSlotIndexTests {
         let all = (0..<size).map { "member:\(1000 + $0)" }
         harness.run(["SADD", "s"] + all)
         var hits: [String: Int] = [:]
-        for _ in 0..<(size * 50) { hits[members(harness.run("SRANDMEMBER", "s"))[0], default: 0] += 1 }
-        for member in members(harness.run("SRANDMEMBER", "s", "-\(size * 50)")) { hits[member, default: 0] += 1 }
+        for _ in 0..<(size * 50) { hits[respMembers(harness.run("SRANDMEMBER", "s"))[0], default: 0] += 1 }
+        for member in respMembers(harness.run("SRANDMEMBER", "s", "-\(size * 50)")) { hits[member, default: 0] += 1 }
         #expect(Set(hits.keys) == Set(all))
         for (member, count) in hits { #expect((40...165).contains(count), "\(member) drawn \(count) times of \(size * 100)") }
         #expect(try checkIndex(engine, "s", Set(all)) == (size > 128))
 
         var popped: [String] = []
         while popped.count < all.count + 1 {
-            let next = members(harness.execute(["SPOP", "s", "\(1 + popped.count % 4)"]))
+            let next = respMembers(harness.execute(["SPOP", "s", "\(1 + popped.count % 4)"]))
             if next.isEmpty { break }
             popped += next
         }
@@ -200,16 +200,16 @@ struct SetSlotIndexTests {
         harness.run(["SADD", "big"] + all.sorted())
         harness.run("SADD", "small", "x", "y", "z")
         #expect(try checkIndex(engine, "big", all) == false)
-        #expect(members(harness.run("SRANDMEMBER", "big", "3")).count == 3)
+        #expect(respMembers(harness.run("SRANDMEMBER", "big", "3")).count == 3)
         #expect(try checkIndex(engine, "big", all) == true)
         #expect(harness.run("SPOP", "small").count > 0)
-        #expect(try checkIndex(engine, "small", Set(members(harness.run("SMEMBERS", "small")))) == false)
+        #expect(try checkIndex(engine, "small", Set(respMembers(harness.run("SMEMBERS", "small")))) == false)
         harness.run("SADD", "big", "late")
         #expect(try checkIndex(engine, "big", all.union(["late"])) == true)
         harness.run("SUNIONSTORE", "copy", "big")
         #expect(try checkIndex(engine, "copy", all.union(["late"])) == false)
         var popped: [String] = []
-        for _ in 0...all.count { popped += members(harness.run("SPOP", "big")) }
+        for _ in 0...all.count { popped += respMembers(harness.run("SPOP", "big")) }
         #expect(Set(popped) == all.union(["late"]) && popped.count == all.count + 1)
         #expect(harness.run("EXISTS", "big") == ":0\r\n")
 

@@ -495,45 +495,4 @@ extension RocksDBSession {
             reply.nullArray()
         }
     }
-
-    /// ZRANDMEMBER and HRANDFIELD: random members (fields), with scores (values) on request.
-    /// A positive count gives distinct elements, a negative one allows repeats.
-    func randomElements(_ args: [ByteBuffer], _ reply: inout ReplyWriter, type: ValueType) throws(RocksDBError) {
-        var count: Int?
-        var withExtra = false
-        if args.count >= 3 {
-            guard let parsed = args[2].redisInteger else { return reply.error(RedisError.notInteger) }
-            guard parsed != Int.min else { return reply.error(RepeatedPicks.outOfRange) }
-            count = parsed
-        }
-        if args.count == 4 {
-            guard args[3].isOption(type == .zset ? "WITHSCORES" : "WITHVALUES") else { return reply.error(RedisError.syntax) }
-            withExtra = true
-        } else if args.count > 4 {
-            return reply.error(RedisError.syntax)
-        }
-        var all: [(element: [UInt8], extra: [UInt8])] = []
-        switch try lookupCollection(type, args[1], now: WallClock.nowMillis()) {
-        case .wrongType: return reply.error(RedisError.wrongType)
-        case .missing: return count == nil ? reply.null() : reply.arrayHeader(0)
-        case .found(_, let generation, _):
-            all = type == .zset
-                ? zentries(args[1], generation: generation).map { ($0.member, Array(Score.text($0.score).utf8)) }
-                : elements(args[1], generation: generation).map { ($0.field, $0.value) }
-        }
-        guard let count else { return reply.bulk(bytes: all.randomElement()!.element) }
-        if count < 0 {
-            return reply.repeatedPicks(-count, perPick: withExtra ? 2 : 1) { reply in
-                let item = all.randomElement()!
-                reply.bulk(bytes: item.element)
-                if withExtra { reply.bulk(bytes: item.extra) }
-            }
-        }
-        let chosen = all.shuffled().prefix(count)
-        reply.arrayHeader(withExtra ? chosen.count * 2 : chosen.count)
-        for item in chosen {
-            reply.bulk(bytes: item.element)
-            if withExtra { reply.bulk(bytes: item.extra) }
-        }
-    }
 }
