@@ -1,4 +1,7 @@
 import CRocksDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A RocksDB iterator over one column family; destroyed with the object.
 final class RocksIterator {
@@ -36,6 +39,21 @@ final class RocksIterator {
 
     /// The current key, copied.
     var key: [UInt8] { RocksDatabase.key(handle) }
+
+    /// Whether the current key starts with `prefix`, without copying it (walks that only count
+    /// or skip entries).
+    func keyStarts(with prefix: [UInt8]) -> Bool {
+        var length = 0
+        guard let pointer = rocksdb_iter_key(handle, &length), length >= prefix.count else { return false }
+        return prefix.withUnsafeBytes { memcmp(pointer, $0.baseAddress!, prefix.count) == 0 }
+    }
+
+    /// Whether the current key is `key`, without copying it.
+    func keyEquals(_ key: [UInt8]) -> Bool {
+        var length = 0
+        guard let pointer = rocksdb_iter_key(handle, &length), length == key.count else { return false }
+        return key.withUnsafeBytes { memcmp(pointer, $0.baseAddress!, key.count) == 0 }
+    }
     /// The current value, valid until the iterator moves.
     var value: UnsafeRawBufferPointer { RocksDatabase.value(handle) }
 }
