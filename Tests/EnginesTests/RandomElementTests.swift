@@ -36,5 +36,15 @@ struct RandomElementTests {
             if !count.hasPrefix("-") { #expect(Set(pairs.map(\.0)).count == pairs.count, "\(command) c \(count) repeated") }
         }
         #expect(respMembers(harness.run(command, "c", "0")).isEmpty)
+
+        // After pops from both ends (the walk starts at the pop hint): only what is left, all of it.
+        guard !hash else { return }
+        harness.run("ZPOPMIN", "c", "5")
+        harness.run("ZPOPMAX", "c", "5")
+        let left = Set(names.dropFirst(5).dropLast(5))
+        var seen = Set<String>()
+        for _ in 0..<400 { seen.formUnion(respMembers(harness.run(command, "c"))) }
+        #expect(seen == left)
+        #expect(Set(respMembers(harness.run(command, "c", "\(size)"))) == left)
     }
 }

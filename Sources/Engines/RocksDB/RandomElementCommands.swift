@@ -62,9 +62,15 @@ extension RocksDBSession {
     /// order for hashes), each with its score text or value when `formatExtra`.
     private func pickedElements(_ key: ByteBuffer, type: ValueType, generation: UInt64, at positions: [Int],
                                 formatExtra: Bool) -> [Int: (element: [UInt8], extra: [UInt8])] {
-        let prefix = elementPrefix(key, generation: generation)
-        let iterator = RocksIterator(db, type == .zset ? .zscore : .subkeys, scan: false, through: transaction)
-        iterator.seek(prefix)
+        let prefix: [UInt8], iterator: RocksIterator
+        if type == .zset {
+            // From the pop hint, past the deletion markers of earlier pops.
+            (iterator, prefix) = zindex(key, generation: generation, reverse: false)
+        } else {
+            prefix = elementPrefix(key, generation: generation)
+            iterator = RocksIterator(db, .subkeys, scan: false, through: transaction)
+            iterator.seek(prefix)
+        }
         var at = 0
         var out: [Int: (element: [UInt8], extra: [UInt8])] = [:]
         out.reserveCapacity(positions.count)

@@ -262,7 +262,7 @@ extension RocksDBSession {
     }
 
     /// An iterator over one sorted set's score index, positioned for `zwalk`, and the set's prefix.
-    private func zindex(_ key: ByteBuffer, generation: UInt64, reverse: Bool, from: [UInt8]?, before: [UInt8]?)
+    func zindex(_ key: ByteBuffer, generation: UInt64, reverse: Bool, from: [UInt8]? = nil, before: [UInt8]? = nil)
         -> (RocksIterator, [UInt8]) {
         let prefix = elementPrefix(key, generation: generation)
         var from = from, before = before
