@@ -188,10 +188,9 @@ extension RocksDBSession {
                 if pop { stageCollectionMeta(.set, args[1], expireAt: meta.expireAt, generation: generation, count: 0) }
                 return writeMembers(chosen, &reply, array: true, set: pop)
             }
-            let indexing = !set.indexed && total > SetSlots.indexAbove
-            if indexing {
+            if !set.indexed && total > SetSlots.indexAbove {
                 buildSlotIndex(&set)
-                if !pop { stageSetMeta(set, expireAt: meta.expireAt) }
+                stageSetMeta(set, expireAt: meta.expireAt)  // the flag; a pop below restages it
             }
             // A small set without an index is read whole; its "slots" are positions in it.
             let all = set.indexed ? [] : elements(args[1], generation: generation).map(\.field)
@@ -210,7 +209,7 @@ extension RocksDBSession {
                     chosen = Array(all.shuffled().prefix(count ?? 1))
                     for picked in chosen { try removeSetMember(picked, at: 0, from: &set) }
                 }
-                if indexing || set.count != total { stageSetMeta(set, expireAt: meta.expireAt) }
+                if set.count != total { stageSetMeta(set, expireAt: meta.expireAt) }
             } else if let count, count < 0 {
                 // SRANDMEMBER with repeats.
                 var read: [UInt64: [UInt8]] = [:]

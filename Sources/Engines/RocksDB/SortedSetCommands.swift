@@ -261,7 +261,9 @@ extension RocksDBSession {
         }
     }
 
-    /// An iterator over one sorted set's score index, positioned for `zwalk`, and the set's prefix.
+    /// An iterator over one sorted set's score index and the set's prefix, positioned at `from`
+    /// (default: the first entry) or just before `before` (default: the last), starting at the
+    /// pop hints when there are any: the walks of ranges, ranks and random picks.
     func zindex(_ key: ByteBuffer, generation: UInt64, reverse: Bool, from: [UInt8]? = nil, before: [UInt8]? = nil)
         -> (RocksIterator, [UInt8]) {
         let prefix = elementPrefix(key, generation: generation)
