@@ -102,4 +102,50 @@ struct ScanTests {
         }
         #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
     }
+
+    /// CVE-2022-36021's pattern (Redis's "pattern matching long nested loops") against every
+    /// pattern use: each answers, and a second client is served right after. The matcher's step
+    /// bound is proven in GlobMatchTests; here a node that wedged would fail the reads.
+    @Test func pathologicalPatternsAnswer() throws {
+        let node = try DynamisProcess()
+        defer { node.remove() }
+        let client = try node.client()
+        let long = String(repeating: "a", count: 60)
+        let hostile = String(repeating: "a*", count: 18) + "b"
+        #expect(try client.command("SET", long, "1") == .simple("OK"))
+        #expect(try client.command("HSET", "h", long, "1") == .integer(1))
+        #expect(try client.command("SADD", "s", long) == .integer(1))
+        #expect(try client.command("ZADD", "z", "1", long) == .integer(1))
+        #expect(try client.command("KEYS", hostile) == .array([]))
+        #expect(try client.command("KEYS", String(repeating: "a*", count: 18) + "a") == .array([.bulk(Array(long.utf8))]))
+        #expect(try client.command("SCAN", "0", "MATCH", hostile, "COUNT", "1000") == .array([.bulk(Array("0".utf8)), .array([])]))
+        for (command, key) in [("HSCAN", "h"), ("SSCAN", "s"), ("ZSCAN", "z")] {
+            #expect(try client.command(command, key, "0", "MATCH", hostile) == .array([.bulk(Array("0".utf8)), .array([])]))
+        }
+        let other = try node.client()
+        #expect(try other.command("PING") == .simple("PONG"))
+    }
+
+    /// The empty key: Redis's matcher never matches it, but KEYS * and MATCH * skip the matcher.
+    @Test func emptyKeyMatchesRedis() throws {
+        let harness = try DifferentialHarness()
+        defer { harness.stop() }
+        var differences: [String] = []
+        for command in [["SET", "", "1"], ["SET", "k", "2"], ["HSET", "h", "", "1", "f", "2"],
+                        ["KEYS", "*"], ["KEYS", "**"], ["KEYS", "*?"], ["KEYS", "?"], ["KEYS", ""],
+                        ["HSCAN", "h", "0", "MATCH", "*"], ["HSCAN", "h", "0", "MATCH", "**"], ["HSCAN", "h", "0", "MATCH", "[^x]"]] {
+            if let difference = try harness.compare(command.map { Array($0.utf8) }) { differences.append(difference) }
+        }
+        #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+        // SCAN's order is the server's own: compare what each returns as a set.
+        for pattern in ["*", "**", "?"] {
+            let command = ["SCAN", "0", "MATCH", pattern, "COUNT", "100"]
+            guard case .array(let expected?) = try harness.redisClient.command(command), case .array(let keys?) = expected[1],
+                  case .array(let actual?) = try harness.dynamisClient.command(command), case .array(let found?) = actual[1] else {
+                Issue.record("malformed SCAN reply")
+                continue
+            }
+            #expect(Set(found.compactMap(\.string)) == Set(keys.compactMap(\.string)), "SCAN MATCH \(pattern)")
+        }
+    }
 }

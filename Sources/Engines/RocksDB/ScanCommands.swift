@@ -33,7 +33,7 @@ extension RocksDBSession {
         let matchAll = pattern == [UInt8(ascii: "*")]
         var found: [[UInt8]] = []
         _ = walkKeys(from: 0) { key, _ in
-            if matchAll || GlobMatch.matches(pattern: pattern, Array(key)) { found.append(Array(key)) }
+            if matchAll || GlobMatch.matches(pattern: pattern, key) { found.append(Array(key)) }
             return true
         }
         reply.arrayHeader(found.count)
@@ -53,7 +53,10 @@ extension RocksDBSession {
         while i < args.count {
             guard i + 1 < args.count else { reply.error(RedisError.syntax); return nil }
             if args[i].isOption("MATCH") {
-                options.pattern = args[i + 1].bytes
+                // Redis skips matching for exactly "*" (so it also returns the empty key, which
+                // the matcher itself never matches).
+                let pattern = args[i + 1].bytes
+                options.pattern = pattern == [UInt8(ascii: "*")] ? nil : pattern
             } else if args[i].isOption("COUNT") {
                 guard let value = args[i + 1].redisInteger else { reply.error(RedisError.notInteger); return nil }
                 guard value >= 1 else { reply.error(RedisError.syntax); return nil }
@@ -86,7 +89,7 @@ extension RocksDBSession {
         let next = walkKeys(from: cursor == 0 ? 0 : UInt32(cursor - 1)) { key, meta in
             examined += 1
             let typeMatches = type.map { $0 == meta.type.name.description } ?? true
-            if typeMatches, pattern.map({ GlobMatch.matches(pattern: $0, Array(key)) }) ?? true { found.append(Array(key)) }
+            if typeMatches, pattern.map({ GlobMatch.matches(pattern: $0, key) }) ?? true { found.append(Array(key)) }
             return examined < count
         }
         reply.arrayHeader(2)
