@@ -303,6 +303,35 @@ struct MultiKey {
         #expect(try client.command("FLUSHALL") == .simple("OK"))
         for member in cluster.members { #expect(try member.client().command("DBSIZE") == .integer(0)) }
     }
+
+    /// Read-your-writes on one connection: a pipeline of SET k then GET k through a node that
+    /// owns none of the keys (the owners are peers), at DC_ONE. Every GET must see the SET just
+    /// before it: a client's requests to one peer take one connection and run in order there.
+    @Test func aPipelinedReadSeesTheConnectionsOwnEarlierWrite() throws {
+        // 2,000 requests in one pipeline: the default timeout covers their wait on a loaded machine.
+        let cluster = try TestCluster(layout: [[2, 2]], extraConfig: ["read_consistency: DC_ONE", "write_consistency: DC_ONE", "timeout: 5000"])
+        defer { cluster.remove() }
+        let coordinator = cluster.members[0]
+        let keys = (0..<2_000).lazy.map { "ryw:\($0)" }.filter { S.owner(of: $0, in: cluster, rack: coordinator.rackIndex) !== coordinator }
+        let chosen = Array(keys.prefix(20))
+        #expect(chosen.count == 20)
+        let client = try coordinator.client()
+        let rounds = 1_000
+        var pipeline: [UInt8] = []
+        for i in 0..<rounds {
+            let key = chosen[i % chosen.count]
+            pipeline += RESPTestClient.encode([Array("SET".utf8), Array(key.utf8), Array("\(i)".utf8)])
+            pipeline += RESPTestClient.encode([Array("GET".utf8), Array(key.utf8)])
+        }
+        try client.sendRaw(pipeline)
+        var stale: [String] = []
+        for i in 0..<rounds {
+            let set = try client.readReply()
+            let get = try client.readReply()
+            if set != .simple("OK") || get != S.bulk("\(i)"), stale.count < 5 { stale.append("round \(i): SET \(set), GET \(get)") }
+        }
+        #expect(stale.isEmpty, "\(stale)")
+    }
 }
 
 @Suite(.timeLimit(.minutes(3)))

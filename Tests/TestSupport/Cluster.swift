@@ -74,7 +74,9 @@ public final class TestCluster {
             let directory = TemporaryDirectory("dynamis-cluster")
             let lines = ["listen: 127.0.0.1:\(plan.port)", "dyn_listen: 127.0.0.1:\(plan.peerPort)",
                          "stats_listen: 127.0.0.1:\(plan.adminPort)", "datacenter: \(plan.dc)", "rack: \(plan.rack)",
-                         "tokens: '\(plan.token)'", "timeout: 1000", "io_threads: 2"]
+                         "tokens: '\(plan.token)'", "io_threads: 2"]
+                // A test's own timeout replaces the default (the loader refuses duplicate keys).
+                + (extraConfig.contains { $0.hasPrefix("timeout:") } ? [] : ["timeout: 1000"])
                 + (engine?(index) ?? ["data_store: rocksdb", "data_dir: \(directory.path)/data"])
                 + extraConfig + (perNode?(index) ?? []) + ["dyn_seeds:"] + seeds
             let process: DynamisProcess

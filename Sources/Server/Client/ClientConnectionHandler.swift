@@ -276,6 +276,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
 
     private func processMemcached(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
         while !closing {
+            // The same backpressure as RESP: noreply writes hold places too, so a client
+            // pipelining them cannot queue without bound in front of slow replicas.
+            if deferred.count >= Self.maxRepliesInFlight {
+                pause(context)
+                return
+            }
             guard let outcome = memcachedParser.next(from: &buffer) else { return }
             switch outcome {
             case .reply(let text, let close):
