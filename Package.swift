@@ -52,7 +52,6 @@ let package = Package(
         .executableTarget(name: "dynamis", dependencies: [
             "Server",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: fast),
         // Export, import and backup tool (issue 7); its source lives with the other tools.

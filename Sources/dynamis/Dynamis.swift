@@ -1,55 +1,62 @@
-import ArgumentParser
 import Foundation
 import Logging
 import Server
 import ServiceLifecycle
 
-/// `dynamis`: a node of the Dynamis distributed key/value database.
+/// `dynamis`: a node of the Dynamis distributed key/value database. Its command line is
+/// Dynomite's (`CommandLineOptions`), so Dynomite's launch scripts start it unchanged.
 @main
-struct Dynamis: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "dynamis",
-        abstract: "A Dynamo-style distributed key/value database speaking the Redis protocol.",
-        discussion: "Flags follow Dynomite's where they make sense.")
+struct Dynamis {
+    let options: CommandLineOptions
+    var confFile: String { options.confFile }
+    var testConf: Bool { options.testConf }
+    var verbosity: Int { options.verbosity }
+    var logFile: String? { options.logFile }
+    var pidFile: String? { options.pidFile }
 
-    @Option(name: [.customShort("c"), .customLong("conf-file")], help: "Config file (Dynomite's YAML format).")
-    var confFile = "conf/dynamis.yml"
-
-    @Flag(name: [.customShort("t"), .customLong("test-conf")], help: "Check the config file and exit (0: valid, 1: invalid).")
-    var testConf = false
-
-    @Option(name: [.customShort("v"), .customLong("verbose")], help: "Log level 0..11, as Dynomite (5 = notice, 6 = info, 7+ = debug, 9+ = trace).")
-    var verbosity = 5
-
-    @Option(name: [.customShort("o"), .customLong("output")], help: "Log file (default: standard error).")
-    var logFile: String?
-
-    @Option(name: [.customShort("p"), .customLong("pid-file")], help: "Write the process id to this file.")
-    var pidFile: String?
-
-    @Flag(name: [.customShort("V"), .customLong("version")], help: "Print the version and exit.")
-    var showVersion = false
+    static func main() async {
+        let options: CommandLineOptions
+        do {
+            options = try CommandLineOptions.parse(Array(CommandLine.arguments.dropFirst()))
+        } catch {
+            // As Dynomite: the complaint, the usage, exit status 1.
+            FileHandle.standardError.write(Data("\(error.description)\n\(CommandLineOptions.usage)".utf8))
+            exit(1)
+        }
+        if options.showVersion {
+            print("dynamis \(NodeContext.version)")
+            if options.showHelp { print(CommandLineOptions.usage, terminator: "") }
+            if options.describeStats { print(StatsDescription.text, terminator: "") }
+            exit(0)
+        }
+        if options.daemonize, ProcessInfo.processInfo.environment[Daemon.marker] == nil, !options.testConf {
+            exit(Daemon.detach())
+        }
+        do {
+            try await Dynamis(options: options).run()
+        } catch let code as ExitStatus {
+            exit(code.status)
+        } catch {
+            FileHandle.standardError.write(Data("dynamis: \(error)\n".utf8))
+            exit(1)
+        }
+    }
 
     /// How long a SIGTERM/SIGINT shutdown may take before the process exits regardless.
     static let shutdownBoundSeconds = 10
 
-    func validate() throws {
-        guard (0...11).contains(verbosity) else { throw ValidationError("-v takes a level from 0 to 11") }
-    }
-
     func run() async throws {
         let signals = TerminationSignals()
-        if showVersion {
-            print("dynamis \(NodeContext.version)")
-            return
-        }
-        let config: DynamisConfig
+        var config: DynamisConfig
         do {
             config = try ConfigLoader.load(path: confFile)
         } catch {
             FileHandle.standardError.write(Data("dynamis: \(confFile): \(error)\n".utf8))
-            throw ExitCode(1)
+            if testConf { FileHandle.standardError.write(Data("dynamis: configuration file '\(confFile)' syntax is invalid\n".utf8)) }
+            throw ExitStatus(1)
         }
+        if let port = options.statsPort { config.statsListen.port = port }
+        if let address = options.statsAddress { config.statsListen.host = address }
         if testConf {
             for warning in config.warnings { print("dynamis: \(confFile): warning: \(warning)") }
             print("dynamis: configuration file '\(confFile)' syntax is ok")
@@ -61,18 +68,19 @@ struct Dynamis: AsyncParsableCommand {
             sink = try LogSink(path: logFile)
         } catch {
             FileHandle.standardError.write(Data("dynamis: cannot open log file '\(logFile ?? "")': \(error)\n".utf8))
-            throw ExitCode(1)
+            throw ExitStatus(1)
         }
         LoggingSystem.bootstrap { label in
             LineLogHandler(label: label, sink: sink)
         }
         let logger = Logger(label: "dynamis")
+        for notice in options.notices { logger.notice("\(notice)") }
         let node: DynamisNode
         do {
             node = try await DynamisNode.start(config: config, logger: logger)
         } catch {
             logger.critical("cannot start: \(error)")
-            throw ExitCode(1)
+            throw ExitStatus(1)
         }
         if let pidFile {
             try? "\(ProcessInfo.processInfo.processIdentifier)\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
@@ -94,8 +102,14 @@ struct Dynamis: AsyncParsableCommand {
         } catch {
             logger.error("\(error)")
             if let pidFile { try? FileManager.default.removeItem(atPath: pidFile) }
-            throw ExitCode(1)
+            throw ExitStatus(1)
         }
         if let pidFile { try? FileManager.default.removeItem(atPath: pidFile) }
     }
+}
+
+/// An exit status chosen by `run` (the config or the node could not start).
+struct ExitStatus: Error {
+    let status: Int32
+    init(_ status: Int32) { self.status = status }
 }

@@ -12,7 +12,7 @@ public enum ConfigLoader {
     static let unused: Set<String> = [
         "dyn_read_timeout", "dyn_write_timeout", "dyn_connections", "dyn_port", "client_connections",
         "recon_key_file", "recon_iv_file", "pem_key_file", "stats_interval", "server_failure_limit",
-        "auto_eject_hosts", "env", "gos_interval", "conn_msg_rate", "mbuf_size", "max_msgs",
+        "auto_eject_hosts", "env", "gos_interval", "conn_msg_rate",
     ]
 
     public static func load(path: String) throws(ConfigError) -> DynamisConfig {
@@ -81,14 +81,30 @@ public enum ConfigLoader {
             case "data_store": rawDataStore = try field.scalar()
             case "read_consistency": config.readConsistency = try field.consistency()
             case "write_consistency": config.writeConsistency = try field.consistency()
-            case "secure_server_option": config.secureServerOption = try field.oneOf(["none", "rack", "datacenter", "all"])
+            case "secure_server_option":
+                // Dynomite logs an unknown value and runs as 'none'; so does Dynamis.
+                let value = try field.scalar()
+                if let known = ["none", "rack", "datacenter", "all"].first(where: { $0 == value.lowercased() }) {
+                    config.secureServerOption = known
+                } else {
+                    config.secureServerOption = "none"
+                    config.warnings.append("key 'secure_server_option' value '\(value)' is not one of none, rack, datacenter, all; using none, as Dynomite does")
+                }
+            case "mbuf_size":
+                let size = try field.integer(min: 512, max: 512_000)
+                guard size % 16 == 0 else { throw ConfigError(key: key, "value '\(size)' is not valid; allowed: a multiple of 16 from 512 to 512000") }
+                config.warnings.append("key 'mbuf_size' is accepted for Dynomite compatibility but has no effect in Dynamis")
+            case "max_msgs":
+                _ = try field.integer(min: 100_000, max: 1_000_000)
+                config.warnings.append("key 'max_msgs' is accepted for Dynomite compatibility but has no effect in Dynamis")
             case "stats_listen": config.statsListen = try field.endpoint(); sawStatsListen = true
             case "timeout": config.timeoutMilliseconds = try field.integer(min: 1)
             case "preconnect": config.preconnect = try field.boolean()
             case "server_retry_timeout": config.serverRetryTimeout = try field.integer(min: 1)
-            case "datastore_connections": config.datastoreConnections = try field.integer(min: 1, max: 255)
-            case "local_peer_connections": config.localPeerConnections = try field.integer(min: 1, max: 255)
-            case "remote_peer_connections": config.remotePeerConnections = try field.integer(min: 1, max: 255)
+            // Dynomite's tooling writes 0 for "the default" (one connection).
+            case "datastore_connections": config.datastoreConnections = max(1, try field.integer(min: 0, max: 255))
+            case "local_peer_connections": config.localPeerConnections = max(1, try field.integer(min: 0, max: 255))
+            case "remote_peer_connections": config.remotePeerConnections = max(1, try field.integer(min: 0, max: 255))
             case "hash": config.hash = try field.hashFunction()
             case "hash_tag": config.hashTag = try field.hashTag()
             case "enable_gossip": config.enableGossip = try field.boolean()
