@@ -49,39 +49,84 @@ public struct Topology: Sendable {
         rack.owner(of: token, rule: ownership)
     }
 
-    /// Where a request for `token` goes: the owner in every local rack (the coordinator's own
-    /// rack first), and for every remote DC its owners in preference order (the preselected
-    /// rack, index local-rack mod rack count, then the others as failover).
-    public func replicaPlan(for token: UInt32) -> ReplicaPlan {
-        let dc = localDatacenter
-        var local: [Node] = [owner(of: token, in: dc.racks[localRackIndex])]
-        for (i, rack) in dc.racks.enumerated() where i != localRackIndex {
-            local.append(owner(of: token, in: rack))
-        }
-        var remote: [ReplicaPlan.RemoteTarget] = []
-        for (i, other) in datacenters.enumerated() where i != localDatacenterIndex {
-            let preferred = localRackIndex % other.racks.count
-            var candidates: [Node] = []
-            for offset in 0..<other.racks.count {
-                candidates.append(owner(of: token, in: other.racks[(preferred + offset) % other.racks.count]))
-            }
-            remote.append(.init(datacenter: other.name, candidates: candidates))
-        }
-        return ReplicaPlan(token: token, local: local, remote: remote)
+    /// The node at `position`.
+    public func node(at position: NodePosition) -> Node {
+        datacenters[position.datacenter].racks[position.rack].nodes[position.index]
     }
+
+    /// The owner of `token` in one rack of one datacenter.
+    @inlinable
+    public func owner(of token: UInt32, datacenter: Int, rack: Int) -> NodePosition {
+        NodePosition(datacenter: datacenter, rack: rack,
+                     index: datacenters[datacenter].racks[rack].ownerIndex(of: token, rule: ownership))
+    }
+
+    /// The owners of `token` in this node's datacenter: its own rack's first, then the other
+    /// racks' in rack order. Every rack holds a full copy, so these are the DC's N replicas.
+    public func localReplicas(of token: UInt32) -> [NodePosition] {
+        let dc = localDatacenterIndex
+        var replicas = [owner(of: token, datacenter: dc, rack: localRackIndex)]
+        replicas.reserveCapacity(datacenters[dc].racks.count)
+        for rack in datacenters[dc].racks.indices where rack != localRackIndex {
+            replicas.append(owner(of: token, datacenter: dc, rack: rack))
+        }
+        return replicas
+    }
+
+    /// The owners of `token` in every rack of `datacenter`, in rack order.
+    public func replicas(of token: UInt32, datacenter: Int) -> [NodePosition] {
+        datacenters[datacenter].racks.indices.map { owner(of: token, datacenter: datacenter, rack: $0) }
+    }
+
+    /// Where a write's copy to another datacenter goes: the owner in the preselected rack
+    /// (this node's rack index mod that DC's rack count), then the other racks' owners in order,
+    /// each tried when the one before could not take it.
+    public func remoteCandidates(of token: UInt32, datacenter: Int) -> [NodePosition] {
+        let count = datacenters[datacenter].racks.count
+        let preferred = localRackIndex % count
+        return (0..<count).map { owner(of: token, datacenter: datacenter, rack: (preferred + $0) % count) }
+    }
+
+    /// Where a request for `token` goes: the owner in every local rack (the coordinator's own
+    /// rack first), and for every remote DC its owners in preference order.
+    public func replicaPlan(for token: UInt32) -> ReplicaPlan {
+        var remote: [ReplicaPlan.RemoteTarget] = []
+        for dc in datacenters.indices where dc != localDatacenterIndex {
+            remote.append(.init(datacenter: dc, candidates: remoteCandidates(of: token, datacenter: dc)))
+        }
+        return ReplicaPlan(token: token, local: localReplicas(of: token), remote: remote)
+    }
+}
+
+/// Where one node sits: its datacenter's and rack's indexes in the topology, and its index
+/// in the rack's token order.
+public struct NodePosition: Hashable, Sendable, CustomStringConvertible {
+    public let datacenter: Int
+    public let rack: Int
+    public let index: Int
+
+    @inlinable
+    public init(datacenter: Int, rack: Int, index: Int) {
+        self.datacenter = datacenter
+        self.rack = rack
+        self.index = index
+    }
+
+    public var description: String { "dc\(datacenter).rack\(rack).n\(index)" }
 }
 
 /// The replicas a request for one token goes to.
 public struct ReplicaPlan: Sendable, Equatable {
     public struct RemoteTarget: Sendable, Equatable {
-        public let datacenter: String
+        /// The remote datacenter's index in the topology.
+        public let datacenter: Int
         /// The preselected rack's owner first, then the other racks' owners for failover.
-        public let candidates: [Node]
+        public let candidates: [NodePosition]
     }
 
     public let token: UInt32
     /// One owner per local rack; `local[0]` is in the coordinator's rack.
-    public let local: [Node]
+    public let local: [NodePosition]
     public let remote: [RemoteTarget]
 
     /// ⌊N/2⌋+1 of the N local racks.

@@ -16,10 +16,10 @@ import Testing
         let topology = try Topology(local: local, peers: peers)
         #expect(topology.localReplicationFactor == 3)
         let plan = topology.replicaPlan(for: 3_000_000_000)
-        #expect(plan.local.map(\.host) == ["b2", "b1", "a3"])
+        #expect(plan.local.map { topology.node(at: $0).host } == ["b2", "b1", "a3"])
         #expect(plan.quorum == 2)
         #expect(plan.remote.isEmpty)
-        #expect(topology.replicaPlan(for: 5).local.map(\.host) == ["a2", "a1", "a3"])
+        #expect(topology.replicaPlan(for: 5).local.map { topology.node(at: $0).host } == ["a2", "a1", "a3"])
     }
 
     /// Remote DCs get one preselected target (local rack index mod their rack count) and the
@@ -33,10 +33,10 @@ import Testing
         let topology = try Topology(local: local, peers: peers)
         #expect(topology.localRackIndex == 2)
         let plan = topology.replicaPlan(for: 42)
-        #expect(plan.local.map(\.host) == ["x", "y", "z"])
+        #expect(plan.local.map { topology.node(at: $0).host } == ["x", "y", "z"])
         #expect(plan.remote.count == 1)
-        #expect(plan.remote[0].datacenter == "dc2")
-        #expect(plan.remote[0].candidates.map(\.host) == ["p", "q"])  // 2 % 2 == 0 → east-1 first
+        #expect(topology.datacenters[plan.remote[0].datacenter].name == "dc2")
+        #expect(plan.remote[0].candidates.map { topology.node(at: $0).host } == ["p", "q"])  // 2 % 2 == 0 → east-1 first
     }
 
     @Test func quorumIsAMajorityForAnyRackCount() throws {

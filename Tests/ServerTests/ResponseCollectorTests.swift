@@ -17,7 +17,7 @@ struct ResponseCollectorTests {
     let third = Result<ByteBuffer, EngineError>.success(ByteBuffer(string: "$1\r\nc\r\n"))
     let down = Result<ByteBuffer, EngineError>.failure(EngineError("ERR Peer: Peer Node is not connected"))
 
-    func run(_ rule: ResponseCollector.Rule, racks: Int, _ answers: [(Int, Result<ByteBuffer, EngineError>)]) -> String? {
+    func run(_ rule: QuorumRule, racks: Int, _ answers: [(Int, Result<ByteBuffer, EngineError>)]) -> String? {
         let collector = ResponseCollector(rule: rule, groups: [0..<racks])
         let sink = Sink()
         #expect(collector.attach(sink, sequence: 0) == nil)

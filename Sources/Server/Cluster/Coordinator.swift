@@ -19,11 +19,9 @@ final class Coordinator {
     let node: NodeContext
     unowned let loop: LoopSession
     let tokenizer: KeyTokenizer
-    private let ownership: TokenOwnership
+    private let topology: Topology
     /// `targets[dc][rack][i]`: the target of the i-th node (token order) of that rack.
     private let targets: [[[Int]]]
-    private let localDC: Int
-    private let localRack: Int
     private let allocator = ByteBufferAllocator()
     let logger: Logger
 
@@ -34,9 +32,7 @@ final class Coordinator {
         self.loop = loop
         self.logger = logger
         self.tokenizer = node.tokenizer
-        self.ownership = cluster.topology.ownership
-        self.localDC = cluster.topology.localDatacenterIndex
-        self.localRack = cluster.topology.localRackIndex
+        self.topology = cluster.topology
         self.targets = cluster.topology.datacenters.map { dc in
             dc.racks.map { rack in
                 rack.nodes.map { n in n.name == cluster.local.name ? Coordinator.local : cluster.peerIndex[n.name]! }
@@ -67,10 +63,10 @@ final class Coordinator {
         var forwarded = false
     }
 
+    /// The target (peer index, or `local`) of a node of the topology.
     @inline(__always)
-    private func owner(dc: Int, rack: Int, token: UInt32) -> Int {
-        let ring = cluster.topology.datacenters[dc].racks[rack]
-        return targets[dc][rack][ring.ownerIndex(of: token, rule: ownership)]
+    func target(_ position: NodePosition) -> Int {
+        targets[position.datacenter][position.rack][position.index]
     }
 
     // MARK: - Entry point
@@ -124,77 +120,54 @@ final class Coordinator {
     func signature(_ token: UInt32) -> [Int] {
         var result: [Int] = []
         for dc in targets.indices {
-            for rack in targets[dc].indices { result.append(owner(dc: dc, rack: rack, token: token)) }
+            for rack in targets[dc].indices { result.append(target(topology.owner(of: token, datacenter: dc, rack: rack))) }
         }
         return result
     }
 
     // MARK: - One owner set
 
-    /// The owners of `token` in this node's DC: its own rack's first, then the others in rack order.
-    func localOwners(_ token: UInt32) -> [Int] {
-        var local = [owner(dc: localDC, rack: localRack, token: token)]
-        for rack in targets[localDC].indices where rack != localRack { local.append(owner(dc: localDC, rack: rack, token: token)) }
-        return local
-    }
-
     /// Sends a command to the owners of `token` as the consistency level (or `level`, when
-    /// the command dictates its own) says. A nil token (keyless commands) runs on this node alone.
-    /// `answered` is a local owner whose answer is already known (it is not sent the command).
+    /// the command dictates its own) says: placement is the topology's (`Ring`), the choice of
+    /// targets and rule `ReplicaDispatch`'s, the collection `QuorumStateMachine`'s. A nil token
+    /// (keyless commands) runs on this node alone. `answered` is a local owner whose answer is
+    /// already known (it is not sent the command).
     func replicate(_ request: Request, isWrite: Bool, token: UInt32?, _ context: Context,
                    level forced: Consistency? = nil, answered: (target: Int, reply: ByteBuffer)? = nil) -> PendingReply {
-        func dispatch(to target: Int, _ collector: ResponseCollector, index: Int) {
-            if let answered, target == answered.target { return collector.receive(.success(answered.reply), for: index) }
-            send(to: target, .request, request, context, isWrite: isWrite, receiver: collector, index: index)
-        }
         guard let token else {
             let collector = ResponseCollector(rule: .preferred, groups: [0..<1])
             send(to: Coordinator.local, .request, request, context, isWrite: isWrite, receiver: collector, index: 0)
             return collector
         }
-        let level = context.forwarded ? .dcOne : forced ?? (isWrite ? context.write : context.read)
-        if level == .dcEachSafeQuorum, !context.forwarded {
-            // Every rack of every DC, each DC its own safe quorum; the local DC's answer is the reply.
-            var order = [localDC]
-            for dc in targets.indices where dc != localDC { order.append(dc) }
-            var groups: [Range<Int>] = []
-            var all: [Int] = []
-            for dc in order {
-                let start = all.count
-                for rack in targets[dc].indices { all.append(owner(dc: dc, rack: rack, token: token)) }
-                groups.append(start..<all.count)
-            }
-            let collector = ResponseCollector(rule: .quorum(safe: true), groups: groups)
-            for (i, target) in all.enumerated() { dispatch(to: target, collector, index: i) }
-            return collector
-        }
-        let local = localOwners(token)
-        let rule: ResponseCollector.Rule = level == .dcOne ? .preferred : .quorum(safe: level != .dcQuorum)
-        if !isWrite, level == .dcOne {
+        let dispatch = ReplicaDispatch(token: token, topology: topology, level: forced ?? (isWrite ? context.write : context.read),
+                                       isWrite: isWrite, forwarded: context.forwarded)
+        let collector = ResponseCollector(dispatch)
+        if dispatch.lazy {
             // A DC_ONE read asks the next rack's owner only when the ones before it failed.
-            let collector = ResponseCollector(rule: rule, groups: [0..<local.count], lazy: true)
+            let targets = dispatch.targets
             collector.sendLater = { [unowned self, unowned collector] i in
-                self.send(to: local[i], .request, request, context, isWrite: false, receiver: collector, index: i)
+                self.send(to: self.target(targets[i]), .request, request, context, isWrite: false, receiver: collector, index: i)
             }
-            send(to: local[0], .request, request, context, isWrite: false, receiver: collector, index: 0)
+            send(to: target(targets[0]), .request, request, context, isWrite: false, receiver: collector, index: 0)
             return collector
         }
-        let collector = ResponseCollector(rule: rule, groups: [0..<local.count])
-        for (i, target) in local.enumerated() { dispatch(to: target, collector, index: i) }
-        if isWrite, !context.forwarded {
-            for dc in targets.indices where dc != localDC { forward(request, token: token, dc: dc, context) }
+        for (i, position) in dispatch.targets.enumerated() {
+            let destination = target(position)
+            if let answered, destination == answered.target {
+                collector.receive(.success(answered.reply), for: i)
+            } else {
+                send(to: destination, .request, request, context, isWrite: isWrite, receiver: collector, index: i)
+            }
+        }
+        for candidates in dispatch.remoteCopies {
+            RemoteCopy(coordinator: self, request: request, context: context, candidates: candidates.map(target)).next()
         }
         return collector
     }
 
-    /// One copy of a write to a remote DC: to the preselected rack's owner (rack index = this
-    /// node's rack index mod the DC's rack count), which replicates it to its DC's racks; if
-    /// that owner cannot take it, to the next rack's owner, and so on.
-    private func forward(_ request: Request, token: UInt32, dc: Int, _ context: Context) {
-        let count = targets[dc].count
-        let preferred = localRack % count
-        let candidates = (0..<count).map { owner(dc: dc, rack: (preferred + $0) % count, token: token) }
-        RemoteCopy(coordinator: self, request: request, context: context, candidates: candidates).next()
+    /// The owners of `token` in this node's DC: its own rack's first, then the others in rack order.
+    func localOwners(_ token: UInt32) -> [Int] {
+        topology.localReplicas(of: token).map(target)
     }
 
     /// Sends to one target; an immediate failure is reported to `receiver` at once.
@@ -312,7 +285,7 @@ final class Coordinator {
     var everyNode: [Int] { [Coordinator.local] + Array(cluster.peers.indices) }
 
     /// The local rack's nodes: one full copy of the data.
-    var localRackNodes: [Int] { targets[localDC][localRack] }
+    var localRackNodes: [Int] { targets[topology.localDatacenterIndex][topology.localRackIndex] }
 
     /// Sends one request to each of `nodes`; `merged` joins their answers (part i is node i's).
     func fanOut(_ request: Request, _ context: Context, to nodes: [Int], into merged: PendingReply, isWrite: Bool) -> PendingReply {
