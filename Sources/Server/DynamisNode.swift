@@ -113,6 +113,11 @@ public final class DynamisNode: Sendable {
                 .childChannelOption(.maxMessagesPerRead, value: 16)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if config.clientTimeoutSeconds > 0 {
+                            // Only with client_timeout set: otherwise no stage sits on the request path.
+                            try channel.pipeline.syncOperations.addHandler(
+                                IdleStateHandler(readTimeout: .seconds(Int64(config.clientTimeoutSeconds))))
+                        }
                         try channel.pipeline.syncOperations.addHandler(
                             ClientConnectionHandler(node: context, loop: loopSessions.session(for: channel.eventLoop),
                                                     channel: channel, logger: logger))

@@ -61,14 +61,20 @@ public final class RESPTestClient {
         }
         guard result == 0 else {
             let failure = errno
-            close(fd)
+            Glibc.close(fd)
             fd = -1
             throw TestClientError("connect to \(host):\(port) failed: errno \(failure)")
         }
     }
 
     deinit {
-        if fd >= 0 { close(fd) }
+        if fd >= 0 { Glibc.close(fd) }
+    }
+
+    /// Closes the connection now (a test that needs the server to see a client leave).
+    public func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
     }
 
     /// Encodes a command as a RESP multibulk request.

@@ -17,6 +17,7 @@ final class NodeMetrics: Sendable {
     private let stateGauges: [(NodeState, Gauge)]
     private let engineGauges: [String: Gauge]
     private let errorCounters: [Counter]
+    private let disconnectCounters: [Counter]
     private let exported = NIOLockedValueBox(LoopCounters())
     private let node: NodeContext
 
@@ -44,6 +45,9 @@ final class NodeMetrics: Sendable {
         self.engineGauges = engineGauges
         let errors = named("client_errors", "total", "Error replies a client got instead of its answer, by cause.")
         errorCounters = ErrorCause.allCases.map { registry.makeCounter(descriptor: errors, labels: [("cause", $0.label)]) }
+        let closed = named("client_disconnections", "total",
+                           "Client connections the node closed itself, by cause (maxclients, output_buffer_limit, idle_timeout, query_buffer_limit).")
+        disconnectCounters = DisconnectCause.allCases.map { registry.makeCounter(descriptor: closed, labels: [("cause", $0.label)]) }
     }
 
     /// The exposition text, given the loops' current totals.
@@ -55,6 +59,7 @@ final class NodeMetrics: Sendable {
             refusedByState.increment(by: Int64(totals.refusedByState - last.refusedByState))
             connectionsOpened.increment(by: Int64(totals.connectionsOpened - last.connectionsOpened))
             for (i, counter) in errorCounters.enumerated() { counter.increment(by: Int64(totals.errors[i] - last.errors[i])) }
+            for (i, counter) in disconnectCounters.enumerated() { counter.increment(by: Int64(totals.disconnects[i] - last.disconnects[i])) }
             last = totals
         }
         connections.set(Int64(node.connectedClients.load(ordering: .relaxed)))

@@ -91,9 +91,33 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
 
     func channelActive(context: ChannelHandlerContext) {
         loop.counters.connectionsOpened += 1
-        node.connectedClients.add(1, ordering: .relaxed)
+        let open = node.connectedClients.wrappingAdd(1, ordering: .relaxed).newValue
         node.totalConnections.add(1, ordering: .relaxed)
+        if open > node.config.maxClients {
+            // Redis accepts, answers with the error, and closes; memcached says it in its own words.
+            logger.warning("refusing client \(state.address): maxclients (\(node.config.maxClients)) connections are open")
+            loop.counters.disconnects[DisconnectCause.maxClients.rawValue] += 1
+            closing = true
+            let text = speaksMemcached ? "ERROR Too many open connections\r\n" : "-ERR max number of clients reached\r\n"
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: text)), promise: nil)
+            context.close(promise: nil)
+            return
+        }
         context.fireChannelActive()
+    }
+
+    /// `client_timeout`: an idle client is closed, unless it waits on a blocking command or for
+    /// replies still on their way (as in Redis, blocked clients are not timed out).
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            guard blockedOn == nil, deferred.isEmpty, !closing else { return }
+            logger.info("closing client \(state.address): idle for more than \(node.config.clientTimeoutSeconds) s (client_timeout)")
+            loop.counters.disconnects[DisconnectCause.idleTimeout.rawValue] += 1
+            closing = true
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -124,6 +148,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
         }
         if let pending = unparsed, pending.readableBytes > Self.queryBufferLimit {
             logger.warning("closing client \(state.address): query buffer over \(Self.queryBufferLimit) bytes")
+            loop.counters.disconnects[DisconnectCause.queryBufferLimit.rawValue] += 1
             closing = true
             unparsed = nil
             context.close(promise: nil)
@@ -480,7 +505,21 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
             if failure == nil { context.write(wrapOutboundOut(ready), promise: nil) }
             wrote = true
         }
-        if wrote { context.flush() }
+        if wrote {
+            context.flush()
+            // What the socket could not take stays queued in the channel: a client that does not
+            // read its replies is cut off before they grow past the limit.
+            if !context.channel.isWritable, !closing,
+               let queued = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes),
+               queued + reply.buffer.readableBytes > node.config.clientOutputBufferLimit {
+                logger.warning("closing client \(state.address): \(queued) bytes of replies unread, over client_output_buffer_limit (\(node.config.clientOutputBufferLimit))")
+                loop.counters.disconnects[DisconnectCause.outputBufferLimit.rawValue] += 1
+                closing = true
+                unparsed = nil
+                context.close(promise: nil)
+                return
+            }
+        }
         if closing, deferred.isEmpty || failure != nil {
             unparsed = nil
             context.close(promise: nil)

@@ -212,7 +212,7 @@ extension ClientConnectionHandler {
                 ("save", ""), ("appendonly", node.config.rocksdb.fsync == .always ? "yes" : "no"),
                 ("appendfsync", node.config.rocksdb.fsync.rawValue), ("databases", "1"),
                 ("port", String(node.config.listen.port)), ("bind", node.config.listen.host),
-                ("timeout", "0"), ("maxmemory", "0"), ("proto-max-bulk-len", "536870912"),
+                ("timeout", String(node.config.clientTimeoutSeconds)), ("maxclients", String(node.config.maxClients)), ("maxmemory", "0"), ("proto-max-bulk-len", "536870912"),
                 ("dir", node.config.dataDirectory),
             ]
             var matched: [(String, String)] = []

@@ -102,6 +102,8 @@ struct LoopCounters: Sendable {
     var peers: [PeerCounters] = []
     /// Request payload sizes (the command's argument bytes).
     var payloadSizes = SizeHistogram()
+    /// Client connections the node closed itself, by cause (see `DisconnectCause`).
+    var disconnects = [Int](repeating: 0, count: DisconnectCause.allCases.count)
 
     static func + (a: LoopCounters, b: LoopCounters) -> LoopCounters {
         LoopCounters(readRequests: a.readRequests + b.readRequests, writeRequests: a.writeRequests + b.writeRequests,
@@ -114,7 +116,8 @@ struct LoopCounters: Sendable {
                      peers: (0..<max(a.peers.count, b.peers.count)).map { i in
                          (i < a.peers.count ? a.peers[i] : PeerCounters()) + (i < b.peers.count ? b.peers[i] : PeerCounters())
                      },
-                     payloadSizes: a.payloadSizes + b.payloadSizes)
+                     payloadSizes: a.payloadSizes + b.payloadSizes,
+                     disconnects: zip(a.disconnects, b.disconnects).map { $0 + $1 })
     }
 }
 
@@ -145,6 +148,27 @@ enum ErrorCause: Int, CaseIterable, Sendable {
         case .nodeState: "node_state"
         case .storage: "storage"
         case .peer: "peer"
+        }
+    }
+}
+
+/// Why the node closed a client connection itself.
+enum DisconnectCause: Int, CaseIterable, Sendable {
+    /// Refused on arrival: `maxclients` connections were open.
+    case maxClients
+    /// Its unread replies passed `client_output_buffer_limit`.
+    case outputBufferLimit
+    /// Idle longer than `client_timeout`.
+    case idleTimeout
+    /// Its unparsed input passed the query buffer limit.
+    case queryBufferLimit
+
+    var label: String {
+        switch self {
+        case .maxClients: "maxclients"
+        case .outputBufferLimit: "output_buffer_limit"
+        case .idleTimeout: "idle_timeout"
+        case .queryBufferLimit: "query_buffer_limit"
         }
     }
 }

@@ -110,6 +110,9 @@ public enum ConfigLoader {
             case "enable_gossip": config.enableGossip = try field.boolean()
             case "read_repairs_enabled": config.readRepairsEnabled = try field.boolean()
             case "backlog": config.backlog = try field.integer(min: 1)
+            case "maxclients": config.maxClients = try field.integer(min: 1)
+            case "client_timeout": config.clientTimeoutSeconds = try field.integer(min: 0, max: 365 * 86_400)
+            case "client_output_buffer_limit": config.clientOutputBufferLimit = try field.bytes(min: 64 * 1024)
             // Dynamis keys
             case "token_range":
                 let value = try field.oneOf(TokenOwnership.allCases.map(\.rawValue))

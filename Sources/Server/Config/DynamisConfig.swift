@@ -81,6 +81,13 @@ public struct DynamisConfig: Sendable {
     public var connMessageRate = 50_000
     public var readRepairsEnabled = false
     public var backlog = 512
+    /// Redis's `maxclients`: client connections beyond this get `-ERR max number of clients reached`.
+    public var maxClients = 10_000
+    /// Redis's `timeout`: seconds a client may stay idle before it is closed (0 = never).
+    public var clientTimeoutSeconds = 0
+    /// Bytes of replies a client may leave unread before it is disconnected (Redis's
+    /// `client-output-buffer-limit` hard limit; above `proto-max-bulk-len` so any one reply fits).
+    public var clientOutputBufferLimit = 1 << 30
 
     // Dynamis keys
     /// Which side of its range a node's token marks (`token_range: start|end`).
