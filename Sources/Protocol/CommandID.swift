@@ -8,6 +8,8 @@ public enum CommandID: Sendable, Hashable {
     // Strings
     case get, set, setnx, setex, psetex, getset, getdel, getex, mget, mset, msetnx
     case append, strlen, getrange, substr, setrange, incr, decr, incrby, decrby, incrbyfloat
+    // Bitmaps (over strings)
+    case getbit, setbit, bitcount, bitpos, bitop, bitfield, bitfieldRO
     // Keyspace
     case del, unlink, exists, type, expire, pexpire, expireat, pexpireat
     case ttl, pttl, expiretime, pexpiretime, persist, touch
