@@ -1,7 +1,7 @@
 # Dynamis: the README's two commands.
 #   make run   installs what is missing, builds in release and starts a node on conf/dynamis.yml
 #   make test  installs what is missing and runs the whole test suite
-APT_PACKAGES := librocksdb-dev libsnappy-dev redis-server redis-tools memcached pkg-config
+APT_PACKAGES := librocksdb-dev libsnappy-dev redis-server redis-tools memcached pkg-config openssl
 CONFIG ?= conf/dynamis.yml
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -42,6 +42,7 @@ bench: deps
 	bash bench/proxies.sh
 	bash bench/cluster.sh
 	bash bench/snapshot.sh
+	bash bench/tls.sh
 
 clean:
 	rm -rf .build

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Protocol
 import Ring
 
@@ -11,7 +12,8 @@ import Ring
 public final class DynamisNode: Sendable {
     public let context: NodeContext
     let group: MultiThreadedEventLoopGroup
-    let clientChannel: Channel
+    /// The plaintext client listener and the TLS one, whichever are configured.
+    let clientChannels: [Channel]
     let adminChannel: Channel
     let peerChannel: Channel?
     let loops: LoopSessions
@@ -41,7 +43,14 @@ public final class DynamisNode: Sendable {
             engine = BackendEngine(kind: config.dataStore == .redis ? .redis : .memcached, options: options, logger: logger)
         }
         let threads = config.ioThreads > 0 ? config.ioThreads : System.coreCount
-        let context = NodeContext(config: config, engine: engine, cluster: cluster, loops: threads)
+        let tls: NodeTLS?
+        do {
+            tls = config.tls.isConfigured ? try NodeTLS(settings: config.tls, logger: logger) : nil
+        } catch {
+            engine.shutdown()
+            throw error
+        }
+        let context = NodeContext(config: config, engine: engine, cluster: cluster, loops: threads, tls: tls)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let loopSessions = LoopSessions(group: group, engine: engine)
         var peerChannel: Channel?
@@ -57,7 +66,7 @@ public final class DynamisNode: Sendable {
             for loop in loopSessions.all {
                 try await loop.eventLoop.submit {
                     let links = PeerLinks(eventLoop: loop.eventLoop, cluster: cluster, config: config,
-                                          status: context.peerStatus, logger: logger)
+                                          status: context.peerStatus, tls: context.tls, logger: logger)
                     loop.coordinator = Coordinator(cluster: cluster, links: links, node: context, loop: loop, logger: logger)
                 }.get()
             }
@@ -73,9 +82,12 @@ public final class DynamisNode: Sendable {
                     .childChannelOption(.socketOption(.so_keepalive), value: 1)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
+                            let handler = PeerServerHandler(node: context, loop: loopSessions.session(for: channel.eventLoop),
+                                                            channel: channel, logger: logger)
+                            // Each incoming link is TLS or plaintext by its first bytes (see PeerTLSSniffer).
                             try channel.pipeline.syncOperations.addHandler(
-                                PeerServerHandler(node: context, loop: loopSessions.session(for: channel.eventLoop),
-                                                  channel: channel, logger: logger))
+                                PeerTLSSniffer(tls: tls?.peerListenerContext, logger: logger) { handler.encrypted = $0 })
+                            try channel.pipeline.syncOperations.addHandler(handler)
                         }
                     }
                     .bind(host: listen.host, port: listen.port)
@@ -103,9 +115,9 @@ public final class DynamisNode: Sendable {
             await abandon([peerChannel])
             throw ConfigError(key: "stats_listen", "cannot listen on \(config.statsListen): \(error)")
         }
-        let channel: Channel
-        do {
-            channel = try await ServerBootstrap(group: group)
+        /// A client listener; with `secure` its connections start with a TLS handshake.
+        func clientListener(port: Int, secure: NIOSSLContext?) async throws -> Channel {
+            try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: Int32(config.backlog))
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -113,6 +125,9 @@ public final class DynamisNode: Sendable {
                 .childChannelOption(.maxMessagesPerRead, value: 16)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let secure {
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: secure))
+                        }
                         if config.clientTimeoutSeconds > 0 {
                             // Only with client_timeout set: otherwise no stage sits on the request path.
                             try channel.pipeline.syncOperations.addHandler(
@@ -123,11 +138,27 @@ public final class DynamisNode: Sendable {
                                                     channel: channel, logger: logger))
                     }
                 }
-                .bind(host: config.listen.host, port: config.listen.port)
+                .bind(host: config.listen.host, port: port)
                 .get()
-        } catch {
-            await abandon([adminChannel, peerChannel])
-            throw ConfigError(key: "listen", "cannot listen on \(config.listen): \(error)")
+        }
+        // `listen` with port 0 turns the plaintext port off (clients then use tls_port only).
+        var channel: Channel?
+        if config.listen.port != 0 {
+            do {
+                channel = try await clientListener(port: config.listen.port, secure: nil)
+            } catch {
+                await abandon([adminChannel, peerChannel])
+                throw ConfigError(key: "listen", "cannot listen on \(config.listen): \(error)")
+            }
+        }
+        var tlsChannel: Channel?
+        if let port = config.tls.port, let tls {
+            do {
+                tlsChannel = try await clientListener(port: port, secure: tls.clientContext)
+            } catch {
+                await abandon([adminChannel, peerChannel, channel])
+                throw ConfigError(key: "tls_port", "cannot listen on \(config.listen.host):\(port): \(error)")
+            }
         }
         var tasks: [RepeatedTask] = []
         var sweeper: BackgroundSweeper?
@@ -145,6 +176,16 @@ public final class DynamisNode: Sendable {
                 })
             }
         }
+        if let tls {
+            if tls.settings.reloadIntervalSeconds > 0 {
+                // New connections pick up a replaced certificate and key from the next check on.
+                let interval = TimeAmount.seconds(Int64(tls.settings.reloadIntervalSeconds))
+                tasks.append(group.next().scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in tls.reload() })
+            }
+            if let port = config.tls.port {
+                logger.notice("TLS clients on \(config.listen.host):\(port) (client certificates: \(config.tls.authClients.rawValue)); peer links encrypted: \(config.secureServerOption)")
+            }
+        }
         logger.notice("dynamis \(NodeContext.version) listening on \(config.listen) (engine \(config.dataStore.rawValue), data \(config.dataDirectory), dc \(config.datacenter), rack \(config.rack), token \(config.token))")
         if let cluster {
             logger.notice("peers on \(config.dynListen!): \(cluster.peers.count) peers, \(cluster.topology.datacenters.count) datacenter(s), \(cluster.topology.localReplicationFactor) rack(s) here; consistency read \(config.readConsistency.rawValue), write \(config.writeConsistency.rawValue)")
@@ -157,7 +198,7 @@ public final class DynamisNode: Sendable {
         default:
             break
         }
-        return DynamisNode(context: context, group: group, clientChannel: channel, adminChannel: adminChannel,
+        return DynamisNode(context: context, group: group, clientChannels: [channel, tlsChannel].compactMap { $0 }, adminChannel: adminChannel,
                            peerChannel: peerChannel, loops: loopSessions, logger: logger, tasks: tasks, sweeper: sweeper)
     }
 
@@ -173,11 +214,11 @@ public final class DynamisNode: Sendable {
         }
     }
 
-    private init(context: NodeContext, group: MultiThreadedEventLoopGroup, clientChannel: Channel, adminChannel: Channel,
+    private init(context: NodeContext, group: MultiThreadedEventLoopGroup, clientChannels: [Channel], adminChannel: Channel,
                  peerChannel: Channel?, loops: LoopSessions, logger: Logger, tasks: [RepeatedTask], sweeper: BackgroundSweeper?) {
         self.context = context
         self.group = group
-        self.clientChannel = clientChannel
+        self.clientChannels = clientChannels
         self.adminChannel = adminChannel
         self.peerChannel = peerChannel
         self.loops = loops
@@ -187,12 +228,12 @@ public final class DynamisNode: Sendable {
     }
 
     /// The port actually bound (useful when the config asked for port 0).
-    public var clientPort: Int? { clientChannel.localAddress?.port }
+    public var clientPort: Int? { clientChannels.first?.localAddress?.port }
 
     /// Stops accepting, closes connections, then closes the engine cleanly.
     public func stop() async {
         for task in tasks { task.cancel() }
-        try? await clientChannel.close()
+        for channel in clientChannels { try? await channel.close() }
         try? await peerChannel?.close()
         await Self.closeOutgoing(loops)
         try? await adminChannel.close()

@@ -29,8 +29,12 @@ public final class NodeContext: Sendable {
     /// look for a Redis version (HELLO, INFO).
     public static let redisCompatibleVersion = "7.0.15"
 
-    public init(config: DynamisConfig, engine: any StorageEngine, cluster: ClusterMap? = nil, loops: Int = 1) {
+    /// The node's TLS contexts, when `tls_cert_file` is set.
+    let tls: NodeTLS?
+
+    public init(config: DynamisConfig, engine: any StorageEngine, cluster: ClusterMap? = nil, loops: Int = 1, tls: NodeTLS? = nil) {
         self.config = config
+        self.tls = tls
         self.loops = loops
         clusterState = NIOLockedValueBox((cluster, Self.status(for: cluster, config: config, loops: loops)))
         self.engine = engine

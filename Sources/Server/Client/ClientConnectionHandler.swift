@@ -176,6 +176,11 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let tls = NodeTLS.describe(error) {
+            logger.warning("client \(state.address): \(tls); closing the connection")
+            context.close(promise: nil)
+            return
+        }
         logger.debug("client \(state.address): \(error)")
         context.close(promise: nil)
     }

@@ -61,7 +61,7 @@ final class SeedListApplier: Sendable {
             loop.eventLoop.execute { [node, logger] in
                 let old = loop.coordinator?.links
                 if let map {
-                    let links = PeerLinks(eventLoop: loop.eventLoop, cluster: map, config: config, status: status, logger: logger)
+                    let links = PeerLinks(eventLoop: loop.eventLoop, cluster: map, config: config, status: status, tls: node.tls, logger: logger)
                     loop.coordinator = Coordinator(cluster: map, links: links, node: node, loop: loop, logger: logger)
                 } else {
                     loop.coordinator = nil

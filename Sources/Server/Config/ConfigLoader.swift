@@ -11,7 +11,7 @@ public enum ConfigLoader {
     /// Keys Dynomite parses but never uses; accepted with a warning saying so.
     static let unused: Set<String> = [
         "dyn_read_timeout", "dyn_write_timeout", "dyn_connections", "dyn_port", "client_connections",
-        "recon_key_file", "recon_iv_file", "pem_key_file", "stats_interval", "server_failure_limit",
+        "recon_key_file", "recon_iv_file", "stats_interval", "server_failure_limit",
         "auto_eject_hosts", "env", "gos_interval", "conn_msg_rate",
     ]
 
@@ -61,7 +61,7 @@ public enum ConfigLoader {
             guard seen.insert(key).inserted else { throw ConfigError(key: key, "appears twice") }
             let field = Field(key: key, node: value)
             switch key {
-            case "listen": config.listen = try field.endpoint(); sawListen = true
+            case "listen": config.listen = try field.endpoint(allowPortZero: true); sawListen = true
             case "dyn_listen": config.dynListen = try field.endpoint()
             case "dyn_seeds": config.dynSeeds = try field.list().map { s throws(ConfigError) in try parseSeed(s, key: key) }
             case "dyn_seed_provider":
@@ -90,6 +90,9 @@ public enum ConfigLoader {
                     config.secureServerOption = "none"
                     config.warnings.append("key 'secure_server_option' value '\(value)' is not one of none, rack, datacenter, all; using none, as Dynomite does")
                 }
+            case "pem_key_file":
+                _ = try field.scalar()
+                config.warnings.append("key 'pem_key_file' is accepted but not used: Dynamis encrypts peer links with TLS (secure_server_option with tls_cert_file, tls_key_file and tls_ca_cert_file), which replaces Dynomite's shared RSA key")
             case "mbuf_size":
                 let size = try field.integer(min: 512, max: 512_000)
                 guard size % 16 == 0 else { throw ConfigError(key: key, "value '\(size)' is not valid; allowed: a multiple of 16 from 512 to 512000") }
@@ -111,6 +114,20 @@ public enum ConfigLoader {
             case "read_repairs_enabled": config.readRepairsEnabled = try field.boolean()
             case "backlog": config.backlog = try field.integer(min: 1)
             case "maxclients": config.maxClients = try field.integer(min: 1)
+            case "tls_port": config.tls.port = try field.integer(min: 1, max: 65535)
+            case "tls_cert_file": config.tls.certFile = try field.nonEmptyString()
+            case "tls_key_file": config.tls.keyFile = try field.nonEmptyString()
+            case "tls_ca_cert_file": config.tls.caCertFile = try field.nonEmptyString()
+            case "tls_auth_clients":
+                config.tls.authClients = TLSSettings.ClientAuth(rawValue: try field.oneOf(["yes", "no", "optional"]))!
+            case "tls_protocols":
+                let words = try field.scalar().split(separator: " ").map { $0.lowercased() }
+                guard !words.isEmpty, words.allSatisfy({ $0 == "tlsv1.2" || $0 == "tlsv1.3" }) else {
+                    throw ConfigError(key: key, "value '\(try field.scalar())' is not valid; allowed: TLSv1.2, TLSv1.3 or both, separated by a space (TLS 1.0 and 1.1 are not offered)")
+                }
+                config.tls.allowTLS12 = words.contains("tlsv1.2")
+                config.tls.allowTLS13 = words.contains("tlsv1.3")
+            case "tls_reload_interval": config.tls.reloadIntervalSeconds = try field.integer(min: 0, max: 86_400)
             case "client_timeout": config.clientTimeoutSeconds = try field.integer(min: 0, max: 365 * 86_400)
             case "client_output_buffer_limit": config.clientOutputBufferLimit = try field.bytes(min: 64 * 1024)
             // Dynamis keys
@@ -143,6 +160,16 @@ public enum ConfigLoader {
             }
         }
         guard sawListen else { throw ConfigError(key: "listen", "is required (the client address, e.g. 127.0.0.1:8102)") }
+        if config.listen.port == 0, config.tls.port == nil {
+            throw ConfigError(key: "listen", "port 0 turns the plaintext client port off, which needs tls_port for clients to connect")
+        }
+        if config.tls.port != nil || config.secureServerOption != "none" {
+            let user = config.tls.port != nil ? "tls_port" : "secure_server_option \(config.secureServerOption)"
+            for (key, value) in [("tls_cert_file", config.tls.certFile), ("tls_key_file", config.tls.keyFile), ("tls_ca_cert_file", config.tls.caCertFile)]
+            where value == nil {
+                throw ConfigError(key: key, "is required with \(user) (the node's certificate, its key, and the CA that signs clients' and peers' certificates)")
+            }
+        }
         if !sawStatsListen { config.statsListen = DynamisConfig.Endpoint(host: "0.0.0.0", port: 22222) }
         config.dataStore = try dataStore(rawDataStore, sawServers: sawServers)
         switch config.dataStore {
@@ -267,9 +294,9 @@ struct Field {
         return match
     }
 
-    func endpoint() throws(ConfigError) -> DynamisConfig.Endpoint {
+    func endpoint(allowPortZero: Bool = false) throws(ConfigError) -> DynamisConfig.Endpoint {
         let s = try scalar()
-        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (1...65535).contains(port),
+        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), ((allowPortZero ? 0 : 1)...65535).contains(port),
               colon != s.startIndex
         else {
             throw ConfigError(key: key, "value '\(s)' is not valid; expected host:port with a port from 1 to 65535")

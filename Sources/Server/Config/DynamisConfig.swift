@@ -61,6 +61,8 @@ public struct DynamisConfig: Sendable {
     public var readConsistency = Consistency.dcOne
     public var writeConsistency = Consistency.dcOne
     public var secureServerOption = "none"
+    /// TLS (Redis's `tls-*` settings, in Dynomite's snake case); see `TLSSettings`.
+    public var tls = TLSSettings()
     public var statsListen = Endpoint(host: "0.0.0.0", port: 22222)
     public var statsInterval = 30_000
     public var timeoutMilliseconds = 5_000
@@ -119,4 +121,28 @@ public struct DynamisConfig: Sendable {
         }
         return identity
     }
+}
+
+/// The node's TLS settings: a client port (`tls_port`) and, with `secure_server_option`, peer
+/// links, all with one certificate, key and cluster CA.
+public struct TLSSettings: Sendable, Equatable {
+    /// Redis's `tls-auth-clients`: must a client present a certificate signed by the CA?
+    public enum ClientAuth: String, Sendable {
+        case yes, no, optional
+    }
+
+    /// The TLS client port on `listen`'s address; nil: no TLS listener.
+    public var port: Int?
+    public var certFile: String?
+    public var keyFile: String?
+    public var caCertFile: String?
+    public var authClients = ClientAuth.yes
+    /// Lowest and highest protocol version accepted (TLS 1.2 and 1.3 by default; 1.0 and 1.1 never).
+    public var allowTLS12 = true
+    public var allowTLS13 = true
+    /// Seconds between checks of the certificate and key files for a new pair (0: never).
+    public var reloadIntervalSeconds = 60
+
+    /// Whether anything uses TLS.
+    public var isConfigured: Bool { certFile != nil }
 }

@@ -2,6 +2,7 @@ import Engines
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Protocol
 import Ring
 
@@ -33,6 +34,8 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
     private var clientNonce = ""
     private let timeout: TimeAmount
     private let logger: Logger
+    /// Set when `secure_server_option` wants this link encrypted (mutual TLS with the cluster CA).
+    private let tls: NIOSSLContext?
     private var link: LinkState
     private var inFlight = InFlightRequests()
     private var outbound: ByteBuffer
@@ -47,9 +50,10 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
     /// with an error rather than being queued without bound (or dropped silently).
     static let maxInFlight = 1_000_000
 
-    init(eventLoop: EventLoop, peer: Node, peerIndex: Int, status: PeerStatus, local: Node,
+    init(eventLoop: EventLoop, peer: Node, peerIndex: Int, status: PeerStatus, local: Node, tls: NIOSSLContext?,
          authentication: PeerAuthentication, timeoutMilliseconds: Int, retryCapMilliseconds: Int, logger: Logger) {
         self.eventLoop = eventLoop
+        self.tls = tls
         self.authentication = authentication
         self.peer = peer
         self.peerIndex = peerIndex
@@ -124,8 +128,11 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .connectTimeout(timeout)
-            .channelInitializer { channel in
+            .channelInitializer { [tls] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil))
+                    }
                     try channel.pipeline.syncOperations.addHandler(PeerResponseHandler(connection: self))
                 }
             }
@@ -255,6 +262,10 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
 
     /// A malformed frame closes only this connection.
     func malformed(_ error: Error) {
+        if let tls = NodeTLS.describe(error) {
+            if link.isFirstFailure || link.everConnected { logger.error("peer \(peer.name): \(tls); not linking to it") }
+            return closeChannel()
+        }
         logger.error("peer \(peer.name) sent a malformed frame (\(error)); closing the connection")
         closeChannel()
     }
@@ -313,11 +324,15 @@ final class PeerResponseHandler: ChannelInboundHandler {
 final class PeerLinks: @unchecked Sendable {  // only used on its event loop
     private let pools: [[PeerConnection]]
 
-    init(eventLoop: EventLoop, cluster: ClusterMap, config: DynamisConfig, status: PeerStatus, logger: Logger) {
+    init(eventLoop: EventLoop, cluster: ClusterMap, config: DynamisConfig, status: PeerStatus, tls: NodeTLS?, logger: Logger) {
         pools = cluster.peers.enumerated().map { index, peer in
             let count = peer.datacenter == cluster.local.datacenter ? config.localPeerConnections : config.remotePeerConnections
+            let encrypted = NodeTLS.linkRequiresTLS(option: config.secureServerOption, localRack: cluster.local.rack,
+                                                    localDatacenter: cluster.local.datacenter,
+                                                    peerRack: peer.rack, peerDatacenter: peer.datacenter)
             return (0..<max(count, 1)).map { _ in
                 PeerConnection(eventLoop: eventLoop, peer: peer, peerIndex: index, status: status, local: cluster.local,
+                               tls: encrypted ? tls?.peerConnectorContext : nil,
                                authentication: PeerAuthentication(secret: config.peerSecret ?? config.requirePass),
                                timeoutMilliseconds: config.timeoutMilliseconds,
                                retryCapMilliseconds: config.serverRetryTimeout, logger: logger)

@@ -29,6 +29,8 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
     /// Set once the connector proved the secret (or said hello, with no secret configured).
     private var authenticated = false
     private var nonce = ""
+    /// Set by `PeerTLSSniffer` once the connection's first bytes show TLS or plaintext.
+    var encrypted = false
 
     init(node: NodeContext, loop: LoopSession, channel: Channel, logger: Logger) {
         self.authentication = PeerAuthentication(secret: node.config.peerSecret ?? node.config.requirePass)
@@ -72,6 +74,14 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
             return
         }
         peerName = text
+        // The hello names the connector: "name dc rack token".
+        if words.count >= 3, !encrypted,
+           NodeTLS.linkRequiresTLS(option: node.config.secureServerOption, localRack: node.config.rack, localDatacenter: node.config.datacenter,
+                                   peerRack: String(words[2]), peerDatacenter: String(words[1])) {
+            logger.error("peer \(words[0]) (\(words[1])/\(words[2])) connected in plaintext, but secure_server_option \(node.config.secureServerOption) requires TLS on that link; refusing it")
+            context.close(promise: nil)
+            return
+        }
         if authentication.secret == nil {
             authenticated = true
             logger.info("peer connected: \(peerName)")
@@ -227,6 +237,11 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let tls = NodeTLS.describe(error) {
+            logger.error("peer \(peerName): \(tls); refusing it")
+            context.close(promise: nil)
+            return
+        }
         logger.error("peer \(peerName): \(error); closing the connection")
         context.close(promise: nil)
     }
