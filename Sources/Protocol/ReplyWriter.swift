@@ -97,6 +97,18 @@ public struct ReplyWriter: Sendable {
         }
     }
 
+    /// A double already formatted as Redis formats it (`%.17g`, `inf`, `-inf`): `,text` in
+    /// RESP3, a bulk string in RESP2 (Redis 7.0's `addReplyDouble`).
+    public mutating func double(_ text: String) {
+        if resp3 {
+            buffer.writeInteger(UInt8(ascii: ","))
+            buffer.writeString(text)
+            buffer.writeStaticString("\r\n")
+        } else {
+            bulk(text)
+        }
+    }
+
     @inlinable
     public mutating func bulkHeader(_ length: Int) {
         buffer.writeInteger(UInt8(ascii: "$"))

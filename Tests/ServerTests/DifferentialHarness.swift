@@ -14,12 +14,19 @@ final class DifferentialHarness {
 
     /// `redisEngine`: Dynamis runs the Redis engine in front of a second redis-server, instead
     /// of the embedded RocksDB engine.
-    init(redisEngine: Bool = false) throws {
+    /// `resp3`: both connections switch to RESP3 with HELLO 3 first, so every reply is compared
+    /// in RESP3's types (doubles, maps, sets, nulls).
+    init(redisEngine: Bool = false, resp3: Bool = false) throws {
         redis = try RedisServer()
         backend = redisEngine ? try RedisServer() : nil
         dynamis = try backend.map { try DynamisProcess.inFront(of: $0) } ?? DynamisProcess()
         redisClient = try RESPTestClient(port: redis.port)
         dynamisClient = try dynamis.client()
+        if resp3 {
+            // The HELLO replies themselves differ (server ids, modules); what follows must not.
+            _ = try redisClient.rawCommand([Array("HELLO".utf8), Array("3".utf8)])
+            _ = try dynamisClient.rawCommand([Array("HELLO".utf8), Array("3".utf8)])
+        }
     }
 
     func stop() {

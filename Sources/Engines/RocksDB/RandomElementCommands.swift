@@ -28,6 +28,14 @@ extension RocksDBSession {
         case .missing: return count == nil ? reply.null() : reply.arrayHeader(0)
         case .found(_, let g, let c): (generation, total) = (g, Int(c))
         }
+        // In RESP3 each (element, score or value) is a two-element array, and scores are doubles.
+        let pairs = withExtra && reply.resp3
+        func write(_ item: (element: [UInt8], extra: [UInt8]), _ reply: inout ReplyWriter) {
+            if pairs { reply.arrayHeader(2) }
+            reply.bulk(bytes: item.element)
+            guard withExtra else { return }
+            if type == .zset { reply.double(String(decoding: item.extra, as: UTF8.self)) } else { reply.bulk(bytes: item.extra) }
+        }
         let positions: [Int]
         switch count {
         case nil: positions = [Int.random(in: 0..<total)]
@@ -38,10 +46,8 @@ extension RocksDBSession {
             // More repeats than elements: every element is read once, the picks stream from them.
             let all = pickedElements(args[1], type: type, generation: generation, at: Array(0..<total), formatExtra: withExtra)
             guard !all.isEmpty else { return reply.arrayHeader(0) }
-            return reply.repeatedPicks(-count, perPick: withExtra ? 2 : 1) { reply in
-                let item = all.randomElement()!.value
-                reply.bulk(bytes: item.element)
-                if withExtra { reply.bulk(bytes: item.extra) }
+            return reply.repeatedPicks(-count, perPick: withExtra && !pairs ? 2 : 1) { reply in
+                write(all.randomElement()!.value, &reply)
             }
         }
         let picked = pickedElements(args[1], type: type, generation: generation, at: positions, formatExtra: withExtra)
@@ -51,11 +57,8 @@ extension RocksDBSession {
         }
         // A position past the end means the collection shrank under the walk: it is left out.
         let chosen = positions.compactMap { picked[$0] }
-        reply.arrayHeader(withExtra ? chosen.count * 2 : chosen.count)
-        for item in chosen {
-            reply.bulk(bytes: item.element)
-            if withExtra { reply.bulk(bytes: item.extra) }
-        }
+        reply.arrayHeader(withExtra && !pairs ? chosen.count * 2 : chosen.count)
+        for item in chosen { write(item, &reply) }
     }
 
     /// The elements at `positions` (in element order: score order for sorted sets, field byte

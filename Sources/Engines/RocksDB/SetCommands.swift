@@ -178,7 +178,8 @@ extension RocksDBSession {
             let lookup = try lookupCollection(.set, args[1], now: WallClock.nowMillis())
             guard case .found(let meta, let generation, let total) = lookup else {
                 if case .wrongType = lookup { return reply.error(RedisError.wrongType) }
-                return count == nil ? reply.null() : reply.arrayHeader(0)
+                // SPOP's members are a set (empty in RESP3: `~0`); SRANDMEMBER's an array.
+                return count == nil ? reply.null() : pop ? reply.setHeader(0) : reply.arrayHeader(0)
             }
             var set = foundSet(args[1], generation: generation, count: total)
             var chosen: [[UInt8]] = []

@@ -76,12 +76,19 @@ extension RocksDBSession {
         stageElement(zscoreIndexKey(key, generation: generation, score: entry.score, member: entry.member), value: nil, family: .zscore)
     }
 
-    func writeScore(_ score: Double, _ reply: inout ReplyWriter) { reply.bulk(Score.text(score)) }
+    /// A score: a double in RESP3, its `%.17g` text in RESP2.
+    func writeScore(_ score: Double, _ reply: inout ReplyWriter) { reply.double(Score.text(score)) }
 
-    /// Members, each followed by its score when asked.
+    /// Members, each followed by its score when asked: in RESP3 each (member, score) is a
+    /// two-element array, as Redis 7.0 answers WITHSCORES there.
     func writeEntries(_ entries: [ZEntry], withScores: Bool, _ reply: inout ReplyWriter) {
-        reply.arrayHeader(withScores ? entries.count * 2 : entries.count)
+        writeEntries(entries, withScores: withScores, &reply, pairs: withScores && reply.resp3)
+    }
+
+    func writeEntries(_ entries: [ZEntry], withScores: Bool, _ reply: inout ReplyWriter, pairs: Bool) {
+        reply.arrayHeader(withScores && !pairs ? entries.count * 2 : entries.count)
         for entry in entries {
+            if pairs { reply.arrayHeader(2) }
             reply.bulk(bytes: entry.member)
             if withScores { writeScore(entry.score, &reply) }
         }
@@ -488,11 +495,8 @@ extension RocksDBSession {
                 if let last = popped.last {
                     stageZsetAfterPop(args[1], meta: meta, generation: generation, remaining: total - UInt64(popped.count), last: last, max: max)
                 }
-                reply.arrayHeader(popped.count * 2)
-                for entry in popped {
-                    reply.bulk(bytes: entry.member)
-                    writeScore(entry.score, &reply)
-                }
+                // With a count, RESP3 nests each (member, score); without one the reply stays flat.
+                writeEntries(popped, withScores: true, &reply, pairs: args.count > 2 && reply.resp3)
             }
         }
     }
