@@ -11,8 +11,11 @@ struct RedisEngineTests {
     /// Every family round-trips: the same commands to redis-server directly and through Dynamis
     /// (in front of another redis-server) give byte-identical replies, errors and arity
     /// checks included.
-    @Test func everyFamilyRoundTrips() throws {
-        let harness = try DifferentialHarness(redisEngine: true)
+    /// In RESP3 too: clients that said HELLO 3 get redis-server's own RESP3 replies (maps,
+    /// doubles, sets), through backend connections that said it as well.
+    @Test(arguments: [false, true])
+    func everyFamilyRoundTrips(resp3: Bool) throws {
+        let harness = try DifferentialHarness(redisEngine: true, resp3: resp3)
         defer { harness.stop() }
         let script: [[String]] = [
             ["SET", "s", "v"], ["GET", "s"], ["INCR", "n"], ["MSET", "a", "1", "b", "2"], ["MGET", "a", "b", "zz"],

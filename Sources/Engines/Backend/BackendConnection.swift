@@ -68,7 +68,9 @@ final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Send
         timeoutTask = eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [weak self] _ in
             self?.expireTimedOut()
         }
-        eventLoop.execute { self.connect() }
+        // Made on its loop (the RESP3 pool, on its first request): connecting at once lets the
+        // requests that follow queue for the first connect instead of failing.
+        if eventLoop.inEventLoop { connect() } else { eventLoop.execute { self.connect() } }
     }
 
     var hasUnflushedRequests: Bool { outbound.readableBytes > 0 }
@@ -96,10 +98,10 @@ final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Send
         return nil
     }
 
-    /// The reply to this connection's own AUTH.
+    /// The replies to this connection's own AUTH (sequence 0) and HELLO 3 (sequence 1).
     func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {
         if case .success(let bytes) = reply, bytes.getInteger(at: bytes.readerIndex, as: UInt8.self) == UInt8(ascii: "-") {
-            logger.error("backend \(options.host):\(options.port) refused AUTH: \(String(buffer: bytes))")
+            logger.error("backend \(options.host):\(options.port) refused \(sequence == 0 ? "AUTH" : "HELLO 3"): \(String(buffer: bytes))")
         }
     }
 
@@ -150,15 +152,21 @@ final class BackendConnection<Wire: BackendWire>: ReplyReceiver, @unchecked Send
             return
         }
         logger.notice("connected to backend \(options.host):\(options.port)")
-        if let password = options.password {
-            // AUTH goes first on the connection, ahead of anything queued while connecting, so
-            // every request runs authenticated.
+        if options.password != nil || options.resp3 {
+            // AUTH, then HELLO 3 for the RESP3 pool, go first on the connection, ahead of
+            // anything queued while connecting, so every request runs authenticated and gets its
+            // replies in its client's protocol.
             var queued = outbound
             outbound.clear()
             let queuedInFlight = inFlight
             inFlight.removeAll()
-            _ = send([ByteBuffer(string: "AUTH"), ByteBuffer(string: password)],
-                     origin: RequestOrigin(client: 0, receiver: self, sequence: 0))
+            if let password = options.password {
+                _ = send([ByteBuffer(string: "AUTH"), ByteBuffer(string: password)],
+                         origin: RequestOrigin(client: 0, receiver: self, sequence: 0))
+            }
+            if options.resp3 {
+                _ = send([ByteBuffer(string: "HELLO"), ByteBuffer(string: "3")], origin: RequestOrigin(client: 0, receiver: self, sequence: 1))
+            }
             outbound.writeBuffer(&queued)
             inFlight.append(contentsOf: queuedInFlight)
         }

@@ -25,7 +25,11 @@ public final class BackendEngine: StorageEngine {
 
     public func makeSession(eventLoop: EventLoop) -> any EngineSession {
         switch kind {
-        case .redis: return RedisSession(pool: BackendPool(eventLoop: eventLoop, options: options, logger: logger))
+        case .redis:
+            var resp3 = options
+            resp3.resp3 = true
+            return RedisSession(pool: BackendPool(eventLoop: eventLoop, options: options, logger: logger),
+                                resp3: { BackendPool(eventLoop: eventLoop, options: resp3, logger: self.logger) })
         case .memcached: return MemcachedSession(pool: BackendPool(eventLoop: eventLoop, options: options, logger: logger))
         }
     }

@@ -12,6 +12,8 @@ public struct BackendOptions: Sendable, Equatable {
     public var password: String?
     /// Requests in flight on one connection before new ones fail fast.
     public var maxInFlight = 100_000
+    /// Switch every connection to RESP3 (HELLO 3) before any request: the pool of RESP3 clients.
+    public var resp3 = false
 
     public init(host: String, port: Int) {
         self.host = host
