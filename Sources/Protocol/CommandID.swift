@@ -10,6 +10,7 @@ public enum CommandID: Sendable, Hashable {
     case append, strlen, getrange, substr, setrange, incr, decr, incrby, decrby, incrbyfloat
     // Bitmaps (over strings)
     case getbit, setbit, bitcount, bitpos, bitop, bitfield, bitfieldRO
+    case lcs
     // Keyspace
     case del, unlink, exists, type, expire, pexpire, expireat, pexpireat
     case ttl, pttl, expiretime, pexpiretime, persist, touch

@@ -43,6 +43,7 @@ public enum CommandTable {
         .init("incrby", .incrby, arity: 3, [.write, .denyOOM, .fast], keys: (1, 1, 1), group: "string"),
         .init("decrby", .decrby, arity: 3, [.write, .denyOOM, .fast], keys: (1, 1, 1), group: "string"),
         .init("incrbyfloat", .incrbyfloat, arity: 3, [.write, .denyOOM, .fast], keys: (1, 1, 1), group: "string"),
+        .init("lcs", .lcs, arity: -3, [.readonly], keys: (1, 2, 1), group: "string"),
 
         // Keyspace
         .init("del", .del, arity: -2, [.write], keys: (1, -1, 1), group: "generic"),

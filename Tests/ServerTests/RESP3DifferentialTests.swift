@@ -42,4 +42,53 @@ struct RESP3DifferentialTests {
         ])
         #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
     }
+
+    /// Error texts Redis 7.0 words its own way, OBJECT FREQ without an LFU policy, CLIENT
+    /// NO-EVICT's argument, and LCS in all its forms; in RESP2 and RESP3.
+    @Test(arguments: [false, true])
+    func errorTextsAndLCSMatchRedis(resp3: Bool) throws {
+        let harness = try DifferentialHarness(resp3: resp3)
+        defer { harness.stop() }
+        let differences = try harness.run(script: [
+            ["LPOP"], ["LPOP", "a", "1", "2"], ["RPOP"], ["RPOP", "a", "1", "2"], ["LPOP", "a", "-1"], ["LPOP", "a", "x"],
+            ["ZINTERCARD", "0", "a"], ["ZINTERCARD", "-1", "a"], ["ZINTERCARD", "2", "a"], ["ZINTERCARD", "1", "a", "LIMIT", "-1"], ["ZINTERCARD", "1", "a", "LIMIT", "x"],
+            ["ZINTERCARD", "x", "a"], ["ZINTERCARD", "1", "a", "FOO", "1"], ["ZINTERCARD", "1", "a", "LIMIT"],
+            ["SINTERCARD", "0", "a"], ["SINTERCARD", "-1", "a"], ["SINTERCARD", "2", "a"], ["SINTERCARD", "1", "a", "LIMIT", "-1"], ["SINTERCARD", "x", "a"],
+            ["SINTERCARD", "1", "a", "LIMIT", "x"], ["SINTERCARD", "1", "a", "BAR", "1"],
+            ["LMPOP", "0", "a", "LEFT"], ["LMPOP", "-1", "a", "LEFT"], ["LMPOP", "2", "a", "LEFT"], ["LMPOP", "1", "a", "UP"], ["LMPOP", "1", "a", "LEFT", "COUNT", "0"],
+            ["LMPOP", "1", "a", "LEFT", "COUNT", "-1"], ["LMPOP", "x", "a", "LEFT"], ["LMPOP", "1", "a", "LEFT", "COUNT"], ["LMPOP", "1", "a", "LEFT", "FOO", "1"],
+            ["ZMPOP", "0", "a", "MIN"], ["ZMPOP", "-1", "a", "MIN"], ["ZMPOP", "2", "a", "MIN"], ["ZMPOP", "1", "a", "UP"], ["ZMPOP", "1", "a", "MIN", "COUNT", "0"],
+            ["ZMPOP", "1", "a", "MIN", "COUNT", "-1"], ["ZMPOP", "x", "a", "MIN"], ["ZMPOP", "1", "a", "MIN", "COUNT", "1", "COUNT", "2"],
+            ["BLMPOP", "0", "0", "a", "LEFT"], ["BZMPOP", "0", "0", "a", "MIN"], ["BLMPOP", "-1", "1", "a", "LEFT"],
+            ["HSET", "h", "f", "v"], ["HRANDFIELD", "h", "-9223372036854775808"], 
+            ["HRANDFIELD", "h", "9223372036854775807"], ["HRANDFIELD", "h", "x"], ["ZADD", "z", "1", "m"], ["ZRANDMEMBER", "z", "-9223372036854775808"],
+            ["SADD", "s", "m"], ["SRANDMEMBER", "s", "-9223372036854775808"], ["SPOP", "s", "-1"],
+            ["OBJECT", "FREQ", "h"], ["OBJECT", "HELP"], ["OBJECT", "FOO", "h"], ["OBJECT", "IDLETIME", "nope"],
+            ["CLIENT", "NO-EVICT", "on"], ["CLIENT", "NO-EVICT", "maybe"], ["LCS", "a", "b"],
+            ["SET", "k1", "ohmytext"], ["SET", "k2", "mynewtext"], ["LCS", "k1", "k2"], ["LCS", "k1", "k2", "LEN"],
+            ["LCS", "k1", "k2", "IDX"], ["LCS", "k1", "k2", "IDX", "MINMATCHLEN", "4"], ["LCS", "k1", "k2", "IDX", "MINMATCHLEN", "4", "WITHMATCHLEN"],
+            ["LCS", "k1", "k2", "IDX", "WITHMATCHLEN"], ["LCS", "k1", "k2", "LEN", "IDX"], ["LCS", "k1", "k2", "FOO"], ["LCS", "k1", "k2", "MINMATCHLEN"],
+            ["LCS", "k1", "k2", "MINMATCHLEN", "x"], ["LCS", "k1", "k2", "IDX", "MINMATCHLEN", "-5"], ["LCS", "k1", "none"], ["LCS", "none", "none", "IDX"],
+            ["LCS", "k1", "h"], ["LCS", "h", "k1", "FOO"], ["LCS", "k1"], ["SET", "k3", "aaaa"], ["SET", "k4", "aa"], ["LCS", "k3", "k4", "IDX", "WITHMATCHLEN"],
+            ["SET", "k5", "abcdefghijabcdefghij"], ["SET", "k6", "xbcdxghijyyyabcdzz"], ["LCS", "k5", "k6"], ["LCS", "k5", "k6", "IDX", "WITHMATCHLEN"],
+            ["SETBIT", "bb", "1", "1"], ["BITFIELD_RO", "bb", "GET", "u2", "0"],
+        ])
+        #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+    }
+
+    /// Seeded random strings over a small alphabet, so that matches and ties abound.
+    @Test func randomLCSMatchesRedis() throws {
+        let harness = try DifferentialHarness()
+        defer { harness.stop() }
+        let differences = try harness.run(random: 600, seed: DifferentialHarness.seed("lcs"), probes: []) { g in
+            func text() -> String { String((0..<Int(g.next() % 14)).map { _ in g.pick(Array("abc")) }) }
+            switch g.next() % 4 {
+            case 0: return ["SET", "la", text()]
+            case 1: return ["SET", "lb", text()]
+            case 2: return ["LCS", "la", "lb"] + (g.chance(50) ? ["IDX"] : ["LEN"])
+            default: return ["LCS", g.pick(["la", "lb"]), g.pick(["la", "lb"]), "IDX", "MINMATCHLEN", String(g.next() % 3), "WITHMATCHLEN"]
+            }
+        }
+        #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+    }
 }

@@ -153,7 +153,7 @@ extension RocksDBSession {
 
     func pop(_ args: [ByteBuffer], _ reply: inout ReplyWriter, left: Bool) throws(RocksDBError) {
         var count: Int?
-        if args.count > 3 { return reply.error(RedisError.syntax) }
+        if args.count > 3 { return reply.error(RedisError.arity(left ? "lpop" : "rpop")) }
         if args.count == 3 {
             guard let parsed = args[2].redisInteger, parsed >= 0 else {
                 return reply.error("ERR value is out of range, must be positive")
@@ -405,8 +405,7 @@ extension RocksDBSession {
     /// written.
     func multiPopArguments(_ args: [ByteBuffer], first: StaticString, second: StaticString, _ reply: inout ReplyWriter)
         -> (keys: ArraySlice<ByteBuffer>, first: Bool, count: Int)? {
-        guard let numkeys = args[1].redisInteger else { reply.error(RedisError.notInteger); return nil }
-        guard numkeys > 0 else { reply.error("ERR numkeys should be greater than 0"); return nil }
+        guard let numkeys = args[1].redisInteger, numkeys > 0 else { reply.error("ERR numkeys should be greater than 0"); return nil }
         guard numkeys <= args.count - 3 else { reply.error(RedisError.syntax); return nil }
         let side = args[2 + numkeys]
         guard side.isOption(first) || side.isOption(second) else { reply.error(RedisError.syntax); return nil }

@@ -17,7 +17,7 @@ extension RocksDBSession {
                          "    seconds elapsed since the last access to the key.",
                          "REFCOUNT <key>", "    Return the number of references of the value associated with the specified",
                          "    <key>.",
-                         "HELP", "    Print this help."]
+                         "HELP", "    Prints this help."]
             reply.arrayHeader(lines.count)
             for line in lines { reply.simple(line) }
             return
@@ -31,7 +31,11 @@ extension RocksDBSession {
         guard let record = try readRecord(now: now) else { return reply.null() }
         switch sub {
         case "refcount": return reply.integer(1)
-        case "idletime", "freq": return reply.integer(0)
+        case "idletime": return reply.integer(0)
+        case "freq":
+            // Redis 7.0 tracks access frequency only under an LFU maxmemory policy, which Dynamis
+            // does not have (its maxmemory-policy is noeviction).
+            return reply.error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
         default: break
         }
         let count = Metadata.collection(record.stored).map { Int($0.count) } ?? 0

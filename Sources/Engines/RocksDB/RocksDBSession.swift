@@ -126,6 +126,7 @@ final class RocksDBSession: EngineSession {
             case .strlen: try strlen(args, &reply)
             case .getrange, .substr: try getrange(args, &reply)
             case .setrange: try setrange(args, &reply)
+            case .lcs: try lcs(args, &reply)
             case .getbit: try getbit(args, &reply)
             case .setbit: try setbit(args, &reply)
             case .bitcount: try bitcount(args, &reply)

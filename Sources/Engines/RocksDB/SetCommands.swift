@@ -138,15 +138,14 @@ extension RocksDBSession {
     }
 
     func sintercard(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        guard let numkeys = args[1].redisInteger else { return reply.error(RedisError.notInteger) }
-        guard numkeys > 0 else { return reply.error("ERR numkeys should be greater than 0") }
+        // Redis parses numkeys and LIMIT with these messages for any bad value, numbers or not.
+        guard let numkeys = args[1].redisInteger, numkeys > 0 else { return reply.error("ERR numkeys should be greater than 0") }
         guard numkeys <= args.count - 2 else { return reply.error("ERR Number of keys can't be greater than number of args") }
         var limit = 0
         var i = 2 + numkeys
         while i < args.count {
             guard args[i].isOption("LIMIT"), i + 1 < args.count else { return reply.error(RedisError.syntax) }
-            guard let value = args[i + 1].redisInteger else { return reply.error(RedisError.notInteger) }
-            guard value >= 0 else { return reply.error("ERR LIMIT can't be negative") }
+            guard let value = args[i + 1].redisInteger, value >= 0 else { return reply.error("ERR LIMIT can't be negative") }
             limit = value
             i += 2
         }

@@ -83,8 +83,7 @@ extension RocksDBSession {
                 withScores = true
                 j += 1
             } else if cardinality, remaining >= 2, word.isOption("LIMIT") {
-                guard let value = args[j + 1].redisInteger else { return reply.error(RedisError.notInteger) }
-                guard value >= 0 else { return reply.error("ERR LIMIT can't be negative") }
+                guard let value = args[j + 1].redisInteger, value >= 0 else { return reply.error("ERR LIMIT can't be negative") }
                 limit = value
                 j += 2
             } else {

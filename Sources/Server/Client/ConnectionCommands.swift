@@ -174,6 +174,8 @@ extension ClientConnectionHandler {
             replyWriter.verbatim(clientInfoLine() + "\n")
         case "no-evict", "no-touch":
             guard arity(args.count == 3) else { return }
+            // Dynamis evicts nothing, so either answer changes nothing; the argument is checked as Redis does.
+            guard args[2].isOption("ON") || args[2].isOption("OFF") else { return replyWriter.error("ERR syntax error") }
             replyWriter.ok()
         case "help":
             let lines = ["CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
