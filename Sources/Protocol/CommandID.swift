@@ -11,6 +11,8 @@ public enum CommandID: Sendable, Hashable {
     // Bitmaps (over strings)
     case getbit, setbit, bitcount, bitpos, bitop, bitfield, bitfieldRO
     case lcs
+    // HyperLogLog (over strings)
+    case pfadd, pfcount, pfmerge
     // Keyspace
     case del, unlink, exists, type, expire, pexpire, expireat, pexpireat
     case ttl, pttl, expiretime, pexpiretime, persist, touch

@@ -1,0 +1,461 @@
+import Foundation
+import NIOCore
+import Protocol
+
+/// Redis 7.0's HyperLogLog, byte for byte (`hyperloglog.c`): a string value starting with the
+/// 16-byte header `HYLL`, encoding (0 dense, 1 sparse), three unused bytes and the cached
+/// cardinality (8 bytes little-endian, bit 7 of the last byte set when stale), then 16,384
+/// six-bit registers, densely packed or run-length coded (sparse opcodes ZERO, XZERO and VAL).
+/// The same element hashing (MurmurHash64A, seed 0xadc83b19), the same sparse updates and
+/// promotion rule (past 3,000 bytes or a register above 32) and the same estimator (Ertl's), so
+/// PFADD, PFCOUNT, PFMERGE and even GET of the value answer as Redis does.
+struct HyperLogLog {
+    static let registers = 16384
+    static let indexBits = 14
+    static let q = 64 - indexBits
+    static let headerSize = 16
+    static let denseSize = headerSize + (registers * 6 + 7) / 8
+    static let sparseMaxBytes = 3000
+    static let invalidError = "INVALIDOBJ Corrupted HLL object detected"
+    static let notHLLError = "WRONGTYPE Key is not a valid HyperLogLog string value."
+
+    /// The whole string value: header, then registers.
+    var bytes: [UInt8]
+
+    /// A new, empty HLL: sparse, one XZERO opcode covering every register, cached count 0.
+    static func empty() -> HyperLogLog {
+        var bytes = [UInt8](repeating: 0, count: headerSize + 2)
+        bytes[0] = UInt8(ascii: "H"); bytes[1] = UInt8(ascii: "Y"); bytes[2] = UInt8(ascii: "L"); bytes[3] = UInt8(ascii: "L")
+        bytes[4] = 1
+        let run = registers - 1
+        bytes[headerSize] = UInt8(run >> 8) | 0x40
+        bytes[headerSize + 1] = UInt8(run & 0xFF)
+        return HyperLogLog(bytes: bytes)
+    }
+
+    /// Redis's `isHLLObjectOrReply` checks on a string value.
+    static func isValid(_ value: ArraySlice<UInt8>) -> Bool {
+        guard value.count >= headerSize else { return false }
+        let b = value.startIndex
+        guard value[b] == UInt8(ascii: "H"), value[b + 1] == UInt8(ascii: "Y"), value[b + 2] == UInt8(ascii: "L"),
+              value[b + 3] == UInt8(ascii: "L"), value[b + 4] <= 1 else { return false }
+        return value[b + 4] != 0 || value.count == denseSize
+    }
+
+    var isDense: Bool { bytes[4] == 0 }
+
+    // MARK: - Hashing
+
+    static func murmur64A(_ key: ArraySlice<UInt8>, seed: UInt64 = 0xadc8_3b19) -> UInt64 {
+        let m: UInt64 = 0xc6a4_a793_5bd1_e995
+        let r: UInt64 = 47
+        var h = seed ^ (UInt64(key.count) &* m)
+        var i = key.startIndex
+        let blocksEnd = key.startIndex + (key.count - key.count & 7)
+        while i < blocksEnd {
+            var k: UInt64 = 0
+            for j in 0..<8 { k |= UInt64(key[i + j]) << UInt64(8 * j) }
+            k = k &* m
+            k ^= k >> r
+            k = k &* m
+            h ^= k
+            h = h &* m
+            i += 8
+        }
+        let tail = key.count & 7
+        if tail > 0 {
+            for j in stride(from: tail - 1, through: 0, by: -1) { h ^= UInt64(key[i + j]) << UInt64(8 * j) }
+            h = h &* m
+        }
+        h ^= h >> r
+        h = h &* m
+        h ^= h >> r
+        return h
+    }
+
+    /// The register an element lands in and the length of its "000...1" pattern.
+    static func patternLength(_ element: ArraySlice<UInt8>) -> (index: Int, count: UInt8) {
+        var hash = murmur64A(element)
+        let index = Int(hash & UInt64(registers - 1))
+        hash >>= UInt64(indexBits)
+        hash |= 1 << UInt64(q)
+        var count: UInt8 = 1
+        var bit: UInt64 = 1
+        while hash & bit == 0 {
+            count += 1
+            bit <<= 1
+        }
+        return (index, count)
+    }
+
+    // MARK: - Dense registers
+
+    static func denseGet(_ r: [UInt8], _ base: Int, _ index: Int) -> UInt8 {
+        let byte = base + index * 6 / 8, fb = (index * 6) & 7
+        let b0 = UInt(r[byte]), b1 = byte + 1 < r.count ? UInt(r[byte + 1]) : 0
+        return UInt8(((b0 >> UInt(fb)) | (b1 << UInt(8 - fb))) & 63)
+    }
+
+    static func denseSet(_ r: inout [UInt8], _ base: Int, _ index: Int, _ value: UInt8) {
+        let byte = base + index * 6 / 8, fb = (index * 6) & 7
+        let v = UInt(value)
+        r[byte] &= ~UInt8(truncatingIfNeeded: UInt(63) << UInt(fb))
+        r[byte] |= UInt8(truncatingIfNeeded: v << UInt(fb))
+        // The last register's high bits would land in the byte after the string (Redis's NUL); they are zero.
+        if byte + 1 < r.count {
+            r[byte + 1] &= ~UInt8(truncatingIfNeeded: UInt(63) >> UInt(8 - fb))
+            r[byte + 1] |= UInt8(truncatingIfNeeded: v >> UInt(8 - fb))
+        }
+    }
+
+    // MARK: - Sparse opcodes
+
+    private static func isZero(_ b: UInt8) -> Bool { b & 0xC0 == 0 }
+    private static func isXZero(_ b: UInt8) -> Bool { b & 0xC0 == 0x40 }
+    private static func isVal(_ b: UInt8) -> Bool { b & 0x80 != 0 }
+    private static func zeroLength(_ b: UInt8) -> Int { Int(b & 0x3F) + 1 }
+    private static func xzeroLength(_ b0: UInt8, _ b1: UInt8) -> Int { (Int(b0 & 0x3F) << 8 | Int(b1)) + 1 }
+    private static func valValue(_ b: UInt8) -> UInt8 { (b >> 2) & 0x1F + 1 }
+    private static func valLength(_ b: UInt8) -> Int { Int(b & 0x3) + 1 }
+    private static func val(_ value: UInt8, _ length: Int) -> UInt8 { ((value - 1) << 2 | UInt8(length - 1)) | 0x80 }
+    private static func zero(_ length: Int) -> UInt8 { UInt8(length - 1) }
+    private static func xzero(_ length: Int) -> [UInt8] { [UInt8((length - 1) >> 8) | 0x40, UInt8((length - 1) & 0xFF)] }
+
+    /// Converts to the dense encoding; false when the sparse data is corrupt.
+    mutating func toDense() -> Bool {
+        guard !isDense else { return true }
+        var dense = [UInt8](repeating: 0, count: Self.denseSize)
+        for i in 0..<Self.headerSize { dense[i] = bytes[i] }
+        dense[4] = 0
+        var index = 0, p = Self.headerSize
+        while p < bytes.count {
+            let b = bytes[p]
+            if Self.isZero(b) {
+                index += Self.zeroLength(b)
+                p += 1
+            } else if Self.isXZero(b) {
+                guard p + 1 < bytes.count else { return false }
+                index += Self.xzeroLength(b, bytes[p + 1])
+                p += 2
+            } else {
+                let length = Self.valLength(b), value = Self.valValue(b)
+                guard index + length <= Self.registers else { return false }
+                for _ in 0..<length {
+                    Self.denseSet(&dense, Self.headerSize, index, value)
+                    index += 1
+                }
+                p += 1
+            }
+        }
+        guard index == Self.registers else { return false }
+        bytes = dense
+        return true
+    }
+
+    /// Raises register `index` to `count`: 1 when it changed, 0 when not, -1 when corrupt
+    /// (Redis's `hllSparseSet`, promoting to dense as Redis does).
+    mutating func set(_ index: Int, _ count: UInt8) -> Int {
+        if isDense {
+            guard count > Self.denseGet(bytes, Self.headerSize, index) else { return 0 }
+            Self.denseSet(&bytes, Self.headerSize, index, count)
+            return 1
+        }
+        if count > 32 { return promote(index, count) }
+        // Step 1: the opcode covering the register.
+        var p = Self.headerSize, first = 0, span = 0
+        var prev: Int?
+        while p < bytes.count {
+            var length = 1
+            let b = bytes[p]
+            if Self.isZero(b) {
+                span = Self.zeroLength(b)
+            } else if Self.isVal(b) {
+                span = Self.valLength(b)
+            } else {
+                guard p + 1 < bytes.count else { return -1 }
+                span = Self.xzeroLength(b, bytes[p + 1])
+                length = 2
+            }
+            if index <= first + span - 1 { break }
+            prev = p
+            p += length
+            first += span
+        }
+        guard span != 0, p < bytes.count else { return -1 }
+        let opcode = bytes[p]
+        let isZeroOp = Self.isZero(opcode), isXZeroOp = Self.isXZero(opcode)
+        let runLength = isZeroOp ? Self.zeroLength(opcode) : isXZeroOp ? Self.xzeroLength(opcode, bytes[p + 1]) : Self.valLength(opcode)
+        var updated = false
+        if !isZeroOp, !isXZeroOp {
+            if Self.valValue(opcode) >= count { return 0 }  // case A
+            if runLength == 1 {  // case B
+                bytes[p] = Self.val(count, 1)
+                updated = true
+            }
+        }
+        if !updated, isZeroOp, runLength == 1 {  // case C
+            bytes[p] = Self.val(count, 1)
+            updated = true
+        }
+        if !updated {
+            // Case D: split the opcode around the register.
+            var sequence: [UInt8] = []
+            let last = first + span - 1
+            if isZeroOp || isXZeroOp {
+                if index != first {
+                    let length = index - first
+                    sequence += length > 64 ? Self.xzero(length) : [Self.zero(length)]
+                }
+                sequence.append(Self.val(count, 1))
+                if index != last {
+                    let length = last - index
+                    sequence += length > 64 ? Self.xzero(length) : [Self.zero(length)]
+                }
+            } else {
+                let current = Self.valValue(opcode)
+                if index != first { sequence.append(Self.val(current, index - first)) }
+                sequence.append(Self.val(count, 1))
+                if index != last { sequence.append(Self.val(current, last - index)) }
+            }
+            let oldLength = isXZeroOp ? 2 : 1
+            let delta = sequence.count - oldLength
+            if delta > 0, bytes.count + delta > Self.sparseMaxBytes { return promote(index, count) }
+            bytes.replaceSubrange(p..<(p + oldLength), with: sequence)
+        }
+        // Step 4: merge adjacent VAL opcodes of equal value, scanning up to 5 opcodes from prev.
+        var q = prev ?? Self.headerSize
+        var scan = 5
+        while q < bytes.count, scan > 0 {
+            scan -= 1
+            let b = bytes[q]
+            if Self.isXZero(b) {
+                q += 2
+                continue
+            }
+            if Self.isZero(b) {
+                q += 1
+                continue
+            }
+            if q + 1 < bytes.count, Self.isVal(bytes[q + 1]) {
+                let v1 = Self.valValue(b), v2 = Self.valValue(bytes[q + 1])
+                let length = Self.valLength(b) + Self.valLength(bytes[q + 1])
+                if v1 == v2, length <= 4 {
+                    bytes[q + 1] = Self.val(v1, length)
+                    bytes.remove(at: q)
+                    continue
+                }
+            }
+            q += 1
+        }
+        invalidateCache()
+        return 1
+    }
+
+    private mutating func promote(_ index: Int, _ count: UInt8) -> Int {
+        guard toDense() else { return -1 }
+        return set(index, count)
+    }
+
+    /// PFADD's step for one element.
+    mutating func add(_ element: ArraySlice<UInt8>) -> Int {
+        let (index, count) = Self.patternLength(element)
+        return set(index, count)
+    }
+
+    // MARK: - Cardinality
+
+    var cachedCount: UInt64? {
+        guard bytes[15] & 0x80 == 0 else { return nil }
+        var card: UInt64 = 0
+        for i in 0..<8 { card |= UInt64(bytes[8 + i]) << UInt64(8 * i) }
+        return card
+    }
+
+    mutating func setCachedCount(_ card: UInt64) {
+        for i in 0..<8 { bytes[8 + i] = UInt8(truncatingIfNeeded: card >> UInt64(8 * i)) }
+    }
+
+    mutating func invalidateCache() { bytes[15] |= 0x80 }
+
+    /// Raises `max[i]` to this HLL's register i; false when corrupt.
+    func merge(into max: inout [UInt8]) -> Bool {
+        if isDense {
+            for i in 0..<Self.registers {
+                let v = Self.denseGet(bytes, Self.headerSize, i)
+                if v > max[i] { max[i] = v }
+            }
+            return true
+        }
+        var index = 0, p = Self.headerSize
+        while p < bytes.count {
+            let b = bytes[p]
+            if Self.isZero(b) {
+                index += Self.zeroLength(b)
+                p += 1
+            } else if Self.isXZero(b) {
+                guard p + 1 < bytes.count else { return false }
+                index += Self.xzeroLength(b, bytes[p + 1])
+                p += 2
+            } else {
+                let length = Self.valLength(b), value = Self.valValue(b)
+                guard index + length <= Self.registers else { return false }
+                for _ in 0..<length {
+                    if value > max[index] { max[index] = value }
+                    index += 1
+                }
+                p += 1
+            }
+        }
+        return index == Self.registers
+    }
+
+    /// The registers, one byte each; nil when corrupt.
+    func rawRegisters() -> [UInt8]? {
+        var raw = [UInt8](repeating: 0, count: Self.registers)
+        return merge(into: &raw) ? raw : nil
+    }
+
+    /// Ertl's estimator over a register histogram, as Redis 7.0's `hllCount`.
+    static func estimate(_ raw: [UInt8]) -> UInt64 {
+        var histogram = [Int](repeating: 0, count: 64)
+        for r in raw { histogram[Int(r)] += 1 }
+        let m = Double(registers)
+        var z = m * tau((m - Double(histogram[q + 1])) / m)
+        for j in stride(from: q, through: 1, by: -1) {
+            z += Double(histogram[j])
+            z *= 0.5
+        }
+        z += m * sigma(Double(histogram[0]) / m)
+        let alphaInfinity = 0.721347520444481703680
+        return UInt64((alphaInfinity * m * m / z).rounded(.toNearestOrAwayFromZero))
+    }
+
+    private static func sigma(_ x: Double) -> Double {
+        if x == 1 { return .infinity }
+        var x = x, y = 1.0, z = x, previous = 0.0
+        repeat {
+            x *= x
+            previous = z
+            z += x * y
+            y += y
+        } while previous != z
+        return z
+    }
+
+    private static func tau(_ x: Double) -> Double {
+        if x == 0 || x == 1 { return 0 }
+        var x = x, y = 1.0, z = 1 - x, previous = 0.0
+        repeat {
+            x = x.squareRoot()
+            previous = z
+            y *= 0.5
+            z -= pow(1 - x, 2) * y
+        } while previous != z
+        return z / 3
+    }
+}
+
+/// PFADD, PFCOUNT and PFMERGE over string values holding `HyperLogLog`s.
+extension RocksDBSession {
+    /// The HLL at `keyScratch`: nil when missing; the error to answer when the key holds
+    /// something else.
+    private func readHLL(now: Int64) throws(RocksDBError) -> Result<(HyperLogLog, Int64)?, HLLRefusal> {
+        guard let record = try readRecord(now: now) else { return .success(nil) }
+        guard record.meta.type == .string else { return .failure(.init(message: RedisError.wrongType)) }
+        guard HyperLogLog.isValid(record.stringValue) else { return .failure(.init(message: HyperLogLog.notHLLError)) }
+        return .success((HyperLogLog(bytes: Array(record.stringValue)), record.meta.expireAt))
+    }
+
+    struct HLLRefusal: Error { let message: String }
+
+    func pfadd(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+        let token = encodeKey(args[1])
+        try modify(token: token) { () throws(RocksDBError) in
+            var hll: HyperLogLog, expireAt: Int64 = 0, updated = 0
+            switch try readHLL(now: WallClock.nowMillis()) {
+            case .failure(let refusal): return reply.error(refusal.message)
+            case .success(nil):
+                hll = .empty()
+                updated = 1
+            case .success(let (existing, expiry)?):
+                hll = existing
+                expireAt = expiry
+            }
+            for element in args.dropFirst(2) {
+                switch hll.add(Array(element.readableBytesView)[...]) {
+                case 1: updated += 1
+                case -1: return reply.error(HyperLogLog.invalidError)
+                default: break
+                }
+            }
+            if updated > 0 {
+                hll.invalidateCache()
+                encodeKey(args[1])
+                hll.bytes.withUnsafeBytes { stageString($0, expireAt: expireAt) }
+            }
+            reply.integer(updated > 0 ? 1 : 0)
+        }
+    }
+
+    func pfcount(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+        let now = WallClock.nowMillis()
+        if args.count > 2 {
+            // The cardinality of the union, computed on a merged copy; nothing is cached.
+            var max = [UInt8](repeating: 0, count: HyperLogLog.registers)
+            for key in args.dropFirst() {
+                encodeKey(key)
+                switch try readHLL(now: now) {
+                case .failure(let refusal): return reply.error(refusal.message)
+                case .success(nil): continue
+                case .success(let (hll, _)?):
+                    guard hll.merge(into: &max) else { return reply.error(HyperLogLog.invalidError) }
+                }
+            }
+            return reply.integer(Int(HyperLogLog.estimate(max)))
+        }
+        let token = encodeKey(args[1])
+        // A stale cached count is recomputed and stored back in the value, as Redis does.
+        try modify(token: token) { () throws(RocksDBError) in
+            switch try readHLL(now: now) {
+            case .failure(let refusal): return reply.error(refusal.message)
+            case .success(nil): return reply.integer(0)
+            case .success(var (hll, expireAt)?):
+                if let cached = hll.cachedCount { return reply.integer(Int(cached)) }
+                guard let raw = hll.rawRegisters() else { return reply.error(HyperLogLog.invalidError) }
+                let card = HyperLogLog.estimate(raw)
+                hll.setCachedCount(card)
+                encodeKey(args[1])
+                hll.bytes.withUnsafeBytes { stageString($0, expireAt: expireAt) }
+                reply.integer(Int(card))
+            }
+        }
+    }
+
+    func pfmerge(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+        let stripes = args.dropFirst().map { KeyLocks.stripe(of: $0.withUnsafeReadableBytes { engine.keyToken($0) }) }
+        try modify(stripes: stripes) { () throws(RocksDBError) in
+            let now = WallClock.nowMillis()
+            var max = [UInt8](repeating: 0, count: HyperLogLog.registers)
+            var useDense = false
+            var destination: (HyperLogLog, Int64)?
+            for (i, key) in args.dropFirst().enumerated() {
+                encodeKey(key)
+                switch try readHLL(now: now) {
+                case .failure(let refusal): return reply.error(refusal.message)
+                case .success(nil): continue
+                case .success(let (hll, expiry)?):
+                    if hll.isDense { useDense = true }
+                    guard hll.merge(into: &max) else { return reply.error(HyperLogLog.invalidError) }
+                    if i == 0 { destination = (hll, expiry) }
+                }
+            }
+            var (hll, expireAt) = destination ?? (.empty(), 0)
+            if useDense, !hll.toDense() { return reply.error(HyperLogLog.invalidError) }
+            for (index, value) in max.enumerated() where value != 0 { _ = hll.set(index, value) }
+            hll.invalidateCache()
+            encodeKey(args[1])
+            hll.bytes.withUnsafeBytes { stageString($0, expireAt: expireAt) }
+            reply.ok()
+        }
+    }
+}
