@@ -133,4 +133,67 @@ struct BlockingPopTests {
         #expect(try waiter.command("BRPOPLPUSH", "dst", "src", "1") == .bulk(Array("x".utf8)))
         #expect(try waiter.command("BLMOVE", "src", "dst", "UP", "RIGHT", "1") == .error("ERR syntax error"))
     }
+
+    static func b(_ s: String) -> RESPValue { .bulk(Array(s.utf8)) }
+
+    /// Redis's own cases (tests/unit/type/list.tcl): a key moved into place wakes its waiter
+    /// (RENAME, SORT ... STORE, a transaction); LPUSH + DEL + SET inside MULTI leaves the waiter
+    /// blocked instead of answering WRONGTYPE; chained and circular BLMOVEs all complete.
+    @Test func keysMovedIntoPlaceWakeWaitersAndWrongTypesDoNot() throws {
+        let node = try DynamisProcess()
+        defer { node.remove() }
+        let waiter = try node.client()
+        let other = try node.client()
+        // RENAME into place.
+        #expect(try other.command("RPUSH", "src", "a", "b") == .integer(2))
+        try waiter.send(["BLPOP", "moved", "0"])
+        try waitForBlocked(1, other)
+        #expect(try other.command("RENAME", "src", "moved") == .simple("OK"))
+        #expect(try waiter.readReply() == .array([Self.b("moved"), Self.b("a")]))
+        // SORT ... STORE into place.
+        #expect(try other.command("RPUSH", "nums", "3", "1", "2") == .integer(3))
+        try waiter.send(["BLPOP", "sorted", "0"])
+        try waitForBlocked(1, other)
+        #expect(try other.command("SORT", "nums", "STORE", "sorted") == .integer(3))
+        #expect(try waiter.readReply() == .array([Self.b("sorted"), Self.b("1")]))
+        // MULTI: LPUSH + DEL + SET must not wake the waiter with WRONGTYPE.
+        try waiter.send(["BLPOP", "list", "0"])
+        try waitForBlocked(1, other)
+        for command in [["MULTI"], ["LPUSH", "list", "a"], ["DEL", "list"], ["SET", "list", "foo"]] { _ = try other.command(command) }
+        #expect(try other.command("EXEC") == .array([.integer(1), .integer(1), .simple("OK")]))
+        #expect(try other.command("DEL", "list") == .integer(1))
+        #expect(try other.command("LPUSH", "list", "b") == .integer(1))
+        #expect(try waiter.readReply() == .array([Self.b("list"), Self.b("b")]))
+        // A transaction that creates the key wakes the waiter once it commits.
+        try waiter.send(["BLPOP", "txn", "0"])
+        try waitForBlocked(1, other)
+        for command in [["MULTI"], ["LPUSH", "txn", "a"], ["LPUSH", "txn", "b"]] { _ = try other.command(command) }
+        _ = try other.command("EXEC")
+        #expect(try waiter.readReply() == .array([Self.b("txn"), Self.b("b")]))
+    }
+
+    @Test func linkedAndCircularBLMOVEsComplete() throws {
+        let node = try DynamisProcess()
+        defer { node.remove() }
+        let first = try node.client(), second = try node.client(), pusher = try node.client()
+        // Linked: list1 -> list2 -> list3.
+        try first.send(["BLMOVE", "list1", "list2", "RIGHT", "LEFT", "0"])
+        try second.send(["BLMOVE", "list2", "list3", "LEFT", "RIGHT", "0"])
+        try waitForBlocked(2, pusher)
+        #expect(try pusher.command("RPUSH", "list1", "foo") == .integer(1))
+        #expect(try first.readReply() == Self.b("foo"))
+        #expect(try second.readReply() == Self.b("foo"))
+        #expect(try pusher.command("LRANGE", "list1", "0", "-1") == .array([]))
+        #expect(try pusher.command("LRANGE", "list2", "0", "-1") == .array([]))
+        #expect(try pusher.command("LRANGE", "list3", "0", "-1") == .array([Self.b("foo")]))
+        // Circular: a -> b and b -> a; the element ends where the last move put it.
+        try first.send(["BRPOPLPUSH", "a", "b", "0"])
+        try second.send(["BRPOPLPUSH", "b", "a", "0"])
+        try waitForBlocked(2, pusher)
+        #expect(try pusher.command("RPUSH", "a", "foo") == .integer(1))
+        #expect(try first.readReply() == Self.b("foo"))
+        #expect(try second.readReply() == Self.b("foo"))
+        #expect(try pusher.command("LRANGE", "a", "0", "-1") == .array([Self.b("foo")]))
+        #expect(try pusher.command("LRANGE", "b", "0", "-1") == .array([]))
+    }
 }

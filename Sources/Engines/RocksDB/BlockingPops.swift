@@ -103,6 +103,14 @@ final class BlockedPop: @unchecked Sendable {  // mutable state is confined to `
 }
 
 extension RocksDBSession {
+    /// Whether a blocked pop's source key now holds its type (a list, or a sorted set for the
+    /// Z forms): only then does a wrong-type answer concern the client (BLMOVE's destination).
+    func sourceIsPoppable(_ spec: CommandSpec, _ args: [ByteBuffer]) -> Bool {
+        guard spec.id == .blmove || spec.id == .brpoplpush else { return false }
+        encodeKey(args[1])
+        return (try? readMeta(now: WallClock.nowMillis()))??.type == .list
+    }
+
     /// The outcome of one attempt at a blocking pop.
     enum PopAttempt {
         case popped(ByteBuffer)
@@ -124,9 +132,12 @@ extension RocksDBSession {
             return false
         }
         let resp3 = reply.resp3
+        let moves = spec.id == .blmove || spec.id == .brpoplpush
         switch attemptPop(spec, args, resp3: resp3) {
         case .popped(var bytes):
             reply.buffer.writeBuffer(&bytes)
+            // What BLMOVE pushed may be what another client waits for (chains of BLMOVEs).
+            if moves { engine.blocking.keyReady(args[2].bytes) }
             return false
         case .error(let text):
             reply.error(text)
@@ -144,8 +155,14 @@ extension RocksDBSession {
         }
         let waiter = BlockedPop(eventLoop: eventLoop, keys: keys, origin: origin, registry: engine.blocking) { [self] in
             switch attemptPop(spec, args, resp3: resp3) {
-            case .popped(let bytes): return bytes
+            case .popped(let bytes):
+                if moves { engine.blocking.keyReady(args[2].bytes) }
+                return bytes
             case .empty: return nil
+            case .error(let text) where text == RedisError.wrongType && !sourceIsPoppable(spec, args):
+                // A key woken by a write that left it another type (MULTI; LPUSH; DEL; SET) is
+                // not served: the client stays blocked, as in Redis.
+                return nil
             case .error(let text):
                 var writer = ReplyWriter(buffer: ByteBufferAllocator().buffer(capacity: 64), resp3: resp3)
                 writer.error(text)

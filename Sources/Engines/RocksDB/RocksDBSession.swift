@@ -82,11 +82,17 @@ final class RocksDBSession: EngineSession {
         // Pushes (and anything else that can fill a list or sorted set) wake blocked clients.
         if spec.flags.contains(.write), engine.blocking.hasWaiters {
             switch spec.id {
-            case .lpush, .rpush, .lpushx, .rpushx, .zadd, .zincrby, .rename, .renamenx, .copy, .restore,
+            case .lpush, .rpush, .lpushx, .rpushx, .zadd, .zincrby, .restore,
                  .zunionstore, .zinterstore, .zdiffstore, .zrangestore:
                 engine.blocking.keyReady(args[1].bytes)
-            case .lmove, .rpoplpush, .smove:
+            case .lmove, .rpoplpush, .smove, .rename, .renamenx, .copy:
+                // The key moved (or copied) into place is the destination.
                 engine.blocking.keyReady(args[2].bytes)
+            case .sort:
+                // SORT ... STORE dest creates a list.
+                if let store = args.indices.dropFirst(2).first(where: { args[$0].isOption("STORE") }), store + 1 < args.count {
+                    engine.blocking.keyReady(args[store + 1].bytes)
+                }
             default:
                 break
             }
