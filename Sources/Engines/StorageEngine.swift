@@ -22,12 +22,16 @@ public protocol StorageEngine: Sendable {
     func statistics() -> [(name: String, help: String, value: Double)]
     /// Clients waiting in a blocking command (INFO's `blocked_clients`).
     var blockedClients: Int { get }
+    /// CLIENT UNBLOCK: ends client `id`'s blocking command now, as if it timed out or with
+    /// `-UNBLOCKED`; false when that client is not blocked.
+    func unblock(client id: Int, withError: Bool) -> Bool
     /// Writes a consistent, openable copy of the node's data into `directory` (a backup).
     func checkpoint(into directory: String) throws(EngineError)
 }
 
 extension StorageEngine {
     public var blockedClients: Int { 0 }
+    public func unblock(client id: Int, withError: Bool) -> Bool { false }
 
     public func checkpoint(into directory: String) throws(EngineError) {
         throw EngineError("this engine keeps its data in a backend server: back that server up instead")

@@ -31,6 +31,9 @@ public final class NodeContext: Sendable {
 
     /// The node's TLS contexts, when `tls_cert_file` is set.
     let tls: NodeTLS?
+    /// Open client connections (CLIENT KILL) and CLIENT PAUSE's state.
+    let clients = ClientRegistry()
+    let pause = ClientPause()
 
     public init(config: DynamisConfig, engine: any StorageEngine, cluster: ClusterMap? = nil, loops: Int = 1, tls: NodeTLS? = nil) {
         self.config = config

@@ -281,4 +281,48 @@ final class Failures: @unchecked Sendable {  // guarded by its lock
     private var items: [String] = []
     func add(_ s: String) { lock.lock(); items.append(s); lock.unlock() }
     var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
+
+    /// CLIENT KILL by id and by address, CLIENT UNBLOCK with TIMEOUT and ERROR, and CLIENT PAUSE
+    /// WRITE holding a write (not a read) until CLIENT UNPAUSE.
+    @Test func clientKillUnblockAndPause() throws {
+        let node = try DynamisProcess()
+        defer { node.remove() }
+        let admin = try node.client()
+        let victim = try node.client()
+        guard case .integer(let victimID) = try victim.command("CLIENT", "ID") else { Issue.record("CLIENT ID"); return }
+        #expect(try admin.command("CLIENT", "KILL", "ID", String(victimID)) == .integer(1))
+        #expect(victim.isClosedByPeer())
+        #expect(try admin.command("CLIENT", "KILL", "ID", String(victimID)) == .integer(0))
+        // By address, in the old form; and SKIPME: a client does not kill itself unless asked.
+        let other = try node.client()
+        guard case .bulk(let info?) = try other.command("CLIENT", "INFO"),
+              let addr = String(decoding: info, as: UTF8.self).split(separator: " ").first(where: { $0.hasPrefix("addr=") })?.dropFirst(5) else {
+            Issue.record("CLIENT INFO")
+            return
+        }
+        #expect(try admin.command("CLIENT", "KILL", String(addr)) == .simple("OK"))
+        #expect(other.isClosedByPeer())
+        guard case .integer(let adminID) = try admin.command("CLIENT", "ID") else { return }
+        #expect(try admin.command("CLIENT", "KILL", "ID", String(adminID)) == .integer(0))
+        // UNBLOCK: as a timeout (nil), then with the UNBLOCKED error.
+        let blocked = try node.client()
+        guard case .integer(let blockedID) = try blocked.command("CLIENT", "ID") else { return }
+        try blocked.send(["BLPOP", "never", "0"])
+        try ClusterTestSupport.eventually("the client blocks") { try admin.command("CLIENT", "UNBLOCK", String(blockedID)) == .integer(1) }
+        #expect(try blocked.readReply() == .array(nil))
+        try blocked.send(["BLPOP", "never", "0"])
+        try ClusterTestSupport.eventually("the client blocks again") { try admin.command("CLIENT", "UNBLOCK", String(blockedID), "ERROR") == .integer(1) }
+        #expect(try blocked.readReply() == .error("UNBLOCKED client unblocked via CLIENT UNBLOCK"))
+        #expect(try admin.command("CLIENT", "UNBLOCK", String(blockedID)) == .integer(0))
+        // PAUSE WRITE: reads go on, a write waits until UNPAUSE.
+        #expect(try admin.command("CLIENT", "PAUSE", "60000", "WRITE") == .simple("OK"))
+        let writer = try node.client()
+        #expect(try writer.command("GET", "held") == .bulk(nil))
+        try writer.send(["SET", "held", "v"])
+        usleep(300_000)  // the write would have landed by now if it were not held
+        #expect(try admin.command("GET", "held") == .bulk(nil))
+        #expect(try admin.command("CLIENT", "UNPAUSE") == .simple("OK"))
+        #expect(try writer.readReply() == .simple("OK"))
+        #expect(try admin.command("GET", "held") == .bulk(Array("v".utf8)))
+    }
 }

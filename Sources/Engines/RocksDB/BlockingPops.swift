@@ -38,6 +38,14 @@ final class BlockingRegistry: Sendable {
         oldest.eventLoop.execute { oldest.retry() }
     }
 
+    /// Ends client `id`'s wait (CLIENT UNBLOCK) on its own loop; false when it is not waiting.
+    func unblock(client id: Int, withError: Bool) -> Bool {
+        guard count.load(ordering: .relaxed) > 0,
+              let waiter = waiters.withLockedValue({ map in map.values.lazy.flatMap { $0 }.first { $0.client == id } }) else { return false }
+        waiter.eventLoop.execute { waiter.unblock(withError: withError) }
+        return true
+    }
+
     /// Drops every waiter of a closed connection.
     func cancel(client: Int, on eventLoop: EventLoop) {
         let gone = waiters.withLockedValue { map in map.values.flatMap { $0 }.filter { $0.client == client && $0.eventLoop === eventLoop } }
@@ -69,13 +77,21 @@ final class BlockedPop: @unchecked Sendable {  // mutable state is confined to `
         self.attempt = attempt
     }
 
+    private var timedOutReply = ByteBuffer()
+
     func start(timeoutSeconds: Double, timedOutReply: ByteBuffer) {
+        self.timedOutReply = timedOutReply
         registry.register(self)
         if timeoutSeconds > 0 {
             timeout = eventLoop.scheduleTask(in: .nanoseconds(Int64(timeoutSeconds * 1_000_000_000))) { [self] in
                 deliver(timedOutReply)
             }
         }
+    }
+
+    /// CLIENT UNBLOCK: the timeout's reply now, or Redis's UNBLOCKED error.
+    func unblock(withError: Bool) {
+        deliver(withError ? ByteBuffer(string: "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n") : timedOutReply)
     }
 
     /// A key became ready: try again; on success answer, stop waiting, and pass the signal on

@@ -70,6 +70,8 @@ public final class RocksDBEngine: StorageEngine {
 
     public var blockedClients: Int { blocking.waiting }
 
+    public func unblock(client id: Int, withError: Bool) -> Bool { blocking.unblock(client: id, withError: withError) }
+
     /// Number of live (unexpired) keys, and how many of them have a TTL. A full scan of the
     /// metadata column family.
     func countKeys() -> (keys: Int, expires: Int) {

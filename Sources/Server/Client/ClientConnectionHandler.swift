@@ -59,6 +59,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     private var paused = false
     static let maxRepliesInFlight = 4096
     private var closing = false
+    /// `ip:port` of the listener this client reached (CLIENT KILL LADDR).
+    let localAddress: String
+    /// Set while CLIENT PAUSE holds this connection's next command back.
+    private var pausedUntil: Int64?
     private let logger: Logger
     private let allocator: ByteBufferAllocator
     /// Whether this node's engine runs the forwarded commands (cached: read per request).
@@ -72,7 +76,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
         self.speaksMemcached = node.engine.clientProtocol == .memcached
         self.logger = logger
         let id = node.nextClientID.add(1, ordering: .relaxed).oldValue
-        self.state = ClientState(id: id, address: channel.remoteAddress?.description ?? "?")
+        self.state = ClientState(id: id, address: Self.ipPort(channel.remoteAddress))
+        self.localAddress = Self.ipPort(channel.localAddress)
         self.reply = ReplyWriter(buffer: channel.allocator.buffer(capacity: 4096))
         if node.config.requirePass != nil {
             state.authenticated = false
@@ -93,6 +98,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
         loop.counters.connectionsOpened += 1
         let open = node.connectedClients.wrappingAdd(1, ordering: .relaxed).newValue
         node.totalConnections.add(1, ordering: .relaxed)
+        if open <= node.config.maxClients {
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            node.clients.add(.init(id: state.id, address: state.address, localAddress: localAddress) {
+                bound.eventLoop.execute { bound.value.killed() }
+            })
+        }
         if open > node.config.maxClients {
             // Redis accepts, answers with the error, and closes; memcached says it in its own words.
             logger.warning("refusing client \(state.address): maxclients (\(node.config.maxClients)) connections are open")
@@ -121,6 +132,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        node.clients.remove(state.id)
         if !state.watching.isEmpty { session.unwatch(&state.watching) }
         session.clientClosed(state.id)
         loop.counters.connectionsClosed += 1
@@ -187,11 +199,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
 
     private func process(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
         if speaksMemcached { return processMemcached(&buffer, context: context) }
-        while !closing && blockedOn == nil {
+        while !closing && blockedOn == nil && pausedUntil == nil {
             if deferred.count >= Self.maxRepliesInFlight {
                 pause(context)
                 return
             }
+            let mark = buffer.readerIndex
             do {
                 guard try parser.next(from: &buffer, into: &arguments) else { return }
             } catch {
@@ -199,6 +212,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
                 reply.error("ERR Protocol error: \(error.message)")
                 keepReplyOrder()
                 closing = true
+                return
+            }
+            if let deadline = pauseDeadline() {
+                holdForPause(until: deadline, &buffer, rewindTo: mark, context: context)
                 return
             }
             dispatch(context: context)
@@ -210,6 +227,15 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
                 sendReplies(failure: loop.commitNow(), context: context)
             }
         }
+    }
+
+    /// Whether CLIENT PAUSE holds the parsed command back (every command, or writes only).
+    @inline(__always)
+    private func pauseDeadline() -> Int64? {
+        // One relaxed load when no pause is in force: the request path pays nothing more.
+        guard node.pause.isActive else { return nil }
+        let isWrite = CommandTable.lookup(arguments[0])?.flags.contains(.write) ?? false
+        return node.pause.deadline(now: WallClock.nowMillis(), isWrite: isWrite)
     }
 
     private func dispatch(context: ChannelHandlerContext) {
@@ -291,7 +317,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
 
     /// Replies drained below the limit: read the requests that waited.
     private func resumeIfPaused(_ context: ChannelHandlerContext) {
-        guard paused, deferred.count < Self.maxRepliesInFlight / 2 else { return }
+        // A command CLIENT PAUSE holds back is retried by its own timer, not by arriving replies.
+        guard paused, pausedUntil == nil, deferred.count < Self.maxRepliesInFlight / 2 else { return }
         paused = false
         context.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
         if var pending = unparsed {
@@ -531,6 +558,36 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
             return
         }
         resumeIfPaused(context)
+    }
+
+    /// `ip:port`, as Redis prints client addresses.
+    static func ipPort(_ address: SocketAddress?) -> String {
+        guard let address, let ip = address.ipAddress, let port = address.port else { return address?.description ?? "?" }
+        return "\(ip):\(port)"
+    }
+
+    /// CLIENT KILL reached this connection: it closes now (after what is already answered).
+    func killed() {
+        guard let context, !closing else { return }
+        logger.info("closing client \(state.address): killed by CLIENT KILL")
+        closing = true
+        context.close(promise: nil)
+    }
+
+    /// CLIENT PAUSE in force for this command: the command goes back to the input, reading
+    /// stops, and processing resumes at the deadline (or sooner, at CLIENT UNPAUSE's next check).
+    private func holdForPause(until deadline: Int64, _ buffer: inout ByteBuffer, rewindTo mark: Int, context: ChannelHandlerContext) {
+        buffer.moveReaderIndex(to: mark)
+        pausedUntil = deadline
+        pause(context)
+        let delay = max(1, min(deadline - WallClock.nowMillis(), 100))
+        // Checked at most every 100 ms, so CLIENT UNPAUSE releases the client soon after.
+        context.eventLoop.scheduleTask(in: .milliseconds(delay)) { [self] in
+            guard let context = self.context else { return }
+            // Still paused: the command is held again, and the check rescheduled.
+            pausedUntil = nil
+            resumeIfPaused(context)
+        }
     }
 
     /// The client proved it knows the password: lift the pre-auth request limits.

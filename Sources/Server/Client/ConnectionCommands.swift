@@ -1,4 +1,5 @@
 import NIOCore
+import Engines
 import Protocol
 
 #if canImport(Glibc)
@@ -172,6 +173,38 @@ extension ClientConnectionHandler {
             replyWriter.verbatim(clientInfoLine() + "\n")
         case "list":
             replyWriter.verbatim(clientInfoLine() + "\n")
+        case "kill":
+            clientKill(args)
+        case "unblock":
+            guard args.count == 3 || args.count == 4 else {
+                return replyWriter.error("ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.")
+            }
+            var withError = false
+            if args.count == 4 {
+                if args[3].isOption("ERROR") { withError = true } else if !args[3].isOption("TIMEOUT") {
+                    return replyWriter.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+                }
+            }
+            guard let id = args[2].redisIntegerValue else { return replyWriter.error("ERR value is not an integer or out of range") }
+            replyWriter.integer(node.engine.unblock(client: id, withError: withError) ? 1 : 0)
+        case "pause":
+            guard args.count == 3 || args.count == 4 else {
+                return replyWriter.error("ERR unknown subcommand or wrong number of arguments for 'pause'. Try CLIENT HELP.")
+            }
+            var writesOnly = false
+            if args.count == 4 {
+                if args[3].isOption("WRITE") { writesOnly = true } else if !args[3].isOption("ALL") {
+                    return replyWriter.error("ERR CLIENT PAUSE mode must be WRITE or ALL")
+                }
+            }
+            guard let milliseconds = args[2].redisIntegerValue else { return replyWriter.error("ERR timeout is not an integer or out of range") }
+            guard milliseconds >= 0 else { return replyWriter.error("ERR timeout is negative") }
+            node.pause.pause(untilMillis: WallClock.nowMillis() + Int64(milliseconds), writesOnly: writesOnly)
+            replyWriter.ok()
+        case "unpause":
+            guard arity(args.count == 2) else { return }
+            node.pause.unpause()
+            replyWriter.ok()
         case "no-evict", "no-touch":
             guard arity(args.count == 3) else { return }
             // Dynamis evicts nothing, so either answer changes nothing; the argument is checked as Redis does.
@@ -193,9 +226,75 @@ extension ClientConnectionHandler {
         }
     }
 
+    /// CLIENT KILL addr:port (the old form: OK or "No such client"), or CLIENT KILL with
+    /// ID, TYPE, USER, ADDR, LADDR and SKIPME filters (the count killed), as Redis 7.0.
+    private func clientKill(_ args: [ByteBuffer]) {
+        var id: Int?, address: String?, localAddress: String?, skipMe = true
+        var typeMatches = true
+        if args.count == 3 {
+            address = args[2].text
+            skipMe = false
+        } else if args.count > 3 {
+            var i = 2
+            while i < args.count {
+                guard i + 1 < args.count else { return replyWriter.error("ERR syntax error") }
+                let value = args[i + 1]
+                if args[i].isOption("ID") {
+                    guard let parsed = value.redisIntegerValue, parsed > 0 else { return replyWriter.error("ERR client-id should be greater than 0") }
+                    id = parsed
+                } else if args[i].isOption("TYPE") {
+                    let name = value.text.lowercased()
+                    guard ["normal", "master", "replica", "slave", "pubsub"].contains(name) else {
+                        return replyWriter.error("ERR Unknown client type '\(value.text)'")
+                    }
+                    typeMatches = name == "normal"  // every Dynamis client is a normal one
+                } else if args[i].isOption("USER") {
+                    guard value.text == "default" else { return replyWriter.error("ERR No such user '\(value.text)'") }
+                } else if args[i].isOption("ADDR") {
+                    address = value.text
+                } else if args[i].isOption("LADDR") {
+                    localAddress = value.text
+                } else if args[i].isOption("SKIPME") {
+                    if value.isOption("YES") { skipMe = true } else if value.isOption("NO") { skipMe = false } else {
+                        return replyWriter.error("ERR syntax error")
+                    }
+                } else {
+                    return replyWriter.error("ERR syntax error")
+                }
+                i += 2
+            }
+        } else {
+            return replyWriter.error("ERR wrong number of arguments for 'client|kill' command")
+        }
+        var killed = 0
+        var killedSelf = false
+        for entry in node.clients.all() where typeMatches {
+            if let id, entry.id != id { continue }
+            if let address, entry.address != address { continue }
+            if let localAddress, entry.localAddress != localAddress { continue }
+            if entry.id == state.id {
+                if skipMe { continue }
+                killedSelf = true
+            } else {
+                // Gone for any later CLIENT KILL at once, as Redis frees the client at once.
+                node.clients.remove(entry.id)
+                entry.kill()
+            }
+            killed += 1
+        }
+        if args.count == 3 {
+            if killed == 0 { return replyWriter.error("ERR No such client") }
+            replyWriter.ok()
+        } else {
+            replyWriter.integer(killed)
+        }
+        // Killing itself, the client still gets its answer first.
+        if killedSelf { closeAfterReply() }
+    }
+
     private func clientInfoLine() -> String {
         let age = Int((ContinuousClock.now - state.connectedAt).components.seconds)
-        return "id=\(state.id) addr=\(state.address) laddr=\(node.config.listen) fd=0 name=\(state.name ?? "") "
+        return "id=\(state.id) addr=\(state.address) laddr=\(localAddress) fd=0 name=\(state.name ?? "") "
             + "age=\(age) idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 "
             + "multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=client|info user=default "
             + "redir=-1 resp=\(replyWriter.resp3 ? 3 : 2) lib-name=\(state.libraryName ?? "") lib-ver=\(state.libraryVersion ?? "")"
