@@ -127,6 +127,17 @@ struct HyperLogLog {
         var dense = [UInt8](repeating: 0, count: Self.denseSize)
         for i in 0..<Self.headerSize { dense[i] = bytes[i] }
         dense[4] = 0
+        let valid = forEachSparseRun { first, length, value in
+            for index in first..<(first + length) { Self.denseSet(&dense, Self.headerSize, index, value) }
+        }
+        guard valid else { return false }
+        bytes = dense
+        return true
+    }
+
+    /// Walks the sparse opcodes, calling `body` with each run of non-zero registers (first
+    /// register, run length, value); false when the opcodes do not cover exactly every register.
+    private func forEachSparseRun(_ body: (Int, Int, UInt8) -> Void) -> Bool {
         var index = 0, p = Self.headerSize
         while p < bytes.count {
             let b = bytes[p]
@@ -138,18 +149,14 @@ struct HyperLogLog {
                 index += Self.xzeroLength(b, bytes[p + 1])
                 p += 2
             } else {
-                let length = Self.valLength(b), value = Self.valValue(b)
+                let length = Self.valLength(b)
                 guard index + length <= Self.registers else { return false }
-                for _ in 0..<length {
-                    Self.denseSet(&dense, Self.headerSize, index, value)
-                    index += 1
-                }
+                body(index, length, Self.valValue(b))
+                index += length
                 p += 1
             }
         }
-        guard index == Self.registers else { return false }
-        bytes = dense
-        return true
+        return index == Self.registers
     }
 
     /// Raises register `index` to `count`: 1 when it changed, 0 when not, -1 when corrupt
@@ -286,27 +293,9 @@ struct HyperLogLog {
             }
             return true
         }
-        var index = 0, p = Self.headerSize
-        while p < bytes.count {
-            let b = bytes[p]
-            if Self.isZero(b) {
-                index += Self.zeroLength(b)
-                p += 1
-            } else if Self.isXZero(b) {
-                guard p + 1 < bytes.count else { return false }
-                index += Self.xzeroLength(b, bytes[p + 1])
-                p += 2
-            } else {
-                let length = Self.valLength(b), value = Self.valValue(b)
-                guard index + length <= Self.registers else { return false }
-                for _ in 0..<length {
-                    if value > max[index] { max[index] = value }
-                    index += 1
-                }
-                p += 1
-            }
+        return forEachSparseRun { first, length, value in
+            for index in first..<(first + length) where value > max[index] { max[index] = value }
         }
-        return index == Self.registers
     }
 
     /// The registers, one byte each; nil when corrupt.
