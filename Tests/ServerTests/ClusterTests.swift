@@ -359,6 +359,22 @@ struct RedisEngine {
                 #expect(try RESPTestClient(port: backends[index].port).command("GET", key) == S.bulk("v-" + key))
             }
         }
+        // SCRIPT LOAD through one node reaches every backend, so EVALSHA runs wherever the key
+        // lives (Dynomite's functional test); SCRIPT EXISTS answers for the whole cluster.
+        guard case .bulk(let shaBytes?) = try client.command("SCRIPT", "LOAD", "return redis.call('GET', KEYS[1])") else {
+            Issue.record("SCRIPT LOAD")
+            return
+        }
+        let sha = String(decoding: shaBytes, as: UTF8.self)
+        for backend in backends {
+            #expect(try RESPTestClient(port: backend.port).command("SCRIPT", "EXISTS", sha) == .array([.integer(1)]))
+        }
+        for key in keys { #expect(try client.command("EVALSHA", sha, "1", key) == S.bulk("v-" + key), "\(key)") }
+        #expect(try client.command("SCRIPT", "EXISTS", sha, "0000") == .array([.integer(1), .integer(0)]))
+        _ = try RESPTestClient(port: backends[3].port).command("SCRIPT", "FLUSH")
+        #expect(try client.command("SCRIPT", "EXISTS", sha) == .array([.integer(0)]))  // not on every node any more
+        #expect(try client.command("SCRIPT", "FLUSH") == .simple("OK"))
+        for backend in backends { #expect(try RESPTestClient(port: backend.port).command("SCRIPT", "EXISTS", sha) == .array([.integer(0)])) }
         // With one backend dead, its rack's answers are storage errors: a 2-rack quorum needs both.
         let victim = S.owner(of: keys[0], in: cluster, rack: 1)
         let set = (0..<1000).lazy.map { "set:\($0)" }.first { S.owner(of: $0, in: cluster, rack: 1) === victim }!

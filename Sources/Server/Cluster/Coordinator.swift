@@ -84,6 +84,15 @@ final class Coordinator {
         if spec.flags.contains(.blocking) {
             return decided(error: "ERR '\(spec.name)' is not supported in a cluster: a blocking pop on one replica would leave the others diverged")
         }
+        if spec.id == .forwarded, args.count >= 2, spec.name.description == "script" {
+            // Scripts live in each backend's cache: LOAD and FLUSH reach every node, so EVALSHA
+            // finds the script on whichever node owns its keys; EXISTS answers for all of them.
+            let nodes = everyNode
+            let sub = args[1].lowercasedText
+            if sub == "load" { return fanOut(.resp(spec, args), context, to: nodes, into: MergedReply(shape: .identical, parts: nodes.count), isWrite: true) }
+            if sub == "flush" { return fanOut(.resp(spec, args), context, to: nodes, into: MergedReply(shape: .allOK, parts: nodes.count), isWrite: true) }
+            if sub == "exists" { return fanOut(.resp(spec, args), context, to: nodes, into: MergedReply(shape: .everywhere, parts: nodes.count), isWrite: false) }
+        }
         guard let keys = ClusterKeys.indexes(spec, args), !keys.isEmpty else {
             // No keys (or malformed ones): this node's engine answers, with Redis's error if any.
             return replicate(.resp(spec, args), isWrite: spec.flags.contains(.write), token: nil, context)

@@ -41,6 +41,10 @@ final class MergedReply: PartsReply {
         case allOK
         /// KEYS: every part's array, one after the other.
         case concatenated
+        /// SCRIPT LOAD: every part must give the same reply (the script's SHA1), which is the reply.
+        case identical
+        /// SCRIPT EXISTS: element-wise, 1 only where every part says 1.
+        case everywhere
     }
 
     private let shape: Shape
@@ -91,6 +95,23 @@ final class MergedReply: PartsReply {
             RESPEncoding.decimal(all.count, into: &out)
             out.writeStaticString("\r\n")
             for var element in all { out.writeBuffer(&element) }
+        case .identical:
+            guard let first = replies.first, replies.allSatisfy({ $0 == first }) else {
+                return Self.errorBytes("ERR Dynomite: the nodes answered differently")
+            }
+            return first
+        case .everywhere:
+            let lists = replies.map(Self.elements)
+            guard let first = lists.first ?? nil, lists.allSatisfy({ $0?.count == first.count }) else {
+                return Self.errorBytes("ERR Dynomite: unexpected reply from a replica")
+            }
+            out.writeInteger(UInt8(ascii: "*"))
+            RESPEncoding.decimal(first.count, into: &out)
+            out.writeStaticString("\r\n")
+            for i in first.indices {
+                let everywhere = lists.allSatisfy { Self.integer($0![i]) == 1 }
+                out.writeStaticString(everywhere ? ":1\r\n" : ":0\r\n")
+            }
         }
         return out
     }
