@@ -13,6 +13,8 @@ public struct CommandSpec: Sendable {
     public let keyStep: Int
     /// Redis's command group, for COMMAND DOCS.
     public let group: StaticString
+    /// Which of Dynomite's `redis_req_*` datastore counters (`/info`) the command counts in.
+    public let statsClass: DatastoreStatsClass
 
     public init(_ name: StaticString, _ id: CommandID, arity: Int, _ flags: CommandFlags,
                 keys: (Int, Int, Int) = (0, 0, 0), group: StaticString) {
@@ -24,6 +26,7 @@ public struct CommandSpec: Sendable {
         self.lastKey = keys.1
         self.keyStep = keys.2
         self.group = group
+        self.statsClass = DatastoreStatsClass(name: name.description, group: group.description)
     }
 
     /// The name as a String, for messages.
@@ -73,4 +76,42 @@ public struct CommandFlags: OptionSet, Sendable {
     public static let forwardable = CommandFlags(rawValue: 1 << 10)
     /// May wait for data (BLPOP, ...): the connection reads no further request until it answers.
     public static let blocking = CommandFlags(rawValue: 1 << 11)
+}
+
+/// Dynomite's per-command counters of the datastore object in `/info` (`redis_req_get`, ...),
+/// derived once per table row from the command's name and group.
+public enum DatastoreStatsClass: Int, CaseIterable, Sendable {
+    case get, set, del, incrDecr, keys, mget, scan, sort, lreqm, sunion, ping, lists, sets, hashes, sortedsets, other
+
+    init(name: String, group: String) {
+        switch name {
+        case "get": self = .get
+        case "set", "setnx", "setex", "psetex", "mset", "msetnx", "getset": self = .set
+        case "del", "unlink": self = .del
+        case "incr", "decr", "incrby", "decrby", "incrbyfloat": self = .incrDecr
+        case "keys": self = .keys
+        case "mget": self = .mget
+        case "scan", "hscan", "sscan", "zscan": self = .scan
+        case "sort", "sort_ro": self = .sort
+        case "lrange", "lrem": self = .lreqm
+        case "sunion", "sunionstore": self = .sunion
+        case "ping": self = .ping
+        default:
+            switch group {
+            case "list": self = .lists
+            case "set": self = .sets
+            case "hash": self = .hashes
+            case "sorted-set": self = .sortedsets
+            default: self = .other
+            }
+        }
+    }
+
+    /// The `/info` field name.
+    public var field: String {
+        switch self {
+        case .incrDecr: return "redis_req_incr_decr"
+        default: return "redis_req_\(self)"
+        }
+    }
 }

@@ -23,6 +23,45 @@ struct AdminHTTPTests {
         #expect(pool?["client_read_requests"] as? Int == 3)
         #expect(pool?["client_connections"] as? Int == 1)
         #expect(pool?["peer_requests"] as? Int == 0)
+        // Every field Dynomite 0.8 emits (shared/reference/dynomite.md §7), at its level.
+        let header = ["service", "source", "version", "uptime", "timestamp", "rack", "dc", "latency_max", "latency_999th",
+                      "latency_99th", "latency_95th", "latency_mean", "payload_size_max", "payload_size_999th", "payload_size_99th",
+                      "payload_size_95th", "payload_size_mean", "average_cross_region_rtt", "99_cross_region_rtt",
+                      "average_cross_zone_latency", "99_cross_zone_latency", "average_server_latency", "99_server_latency",
+                      "average_cross_region_queue_wait", "99_cross_region_queue_wait", "average_cross_zone_queue_wait",
+                      "99_cross_zone_queue_wait", "average_server_queue_wait", "99_server_queue_wait", "client_out_queue_99",
+                      "server_in_queue_99", "server_out_queue_99", "dnode_client_out_queue_99", "peer_in_queue_99", "peer_out_queue_99",
+                      "remote_peer_out_queue_99", "remote_peer_in_queue_99", "alloc_msgs", "free_msgs", "alloc_mbufs", "free_mbufs",
+                      "dyn_memory"]
+        let poolFields = ["client_eof", "client_err", "client_connections", "client_read_requests", "client_write_requests",
+                          "client_dropped_requests", "client_non_quorum_w_responses", "client_non_quorum_r_responses", "server_ejects",
+                          "dnode_client_eof", "dnode_client_err", "dnode_client_connections", "dnode_client_in_queue",
+                          "dnode_client_in_queue_bytes", "dnode_client_out_queue", "dnode_client_out_queue_bytes", "peer_dropped_requests",
+                          "peer_timedout_requests", "remote_peer_dropped_requests", "remote_peer_timedout_requests",
+                          "remote_peer_failover_requests", "peer_eof", "peer_err", "peer_timedout", "remote_peer_timedout",
+                          "peer_connections", "peer_forward_error", "peer_requests", "peer_request_bytes", "peer_responses",
+                          "peer_response_bytes", "peer_ejected_at", "peer_ejects", "peer_in_queue", "remote_peer_in_queue",
+                          "peer_in_queue_bytes", "remote_peer_in_queue_bytes", "peer_out_queue", "remote_peer_out_queue",
+                          "peer_out_queue_bytes", "remote_peer_out_queue_bytes", "peer_mismatch_requests", "forward_error", "fragments",
+                          "stats_count"]
+        let datastoreFields = ["server_eof", "server_err", "server_timedout", "server_ejected_at", "server_dropped_requests",
+                               "server_timedout_requests", "read_requests", "read_request_bytes", "write_requests", "write_request_bytes",
+                               "read_responses", "read_response_bytes", "write_responses", "write_response_bytes", "in_queue",
+                               "in_queue_bytes", "out_queue", "out_queue_bytes", "redis_req_get", "redis_req_set", "redis_req_del",
+                               "redis_req_incr_decr", "redis_req_keys", "redis_req_mget", "redis_req_scan", "redis_req_sort",
+                               "redis_req_lreqm", "redis_req_sunion", "redis_req_ping", "redis_req_lists", "redis_req_sets",
+                               "redis_req_hashes", "redis_req_sortedsets", "redis_req_other"]
+        let datastore = pool?.values.compactMap { $0 as? [String: Any] }.first
+        let missingHeader = header.filter { json?[$0] == nil }
+        let missingPool = poolFields.filter { pool?[$0] == nil }
+        let missingDatastore = datastoreFields.filter { datastore?[$0] == nil }
+        #expect(missingHeader.isEmpty)
+        #expect(missingPool.isEmpty)
+        #expect(missingDatastore.isEmpty)
+        // The per-command counters count what the datastore ran.
+        #expect(datastore?["redis_req_set"] as? Int == 5)
+        #expect(datastore?["redis_req_get"] as? Int == 3)
+        #expect(datastore?["write_request_bytes"] as? Int == 5 * ("SET".count + "k0".count + "v".count))
     }
 
     @Test func actionPaths() throws {

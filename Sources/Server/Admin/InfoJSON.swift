@@ -1,4 +1,5 @@
 import Foundation
+import Protocol
 
 /// `/info` in Dynomite's layout: a flat header, then an object keyed by the pool name with the
 /// pool counters, holding an object keyed by the datastore name with the datastore counters.
@@ -35,7 +36,9 @@ enum InfoJSON {
                      "average_server_latency", "99_server_latency", "client_out_queue_99", "server_in_queue_99",
                      "server_out_queue_99", "dnode_client_out_queue_99", "peer_in_queue_99", "peer_out_queue_99",
                      "remote_peer_out_queue_99", "remote_peer_in_queue_99", "alloc_msgs", "free_msgs", "alloc_mbufs",
-                     "free_mbufs", "dyn_memory"] {
+                     "free_mbufs", "dyn_memory", "average_cross_region_queue_wait", "99_cross_region_queue_wait",
+                     "average_cross_zone_queue_wait", "99_cross_zone_queue_wait", "average_server_queue_wait",
+                     "99_server_queue_wait"] {
             info[name] = 0
         }
         var pool: [String: Any] = [
@@ -74,12 +77,25 @@ enum InfoJSON {
             pool[prefix + "dropped_requests"] = (pool[prefix + "dropped_requests"] as? Int ?? 0) + c.lost + c.notSent
         }
         pool["peer_connections"] = (node.cluster?.peers ?? []).indices.reduce(0) { $0 + node.peerStatus.connections($1) }
-        pool[datastoreName(config)] = [
+        var datastore: [String: Any] = [
             "read_requests": counters.readRequests,
             "write_requests": counters.writeRequests,
+            "read_request_bytes": counters.readRequestBytes,
+            "write_request_bytes": counters.writeRequestBytes,
+            // Every request the datastore ran got its response.
+            "read_responses": counters.readRequests,
+            "write_responses": counters.writeRequests,
             "server_eof": 0, "server_err": 0, "server_timedout": 0, "server_ejected_at": 0,
             "server_dropped_requests": 0, "server_timedout_requests": 0,
-        ] as [String: Any]
+        ]
+        // Not measured: response bytes and queue depths (replies go straight to their connection).
+        for name in ["read_response_bytes", "write_response_bytes", "in_queue", "in_queue_bytes", "out_queue", "out_queue_bytes"] {
+            datastore[name] = 0
+        }
+        for statsClass in DatastoreStatsClass.allCases {
+            datastore[statsClass.field] = counters.datastoreRequests[statsClass.rawValue]
+        }
+        pool[datastoreName(config)] = datastore
         info[config.poolName] = pool
         return info
     }

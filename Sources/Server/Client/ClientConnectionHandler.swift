@@ -281,10 +281,13 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
             loop.counters.refusedByState += 1
             loop.counters.errors[ErrorCause.nodeState.rawValue] += 1
             reply.error(Self.stateRefusal)
-        } else if session.execute(spec, arguments, origin: nextOrigin, reply: &reply) {
-            if spec.flags.contains(.blocking) { blockedOn = deferredBase + deferred.count }
-            appendDeferred(write: isWrite)  // the engine answers later, through `receive`
-            return
+        } else {
+            loop.counters.countDatastore(spec, arguments)
+            if session.execute(spec, arguments, origin: nextOrigin, reply: &reply) {
+                if spec.flags.contains(.blocking) { blockedOn = deferredBase + deferred.count }
+                appendDeferred(write: isWrite)  // the engine answers later, through `receive`
+                return
+            }
         }
         if isWrite { bufferedWrites += 1 } else { bufferedReads += 1 }
         keepReplyOrder()

@@ -1,4 +1,5 @@
 import Engines
+import Protocol
 import NIOCore
 
 /// One event loop's engine session and the connections waiting for its grouped writes.
@@ -104,6 +105,20 @@ struct LoopCounters: Sendable {
     var payloadSizes = SizeHistogram()
     /// Client connections the node closed itself, by cause (see `DisconnectCause`).
     var disconnects = [Int](repeating: 0, count: DisconnectCause.allCases.count)
+    /// Requests this node's own datastore ran, by Dynomite's `redis_req_*` class, and their
+    /// argument bytes by direction (`/info`'s datastore object).
+    var datastoreRequests = [Int](repeating: 0, count: DatastoreStatsClass.allCases.count)
+    var readRequestBytes = 0
+    var writeRequestBytes = 0
+
+    /// Counts a request that reaches this node's own datastore.
+    @inline(__always)
+    mutating func countDatastore(_ spec: CommandSpec, _ args: [ByteBuffer]) {
+        datastoreRequests[spec.statsClass.rawValue] += 1
+        var bytes = 0
+        for argument in args { bytes &+= argument.readableBytes }
+        if spec.flags.contains(.write) { writeRequestBytes &+= bytes } else { readRequestBytes &+= bytes }
+    }
 
     static func + (a: LoopCounters, b: LoopCounters) -> LoopCounters {
         LoopCounters(readRequests: a.readRequests + b.readRequests, writeRequests: a.writeRequests + b.writeRequests,
@@ -117,7 +132,10 @@ struct LoopCounters: Sendable {
                          (i < a.peers.count ? a.peers[i] : PeerCounters()) + (i < b.peers.count ? b.peers[i] : PeerCounters())
                      },
                      payloadSizes: a.payloadSizes + b.payloadSizes,
-                     disconnects: zip(a.disconnects, b.disconnects).map { $0 + $1 })
+                     disconnects: zip(a.disconnects, b.disconnects).map { $0 + $1 },
+                     datastoreRequests: zip(a.datastoreRequests, b.datastoreRequests).map { $0 + $1 },
+                     readRequestBytes: a.readRequestBytes + b.readRequestBytes,
+                     writeRequestBytes: a.writeRequestBytes + b.writeRequestBytes)
     }
 }
 

@@ -212,7 +212,9 @@ final class Coordinator {
         let origin = RequestOrigin(client: context.client, receiver: receiver, sequence: index)
         let deferred: Bool
         switch request {
-        case .resp(let spec, let args): deferred = loop.session.execute(spec, args, origin: origin, reply: &reply)
+        case .resp(let spec, let args):
+            loop.counters.countDatastore(spec, args)
+            deferred = loop.session.execute(spec, args, origin: origin, reply: &reply)
         case .memcached(let memcached): deferred = loop.session.execute(memcached: memcached, origin: origin, reply: &reply)
         }
         if !deferred { receiver.receive(.success(reply.buffer), for: index) }

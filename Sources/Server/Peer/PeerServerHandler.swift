@@ -185,7 +185,9 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
         let origin = RequestOrigin(client: clientID, receiver: self, sequence: sequence)
         let deferred: Bool
         switch request {
-        case .resp(let spec, let args): deferred = loop.session.execute(spec, args, origin: origin, reply: &out)
+        case .resp(let spec, let args):
+            loop.counters.countDatastore(spec, args)
+            deferred = loop.session.execute(spec, args, origin: origin, reply: &out)
         case .memcached(let memcached): deferred = loop.session.execute(memcached: memcached, origin: origin, reply: &out)
         }
         if deferred {
