@@ -1,7 +1,7 @@
 # Dynamis: the README's two commands.
 #   make run   installs what is missing, builds in release and starts a node on conf/dynamis.yml
 #   make test  installs what is missing and runs the whole test suite
-APT_PACKAGES := librocksdb-dev libsnappy-dev redis-server redis-tools memcached pkg-config openssl
+APT_PACKAGES := librocksdb-dev libsnappy-dev redis-server redis-tools memcached pkg-config openssl libmemcached-tools
 CONFIG ?= conf/dynamis.yml
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -32,7 +32,7 @@ test: deps
 	swift build --build-tests
 	swift test --skip-build
 
-BENCH_PACKAGES := nutcracker libmemcached-tools
+BENCH_PACKAGES := nutcracker
 
 bench: deps
 	@missing=""; for p in $(BENCH_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

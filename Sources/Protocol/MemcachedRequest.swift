@@ -6,13 +6,15 @@ public struct MemcachedRequest: Sendable {
         case get, gets, gat, gats
         case set, add, replace, append, prepend, cas
         case delete, incr, decr, touch
-        case version, quit, flushAll = "flush_all", verbosity
+        case version, quit, flushAll = "flush_all", verbosity, stats
     }
 
     /// What the backend answers with: a VALUE…END block, or one line.
     public enum ResponseKind: UInt8, Sendable {
         case values
         case line
+        /// `STAT …` lines through `END` (stats).
+        case stats
     }
 
     public let command: Command
@@ -26,6 +28,7 @@ public struct MemcachedRequest: Sendable {
     public var responseKind: ResponseKind {
         switch command {
         case .get, .gets, .gat, .gats: return .values
+        case .stats: return .stats
         default: return .line
         }
     }
@@ -59,6 +62,27 @@ extension MemcachedRequest {
             out.writeImmutableBuffer(raw.getSlice(at: line.end, length: raw.writerIndex - line.end)!)
         }
         return MemcachedRequest(command: command, keys: keys, raw: out, noreply: false)
+    }
+
+    /// A `cas` request as the `set` of the same key, flags, exptime and data, expecting a reply:
+    /// what the other replicas get once one replica accepted the cas.
+    public func casAsSet() -> MemcachedRequest {
+        let line = commandLine
+        var out = ByteBuffer()
+        out.reserveCapacity(raw.readableBytes)
+        out.writeStaticString("set")
+        var keyStart = 0
+        for (i, token) in line.tokens.enumerated() where i >= 1 && i <= 4 {
+            out.writeInteger(UInt8(ascii: " "))
+            if i == 1 { keyStart = out.writerIndex }
+            out.writeImmutableBuffer(raw.getSlice(at: token.lowerBound, length: token.count)!)
+        }
+        out.writeStaticString("\r\n")
+        if line.end < raw.writerIndex {
+            out.writeImmutableBuffer(raw.getSlice(at: line.end, length: raw.writerIndex - line.end)!)
+        }
+        let key = out.getSlice(at: keyStart, length: keys[0].readableBytes)!
+        return MemcachedRequest(command: .set, keys: [key], raw: out, noreply: false)
     }
 
     /// The same retrieval command (`get`, `gets`, `gat`, `gats` with its exptime) for some of

@@ -117,7 +117,10 @@ public struct MemcachedRequestParser: Sendable {
             guard Int(text(arguments[1])) != nil else { return badFormat("CLIENT_ERROR invalid exptime argument") }
             let key = slice(arguments[0])
             return .request(MemcachedRequest(command: command, keys: [key], raw: buffer.readSlice(length: lineLength)!, noreply: isNoreply))
-        case .version, .quit, .flushAll, .verbosity:
+        case .version, .stats:
+            // memcached answers these whatever the last word says.
+            return .request(MemcachedRequest(command: command, keys: [], raw: buffer.readSlice(length: lineLength)!, noreply: false))
+        case .quit, .flushAll, .verbosity:
             return .request(MemcachedRequest(command: command, keys: [], raw: buffer.readSlice(length: lineLength)!, noreply: isNoreply))
         }
     }

@@ -32,6 +32,12 @@ public struct MemcachedResponseFramer: Sendable {
             if kind == .line || isError || (starts(position, lineEndIndex, with: "END") && lineEndIndex - position == 3) {
                 return buffer.readSlice(length: lineEndIndex + 2 - start)
             }
+            if kind == .stats {
+                // STAT <name> <value> lines until END.
+                guard starts(position, lineEndIndex, with: "STAT ") else { throw Malformed() }
+                position = lineEndIndex + 2
+                continue
+            }
             guard starts(position, lineEndIndex, with: "VALUE ") else { throw Malformed() }
             // VALUE <key> <flags> <bytes> [<cas>]
             let header = String(decoding: buffer.getBytes(at: position, length: lineEndIndex - position)!, as: UTF8.self)

@@ -14,13 +14,17 @@ extension Coordinator {
 
     private func route(memcached request: MemcachedRequest, _ context: Context) -> PendingReply {
         switch request.command {
-        case .version, .verbosity, .quit:
+        case .version, .verbosity, .quit, .stats:
+            // Answered by this node's own memcached: stats describe one server.
             return replicate(.memcached(request), isWrite: false, token: nil, context)
         case .flushAll:
             let nodes = everyNode
             return fanOut(.memcached(request), context, to: nodes, into: MemcachedMergedReply(shape: .allOK, parts: nodes.count), isWrite: true)
         case .cas:
-            return decided(error: "ERR cas is not supported in a cluster: every replica assigns its own cas unique, so one replica's unique means nothing to the others")
+            // Each replica keeps its own cas uniques; `gets` answers from the first available
+            // owner in rack order, so cas runs there, and what it stored goes to the others as a set.
+            let token = tokenizer.token(of: request.keys[0].readableBytesView)
+            return CasThenSet(coordinator: self, request: request, token: token, context: context).start()
         case .get, .gets, .gat, .gats:
             return retrieve(request, context)
         case .set, .add, .replace, .append, .prepend, .delete, .incr, .decr, .touch:
@@ -46,5 +50,64 @@ extension Coordinator {
             if let bytes = part.attach(merged, sequence: group) { merged.receive(.success(bytes), for: group) }
         }
         return merged
+    }
+}
+
+/// A memcached `cas` in a cluster: tried on the key's owners in rack order (as `gets` reads
+/// them) until one answers; when that one stores, the value goes to the other replicas as a
+/// `set` with the write consistency, and the client gets STORED once that write is decided.
+final class CasThenSet: PendingReply {
+    private unowned let coordinator: Coordinator
+    private let request: MemcachedRequest
+    private let token: UInt32
+    private let context: Coordinator.Context
+    private let candidates: [Int]
+    private var tried = 0
+    private var firstFailure: String?
+    private var stored = false
+    private static let replication = Int.max
+
+    init(coordinator: Coordinator, request: MemcachedRequest, token: UInt32, context: Coordinator.Context) {
+        self.coordinator = coordinator
+        self.request = request
+        self.token = token
+        self.context = context
+        self.candidates = coordinator.localOwners(token)
+    }
+
+    func start() -> PendingReply {
+        next()
+        return self
+    }
+
+    private func next() {
+        guard tried < candidates.count else {
+            return decide(Self.errorBytes(firstFailure ?? "ERR Peer: Peer Node is not connected"))
+        }
+        tried += 1
+        coordinator.send(to: candidates[tried - 1], .request, .memcached(request), context, isWrite: true, receiver: self, index: tried - 1)
+    }
+
+    override func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {
+        if sequence == Self.replication {
+            // The set reached the consistency level (its verdict is STORED) or did not (its error).
+            if case .success(let bytes) = reply { decide(bytes) } else if case .failure(let error) = reply { decide(Self.errorBytes(error.message)) }
+            return
+        }
+        guard !stored, sequence == tried - 1 else { return }
+        switch reply {
+        case .failure(let error):
+            firstFailure = firstFailure ?? error.message
+            next()
+        case .success(let bytes) where EngineError.isUnavailability(bytes):
+            firstFailure = firstFailure ?? EngineError.message(ofUnavailability: bytes)
+            next()
+        case .success(let bytes):
+            guard bytes.readableBytesView.elementsEqual("STORED\r\n".utf8) else { return decide(bytes) }
+            stored = true
+            let set = coordinator.replicate(.memcached(request.casAsSet()), isWrite: true, token: token, context,
+                                            answered: (candidates[tried - 1], bytes))
+            if let verdict = set.attach(self, sequence: Self.replication) { receive(.success(verdict), for: Self.replication) }
+        }
     }
 }
