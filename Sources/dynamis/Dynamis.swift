@@ -75,15 +75,18 @@ struct Dynamis {
         }
         let logger = Logger(label: "dynamis")
         for notice in options.notices { logger.notice("\(notice)") }
+        // The pid file exists before the ports open, as Dynomite writes it before it runs: whoever
+        // sees the node listening can rely on it.
+        if let pidFile {
+            try? "\(ProcessInfo.processInfo.processIdentifier)\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
+        }
         let node: DynamisNode
         do {
             node = try await DynamisNode.start(config: config, logger: logger)
         } catch {
             logger.critical("cannot start: \(error)")
+            if let pidFile { try? FileManager.default.removeItem(atPath: pidFile) }
             throw ExitStatus(1)
-        }
-        if let pidFile {
-            try? "\(ProcessInfo.processInfo.processIdentifier)\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
         }
         // swift-service-lifecycle runs the node as a service; a SIGTERM/SIGINT (caught by
         // `TerminationSignals`, which also works when the parent left them blocked) triggers
