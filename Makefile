@@ -5,7 +5,7 @@ APT_PACKAGES := librocksdb-dev libsnappy-dev redis-server redis-tools memcached 
 CONFIG ?= conf/dynamis.yml
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test deps build release tools bench check-config clean
+.PHONY: run test deps build release tools bench check-config clean fuzz
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -46,3 +46,20 @@ bench: deps
 
 clean:
 	rm -rf .build
+
+# libFuzzer targets (FuzzTesting/, a package of its own): each runs FUZZ_SECONDS on a working copy
+# of its corpus; a crasher lands in FuzzTesting/Crashes/ (commit it into FuzzTesting/Corpus/<target>
+# so the suite replays it).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := FuzzRESPRequest FuzzMemcachedRequest FuzzPeerFrame FuzzRESPReply FuzzRDB FuzzDumpPayload FuzzJSONLines
+fuzz: deps
+	swift build -c release --package-path FuzzTesting -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+	@mkdir -p FuzzTesting/Crashes
+	@for t in $(FUZZ_TARGETS); do \
+	  work=FuzzTesting/.build/corpus/$$t; mkdir -p $$work; cp FuzzTesting/Corpus/$$t/* $$work/ 2>/dev/null || true; \
+	  echo "== $$t"; \
+	  FuzzTesting/.build/release/$$t $$work -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10 \
+	    -artifact_prefix=FuzzTesting/Crashes/$$t- -print_final_stats=1 > FuzzTesting/.build/$$t.log 2>&1; status=$$?; \
+	  grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' FuzzTesting/.build/$$t.log; \
+	  [ $$status = 0 ] || { echo "$$t failed: see FuzzTesting/.build/$$t.log and FuzzTesting/Crashes"; exit 1; }; \
+	done

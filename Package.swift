@@ -12,6 +12,9 @@ let package = Package(
     products: [
         .executable(name: "dynamis", targets: ["dynamis"]),
         .executable(name: "dynamis-snapshot", targets: ["dynamis-snapshot"]),
+        // For the fuzzers in FuzzTesting/ (a package of their own, so sanitizers never touch this build).
+        .library(name: "DynamisProtocol", targets: ["Protocol"]),
+        .library(name: "DynamisSnapshot", targets: ["Snapshot"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

@@ -1,0 +1,23 @@
+import NIOCore
+import Protocol
+
+/// Any bytes as a backend's RESP2/RESP3 reply stream, cut into replies.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
+    var buffer = ByteBuffer(bytes: UnsafeRawBufferPointer(start: start, count: count))
+    var framer = RESPReplyFramer()
+    while let reply = try? framer.next(from: &buffer) { _ = reply.readableBytes }
+    return 0
+}
+
+// SwiftPM links an executable's entry point as `FuzzRESPReply_main`; it hands over to libFuzzer's driver.
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+                         _ callback: @convention(c) (UnsafeRawPointer, Int) -> CInt) -> CInt
+
+@_cdecl("FuzzRESPReply_main")
+public func entry(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var count = argc
+    var arguments = argv
+    return LLVMFuzzerRunDriver(&count, &arguments, fuzz)
+}
