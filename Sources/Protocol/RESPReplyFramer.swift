@@ -34,12 +34,18 @@ public struct RESPReplyFramer: Sendable {
             case UInt8(ascii: "$"), UInt8(ascii: "="), UInt8(ascii: "!"):
                 let length = integer(buffer, from: scanned + 1, to: lineEnd)
                 if length >= 0 {
+                    // A length no buffer could hold is a broken stream, not a reason to trap.
+                    guard length <= Int.max - 2 - next else { throw Malformed(byte: marker) }
                     next += length + 2
                     guard next <= available else { return nil }
                 }
             case UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: ">"), UInt8(ascii: "%"), UInt8(ascii: "|"):
                 var count = integer(buffer, from: scanned + 1, to: lineEnd)
-                if marker == UInt8(ascii: "%") || marker == UInt8(ascii: "|") { count *= 2 }
+                if marker == UInt8(ascii: "%") || marker == UInt8(ascii: "|") {
+                    let (pairs, overflow) = count.multipliedReportingOverflow(by: 2)
+                    guard !overflow else { throw Malformed(byte: marker) }
+                    count = pairs
+                }
                 scanned = next
                 if count > 0 {
                     remaining.append(count)

@@ -96,7 +96,9 @@ public struct RDBCursor {
             let original = try length()
             let at = offset
             let data = try raw(compressed)
-            guard original <= 1 << 32, let out = LZF.decompress(data, length: original) else {
+            // LZF expands a byte at most ~88-fold (a 3-byte back-reference yields up to 264): a
+            // declared length beyond that is corrupt, and must not be allocated before decoding.
+            guard original <= 1 << 32, original <= compressed &* 100 &+ 64, let out = LZF.decompress(data, length: original) else {
                 throw RDBError("corrupt LZF-compressed string", at: at)
             }
             return out

@@ -56,58 +56,17 @@ extension Coordinator {
 /// A memcached `cas` in a cluster: tried on the key's owners in rack order (as `gets` reads
 /// them) until one answers; when that one stores, the value goes to the other replicas as a
 /// `set` with the write consistency, and the client gets STORED once that write is decided.
-final class CasThenSet: PendingReply {
-    private unowned let coordinator: Coordinator
+final class CasThenSet: OneOwnerThenReplicas {
     private let request: MemcachedRequest
-    private let token: UInt32
-    private let context: Coordinator.Context
-    private let candidates: [Int]
-    private var tried = 0
-    private var firstFailure: String?
-    private var stored = false
-    private static let replication = Int.max
 
     init(coordinator: Coordinator, request: MemcachedRequest, token: UInt32, context: Coordinator.Context) {
-        self.coordinator = coordinator
         self.request = request
-        self.token = token
-        self.context = context
-        self.candidates = coordinator.localOwners(token)
+        super.init(coordinator: coordinator, first: .memcached(request), token: token, context: context)
     }
 
-    func start() -> PendingReply {
-        next()
-        return self
-    }
-
-    private func next() {
-        guard tried < candidates.count else {
-            return decide(Self.errorBytes(firstFailure ?? "ERR Peer: Peer Node is not connected"))
-        }
-        tried += 1
-        coordinator.send(to: candidates[tried - 1], .request, .memcached(request), context, isWrite: true, receiver: self, index: tried - 1)
-    }
-
-    override func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {
-        if sequence == Self.replication {
-            // The set reached the consistency level (its verdict is STORED) or did not (its error).
-            if case .success(let bytes) = reply { decide(bytes) } else if case .failure(let error) = reply { decide(Self.errorBytes(error.message)) }
-            return
-        }
-        guard !stored, sequence == tried - 1 else { return }
-        switch reply {
-        case .failure(let error):
-            firstFailure = firstFailure ?? error.message
-            next()
-        case .success(let bytes) where EngineError.isUnavailability(bytes):
-            firstFailure = firstFailure ?? EngineError.message(ofUnavailability: bytes)
-            next()
-        case .success(let bytes):
-            guard bytes.readableBytesView.elementsEqual("STORED\r\n".utf8) else { return decide(bytes) }
-            stored = true
-            let set = coordinator.replicate(.memcached(request.casAsSet()), isWrite: true, token: token, context,
-                                            answered: (candidates[tried - 1], bytes))
-            if let verdict = set.attach(self, sequence: Self.replication) { receive(.success(verdict), for: Self.replication) }
-        }
+    override func follow(_ reply: ByteBuffer) -> (request: Coordinator.Request, answered: ByteBuffer)? {
+        // EXISTS, NOT_FOUND and errors go straight back; only a store is passed on.
+        guard reply.readableBytesView.elementsEqual("STORED\r\n".utf8) else { return nil }
+        return (.memcached(request.casAsSet()), reply)
     }
 }
