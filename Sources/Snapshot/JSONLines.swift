@@ -292,7 +292,10 @@ struct JSONParser {
                 if (0xd800..<0xdc00).contains(scalar), i + 6 <= bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") {
                     i += 2
                     let low = try hex4()
-                    scalar = 0x10000 + ((scalar - 0xd800) << 10) + (low &- 0xdc00)
+                    // A high surrogate must be followed by a low one (found by FuzzJSONLines: any
+                    // other \u here overflowed the arithmetic and trapped).
+                    guard (0xdc00..<0xe000).contains(low) else { throw Failure(message: "bad \\u surrogate pair") }
+                    scalar = 0x10000 + ((scalar - 0xd800) << 10) + (low - 0xdc00)
                 }
                 guard let u = Unicode.Scalar(scalar) else { throw Failure(message: "bad \\u escape") }
                 out.append(contentsOf: Array(String(Character(u)).utf8))
