@@ -7,6 +7,7 @@ import PackageDescription
 // `make fuzz` builds and runs each for FUZZ_SECONDS on its corpus in FuzzTesting/Corpus/<target>.
 func fuzzer(_ name: String, _ product: String) -> Target {
     .executableTarget(name: name, dependencies: [
+        "FuzzDriver",
         .product(name: product, package: "Dynamis"),
         .product(name: "NIOCore", package: "swift-nio"),
     ], path: "Sources/\(name)")
@@ -19,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
+        .target(name: "FuzzDriver"),
         fuzzer("FuzzRESPRequest", "DynamisProtocol"),
         fuzzer("FuzzMemcachedRequest", "DynamisProtocol"),
         fuzzer("FuzzPeerFrame", "DynamisProtocol"),

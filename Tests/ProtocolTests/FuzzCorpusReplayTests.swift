@@ -1,20 +1,14 @@
 import Foundation
 import NIOCore
 import Protocol
+import TestSupport
 import Testing
 
 /// Every input in the fuzzers' corpora (FuzzTesting/Corpus: seeds, and any crasher found is
 /// committed there) goes through the decoders again in the ordinary suite, without sanitizers.
 @Suite struct FuzzCorpusReplayTests {
-    static func corpus(_ target: String) -> [[UInt8]] {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let folder = root.appendingPathComponent("FuzzTesting/Corpus/\(target)")
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-        return names.sorted().compactMap { FileManager.default.contents(atPath: folder.appendingPathComponent($0).path).map { [UInt8]($0) } }
-    }
-
     @Test func respRequests() {
-        let inputs = Self.corpus("FuzzRESPRequest")
+        let inputs = fuzzCorpus("FuzzRESPRequest")
         #expect(!inputs.isEmpty)
         var parsed = 0
         for input in inputs {
@@ -27,7 +21,7 @@ import Testing
     }
 
     @Test func memcachedRequests() {
-        let inputs = Self.corpus("FuzzMemcachedRequest")
+        let inputs = fuzzCorpus("FuzzMemcachedRequest")
         #expect(!inputs.isEmpty)
         for input in inputs {
             var buffer = ByteBuffer(bytes: input)
@@ -39,16 +33,16 @@ import Testing
     }
 
     @Test func peerFramesAndReplies() {
-        for input in Self.corpus("FuzzPeerFrame") {
+        for input in fuzzCorpus("FuzzPeerFrame") {
             var buffer = ByteBuffer(bytes: input)
             var decoder = PeerFrameDecoder()
             while (try? decoder.decode(buffer: &buffer)) != nil {}
         }
-        for input in Self.corpus("FuzzRESPReply") {
+        for input in fuzzCorpus("FuzzRESPReply") {
             var buffer = ByteBuffer(bytes: input)
             var framer = RESPReplyFramer()
             while (try? framer.next(from: &buffer)) != nil {}
         }
-        #expect(!Self.corpus("FuzzPeerFrame").isEmpty && !Self.corpus("FuzzRESPReply").isEmpty)
+        #expect(!fuzzCorpus("FuzzPeerFrame").isEmpty && !fuzzCorpus("FuzzRESPReply").isEmpty)
     }
 }

@@ -282,7 +282,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
             loop.counters.errors[ErrorCause.nodeState.rawValue] += 1
             reply.error(Self.stateRefusal)
         } else {
-            loop.counters.countDatastore(spec, arguments)
+            loop.counters.countDatastore(spec, bytes: payload)
             if session.execute(spec, arguments, origin: nextOrigin, reply: &reply) {
                 if spec.flags.contains(.blocking) { blockedOn = deferredBase + deferred.count }
                 appendDeferred(write: isWrite)  // the engine answers later, through `receive`

@@ -111,13 +111,18 @@ struct LoopCounters: Sendable {
     var readRequestBytes = 0
     var writeRequestBytes = 0
 
-    /// Counts a request that reaches this node's own datastore.
+    /// Counts a request that reaches this node's own datastore (`bytes`: its arguments' size).
+    @inline(__always)
+    mutating func countDatastore(_ spec: CommandSpec, bytes: Int) {
+        datastoreRequests[spec.statsClass.rawValue] += 1
+        if spec.flags.contains(.write) { writeRequestBytes &+= bytes } else { readRequestBytes &+= bytes }
+    }
+
     @inline(__always)
     mutating func countDatastore(_ spec: CommandSpec, _ args: [ByteBuffer]) {
-        datastoreRequests[spec.statsClass.rawValue] += 1
         var bytes = 0
         for argument in args { bytes &+= argument.readableBytes }
-        if spec.flags.contains(.write) { writeRequestBytes &+= bytes } else { readRequestBytes &+= bytes }
+        countDatastore(spec, bytes: bytes)
     }
 
     static func + (a: LoopCounters, b: LoopCounters) -> LoopCounters {

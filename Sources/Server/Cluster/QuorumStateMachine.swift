@@ -61,8 +61,6 @@ struct QuorumStateMachine<Reply: Equatable> {
         if lazy { for i in 1..<max(count, 1) { answers[i] = .unsent } }
     }
 
-    var targetCount: Int { answers.count }
-
     /// Target `index` answered (`.success`) or could not (`.failure` with the reason).
     mutating func receive(_ answer: Result<Reply, Failure>, from index: Int) -> Action {
         guard !isDecided, index >= 0, index < answers.count else { return .wait }
