@@ -62,7 +62,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     /// `ip:port` of the listener this client reached (CLIENT KILL LADDR).
     let localAddress: String
     /// Set while CLIENT PAUSE holds this connection's next command back.
-    private var pausedUntil: Int64?
+    private var heldByPause = false
     private let logger: Logger
     private let allocator: ByteBufferAllocator
     /// Whether this node's engine runs the forwarded commands (cached: read per request).
@@ -98,12 +98,6 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
         loop.counters.connectionsOpened += 1
         let open = node.connectedClients.wrappingAdd(1, ordering: .relaxed).newValue
         node.totalConnections.add(1, ordering: .relaxed)
-        if open <= node.config.maxClients {
-            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            node.clients.add(.init(id: state.id, address: state.address, localAddress: localAddress) {
-                bound.eventLoop.execute { bound.value.killed() }
-            })
-        }
         if open > node.config.maxClients {
             // Redis accepts, answers with the error, and closes; memcached says it in its own words.
             logger.warning("refusing client \(state.address): maxclients (\(node.config.maxClients)) connections are open")
@@ -114,6 +108,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
             context.close(promise: nil)
             return
         }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        node.clients.add(.init(id: state.id, address: state.address, localAddress: localAddress) {
+            bound.eventLoop.execute { bound.value.killed() }
+        })
         context.fireChannelActive()
     }
 
@@ -199,7 +197,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
 
     private func process(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
         if speaksMemcached { return processMemcached(&buffer, context: context) }
-        while !closing && blockedOn == nil && pausedUntil == nil {
+        while !closing && blockedOn == nil && !heldByPause {
             if deferred.count >= Self.maxRepliesInFlight {
                 pause(context)
                 return
@@ -321,7 +319,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     /// Replies drained below the limit: read the requests that waited.
     private func resumeIfPaused(_ context: ChannelHandlerContext) {
         // A command CLIENT PAUSE holds back is retried by its own timer, not by arriving replies.
-        guard paused, pausedUntil == nil, deferred.count < Self.maxRepliesInFlight / 2 else { return }
+        guard paused, !heldByPause, deferred.count < Self.maxRepliesInFlight / 2 else { return }
         paused = false
         context.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
         if var pending = unparsed {
@@ -581,14 +579,14 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     /// stops, and processing resumes at the deadline (or sooner, at CLIENT UNPAUSE's next check).
     private func holdForPause(until deadline: Int64, _ buffer: inout ByteBuffer, rewindTo mark: Int, context: ChannelHandlerContext) {
         buffer.moveReaderIndex(to: mark)
-        pausedUntil = deadline
+        heldByPause = true
         pause(context)
         let delay = max(1, min(deadline - WallClock.nowMillis(), 100))
         // Checked at most every 100 ms, so CLIENT UNPAUSE releases the client soon after.
         context.eventLoop.scheduleTask(in: .milliseconds(delay)) { [self] in
             guard let context = self.context else { return }
             // Still paused: the command is held again, and the check rescheduled.
-            pausedUntil = nil
+            heldByPause = false
             resumeIfPaused(context)
         }
     }
