@@ -65,6 +65,11 @@ public protocol EngineSession: AnyObject {
     /// scheduled on a loop that is shutting down).
     func close()
 
+    /// The version the coordinator stamped on the request about to be executed (0: none; the
+    /// engine stamps writes itself). Engines that keep versions apply whole-value writes only
+    /// when this is newer than the stored one; others ignore it. Set before each `execute`.
+    var version: UInt64 { get set }
+
     /// Whether MULTI/EXEC/WATCH run on this engine.
     var supportsTransactions: Bool { get }
     /// WATCH: adds `keys` to the connection's list.

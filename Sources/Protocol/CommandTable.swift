@@ -173,6 +173,8 @@ public enum CommandTable {
         .init("bitfield_ro", .bitfieldRO, arity: -2, [.readonly, .fast], keys: (1, 1, 1), group: "bitmap"),
         .init("dump", .dump, arity: 2, [.readonly], keys: (1, 1, 1), group: "generic"),
         .init("restore", .restore, arity: -4, [.write], keys: (1, 1, 1), group: "generic"),
+        // A key's whole state with its version, for hinted handoff and read repair between nodes.
+        .init("dynamis.state", .dynamisState, arity: 2, [.readonly, .fast], keys: (1, 1, 1), group: "generic"),
         .init("sort", .sort, arity: -2, [.write], keys: (1, 1, 1), group: "generic"),
         .init("sort_ro", .sortRO, arity: -2, [.readonly], keys: (1, 1, 1), group: "generic"),
         .init("keys", .keys, arity: 2, [.readonly, .keyspaceWide], group: "generic"),

@@ -25,14 +25,24 @@ public final class DynamisNode: Sendable {
     public static func start(config: DynamisConfig, logger: Logger) async throws -> DynamisNode {
         for warning in config.warnings { logger.warning("\(warning)") }
         let cluster = try ClusterMap.make(config: config)
+        let polled = config.dynSeedProvider != "simple_provider"
+        let clustered = cluster != nil || polled
+        // A node that replicates keeps its clock's reservation and its hints under data_dir,
+        // whatever its engine.
+        if config.dataStore == .rocksdb || clustered {
+            try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
+        }
+        let clock = HybridClock(nodeID: WriteVersion.nodeID(name: cluster?.local.name ?? "\(config.listen)"),
+                                reservationFile: clustered || config.dataStore == .rocksdb ? config.dataDirectory + "/dynamis.clock" : nil)
         let engine: any StorageEngine
         switch config.dataStore {
         case .rocksdb:
-            try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
             let tokenizer = config.tokenizer
-            engine = try RocksDBEngine(options: config.rocksdb, keyHashIdentity: config.keyHashIdentity) { key in
+            let rocks = try RocksDBEngine(options: config.rocksdb, keyHashIdentity: config.keyHashIdentity, clock: clock) { key in
                 tokenizer.token(of: key)
             }
+            rocks.tombstoneGrace = Int64(config.tombstoneGrace)
+            engine = rocks
         case .redis, .memcached:
             let backend = config.servers[0]
             var options = BackendOptions(host: backend.endpoint.host, port: backend.endpoint.port)
@@ -50,7 +60,22 @@ public final class DynamisNode: Sendable {
             engine.shutdown()
             throw error
         }
-        let context = NodeContext(config: config, engine: engine, cluster: cluster, loops: threads, tls: tls)
+        var hints: HintStore?
+        if clustered, config.hintedHandoff, config.dataStore != .memcached {
+            do {
+                hints = try HintStore(directory: config.dataDirectory + "/hints", window: Int64(config.maxHintWindow),
+                                      capPerTarget: config.maxHintsPerTarget, logger: logger)
+            } catch {
+                engine.shutdown()
+                throw ConfigError(key: "data_dir", "cannot open the hint store: \(error.message)")
+            }
+            if let pending = hints?.pending, !pending.isEmpty {
+                logger.notice("hinted handoff: \(pending.values.reduce(0, +)) hint(s) kept from before the restart, for \(pending.keys.sorted().joined(separator: ", "))")
+            }
+        } else if clustered, config.hintedHandoff, config.dataStore == .memcached {
+            logger.warning("hinted handoff is not available on the memcached engine (memcached 1.6 gives no key state to send); a replica that misses writes keeps missing them")
+        }
+        let context = NodeContext(config: config, engine: engine, cluster: cluster, loops: threads, tls: tls, clock: clock, hints: hints)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let loopSessions = LoopSessions(group: group, engine: engine)
         var peerChannel: Channel?
@@ -61,7 +86,6 @@ public final class DynamisNode: Sendable {
             engine.shutdown()
             try? await group.shutdownGracefully()
         }
-        let polled = config.dynSeedProvider != "simple_provider"
         if let cluster {
             for loop in loopSessions.all {
                 try await loop.eventLoop.submit {
@@ -175,6 +199,15 @@ public final class DynamisNode: Sendable {
                     rocks.syncWAL()
                 })
             }
+        }
+        if let hints, let replayLoop = loopSessions.all.first {
+            // Hint replay runs on one loop, through that loop's coordinator.
+            let replayer = try await replayLoop.eventLoop.submit {
+                NIOLoopBound(HintReplayer(loop: replayLoop, store: hints, node: context, logger: logger), eventLoop: replayLoop.eventLoop)
+            }.get()
+            tasks.append(replayLoop.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(200), delay: .milliseconds(200)) { _ in
+                replayer.value.tick()
+            })
         }
         if let tls {
             if tls.settings.reloadIntervalSeconds > 0 {

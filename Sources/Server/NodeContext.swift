@@ -35,7 +35,34 @@ public final class NodeContext: Sendable {
     let clients = ClientRegistry()
     let pause = ClientPause()
 
-    public init(config: DynamisConfig, engine: any StorageEngine, cluster: ClusterMap? = nil, loops: Int = 1, tls: NodeTLS? = nil) {
+    /// Stamps the writes this node coordinates (`WriteVersion`).
+    let clock: HybridClock
+    /// Hinted handoff's hints (nil: off, or a node without peers).
+    let hints: HintStore?
+    /// `read_repairs` (Dynomite's switch; the admin paths flip it).
+    let readRepairs: Synchronization.Atomic<Bool>
+    /// Read repairs performed (a winner written back) and stale replicas found by them.
+    let readRepairsDone = Synchronization.Atomic<Int>(0)
+    let staleReplicasFound = Synchronization.Atomic<Int>(0)
+    /// Stamped writes from peers refused because they arrived after their coordinator's timeout.
+    let expiredWritesRefused = Synchronization.Atomic<Int>(0)
+
+    /// Convergence figures for `/info` and `/metrics`: hints and read repair.
+    var convergence: [(name: String, value: Int)] {
+        let counters = hints?.counters ?? HintStore.Counters()
+        return [("hints_stored", counters.stored), ("hints_pending", hints?.pending.values.reduce(0, +) ?? 0),
+                ("hints_replayed", counters.replayed), ("hints_dropped_window", counters.droppedWindow),
+                ("hints_dropped_cap", counters.droppedCap), ("hints_dropped_by_operator", counters.droppedByOperator),
+                ("read_repairs", readRepairsDone.load(ordering: .relaxed)),
+                ("stale_replicas", staleReplicasFound.load(ordering: .relaxed)),
+                ("late_writes_refused", expiredWritesRefused.load(ordering: .relaxed))]
+    }
+
+    public init(config: DynamisConfig, engine: any StorageEngine, cluster: ClusterMap? = nil, loops: Int = 1, tls: NodeTLS? = nil,
+                clock: HybridClock? = nil, hints: HintStore? = nil) {
+        self.clock = clock ?? HybridClock(nodeID: WriteVersion.nodeID(name: cluster?.local.name ?? "\(config.listen)"))
+        self.hints = hints
+        self.readRepairs = Atomic(config.readRepairs)
         self.config = config
         self.tls = tls
         self.loops = loops

@@ -13,7 +13,7 @@ struct PeerFrameTests {
         var stream = ByteBuffer()
         let frames = [
             PeerFrame(kind: .hello, id: 0, payload: ByteBuffer(string: "127.0.0.1:8101 dc1 rack1 0")),
-            PeerFrame(kind: .request, flags: [.write, .resp3], id: 7, payload: ByteBuffer(string: "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n")),
+            PeerFrame(kind: .request, flags: [.write, .resp3], id: 7, stamp: 0xfeed_0000_0000_0abc, payload: ByteBuffer(string: "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n")),
             PeerFrame(kind: .response, id: .max, payload: ByteBuffer()),
             PeerFrame(kind: .failure, id: 9, payload: ByteBuffer(string: "ERR no")),
         ]
@@ -28,7 +28,7 @@ struct PeerFrameTests {
         }
         #expect(decoded.count == frames.count)
         for (a, b) in zip(decoded, frames) {
-            #expect(a.kind == b.kind && a.id == b.id && a.flags == b.flags && a.payload == b.payload)
+            #expect(a.kind == b.kind && a.id == b.id && a.flags == b.flags && a.stamp == b.stamp && a.payload == b.payload)
         }
     }
 
@@ -47,14 +47,18 @@ struct PeerFrameTests {
         var notPeer = ByteBuffer(string: "GET / HTTP/1.1\r\n")
         #expect(throws: PeerFrameError.badMagic(0x4745)) { try decoder.decode(buffer: &notPeer) }
         var future = encoded(PeerFrame(kind: .request, id: 1, payload: ByteBuffer()))
-        future.setInteger(UInt8(2), at: 2)
-        #expect(throws: PeerFrameError.unsupportedVersion(2)) { try decoder.decode(buffer: &future) }
+        future.setInteger(UInt8(3), at: 2)
+        #expect(throws: PeerFrameError.unsupportedVersion(3)) { try decoder.decode(buffer: &future) }
+        // A peer of the build before versioned writes (frame version 1) is refused, not misread.
+        var old = encoded(PeerFrame(kind: .request, id: 1, payload: ByteBuffer()))
+        old.setInteger(UInt8(1), at: 2)
+        #expect(throws: PeerFrameError.unsupportedVersion(1)) { try decoder.decode(buffer: &old) }
         var unknown = encoded(PeerFrame(kind: .request, id: 1, payload: ByteBuffer()))
         unknown.setInteger(UInt8(99), at: 3)
         #expect(throws: PeerFrameError.unknownKind(99)) { try decoder.decode(buffer: &unknown) }
         var huge = encoded(PeerFrame(kind: .request, id: 1, payload: ByteBuffer()))
-        huge.setInteger(UInt32.max, at: 14)
+        huge.setInteger(UInt32.max, at: PeerFrame.lengthOffset)
         #expect(throws: PeerFrameError.tooLarge(Int(UInt32.max))) { try decoder.decode(buffer: &huge) }
-        #expect(PeerFrameError.unsupportedVersion(2).description == "peer speaks frame version 2; this node speaks 1")
+        #expect(PeerFrameError.unsupportedVersion(1).description == "peer speaks frame version 1; this node speaks 2")
     }
 }

@@ -46,6 +46,9 @@ class ForwardingSession<Wire: BackendWire> {
 
     init(pool: BackendPool<Wire>) { self.pool = pool }
 
+    /// Backend servers keep no versions: the coordinator's stamp is not used.
+    var version: UInt64 = 0
+
     var hasPendingWrites: Bool { pool.hasUnflushedRequests }
 
     func endOfBurst() -> String? {

@@ -96,7 +96,7 @@ extension RocksDBSession {
                              hints: ZsetHints = (nil, nil), slotIndexed: Bool = false) {
         encodeKey(key)
         if count == 0 { return stageDelete() }
-        Metadata.encodeCollection(type, expireAt: expireAt, timestamp: WallClock.nowMicros(), generation: generation,
+        Metadata.encodeCollection(type, expireAt: expireAt, timestamp: stamp, generation: generation,
                                   count: count, into: &valueScratch)
         if hints.floor != nil || hints.ceiling != nil { Metadata.appendZsetHints(hints, to: &valueScratch) }
         if slotIndexed { valueScratch.append(1) }

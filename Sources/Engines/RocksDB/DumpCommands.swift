@@ -49,6 +49,8 @@ extension RocksDBSession {
         try modify(token: token) { () throws(RocksDBError) in
             let now = WallClock.nowMillis()
             encodeKey(args[1])
+            // A stamped RESTORE (a hint's or a repair's state) never replaces a newer record.
+            if try isSuperseded() { return reply.ok() }
             let exists = try readMeta(now: now) != nil
             if exists, !replace { return reply.error("BUSYKEY Target key name already exists.") }
             let expireAt = ttl == 0 ? 0 : absolute ? Int64(ttl) : now + Int64(ttl)

@@ -15,7 +15,15 @@ extension RocksDBSession {
                 guard let value = try readPinned(.metadata, key: keyScratch) else { continue }
                 // Deleting only the metadata is O(1) whatever the key holds; an expired record
                 // is removed too, but not counted.
-                if let meta = Metadata.decode(value.bytes), !meta.isExpired(now: now) { count += 1 }
+                let meta = Metadata.decode(value.bytes)
+                if version != 0 {
+                    // A stamped delete leaves a tombstone, unless a newer write is stored.
+                    if let meta, meta.timestamp > version { continue }
+                    if let meta, !meta.isExpired(now: now) { count += 1 }
+                    stageTombstone(now: now)
+                    continue
+                }
+                if let meta, !meta.isExpired(now: now) { count += 1 }
                 stageDelete()
             }
             return count
@@ -77,7 +85,7 @@ extension RocksDBSession {
                 stageDelete()
             } else {
                 valueScratch = record.stored.withUnsafeBytes {
-                    Metadata.withExpiry($0, expireAt: Int64(when), timestamp: WallClock.nowMicros())
+                    Metadata.withExpiry($0, expireAt: Int64(when), timestamp: stamp)
                 }
                 putInto(immediate, .metadata)
             }
@@ -101,7 +109,7 @@ extension RocksDBSession {
             guard let record = try readRecord(now: WallClock.nowMillis()), record.meta.expireAt != 0 else {
                 return reply.integer(0)
             }
-            valueScratch = record.stored.withUnsafeBytes { Metadata.withExpiry($0, expireAt: 0, timestamp: WallClock.nowMicros()) }
+            valueScratch = record.stored.withUnsafeBytes { Metadata.withExpiry($0, expireAt: 0, timestamp: stamp) }
             putInto(immediate, .metadata)
             reply.integer(1)
         }

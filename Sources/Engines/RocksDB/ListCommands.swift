@@ -42,7 +42,7 @@ extension RocksDBSession {
     func stageListMeta(_ key: ByteBuffer, _ state: ListState) {
         encodeKey(key)
         if state.count == 0 { return stageDelete() }
-        Metadata.encodeCollection(.list, expireAt: state.expireAt, timestamp: WallClock.nowMicros(), generation: state.generation,
+        Metadata.encodeCollection(.list, expireAt: state.expireAt, timestamp: stamp, generation: state.generation,
                                   count: UInt64(state.count), into: &valueScratch)
         KeyEncoding.appendBigEndian(state.head, to: &valueScratch)
         KeyEncoding.appendBigEndian(state.tail, to: &valueScratch)

@@ -38,8 +38,18 @@ public final class RocksDBEngine: StorageEngine {
         return String(decoding: stored.dropFirst(2), as: UTF8.self)
     }
 
-    public init(options: RocksDBOptions, keyHashIdentity: String,
+    /// Stamps writes that arrive without a coordinator's version (see `Versions.swift`).
+    let clock: HybridClock
+    /// How long a tombstone outlives its delete, ms (`tombstone_grace`).
+    private let tombstoneGraceMillis = Atomic<Int64>(86_400_000)
+    public var tombstoneGrace: Int64 {
+        get { tombstoneGraceMillis.load(ordering: .relaxed) }
+        set { tombstoneGraceMillis.store(newValue, ordering: .relaxed) }
+    }
+
+    public init(options: RocksDBOptions, keyHashIdentity: String, clock: HybridClock = HybridClock(nodeID: 0),
                 keyToken: @escaping @Sendable (UnsafeRawBufferPointer) -> UInt32) throws {
+        self.clock = clock
         database = try RocksDatabase(options)
         self.keyToken = keyToken
         let identity = Array("1 \(keyHashIdentity)".utf8)
@@ -101,13 +111,14 @@ public final class RocksDBEngine: StorageEngine {
     @discardableResult
     public func sweepExpired(limit: Int = 1000) -> Int {
         let now = WallClock.nowMillis()
+        let grace = tombstoneGrace
         let iterator = RocksIterator(database, .metadata, scan: true)
         let start = sweepCursor.withLockedValue { $0 }
         if start.isEmpty { iterator.seekToFirst() } else { iterator.seek(start) }
         var expired: [[UInt8]] = []
         var examined = 0
         while iterator.isValid, examined < limit {
-            if let meta = Metadata.decode(iterator.value), meta.isExpired(now: now) {
+            if let meta = Metadata.decode(iterator.value), meta.isCollectable(now: now, grace: grace) {
                 expired.append(iterator.key)
             }
             examined += 1
@@ -122,7 +133,7 @@ public final class RocksDBEngine: StorageEngine {
                 // Re-check under the lock: the key may have been rewritten since the scan.
                 guard let current = try? database.get(.metadata, key: storedKey),
                       let meta = current.withUnsafeBytes({ Metadata.decode($0) }),
-                      meta.isExpired(now: WallClock.nowMillis()) else { return }
+                      meta.isCollectable(now: WallClock.nowMillis(), grace: grace) else { return }
                 if (try? database.delete(.metadata, key: storedKey)) != nil { reclaimed += 1 }
             }
         }

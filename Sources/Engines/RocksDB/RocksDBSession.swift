@@ -48,6 +48,9 @@ final class RocksDBSession: EngineSession {
     /// The record the last successful `lookupCollection` found (sorted sets read their pop
     /// hints from it).
     var lastCollectionRecord: [UInt8] = []
+    /// The version of the command being executed, when a cluster coordinator stamped it (see
+    /// `Versions.swift`); 0 otherwise.
+    var version: UInt64 = 0
 
     init(engine: RocksDBEngine, eventLoop: EventLoop) {
         self.engine = engine
@@ -76,7 +79,10 @@ final class RocksDBSession: EngineSession {
             do { try commitPending() } catch { reply.error("ERR Storage: \(error.message)"); return false }
             return blockingPop(spec, args, origin: origin, reply: &reply)
         }
-        groupable = Self.groupableCommands.contains(spec.id) && !engine.blocking.hasWaiters
+        // A stamped whole-value write reads the stored version first, so it groups like a
+        // read-modify-write rather than as a blind write.
+        groupable = (Self.groupableCommands.contains(spec.id) || (version != 0 && Self.blindWrites.contains(spec.id)))
+            && !engine.blocking.hasWaiters
         execute(spec, args, reply: &reply)
         groupable = false
         // Pushes (and anything else that can fill a list or sorted set) wake blocked clients.
@@ -113,7 +119,7 @@ final class RocksDBSession: EngineSession {
         if failure != nil { return }
         do {
             switch spec.id {
-            case .set, .setex, .psetex, .mset: try commitGroup()  // may join the burst's blind group
+            case .set, .setex, .psetex, .mset where version == 0: try commitGroup()  // may join the burst's blind group
             default: if !groupable { try commitPending() }  // everything else must see the groups
             }
             switch spec.id {
@@ -234,6 +240,7 @@ final class RocksDBSession: EngineSession {
             case .sortRO: try sort(args, &reply, readOnly: true)
             case .dump: try dump(args, &reply)
             case .restore: try restore(args, &reply)
+            case .dynamisState: try state(args, &reply)
             case .hscan: try collectionScan(args, &reply, type: .hash)
             case .sscan: try collectionScan(args, &reply, type: .set)
             case .zscan: try collectionScan(args, &reply, type: .zset)
@@ -316,10 +323,19 @@ final class RocksDBSession: EngineSession {
 
     // MARK: - Writing
 
-    /// Adds a blind string write for the key in `keyScratch` to the burst's group.
-    func groupStringWrite(token: UInt32, value: ByteBuffer, expireAt: Int64) {
+    /// Adds a blind string write for the key in `keyScratch` to the burst's group; a stamped
+    /// one (cluster) is applied only if newer than the stored record (last writer wins).
+    func groupStringWrite(token: UInt32, value: ByteBuffer, expireAt: Int64) throws(RocksDBError) {
+        if version != 0 {
+            let storedKey = keyScratch
+            return try modify(token: token) { () throws(RocksDBError) in
+                keyScratch = storedKey
+                if try isSuperseded() { return }
+                value.withUnsafeReadableBytes { stageString($0, expireAt: expireAt) }
+            }
+        }
         value.withUnsafeReadableBytes { v in
-            Metadata.encodeString(expireAt: expireAt, timestamp: WallClock.nowMicros(), value: v, into: &valueScratch)
+            Metadata.encodeString(expireAt: expireAt, timestamp: stamp, value: v, into: &valueScratch)
         }
         putInto(pending, .metadata)
         if transaction == nil { pendingStripes.append(KeyLocks.stripe(of: token)) }
@@ -439,7 +455,7 @@ final class RocksDBSession: EngineSession {
 
     /// Stages a string value for the key in `keyScratch` into `immediate`.
     func stageString(_ value: UnsafeRawBufferPointer, expireAt: Int64) {
-        Metadata.encodeString(expireAt: expireAt, timestamp: WallClock.nowMicros(), value: value, into: &valueScratch)
+        Metadata.encodeString(expireAt: expireAt, timestamp: stamp, value: value, into: &valueScratch)
         putInto(immediate, .metadata)
     }
 

@@ -4,8 +4,9 @@ import NIOCore
 /// or reply bytes, or the hello text). Many requests share a connection; a response carries its
 /// request's id, so responses may come back in any order.
 ///
-/// Header (big-endian, 18 bytes): magic "DY", version, type, flags (u16), id (u64),
-/// payload length (u32).
+/// Header (big-endian, 26 bytes): magic "DY", version, type, flags (u16), id (u64), stamp
+/// (u64: a request's write version, `WriteVersion`; 0 when none), payload length (u32).
+/// Version 2 added the stamp; a version-1 peer is refused with a log line naming both.
 public struct PeerFrame: Sendable {
     public enum Kind: UInt8, Sendable {
         /// Handshake messages as text (identity, challenge, proof, welcome), before any request.
@@ -30,35 +31,44 @@ public struct PeerFrame: Sendable {
         public static let write = Flags(rawValue: 1 << 1)
         /// The payload is one memcached text-protocol request (and the reply is memcached's).
         public static let memcached = Flags(rawValue: 1 << 2)
+        /// A key's state sent by hinted handoff or read repair, stamped with the state's own
+        /// (old) version: it is applied only if newer, however late it arrives.
+        public static let stateTransfer = Flags(rawValue: 1 << 3)
     }
 
     public static let magic: UInt16 = 0x4459  // "DY"
-    public static let version: UInt8 = 1
-    public static let headerSize = 18
+    public static let version: UInt8 = 2
+    public static let headerSize = 26
+    /// Where the payload length sits in the header (the last field).
+    public static let lengthOffset = 22
     /// Redis's largest bulk string plus room for the command around it.
     public static let maxPayload = 512 * 1024 * 1024 + 64 * 1024
 
     public var kind: Kind
     public var flags: Flags
     public var id: UInt64
+    /// The coordinator's version of a write request (0: none).
+    public var stamp: UInt64
     public var payload: ByteBuffer
 
-    public init(kind: Kind, flags: Flags = [], id: UInt64, payload: ByteBuffer) {
+    public init(kind: Kind, flags: Flags = [], id: UInt64, stamp: UInt64 = 0, payload: ByteBuffer) {
         self.kind = kind
         self.flags = flags
         self.id = id
+        self.stamp = stamp
         self.payload = payload
     }
 
     /// Writes a frame whose payload the caller writes next: returns where the length goes, to
     /// be filled in by `finish` once the payload is written (no payload copy).
     @inlinable
-    public static func begin(_ kind: Kind, flags: Flags = [], id: UInt64, into out: inout ByteBuffer) -> Int {
+    public static func begin(_ kind: Kind, flags: Flags = [], id: UInt64, stamp: UInt64 = 0, into out: inout ByteBuffer) -> Int {
         out.writeInteger(magic)
         out.writeInteger(version)
         out.writeInteger(kind.rawValue)
         out.writeInteger(flags.rawValue)
         out.writeInteger(id)
+        out.writeInteger(stamp)
         let lengthAt = out.writerIndex
         out.writeInteger(UInt32(0))
         return lengthAt
@@ -71,7 +81,7 @@ public struct PeerFrame: Sendable {
 
     /// The whole frame, header and payload.
     public func write(into out: inout ByteBuffer) {
-        let lengthAt = Self.begin(kind, flags: flags, id: id, into: &out)
+        let lengthAt = Self.begin(kind, flags: flags, id: id, stamp: stamp, into: &out)
         var payload = payload
         out.writeBuffer(&payload)
         Self.finish(lengthAt: lengthAt, in: &out)
@@ -118,14 +128,15 @@ public struct PeerFrameDecoder: NIOSingleStepByteToMessageDecoder {
         guard version == PeerFrame.version else { throw PeerFrameError.unsupportedVersion(version) }
         let rawKind = buffer.getInteger(at: start + 3, as: UInt8.self)!
         guard let kind = PeerFrame.Kind(rawValue: rawKind) else { throw PeerFrameError.unknownKind(rawKind) }
-        let length = Int(buffer.getInteger(at: start + 14, as: UInt32.self)!)
+        let length = Int(buffer.getInteger(at: start + PeerFrame.lengthOffset, as: UInt32.self)!)
         guard length <= PeerFrame.maxPayload else { throw PeerFrameError.tooLarge(length) }
         guard buffer.readableBytes >= PeerFrame.headerSize + length else { return nil }
         let flags = PeerFrame.Flags(rawValue: buffer.getInteger(at: start + 4, as: UInt16.self)!)
         let id = buffer.getInteger(at: start + 6, as: UInt64.self)!
+        let stamp = buffer.getInteger(at: start + 14, as: UInt64.self)!
         buffer.moveReaderIndex(forwardBy: PeerFrame.headerSize)
         let payload = buffer.readSlice(length: length)!
-        return PeerFrame(kind: kind, flags: flags, id: id, payload: payload)
+        return PeerFrame(kind: kind, flags: flags, id: id, stamp: stamp, payload: payload)
     }
 
     public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> PeerFrame? {

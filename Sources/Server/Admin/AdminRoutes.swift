@@ -32,12 +32,23 @@ final class AdminRoutes: Sendable {
         /loglevelup, /logleveldown, /setloglevel/<0-11>
         /peer/<up|down|reset>/<name|all>
         /backup?dir=<absolute path>        RocksDB checkpoint of this node into a new directory
+        /read_repairs/<enable|disable>     read repair on quorum reads (text contains ENABLED/DISABLED)
+        /hints                             pending hints per target, and the hint counters (JSON)
+        /hints/drop, /hints/drop/<name>    drops every pending hint, or one target's
 
         """
 
     /// Paths that only read; everything else changes the node and, with `requirepass` set,
     /// needs `Authorization: Bearer <requirepass>`.
     static let readOnly: Set<String> = ["info", "metrics", "ping", "help", "cluster_describe", "get_consistency", "get_timeout_factor"]
+
+    /// `/hints` only reads; `/hints/drop` changes the node.
+    static func isReadOnly(_ parts: [String]) -> Bool {
+        guard let first = parts.first else { return true }
+        if first == "hints" { return parts.count == 1 }
+        if first == "state" { return parts.count == 2 && parts[1] == "get_state" }
+        return readOnly.contains(first)
+    }
 
     func respond(method: HTTPMethod, uri: String, authorization: String? = nil) -> EventLoopFuture<AdminResponse> {
         let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
@@ -46,7 +57,7 @@ final class AdminRoutes: Sendable {
         if method != .GET {
             return eventLoop.makeSucceededFuture(AdminResponse(status: .methodNotAllowed, body: "only GET is allowed\n"))
         }
-        let isAction = !Self.readOnly.contains(first) && !(first == "state" && parts.count == 2 && parts[1] == "get_state")
+        let isAction = !Self.isReadOnly(parts)
         if isAction, let password = node.config.requirePass, !Self.bearerMatches(authorization, password) {
             var response = AdminResponse(status: .unauthorized, body: "this path changes the node: send Authorization: Bearer <requirepass>\n")
             response.contentType = "text/plain"
@@ -103,6 +114,27 @@ final class AdminRoutes: Sendable {
             }
             RuntimeLog.verbosity.store(min(11, max(0, wanted)), ordering: .relaxed)
             return ok()
+        case ("read_repairs", 2):
+            switch parts[1] {
+            case "enable": node.readRepairs.store(true, ordering: .relaxed)
+            case "disable": node.readRepairs.store(false, ordering: .relaxed)
+            default: return badRequest("use /read_repairs/enable or /read_repairs/disable")
+            }
+            let on = node.readRepairs.load(ordering: .relaxed)
+            return eventLoop.makeSucceededFuture(.text("Read Repairs: \(on ? "ENABLED" : "DISABLED")\r\n"))
+        case ("hints", 1):
+            let counters = node.hints?.counters ?? HintStore.Counters()
+            let body: [String: Any] = [
+                "enabled": node.hints != nil,
+                "pending": node.hints?.pending ?? [:],
+                "stored": counters.stored, "replayed": counters.replayed,
+                "dropped": ["window": counters.droppedWindow, "cap": counters.droppedCap, "operator": counters.droppedByOperator],
+            ]
+            return eventLoop.makeSucceededFuture(.json(body))
+        case ("hints", 2), ("hints", 3):
+            guard parts[1] == "drop" else { return badRequest("use /hints/drop or /hints/drop/<target>") }
+            let dropped = node.hints?.drop(target: parts.count == 3 ? parts[2] : nil) ?? 0
+            return eventLoop.makeSucceededFuture(.text("Dropped \(dropped) hint(s)\r\n"))
         case ("backup", 1):
             return backup(query: uri.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? "")
         case ("peer", 3):

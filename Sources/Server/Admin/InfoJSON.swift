@@ -41,6 +41,9 @@ enum InfoJSON {
                      "99_server_queue_wait"] {
             info[name] = 0
         }
+        // Convergence (Dynamis): hinted handoff and read repair.
+        for (name, value) in node.convergence { info[name] = value }
+        info["read_repairs_enabled"] = node.readRepairs.load(ordering: .relaxed)
         var pool: [String: Any] = [
             "client_eof": counters.connectionsClosed,
             "client_err": 0,

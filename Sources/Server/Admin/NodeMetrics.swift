@@ -67,7 +67,7 @@ final class NodeMetrics: Sendable {
         let current = node.settings.state
         for (state, gauge) in stateGauges { gauge.set(Int64(state == current ? 1 : 0)) }
         for statistic in node.engine.statistics() { engineGauges[statistic.name]?.set(to: statistic.value) }
-        return registry.emitToString() + Self.histogramText(totals) + peerText(totals)
+        return registry.emitToString() + Self.histogramText(totals) + peerText(totals) + convergenceText()
     }
 
     static let outcomes: [(String, @Sendable (PeerCounters) -> Int)] = [
@@ -91,6 +91,31 @@ final class NodeMetrics: Sendable {
         for (i, peer) in peers.enumerated() where i < totals.peers.count {
             for (outcome, value) in Self.outcomes { text += "dynamis_peer_requests_total{\(labels(peer)),outcome=\"\(outcome)\"} \(value(totals.peers[i]))\n" }
         }
+        return text
+    }
+
+    /// Hinted handoff and read repair (written here: pending hints are labelled by target,
+    /// and targets come and go with the topology).
+    private func convergenceText() -> String {
+        let figures = Dictionary(uniqueKeysWithValues: node.convergence.map { ($0.name, $0.value) })
+        var text = "# HELP dynamis_hints_stored_total Hints recorded for replicas that did not acknowledge a write (one per key and miss).\n# TYPE dynamis_hints_stored_total counter\n"
+        text += "dynamis_hints_stored_total \(figures["hints_stored"] ?? 0)\n"
+        text += "# HELP dynamis_hints_pending Distinct keys whose state is still to be sent to a target.\n# TYPE dynamis_hints_pending gauge\n"
+        for (target, count) in (node.hints?.pending ?? [:]).sorted(by: { $0.key < $1.key }) {
+            text += "dynamis_hints_pending{target=\"\(target)\"} \(count)\n"
+        }
+        text += "# HELP dynamis_hints_replayed_total Hinted keys whose state reached their target.\n# TYPE dynamis_hints_replayed_total counter\n"
+        text += "dynamis_hints_replayed_total \(figures["hints_replayed"] ?? 0)\n"
+        text += "# HELP dynamis_hints_dropped_total Hints dropped, by reason (window: max_hint_window passed; cap: max_hints_per_target; operator: /hints/drop).\n# TYPE dynamis_hints_dropped_total counter\n"
+        text += "dynamis_hints_dropped_total{reason=\"window\"} \(figures["hints_dropped_window"] ?? 0)\n"
+        text += "dynamis_hints_dropped_total{reason=\"cap\"} \(figures["hints_dropped_cap"] ?? 0)\n"
+        text += "dynamis_hints_dropped_total{reason=\"operator\"} \(figures["hints_dropped_by_operator"] ?? 0)\n"
+        text += "# HELP dynamis_read_repairs_total Quorum reads whose replicas disagreed and were repaired with the newest state.\n# TYPE dynamis_read_repairs_total counter\n"
+        text += "dynamis_read_repairs_total \(figures["read_repairs"] ?? 0)\n"
+        text += "# HELP dynamis_stale_replicas_total Replicas found holding an older state by read repair.\n# TYPE dynamis_stale_replicas_total counter\n"
+        text += "dynamis_stale_replicas_total \(figures["stale_replicas"] ?? 0)\n"
+        text += "# HELP dynamis_late_writes_refused_total Writes from a peer refused because they arrived after the coordinator's timeout (a hint carries their key instead).\n# TYPE dynamis_late_writes_refused_total counter\n"
+        text += "dynamis_late_writes_refused_total \(figures["late_writes_refused"] ?? 0)\n"
         return text
     }
 

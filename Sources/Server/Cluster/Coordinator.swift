@@ -61,6 +61,11 @@ final class Coordinator {
         let write: Consistency
         /// Sent by a coordinator in another DC: replicate within this DC only.
         var forwarded = false
+        /// The write's version (`WriteVersion`): stamped once by the coordinator that took the
+        /// client's request, carried to every replica (0 for reads).
+        var version: UInt64 = 0
+        /// Hinted handoff's or read repair's state, stamped with the state's version.
+        var stateTransfer = false
     }
 
     /// The target (peer index, or `local`) of a node of the topology.
@@ -75,6 +80,8 @@ final class Coordinator {
     /// otherwise nil: the reply then goes to `receiver` as `sequence`.
     func execute(_ spec: CommandSpec, _ args: [ByteBuffer], _ context: Context,
                  receiver: any ReplyReceiver, sequence: Int) -> ByteBuffer? {
+        var context = context
+        if context.version == 0, spec.flags.contains(.write) { context.version = node.clock.next() }
         let pending = route(spec, args, context)
         return pending.attach(receiver, sequence: sequence)
     }
@@ -151,6 +158,7 @@ final class Coordinator {
         let dispatch = ReplicaDispatch(token: token, topology: topology, level: forced ?? (isWrite ? context.write : context.read),
                                        isWrite: isWrite, forwarded: context.forwarded)
         let collector = ResponseCollector(dispatch)
+        if isWrite, node.hints != nil, case .resp = request { collector.hinting = (self, request, dispatch.targets) }
         if dispatch.lazy {
             // A DC_ONE read asks the next rack's owner only when the ones before it failed.
             let targets = dispatch.targets
@@ -188,14 +196,15 @@ final class Coordinator {
         var flags: PeerFrame.Flags = []
         if context.resp3 { flags.insert(.resp3) }
         if isWrite { flags.insert(.write) }
+        if context.stateTransfer { flags.insert(.stateTransfer) }
         let connection = links.connection(to: target, client: context.client)
         let error: EngineError?
         switch request {
         case .resp(_, let args):
-            error = connection.send(kind, flags: flags, args[...], receiver: receiver, sequence: index)
+            error = connection.send(kind, flags: flags, stamp: context.version, args[...], receiver: receiver, sequence: index)
         case .memcached(let memcached):
             flags.insert(.memcached)
-            error = connection.send(kind, flags: flags, raw: memcached.raw, receiver: receiver, sequence: index)
+            error = connection.send(kind, flags: flags, stamp: context.version, raw: memcached.raw, receiver: receiver, sequence: index)
         }
         if let error { receiver.receive(.failure(error), for: index) }
     }
@@ -211,12 +220,15 @@ final class Coordinator {
         var reply = ReplyWriter(buffer: allocator.buffer(capacity: 64), resp3: context.resp3)
         let origin = RequestOrigin(client: context.client, receiver: receiver, sequence: index)
         let deferred: Bool
+        let session = loop.session
+        session.version = isWrite ? context.version : 0
         switch request {
         case .resp(let spec, let args):
             loop.counters.countDatastore(spec, args)
-            deferred = loop.session.execute(spec, args, origin: origin, reply: &reply)
-        case .memcached(let memcached): deferred = loop.session.execute(memcached: memcached, origin: origin, reply: &reply)
+            deferred = session.execute(spec, args, origin: origin, reply: &reply)
+        case .memcached(let memcached): deferred = session.execute(memcached: memcached, origin: origin, reply: &reply)
         }
+        session.version = 0
         if !deferred { receiver.receive(.success(reply.buffer), for: index) }
     }
 
@@ -338,7 +350,8 @@ private final class RemoteCopy: ReplyReceiver {
 
     func next() {
         guard tried < candidates.count else {
-            coordinator.logger.warning("no node of a remote datacenter took a '\(request.name)' write")
+            coordinator.logger.warning("no node of a remote datacenter took a '\(request.name)' write; hinting its owner there")
+            if let first = candidates.first { coordinator.missed(request, target: first) }
             return
         }
         let target = candidates[tried]

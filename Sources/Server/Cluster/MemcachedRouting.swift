@@ -9,7 +9,9 @@ extension Coordinator {
     /// otherwise nil (the reply then goes to `receiver` as `sequence`). A `noreply` request
     /// goes to the replicas expecting a reply: the caller drops it in the client's place.
     func execute(memcached request: MemcachedRequest, _ context: Context, receiver: any ReplyReceiver, sequence: Int) -> ByteBuffer? {
-        route(memcached: request.expectingReply(), context).attach(receiver, sequence: sequence)
+        var context = context
+        if context.version == 0, request.isWrite { context.version = node.clock.next() }
+        return route(memcached: request.expectingReply(), context).attach(receiver, sequence: sequence)
     }
 
     private func route(memcached request: MemcachedRequest, _ context: Context) -> PendingReply {

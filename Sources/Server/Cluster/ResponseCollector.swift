@@ -1,6 +1,7 @@
 import Engines
 import NIOCore
 import Protocol
+import Ring
 
 /// A reply that may be ready before anyone waits for it: the coordinator returns it at once
 /// when every answer it needed came back synchronously (local storage), and otherwise hands
@@ -62,6 +63,11 @@ final class ResponseCollector: PendingReply {
         machine = dispatch.machine()
     }
 
+    /// A write's request and targets, when hinted handoff is on: a target that does not
+    /// acknowledge it (failure, timeout, storage down), even after the reply was decided, gets
+    /// a hint for each of its keys.
+    var hinting: (coordinator: Coordinator, request: Coordinator.Request, targets: [NodePosition])?
+
     override func receive(_ reply: Result<ByteBuffer, EngineError>, for index: Int) {
         let answer: Result<ByteBuffer, QuorumStateMachine<ByteBuffer>.Failure>
         switch reply {
@@ -71,6 +77,9 @@ final class ResponseCollector: PendingReply {
             answer = .success(bytes)
         case .failure(let error):
             answer = .failure(.init(error.message))
+        }
+        if case .failure = answer, let hinting, index < hinting.targets.count {
+            hinting.coordinator.missed(hinting.request, target: hinting.coordinator.target(hinting.targets[index]))
         }
         switch machine.receive(answer, from: index) {
         case .wait: break

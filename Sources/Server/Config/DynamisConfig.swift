@@ -81,7 +81,21 @@ public struct DynamisConfig: Sendable {
     public var enableGossip = false
     public var env = "aws"
     public var connMessageRate = 50_000
-    public var readRepairsEnabled = false
+    /// Read repair on quorum reads whose replicas disagree (`read_repairs_enabled`, also
+    /// `read_repairs`). On by default in Dynamis: it costs nothing until replicas disagree.
+    public var readRepairsEnabled = true
+    /// For NodeContext: the switch's start value.
+    var readRepairs: Bool { readRepairsEnabled }
+    /// Hinted handoff (`hinted_handoff_enabled`, Cassandra's key).
+    public var hintedHandoff = true
+    /// `max_hint_window`, ms (Cassandra's default, 3 h).
+    public var maxHintWindow = 10_800_000
+    /// `max_hints_per_target`: distinct keys hinted for one node.
+    public var maxHintsPerTarget = 10_000_000
+    /// `hinted_handoff_throttle`, bytes of state per second per target (Cassandra's 1024 KB).
+    public var hintedHandoffThrottle = 1024 * 1024
+    /// `tombstone_grace`, ms: how long a delete's tombstone is kept (1 day; longer than the hint window).
+    public var tombstoneGrace = 86_400_000
     public var backlog = 512
     /// Redis's `maxclients`: client connections beyond this get `-ERR max number of clients reached`.
     public var maxClients = 10_000

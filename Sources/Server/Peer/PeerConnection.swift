@@ -74,19 +74,19 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
 
     /// Queues a request; its answer goes to `receiver` as `sequence`. Returns the error to
     /// answer at once when the request cannot be sent.
-    func send(_ kind: PeerFrame.Kind, flags: PeerFrame.Flags, _ arguments: ArraySlice<ByteBuffer>,
+    func send(_ kind: PeerFrame.Kind, flags: PeerFrame.Flags, stamp: UInt64 = 0, _ arguments: ArraySlice<ByteBuffer>,
               receiver: any ReplyReceiver, sequence: Int) -> EngineError? {
-        enqueue(kind, flags: flags, receiver: receiver, sequence: sequence) { RESPEncoding.request(arguments, into: &$0) }
+        enqueue(kind, flags: flags, stamp: stamp, receiver: receiver, sequence: sequence) { RESPEncoding.request(arguments, into: &$0) }
     }
 
     /// Queues a request whose payload is already framed (a memcached request as it came).
-    func send(_ kind: PeerFrame.Kind, flags: PeerFrame.Flags, raw payload: ByteBuffer,
+    func send(_ kind: PeerFrame.Kind, flags: PeerFrame.Flags, stamp: UInt64 = 0, raw payload: ByteBuffer,
               receiver: any ReplyReceiver, sequence: Int) -> EngineError? {
-        enqueue(kind, flags: flags, receiver: receiver, sequence: sequence) { $0.writeImmutableBuffer(payload) }
+        enqueue(kind, flags: flags, stamp: stamp, receiver: receiver, sequence: sequence) { $0.writeImmutableBuffer(payload) }
     }
 
     @inline(__always)
-    private func enqueue(_ kind: PeerFrame.Kind, flags: PeerFrame.Flags, receiver: any ReplyReceiver, sequence: Int,
+    private func enqueue(_ kind: PeerFrame.Kind, flags: PeerFrame.Flags, stamp: UInt64, receiver: any ReplyReceiver, sequence: Int,
                          payload: (inout ByteBuffer) -> Void) -> EngineError? {
         guard link.acceptsRequests else {
             counters.notSent += 1
@@ -97,7 +97,7 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
             return PeerError.overloaded
         }
         counters.sent += 1
-        let lengthAt = PeerFrame.begin(kind, flags: flags, id: inFlight.nextID, into: &outbound)
+        let lengthAt = PeerFrame.begin(kind, flags: flags, id: inFlight.nextID, stamp: stamp, into: &outbound)
         payload(&outbound)
         PeerFrame.finish(lengthAt: lengthAt, in: &outbound)
         if !flushScheduled { passDeadline = .now() + timeout }

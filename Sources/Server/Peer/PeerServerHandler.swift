@@ -32,6 +32,9 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
     /// Set by `PeerTLSSniffer` once the connection's first bytes show TLS or plaintext.
     var encrypted = false
 
+    /// A stamped write older than this (its coordinator's `timeout`) is refused: see `run`.
+    private var expiryMillis: Int64 { Int64(node.config.timeoutMilliseconds * node.settings.timeoutFactor.load(ordering: .relaxed)) }
+
     init(node: NodeContext, loop: LoopSession, channel: Channel, logger: Logger) {
         self.authentication = PeerAuthentication(secret: node.config.peerSecret ?? node.config.requirePass)
         self.node = node
@@ -163,7 +166,9 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
         if isWrite { loop.counters.writeRequests += 1 } else { loop.counters.readRequests += 1 }
         let sequence = Int(bitPattern: UInt(id))
         if frame.kind == .forwarded, let coordinator = loop.coordinator {
-            let context = Coordinator.Context(client: clientID, resp3: resp3, read: .dcOne, write: .dcOne, forwarded: true)
+            node.clock.observe(frame.stamp)
+            let context = Coordinator.Context(client: clientID, resp3: resp3, read: .dcOne, write: .dcOne, forwarded: true,
+                                              version: frame.stamp)
             let bytes: ByteBuffer?
             switch request {
             case .resp(let spec, let args): bytes = coordinator.execute(spec, args, context, receiver: self, sequence: sequence)
@@ -177,6 +182,13 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
             loop.counters.refusedByState += 1
             return respond(id, .failure, ByteBuffer(string: ClientConnectionHandler.stateRefusal))
         }
+        if isWrite, frame.stamp != 0, !frame.flags.contains(.stateTransfer), WallClock.nowMillis() - WriteVersion.millis(frame.stamp) > expiryMillis {
+            // The coordinator gave up on this write long ago (a node frozen by SIGSTOP or a
+            // stalled network delivers it late) and left a hint: the hint brings the key's state.
+            // Running it now could apply a non-idempotent write (INCR, LPUSH) on top of that state.
+            node.expiredWritesRefused.add(1, ordering: .relaxed)
+            return respond(id, .failure, ByteBuffer(string: "ERR Peer: the write arrived after its coordinator's timeout; not applied"))
+        }
         if case .resp(let spec, _) = request, spec.flags.contains(.blocking) {
             return respond(id, .response, PendingReply.errorBytes(ClientConnectionHandler.notSupported(spec)))
         }
@@ -184,14 +196,21 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
         out.resp3 = resp3
         let origin = RequestOrigin(client: clientID, receiver: self, sequence: sequence)
         let deferred: Bool
+        let session = loop.session
+        if isWrite, frame.stamp != 0 {
+            // The coordinator's version: written with the data, and this node's clock moves past it.
+            node.clock.observe(frame.stamp)
+            session.version = frame.stamp
+        }
         switch request {
         case .resp(let spec, let args):
             loop.counters.countDatastore(spec, args)
-            deferred = loop.session.execute(spec, args, origin: origin, reply: &out)
-        case .memcached(let memcached): deferred = loop.session.execute(memcached: memcached, origin: origin, reply: &out)
+            deferred = session.execute(spec, args, origin: origin, reply: &out)
+        case .memcached(let memcached): deferred = session.execute(memcached: memcached, origin: origin, reply: &out)
         }
+        session.version = 0
         if deferred {
-            out.buffer.moveWriterIndex(to: lengthAt - 14)  // drop the header: the reply comes later
+            out.buffer.moveWriterIndex(to: lengthAt - PeerFrame.lengthOffset)  // drop the header: the reply comes later
         } else {
             PeerFrame.finish(lengthAt: lengthAt, in: &out.buffer)
         }

@@ -1,0 +1,86 @@
+import NIOCore
+import Protocol
+import Snapshot
+
+/// Versioned writes (DESIGN.md §5a): every record carries the version of the write that made
+/// it (`WriteVersion`, in the metadata's 8-byte version field). In a cluster the coordinator
+/// stamps each write and every replica writes that stamp; whole-value writes (SET, SETEX,
+/// PSETEX, MSET's parts, RESTORE, DEL) replace a record only when they are newer than it, so
+/// replicas that receive the same writes in different orders, or a hint's state late or
+/// twice, end up equal: last writer wins per key. Other writes apply in arrival order.
+///
+/// A deleted key leaves a tombstone: a string record with no value whose expiry is the
+/// negated deletion time. Every read treats it as an expired key (missing); its version stops
+/// an older write from resurrecting the key, and the background sweep removes it once
+/// `tombstone_grace` has passed.
+extension RocksDBSession {
+    /// Whole-value string writes: grouped blind when unstamped, version-checked when stamped.
+    static let blindWrites: Set<CommandID> = [.set, .setex, .psetex, .mset]
+
+    /// The version written into the records the current command writes.
+    @inline(__always)
+    var stamp: UInt64 { version != 0 ? version : engine.clock.next() }
+
+    /// Whether the stamped write may not replace the record at `keyScratch` (live, expired or a
+    /// tombstone): a newer version is stored. Unstamped writes are never superseded.
+    ///
+    /// An equal version replaces the record: a blind write seen twice writes the same value,
+    /// and a state transfer must win over a replica's own record of the same version, which a
+    /// read-modify-write (INCR, LPUSH) made on top of a state that had missed earlier writes.
+    func isSuperseded() throws(RocksDBError) -> Bool {
+        guard version != 0, let value = try readPinned(.metadata, key: keyScratch),
+              let meta = Metadata.decode(value.bytes) else { return false }
+        return meta.timestamp > version
+    }
+
+    /// Stages a tombstone for the key in `keyScratch` into `immediate`.
+    func stageTombstone(now: Int64) {
+        Metadata.encodeString(expireAt: -max(now, 1), timestamp: stamp, value: UnsafeRawBufferPointer(start: nil, count: 0),
+                              into: &valueScratch)
+        putInto(immediate, .metadata)
+    }
+
+    /// DYNAMIS.STATE key: the key's whole state for hinted handoff and read repair, read at one
+    /// instant: `[version, expire-at ms (0: none), DUMP payload]`, the payload null for a
+    /// tombstone, and version "0" when nothing is stored. The version is an unsigned decimal
+    /// (a bulk string: it can exceed a signed 64-bit integer).
+    func state(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+        encodeKey(args[1])
+        let now = WallClock.nowMillis()
+        guard let value = try readPinned(.metadata, key: keyScratch), let meta = Metadata.decode(value.bytes) else {
+            reply.arrayHeader(3)
+            reply.bulk("0")
+            reply.integer(0)
+            return reply.null()
+        }
+        if meta.isExpired(now: now) {
+            // A tombstone, or a key expired everywhere at the same absolute time.
+            reply.arrayHeader(3)
+            reply.bulk(String(meta.timestamp))
+            reply.integer(0)
+            return reply.null()
+        }
+        guard let (stored, _) = try readValue(args[1], now: now) else {
+            reply.arrayHeader(3)
+            reply.bulk("0")
+            reply.integer(0)
+            return reply.null()
+        }
+        reply.arrayHeader(3)
+        reply.bulk(String(meta.timestamp))
+        reply.integer(Int(meta.expireAt))
+        reply.bulk(bytes: DumpPayload.encode(stored.rdbValue))
+    }
+}
+
+extension Metadata {
+    /// A deleted key's tombstone (its expiry is the negated deletion time).
+    var isTombstone: Bool { expireAt < 0 }
+
+    /// Whether the background sweep may remove the record: an expired key at once, a
+    /// tombstone once `grace` ms have passed since the deletion.
+    func isCollectable(now: Int64, grace: Int64) -> Bool {
+        guard isExpired(now: now) else { return false }
+        return !isTombstone || -expireAt + grace <= now
+    }
+}

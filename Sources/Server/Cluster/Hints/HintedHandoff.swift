@@ -1,0 +1,262 @@
+import Engines
+import Logging
+import NIOCore
+import Protocol
+import Ring
+
+extension Coordinator {
+    /// Peer `target` did not acknowledge `request` (down, refused, timed out, storage down):
+    /// it gets a hint for each of the request's keys. Hints do not count toward consistency.
+    func missed(_ request: Request, target: Int) {
+        guard target != Coordinator.local, target < cluster.peers.count, let hints = node.hints,
+              case .resp(let spec, let args) = request, let keys = ClusterKeys.indexes(spec, args) else { return }
+        let name = cluster.peers[target].name
+        for i in keys where i < args.count { hints.record(target: name, key: args[i]) }
+    }
+}
+
+/// Hinted handoff's replay (DESIGN.md §5a): once a target with hints is reachable again, each
+/// hinted key's *current state* goes to it with the state's version, read from this node's own
+/// copy when it holds one, else from another live replica. On the RocksDB engine the state is
+/// `DYNAMIS.STATE` (version, absolute expiry, DUMP payload), applied on the target with a
+/// stamped `RESTORE … REPLACE ABSTTL` (or a stamped `DEL` for a tombstone), which the target
+/// applies only if newer; on the Redis engine it is `DUMP` + `PEXPIRETIME`, applied with
+/// `RESTORE … REPLACE ABSTTL` or `DEL`. A hint is removed once its state is acknowledged,
+/// unless the key missed another write meanwhile.
+///
+/// Runs on one event loop (its coordinator sends everything), a pass per target at a time,
+/// `hinted_handoff_throttle` bytes of state per second per target.
+final class HintReplayer {
+    private let loop: LoopSession
+    private let store: HintStore
+    private let throttle: Int
+    private let versioned: Bool
+    private let logger: Logger
+    private let clientID: Int
+    private var passes: [String: HintPass] = [:]
+    /// A target whose last pass failed is retried no sooner than this (ms).
+    private var retryAfter: [String: Int64] = [:]
+
+    init(loop: LoopSession, store: HintStore, node: NodeContext, logger: Logger) {
+        self.loop = loop
+        self.store = store
+        self.throttle = node.config.hintedHandoffThrottle
+        self.versioned = node.config.dataStore == .rocksdb
+        self.logger = logger
+        self.clientID = node.nextClientID.add(1, ordering: .relaxed).oldValue
+    }
+
+    /// Called on the loop every tick: starts a pass for each reachable target with hints, and
+    /// lets throttled passes go on.
+    func tick() {
+        guard let coordinator = loop.coordinator else { return }
+        let now = WallClock.nowMillis()
+        for (name, count) in store.pending where passes[name] == nil && (retryAfter[name] ?? 0) <= now {
+            guard let peer = coordinator.cluster.peerIndex[name] else { continue }
+            guard coordinator.links.connection(to: peer, client: clientID).isConnected else { continue }
+            logger.info("hinted handoff: \(name) is reachable; sending it the state of \(count) key(s) it missed")
+            let pass = HintPass(replayer: self, coordinator: coordinator, target: name, peer: peer)
+            passes[name] = pass
+            pass.pump()
+        }
+        for pass in passes.values { pass.pump() }
+    }
+
+    fileprivate func finished(_ pass: HintPass, completely: Bool) {
+        guard passes[pass.target] === pass else { return }
+        passes[pass.target] = nil
+        if !completely { retryAfter[pass.target] = WallClock.nowMillis() + 2000 }
+        if completely, store.pending[pass.target] == nil {
+            logger.info("hinted handoff: \(pass.target) caught up (\(pass.delivered) key(s) sent)")
+        } else if !completely {
+            logger.info("hinted handoff: \(pass.target) stopped answering after \(pass.delivered) key(s); will retry")
+        }
+    }
+
+    fileprivate var storeRef: HintStore { store }
+    fileprivate var throttleBytes: Int { throttle }
+    fileprivate var usesVersions: Bool { versioned }
+    fileprivate var client: Int { clientID }
+}
+
+/// One target's replay pass: walks its hints in key order, a few in flight at once.
+private final class HintPass {
+    unowned let replayer: HintReplayer
+    let coordinator: Coordinator
+    let target: String
+    let peer: Int
+    private var cursor: [UInt8]?
+    private var queue: [HintStore.Hint] = []
+    private var exhausted = false
+    private var inFlight = 0
+    private var failed = false
+    private var windowStart = WallClock.nowMillis()
+    private var bytesInWindow = 0
+    private(set) var delivered = 0
+    static let maxInFlight = 16
+
+    init(replayer: HintReplayer, coordinator: Coordinator, target: String, peer: Int) {
+        self.replayer = replayer
+        self.coordinator = coordinator
+        self.target = target
+        self.peer = peer
+    }
+
+    func pump() {
+        let now = WallClock.nowMillis()
+        if now - windowStart >= 1000 {
+            windowStart = now
+            bytesInWindow = 0
+        }
+        while !failed, inFlight < Self.maxInFlight, bytesInWindow < replayer.throttleBytes {
+            if queue.isEmpty {
+                if exhausted { break }
+                queue = replayer.storeRef.hints(for: target, after: cursor, limit: 256)
+                if queue.count < 256 { exhausted = true }
+                guard let last = queue.last else { break }
+                cursor = last.storedKey
+            }
+            let hint = queue.removeFirst()
+            if now - hint.recordedAt > replayer.storeRef.window {
+                replayer.storeRef.remove(hint, target: target, dropped: true)
+                continue
+            }
+            inFlight += 1
+            HintDelivery(pass: self, hint: hint).start()
+        }
+        if inFlight == 0, (failed || (exhausted && queue.isEmpty)) { replayer.finished(self, completely: !failed) }
+    }
+
+    func delivered(_ hint: HintStore.Hint, bytes: Int) {
+        inFlight -= 1
+        delivered += 1
+        bytesInWindow += bytes
+        replayer.storeRef.remove(hint, target: target)
+        pump()
+    }
+
+    func failed(_ hint: HintStore.Hint) {
+        inFlight -= 1
+        failed = true
+        if inFlight == 0 { replayer.finished(self, completely: false) }
+    }
+
+    func context(version: UInt64) -> Coordinator.Context {
+        Coordinator.Context(client: replayer.client, resp3: false, read: .dcOne, write: .dcOne, version: version, stateTransfer: true)
+    }
+}
+
+/// One hinted key: read its state from a replica other than the target, then apply it there.
+private final class HintDelivery: ReplyReceiver {
+    private let pass: HintPass
+    private let hint: HintStore.Hint
+    private let key: ByteBuffer
+    private var dump: ByteBuffer?
+    private var expireTime: ByteBuffer?
+    private var applyBytes = 0
+
+    private static let state = CommandTable.lookup("dynamis.state")!
+    private static let dumpSpec = CommandTable.lookup("dump")!
+    private static let pexpiretime = CommandTable.lookup("pexpiretime")!
+    private static let restore = CommandTable.lookup("restore")!
+    private static let del = CommandTable.lookup("del")!
+
+    init(pass: HintPass, hint: HintStore.Hint) {
+        self.pass = pass
+        self.hint = hint
+        self.key = ByteBuffer(bytes: hint.key)
+    }
+
+    /// Step 1: the key's state, from this node when it is a replica, else from another live one.
+    func start() {
+        let coordinator = pass.coordinator
+        let token = coordinator.tokenizer.token(of: key.readableBytesView)
+        let owners = coordinator.localOwners(token).filter { $0 != pass.peer }
+        let source = owners.contains(Coordinator.local) ? Coordinator.local : owners.first
+        guard let source else { return pass.failed(hint) }
+        let context = pass.context(version: 0)
+        if pass.replayer.usesVersions {
+            coordinator.send(to: source, .request, .resp(Self.state, [ByteBuffer(string: "dynamis.state"), key]), context,
+                             isWrite: false, receiver: self, index: 0)
+        } else {
+            coordinator.send(to: source, .request, .resp(Self.dumpSpec, [ByteBuffer(string: "dump"), key]), context,
+                             isWrite: false, receiver: self, index: 1)
+            coordinator.send(to: source, .request, .resp(Self.pexpiretime, [ByteBuffer(string: "pexpiretime"), key]), context,
+                             isWrite: false, receiver: self, index: 2)
+        }
+    }
+
+    func receive(_ reply: Result<ByteBuffer, EngineError>, for step: Int) {
+        guard case .success(let bytes) = reply, !EngineError.isUnavailability(bytes) else { return pass.failed(hint) }
+        switch step {
+        case 0: applyVersioned(bytes)
+        case 1:
+            dump = bytes
+            if expireTime != nil { applyUnversioned() }
+        case 2:
+            expireTime = bytes
+            if dump != nil { applyUnversioned() }
+        default:
+            // Step 3: the target answered the apply (an error reply, e.g. a payload it cannot
+            // read, is logged and the hint dropped: sending it again would not help).
+            if bytes.readableBytesView.first == UInt8(ascii: "-") {
+                pass.coordinator.logger.warning("hinted handoff: \(pass.target) refused the state of a key: \(String(buffer: bytes).trimmingCharacters(in: .whitespacesAndNewlines))")
+            }
+            pass.delivered(hint, bytes: applyBytes)
+        }
+    }
+
+    /// `[version, expire-at, payload|nil]` from DYNAMIS.STATE.
+    private func applyVersioned(_ bytes: ByteBuffer) {
+        guard let parts = MergedReply.elements(bytes), parts.count == 3,
+              let versionText = RESPElement.bulkText(parts[0]), let version = UInt64(versionText),
+              let expireAt = RESPElement.integer(parts[1]) else { return pass.failed(hint) }
+        if version == 0 { return pass.delivered(hint, bytes: 0) }  // nothing stored anywhere: nothing to send
+        if let payload = RESPElement.bulk(parts[2]) {
+            apply(.resp(Self.restore, [ByteBuffer(string: "restore"), key, ByteBuffer(string: String(max(expireAt, 0))), payload,
+                                       ByteBuffer(string: "REPLACE"), ByteBuffer(string: "ABSTTL")]), version: version)
+        } else {
+            apply(.resp(Self.del, [ByteBuffer(string: "del"), key]), version: version)
+        }
+    }
+
+    private func applyUnversioned() {
+        guard let dump, let expireTime, let expireAt = RESPElement.integer(expireTime) else { return pass.failed(hint) }
+        if let payload = RESPElement.bulk(dump) {
+            apply(.resp(Self.restore, [ByteBuffer(string: "restore"), key, ByteBuffer(string: String(max(expireAt, 0))), payload,
+                                       ByteBuffer(string: "REPLACE"), ByteBuffer(string: "ABSTTL")]), version: 0)
+        } else {
+            apply(.resp(Self.del, [ByteBuffer(string: "del"), key]), version: 0)
+        }
+    }
+
+    /// Step 2: the state goes to the target, stamped with its own version.
+    private func apply(_ request: Coordinator.Request, version: UInt64) {
+        if case .resp(_, let args) = request { applyBytes = args.reduce(0) { $0 + $1.readableBytes } }
+        pass.coordinator.send(to: pass.peer, .request, request, pass.context(version: version), isWrite: true, receiver: self, index: 3)
+    }
+}
+
+/// Reads single RESP2 reply elements (as `MergedReply.elements` cuts them).
+enum RESPElement {
+    /// A bulk string's bytes; nil for a null or anything else.
+    static func bulk(_ element: ByteBuffer) -> ByteBuffer? {
+        var buffer = element
+        guard buffer.readInteger(as: UInt8.self) == UInt8(ascii: "$"),
+              let lineEnd = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\r")),
+              let length = Int(String(decoding: buffer.readableBytesView[buffer.readerIndex..<lineEnd], as: UTF8.self)),
+              length >= 0 else { return nil }
+        buffer.moveReaderIndex(to: lineEnd + 2)
+        return buffer.readSlice(length: length)
+    }
+
+    static func bulkText(_ element: ByteBuffer) -> String? { bulk(element).map { String(buffer: $0) } }
+
+    /// An integer reply's value.
+    static func integer(_ element: ByteBuffer) -> Int? {
+        var buffer = element
+        guard buffer.readInteger(as: UInt8.self) == UInt8(ascii: ":"),
+              let lineEnd = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\r")) else { return nil }
+        return Int(String(decoding: buffer.readableBytesView[buffer.readerIndex..<lineEnd], as: UTF8.self))
+    }
+}
