@@ -34,7 +34,7 @@ public enum CommandID: Sendable, Hashable {
     case keys, scan, randomkey, rename, renamenx, copy
     // Serialized values (RDB payloads)
     case dump, restore
-    case dynamisState
+    case dynamisState, dynamisApply
     case sort, sortRO
     // Transactions
     case multi, exec, discard, watch, unwatch

@@ -76,6 +76,9 @@ public struct CommandFlags: OptionSet, Sendable {
     public static let forwardable = CommandFlags(rawValue: 1 << 10)
     /// May wait for data (BLPOP, ...): the connection reads no further request until it answers.
     public static let blocking = CommandFlags(rawValue: 1 << 11)
+    /// Healthy replicas may answer it differently (a TTL read a moment apart, a random pick):
+    /// Redis's `nondeterministic_output`. Read repair never treats such replies as a disagreement.
+    public static let nondeterministicOutput = CommandFlags(rawValue: 1 << 12)
 }
 
 /// Dynomite's per-command counters of the datastore object in `/info` (`redis_req_get`, ...),

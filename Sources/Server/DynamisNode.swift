@@ -32,8 +32,11 @@ public final class DynamisNode: Sendable {
         if config.dataStore == .rocksdb || clustered {
             try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
         }
+        // A RocksDB node's data_dir is its own; nodes in front of redis-server or memcached often
+        // share the default one on a host, so their files carry the node's peer port.
+        let nodeSuffix = config.dataStore == .rocksdb ? "" : "-\(config.dynListen?.port ?? config.listen.port)"
         let clock = HybridClock(nodeID: WriteVersion.nodeID(name: cluster?.local.name ?? "\(config.listen)"),
-                                reservationFile: clustered || config.dataStore == .rocksdb ? config.dataDirectory + "/dynamis.clock" : nil)
+                                reservationFile: clustered || config.dataStore == .rocksdb ? config.dataDirectory + "/dynamis\(nodeSuffix).clock" : nil)
         let engine: any StorageEngine
         switch config.dataStore {
         case .rocksdb:
@@ -63,7 +66,7 @@ public final class DynamisNode: Sendable {
         var hints: HintStore?
         if clustered, config.hintedHandoff, config.dataStore != .memcached {
             do {
-                hints = try HintStore(directory: config.dataDirectory + "/hints", window: Int64(config.maxHintWindow),
+                hints = try HintStore(directory: config.dataDirectory + "/hints\(nodeSuffix)", window: Int64(config.maxHintWindow),
                                       capPerTarget: config.maxHintsPerTarget, logger: logger)
             } catch {
                 engine.shutdown()
@@ -73,7 +76,7 @@ public final class DynamisNode: Sendable {
                 logger.notice("hinted handoff: \(pending.values.reduce(0, +)) hint(s) kept from before the restart, for \(pending.keys.sorted().joined(separator: ", "))")
             }
         } else if clustered, config.hintedHandoff, config.dataStore == .memcached {
-            logger.warning("hinted handoff is not available on the memcached engine (memcached 1.6 gives no key state to send); a replica that misses writes keeps missing them")
+            logger.notice("hinted handoff is not available on the memcached engine (memcached 1.6 gives no key state to send); a replica that misses writes keeps missing them")
         }
         let context = NodeContext(config: config, engine: engine, cluster: cluster, loops: threads, tls: tls, clock: clock, hints: hints)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)

@@ -221,13 +221,13 @@ struct PeerInput {
         defer { cluster.remove() }
         let target = cluster.member(rack: 1)
         let identity = Array("probe dc1 rack9 1".utf8)
-        let hello: [UInt8] = [0x44, 0x59, 1, 1, 0, 0] + [UInt8](repeating: 0, count: 8) + [0, 0, 0, UInt8(identity.count)] + identity
+        let hello: [UInt8] = [0x44, 0x59, 2, 1, 0, 0] + [UInt8](repeating: 0, count: 16) + [0, 0, 0, UInt8(identity.count)] + identity
         let ping = Array("*1\r\n$4\r\nPING\r\n".utf8)
-        let requestFrame: [UInt8] = [0x44, 0x59, 1, 2, 0, 0] + [UInt8](repeating: 0, count: 8) + [0, 0, 0, UInt8(ping.count)] + ping
+        let requestFrame: [UInt8] = [0x44, 0x59, 2, 2, 0, 0] + [UInt8](repeating: 0, count: 16) + [0, 0, 0, UInt8(ping.count)] + ping
         let garbage: [[UInt8]] = [
             Array("*1\r\n$4\r\nPING\r\n".utf8),                                    // RESP, not a frame
-            [0x44, 0x59, 9, 2, 0, 0] + [UInt8](repeating: 0, count: 12),           // a future frame version
-            hello + [0x44, 0x59, 1, 2, 0, 0] + [UInt8](repeating: 0, count: 8) + [0, 0, 0, 5] + Array("junk!".utf8),  // payload not RESP
+            [0x44, 0x59, 9, 2, 0, 0] + [UInt8](repeating: 0, count: 20),           // a future frame version
+            hello + [0x44, 0x59, 2, 2, 0, 0] + [UInt8](repeating: 0, count: 16) + [0, 0, 0, 5] + Array("junk!".utf8),  // payload not RESP
             Array(requestFrame),                                                   // a request before the handshake
         ]
         for bytes in garbage {
@@ -242,7 +242,7 @@ struct PeerInput {
         #expect(target.process.child.isRunning)
         let log = target.process.child.log
         #expect(log.contains("not a Dynamis peer"), "\(log)")
-        #expect(log.contains("peer speaks frame version 9; this node speaks 1"), "\(log)")
+        #expect(log.contains("peer speaks frame version 9; this node speaks 2"), "\(log)")
         #expect(log.contains("a request that is not one RESP command"), "\(log)")
         #expect(log.contains("sent a request before the handshake completed"), "\(log)")
     }

@@ -56,16 +56,19 @@ enum ConvergenceSupport {
         return workload
     }
 
-    /// Each key's DUMP payload and absolute expiry (PEXPIRETIME) through `client` (pipelined).
+    /// Each key's value and absolute expiry (PEXPIRETIME) through `client` (pipelined). The value
+    /// is the DUMP payload, except for sets, whose members come sorted: a set's payload lists
+    /// its members in hash-table order, which differs between equal sets built in other orders.
     static func states(_ client: RESPTestClient, _ keys: [String]) throws -> [String: (dump: RESPValue, pttl: Int)] {
         var out: [String: (dump: RESPValue, pttl: Int)] = [:]
         for chunk in stride(from: 0, to: keys.count, by: 200).map({ Array(keys[$0..<min($0 + 200, keys.count)]) }) {
             for key in chunk {
-                try client.send(["DUMP", key])
+                try client.send([key.hasPrefix("t:") ? "SMEMBERS" : "DUMP", key])
                 try client.send(["PEXPIRETIME", key])
             }
             for key in chunk {
-                let dump = try client.readReply()
+                var dump = try client.readReply()
+                if case .array(let members?) = dump { dump = .array(members.sorted { $0.description < $1.description }) }
                 guard case .integer(let pttl) = try client.readReply() else { throw TestClientError("PEXPIRETIME \(key) was not an integer") }
                 out[key] = (dump, pttl)
             }
@@ -130,7 +133,11 @@ struct Convergence {
             }
         } catch {
             let first = stale.first ?? ""
-            Issue.record("\(stale.count) keys differ on the returning node, e.g. \(stale.prefix(5)); \(first): PTTL \(expected[first]?.pttl ?? -9) there, \(seen[first]?.pttl ?? -9) here; same payload: \(expected[first]?.dump == seen[first]?.dump)")
+            let versions = [healthy, victim].map { m in (try? S.client(m, consistency: "DC_ONE").command("DYNAMIS.STATE", first))?.description.prefix(40) ?? "?" }
+            let pending = (try? httpRequest(port: healthy.process.adminPort, path: "/hints").body) ?? ""
+            let lines = healthy.process.child.log.split(separator: "\n").filter { $0.contains("hint") }.suffix(6)
+            Issue.record("versions \(versions); hints \(pending); \(lines)")
+            Issue.record("\(stale.count) keys differ on the returning node, e.g. \(stale.prefix(5)); \(first): expiry \(expected[first]?.pttl ?? -9) there, \(seen[first]?.pttl ?? -9) here; value \(first.hasPrefix("t:") ? String(describing: expected[first]?.dump) : "") there, \(first.hasPrefix("t:") ? String(describing: seen[first]?.dump) : "") here")
         }
         // Deleted keys stay deleted.
         let returning = try S.client(victim, consistency: "DC_ONE")
@@ -146,6 +153,140 @@ struct Convergence {
         var refused = 0
         for key in keys.prefix(500) where try { if case .error = try safe.command("DUMP", key) { return true }; return false }() { refused += 1 }
         #expect(refused == 0)
+    }
+
+    /// With hints off, a node that was down is stale: each DC_QUORUM read through it answers the
+    /// newest state (by version, not by which replica answered first) and repairs it, and reads
+    /// through a healthy node repair it in the background.
+    @Test func quorumReadsAnswerTheNewestAndRepairTheStaleReplica() throws {
+        let cluster = try TestCluster(layout: [[1, 1, 1]], extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM",
+                                                                          "hinted_handoff_enabled: false"])
+        defer { cluster.remove() }
+        let healthy = cluster.member(rack: 0), victim = cluster.member(rack: 2)
+        let writer = try healthy.client()
+        for i in 0..<100 { #expect(try writer.command("SET", "k\(i)", "old") == .simple("OK")) }
+        cluster.signal(victim, SIGKILL)
+        for i in 0..<100 {
+            if i % 4 == 0 {
+                #expect(try writer.command("DEL", "k\(i)") == .integer(1))
+            } else {
+                #expect(try writer.command("SET", "k\(i)", "new") == .simple("OK"))
+            }
+            #expect(try writer.command("HSET", "h\(i)", "f", "v\(i)") == .integer(1))
+        }
+        try victim.process.restart()
+        try cluster.waitForPeers()
+        // Without repair the returning node is stale, and hints were off.
+        let alone = try S.client(victim, consistency: "DC_ONE")
+        #expect(try alone.command("GET", "k1") == S.bulk("old"))
+        #expect(try alone.command("HGET", "h1", "f") == .bulk(nil))
+        // Through the stale node itself: its own (first) answer loses to the newer version.
+        let quorum = try S.client(victim, consistency: "DC_QUORUM")
+        for i in 0..<50 {
+            #expect(try quorum.command("GET", "k\(i)") == (i % 4 == 0 ? .bulk(nil) : S.bulk("new")), "k\(i)")
+            #expect(try quorum.command("HGET", "h\(i)", "f") == S.bulk("v\(i)"), "h\(i)")
+        }
+        for i in 0..<50 {
+            #expect(try alone.command("GET", "k\(i)") == (i % 4 == 0 ? .bulk(nil) : S.bulk("new")), "k\(i) repaired")
+            #expect(try alone.command("HGET", "h\(i)", "f") == S.bulk("v\(i)"), "h\(i) repaired")
+        }
+        #expect((C.metric(victim, "dynamis_read_repairs_total") ?? 0) >= 100)
+        // Through a healthy node the two healthy replicas may answer first; the stale one's late
+        // answer still starts a repair.
+        let other = try S.client(healthy, consistency: "DC_QUORUM")
+        for i in 50..<100 { _ = try other.command("GET", "k\(i)") }
+        try S.eventually("the stale replica repaired in the background") {
+            try (50..<100).allSatisfy { i in try alone.command("GET", "k\(i)") == (i % 4 == 0 ? .bulk(nil) : S.bulk("new")) }
+        }
+        // Dynomite's switch turns it off.
+        #expect(try httpRequest(port: victim.process.adminPort, path: "/read_repairs/disable").body.contains("DISABLED"))
+        #expect(try httpRequest(port: victim.process.adminPort, path: "/read_repairs/enable").body.contains("ENABLED"))
+    }
+
+    /// The same keys SET at once through every node, at DC_ONE (replicas see the writes in
+    /// different orders): once quiet, every replica holds the same value for every key.
+    @Test func concurrentWritesThroughEveryNodeConverge() throws {
+        let cluster = try TestCluster(layout: [[1, 1, 1]], extraConfig: ["read_consistency: DC_ONE", "write_consistency: DC_ONE"])
+        defer { cluster.remove() }
+        let keys = (0..<300).map { "same:\($0)" }
+        let group = DispatchGroup()
+        for (n, member) in cluster.members.enumerated() {
+            let port = member.port
+            group.enter()
+            DispatchQueue.global().async {
+                defer { group.leave() }
+                guard let client = try? RESPTestClient(port: port) else { return }
+                for round in 0..<5 {
+                    for key in keys { try? client.send(["SET", key, "node\(n)-round\(round)"]) }
+                    for _ in keys { _ = try? client.readReply() }
+                }
+            }
+        }
+        group.wait()
+        var readings: [[RESPValue]] = []
+        try S.eventually("every replica holds the same value for every key") {
+            readings = try cluster.members.map { member in
+                let client = try S.client(member, consistency: "DC_ONE")
+                for key in keys { try client.send(["GET", key]) }
+                return try keys.map { _ in try client.readReply() }
+            }
+            return readings[0] == readings[1] && readings[1] == readings[2]
+        }
+        #expect(readings[0].allSatisfy { if case .bulk(let b?) = $0 { return !b.isEmpty }; return false })
+    }
+
+    /// An outage longer than `max_hint_window`: the target's new hints are dropped, counted and
+    /// logged, and what was dropped stays missing on it (anti-entropy's job).
+    @Test func hintsPastTheWindowAreDroppedCountedAndLogged() throws {
+        let cluster = try TestCluster(layout: [[1, 1, 1]], extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM",
+                                                                          "max_hint_window: 1000"])
+        defer { cluster.remove() }
+        let healthy = cluster.member(rack: 0), victim = cluster.member(rack: 2)
+        cluster.signal(victim, SIGKILL)
+        let writer = try healthy.client()
+        #expect(try writer.command("SET", "early", "1") == .simple("OK"))
+        usleep(1_500_000)
+        for i in 0..<20 { #expect(try writer.command("SET", "late\(i)", "1") == .simple("OK")) }
+        #expect((C.metric(healthy, "dynamis_hints_dropped_total{reason=\"window\"}") ?? 0) >= 20)
+        #expect(healthy.process.child.log.contains("longer than max_hint_window"))
+        try victim.process.restart()
+        try cluster.waitForPeers()
+        try S.eventually("the replay ends") { (C.metric(healthy, "dynamis_hints_dropped_total{reason=\"window\"}") ?? 0) >= 21 }
+        let alone = try S.client(victim, consistency: "DC_ONE")
+        for i in 0..<20 { #expect(try alone.command("GET", "late\(i)") == .bulk(nil)) }
+        let hints = try httpRequest(port: healthy.process.adminPort, path: "/hints").body
+        #expect(hints.contains("\"pending\":{}"), "\(hints)")
+    }
+
+    /// The Redis engine (real redis-server backends): hints carry DUMP + PEXPIRETIME and are
+    /// applied with RESTORE … REPLACE ABSTTL, or DEL.
+    @Test func aRedisEngineNodeCatchesUpFromHints() throws {
+        let backends = try (0..<3).map { _ in try RedisServer() }
+        defer { for backend in backends { backend.stop() } }
+        let cluster = try TestCluster(layout: [[1, 1, 1]], extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM"]) { i in
+            ["data_store: redis", "servers:", "- 127.0.0.1:\(backends[i].port):1"]
+        }
+        defer { cluster.remove() }
+        let healthy = cluster.member(rack: 0), victim = cluster.member(rack: 2)
+        let writer = try healthy.client()
+        let old = (0..<50).map { "old:\($0)" }
+        for key in old { #expect(try writer.command("SET", key, "before") == .simple("OK")) }
+        cluster.signal(victim, SIGKILL)
+        let workload = try C.mixedWrites(writer, count: 2_000, seed: 3, old: old)
+        #expect(workload.failed.isEmpty, "\(workload.failed.prefix(5))")
+        try victim.process.restart()
+        let keys = Array(workload.keys.union(old)).sorted()
+        let expected = try C.states(try RESPTestClient(port: backends[0].port), keys)
+        var stale: [String] = []
+        do {
+            try S.eventually("the returning node's redis-server holds every key", seconds: 30) {
+                stale = C.differences(expected, try C.states(try RESPTestClient(port: backends[2].port), keys))
+                return stale.isEmpty
+            }
+        } catch {
+            let log = healthy.process.child.log.split(separator: "\n").filter { $0.contains("hint") }.suffix(10)
+            Issue.record("\(stale.count) keys differ, e.g. \(stale.prefix(5)); \(log)")
+        }
     }
 }
 }

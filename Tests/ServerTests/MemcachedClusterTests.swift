@@ -100,11 +100,11 @@ struct MemcachedCluster {
         #expect(try reader.request("version\r\n").hasPrefix("VERSION "))
         // A peer frame whose memcached payload is not one request closes only that connection.
         let identity = Array("probe dc1 rack9 1".utf8)
-        let hello: [UInt8] = [0x44, 0x59, 1, 1, 0, 0] + [UInt8](repeating: 0, count: 8) + [0, 0, 0, UInt8(identity.count)] + identity
+        let hello: [UInt8] = [0x44, 0x59, 2, 1, 0, 0] + [UInt8](repeating: 0, count: 16) + [0, 0, 0, UInt8(identity.count)] + identity
         for payload in ["junk!", "set k 0 0 1 noreply\r\nx\r\n", "get a\r\nget b\r\n"] {
             let bytes = Array(payload.utf8)
             let peer = try RESPTestClient(port: cluster.members[1].peerPort)
-            try peer.sendRaw(hello + [0x44, 0x59, 1, 2, 0, 4] + [UInt8](repeating: 0, count: 8) + [0, 0, 0, UInt8(bytes.count)] + bytes)
+            try peer.sendRaw(hello + [0x44, 0x59, 2, 2, 0, 4] + [UInt8](repeating: 0, count: 16) + [0, 0, 0, UInt8(bytes.count)] + bytes)
             #expect(peer.isClosedByPeer(), "\(payload)")
         }
         #expect(cluster.members[1].process.child.log.contains("not one memcached request expecting a reply"))

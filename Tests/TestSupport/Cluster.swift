@@ -77,7 +77,9 @@ public final class TestCluster {
                          "tokens: '\(plan.token)'", "io_threads: 2"]
                 // A test's own timeout replaces the default (the loader refuses duplicate keys).
                 + (extraConfig.contains { $0.hasPrefix("timeout:") } ? [] : ["timeout: 1000"])
-                + (engine?(index) ?? ["data_store: rocksdb", "data_dir: \(directory.path)/data"])
+                + (engine?(index) ?? ["data_store: rocksdb"])
+                // Every node keeps its files (data, hints, clock) in its own directory.
+                + ((engine?(index) ?? []).contains { $0.hasPrefix("data_dir:") } ? [] : ["data_dir: \(directory.path)/data"])
                 + extraConfig + (perNode?(index) ?? []) + ["dyn_seeds:"] + seeds
             let process: DynamisProcess
             do {

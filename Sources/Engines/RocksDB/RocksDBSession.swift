@@ -84,6 +84,10 @@ final class RocksDBSession: EngineSession {
         groupable = (Self.groupableCommands.contains(spec.id) || (version != 0 && Self.blindWrites.contains(spec.id)))
             && !engine.blocking.hasWaiters
         execute(spec, args, reply: &reply)
+        if version != 0, spec.flags.contains(.write), spec.firstKey == 1, spec.lastKey == 1, args.count > 1,
+           !Self.blindWrites.contains(spec.id) {
+            raiseVersion(of: args[1])
+        }
         groupable = false
         // Pushes (and anything else that can fill a list or sorted set) wake blocked clients.
         if spec.flags.contains(.write), engine.blocking.hasWaiters {
@@ -241,6 +245,7 @@ final class RocksDBSession: EngineSession {
             case .dump: try dump(args, &reply)
             case .restore: try restore(args, &reply)
             case .dynamisState: try state(args, &reply)
+            case .dynamisApply: try apply(args, &reply)
             case .hscan: try collectionScan(args, &reply, type: .hash)
             case .sscan: try collectionScan(args, &reply, type: .set)
             case .zscan: try collectionScan(args, &reply, type: .zset)

@@ -33,6 +33,25 @@ extension RocksDBSession {
         return meta.timestamp > version
     }
 
+    /// After a stamped read-modify-write: the key's record carries at least the write's version,
+    /// even when the write changed nothing (SADD of a member already there). Otherwise a replica
+    /// that lacked the member would write it with this version while the others kept an older
+    /// one, and a state sent later from them would look older than that replica's incomplete
+    /// set. Costs one metadata read (usually of the record the command just wrote).
+    func raiseVersion(of key: ByteBuffer) {
+        let token = encodeKey(key)
+        guard failure == nil, let value = try? readPinned(.metadata, key: keyScratch), let meta = Metadata.decode(value.bytes),
+              meta.timestamp < version else { return }
+        let storedKey = keyScratch
+        try? modify(token: token) { () throws(RocksDBError) in
+            keyScratch = storedKey
+            guard let value = try readPinned(.metadata, key: keyScratch), let meta = Metadata.decode(value.bytes),
+                  meta.timestamp < version else { return }
+            valueScratch = Metadata.withExpiry(value.bytes, expireAt: meta.expireAt, timestamp: version)
+            putInto(immediate, .metadata)
+        }
+    }
+
     /// Stages a tombstone for the key in `keyScratch` into `immediate`.
     func stageTombstone(now: Int64) {
         Metadata.encodeString(expireAt: -max(now, 1), timestamp: stamp, value: UnsafeRawBufferPointer(start: nil, count: 0),
@@ -70,6 +89,39 @@ extension RocksDBSession {
         reply.bulk(String(meta.timestamp))
         reply.integer(Int(meta.expireAt))
         reply.bulk(bytes: DumpPayload.encode(stored.rdbValue))
+    }
+}
+
+extension RocksDBSession {
+    /// DYNAMIS.APPLY key expire-at [payload]: hinted handoff's and read repair's write of a
+    /// key's state, stamped with the state's version: the DUMP payload with its absolute expiry
+    /// (0: none), or a tombstone without a payload. Replies 1 when applied, 0 when the key holds
+    /// a newer version (the sender then reads the state again: a newer read-modify-write on
+    /// this replica may have been made on top of an older state).
+    func apply(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+        guard version != 0 else { return reply.error("ERR DYNAMIS.APPLY is sent between nodes, with the state's version") }
+        guard args.count <= 4, let expireAt = args[2].redisInteger, expireAt >= 0 else { return reply.error(RedisError.syntax) }
+        var decoded: RDBValue?
+        if args.count == 4 {
+            switch args[3].withUnsafeReadableBytes({ raw in Result { () throws(DumpPayload.Failure) in try DumpPayload.decode(raw) } }) {
+            case .success(let value): decoded = value
+            case .failure: return reply.error("ERR DUMP payload version or checksum are wrong")
+            }
+            if RDBObjectDecoder.validate(decoded!) != nil { return reply.error("ERR Bad data format") }
+        }
+        let token = args[1].withUnsafeReadableBytes { engine.keyToken($0) }
+        try modify(token: token) { () throws(RocksDBError) in
+            let now = WallClock.nowMillis()
+            encodeKey(args[1])
+            if try isSuperseded() { return reply.integer(0) }
+            if let decoded, expireAt == 0 || Int64(expireAt) > now {
+                stageValue(StoredValue(decoded), expireAt: Int64(expireAt), at: args[1])
+            } else {
+                // A tombstone (or a state that expired on its way): the version is kept.
+                stageTombstone(now: now)
+            }
+            reply.integer(1)
+        }
     }
 }
 

@@ -38,6 +38,15 @@ final class LoopSession: @unchecked Sendable {  // only used on its own event lo
         eventLoop.execute { self.commitAndFlush() }
     }
 
+    /// Ends the pass with a commit (and a flush of forwarded requests) even when no connection
+    /// waits for it: what a coordinator runs on its own (hint replay, read repair, failover
+    /// from a peer's answer) has no client read burst whose end would do it.
+    func commitSoon() {
+        guard !scheduled else { return }
+        scheduled = true
+        eventLoop.execute { self.commitAndFlush() }
+    }
+
     /// Commits the group now (a connection has buffered too much to wait for the end of the
     /// pass): every waiting connection is flushed, and the caller gets the outcome too.
     func commitNow() -> String? {

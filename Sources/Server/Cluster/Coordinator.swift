@@ -24,6 +24,10 @@ final class Coordinator {
     private let targets: [[[Int]]]
     private let allocator = ByteBufferAllocator()
     let logger: Logger
+    /// The client id of this coordinator's own requests (read repair): one peer connection, in order.
+    let maintenanceClient: Int
+    /// Read repair needs versions: only the RocksDB engine keeps them.
+    let repairsReads: Bool
 
     init(cluster: ClusterMap, links: PeerLinks, node: NodeContext, loop: LoopSession, logger: Logger) {
         self.cluster = cluster
@@ -32,6 +36,8 @@ final class Coordinator {
         self.loop = loop
         self.logger = logger
         self.tokenizer = node.tokenizer
+        self.maintenanceClient = node.nextClientID.add(1, ordering: .relaxed).oldValue
+        self.repairsReads = node.config.dataStore == .rocksdb
         self.topology = cluster.topology
         self.targets = cluster.topology.datacenters.map { dc in
             dc.racks.map { rack in
@@ -158,7 +164,12 @@ final class Coordinator {
         let dispatch = ReplicaDispatch(token: token, topology: topology, level: forced ?? (isWrite ? context.write : context.read),
                                        isWrite: isWrite, forwarded: context.forwarded)
         let collector = ResponseCollector(dispatch)
-        if isWrite, node.hints != nil, case .resp = request { collector.hinting = (self, request, dispatch.targets) }
+        if isWrite {
+            if node.hints != nil, case .resp = request { collector.origin = (self, request, dispatch.targets, context, .hintMisses) }
+        } else if repairsReads, case .quorum = dispatch.rule, case .resp(let spec, let args) = request, spec.firstKey == 1, spec.lastKey == 1,
+                  args.count > 1, !spec.flags.contains(.nondeterministicOutput), node.readRepairs.load(ordering: .relaxed) {
+            collector.origin = (self, request, dispatch.targets, context, .repairReads(key: args[1]))
+        }
         if dispatch.lazy {
             // A DC_ONE read asks the next rack's owner only when the ones before it failed.
             let targets = dispatch.targets
@@ -229,6 +240,7 @@ final class Coordinator {
         case .memcached(let memcached): deferred = session.execute(memcached: memcached, origin: origin, reply: &reply)
         }
         session.version = 0
+        if deferred || session.hasPendingWrites { loop.commitSoon() }
         if !deferred { receiver.receive(.success(reply.buffer), for: index) }
     }
 

@@ -63,10 +63,22 @@ final class ResponseCollector: PendingReply {
         machine = dispatch.machine()
     }
 
-    /// A write's request and targets, when hinted handoff is on: a target that does not
-    /// acknowledge it (failure, timeout, storage down), even after the reply was decided, gets
-    /// a hint for each of its keys.
-    var hinting: (coordinator: Coordinator, request: Coordinator.Request, targets: [NodePosition])?
+    /// What the collector does besides reducing answers to a reply.
+    enum Duty {
+        /// A write with hinted handoff on: a target that does not acknowledge it (failure,
+        /// timeout, storage down), even after the reply was decided, gets a hint per key.
+        case hintMisses
+        /// A single-key quorum read with read repair on: replicas that answer differently are
+        /// repaired, and the reply is the newest state's (see `ReadRepair`).
+        case repairReads(key: ByteBuffer)
+    }
+
+    /// The request behind the answers, for `duty` (nil: no duty, nothing kept).
+    var origin: (coordinator: Coordinator, request: Coordinator.Request, targets: [NodePosition],
+                 context: Coordinator.Context, duty: Duty)?
+    private var firstAnswer: ByteBuffer?
+    private var disagreed = false
+    private var repairing = false
 
     override func receive(_ reply: Result<ByteBuffer, EngineError>, for index: Int) {
         let answer: Result<ByteBuffer, QuorumStateMachine<ByteBuffer>.Failure>
@@ -78,14 +90,70 @@ final class ResponseCollector: PendingReply {
         case .failure(let error):
             answer = .failure(.init(error.message))
         }
-        if case .failure = answer, let hinting, index < hinting.targets.count {
-            hinting.coordinator.missed(hinting.request, target: hinting.coordinator.target(hinting.targets[index]))
+        if let origin, index < origin.targets.count {
+            switch (origin.duty, answer) {
+            case (.hintMisses, .failure):
+                origin.coordinator.missed(origin.request, target: origin.coordinator.target(origin.targets[index]))
+            case (.repairReads, .success(let bytes)):
+                if let firstAnswer { disagreed = disagreed || firstAnswer != bytes } else { firstAnswer = bytes }
+                // A replica that disagrees after the reply was decided is repaired in the background.
+                if disagreed, isDecided { repair(fallback: nil) }
+            default: break
+            }
         }
         switch machine.receive(answer, from: index) {
         case .wait: break
         case .send(let target): sendLater?(target)
-        case .decide(.reply(let bytes)): decide(bytes)
-        case .decide(.error(let message)): decide(Self.errorBytes(message))
+        case .decide(.reply(let bytes)):
+            // Replicas disagreed: the newest state answers, not the majority.
+            if disagreed, repair(fallback: bytes) { return }
+            decide(bytes)
+        case .decide(.error(let message)):
+            // A safe quorum still reports the mismatch (as Dynomite does); the repair makes the retry succeed.
+            if disagreed { repair(fallback: nil) }
+            decide(Self.errorBytes(message))
+        }
+    }
+
+    /// Starts the read repair once. With `fallback` the reply waits for it: the winner's node is
+    /// asked the request again and its answer decides (`fallback` if that fails). Returns
+    /// whether the reply now waits.
+    @discardableResult
+    private func repair(fallback: ByteBuffer?) -> Bool {
+        guard !repairing, let origin, case .repairReads(let key) = origin.duty else { return false }
+        repairing = true
+        let coordinator = origin.coordinator
+        let targets = origin.targets.map(coordinator.target)
+        guard let fallback else {
+            ReadRepair(coordinator: coordinator, key: key, targets: targets, then: nil).start()
+            return false
+        }
+        ReadRepair(coordinator: coordinator, key: key, targets: targets) { [self] winner in
+            guard let winner else { return decide(fallback) }
+            let reread = ResponseCollector(rule: .preferred, groups: [0..<1])
+            coordinator.send(to: winner, .request, origin.request, origin.context, isWrite: false, receiver: reread, index: 0)
+            if let bytes = reread.attach(FallbackReceiver(fallback: fallback, into: self), sequence: 0) { decide(bytes) }
+        }.start()
+        return true
+    }
+}
+
+/// Delivers a re-read's answer to the collector that waits for it (its fallback on failure).
+private final class FallbackReceiver: ReplyReceiver {
+    let fallback: ByteBuffer
+    let collector: ResponseCollector
+
+    init(fallback: ByteBuffer, into collector: ResponseCollector) {
+        self.fallback = fallback
+        self.collector = collector
+    }
+
+    func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {
+        switch reply {
+        case .success(let bytes) where !EngineError.isUnavailability(bytes) && bytes.readableBytesView.first != UInt8(ascii: "-"):
+            collector.decide(bytes)
+        default:
+            collector.decide(fallback)
         }
     }
 }

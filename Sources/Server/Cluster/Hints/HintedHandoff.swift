@@ -69,7 +69,7 @@ final class HintReplayer {
         if completely, store.pending[pass.target] == nil {
             logger.info("hinted handoff: \(pass.target) caught up (\(pass.delivered) key(s) sent)")
         } else if !completely {
-            logger.info("hinted handoff: \(pass.target) stopped answering after \(pass.delivered) key(s); will retry")
+            logger.info("hinted handoff: sending to \(pass.target) stopped after \(pass.delivered) key(s) (\(pass.reason)); will retry")
         }
     }
 
@@ -135,8 +135,12 @@ private final class HintPass {
         pump()
     }
 
-    func failed(_ hint: HintStore.Hint) {
+    /// Why the pass stopped, for the log.
+    private(set) var reason = ""
+
+    func failed(_ hint: HintStore.Hint, _ why: String) {
         inFlight -= 1
+        if !failed { reason = why }
         failed = true
         if inFlight == 0 { replayer.finished(self, completely: false) }
     }
@@ -147,8 +151,8 @@ private final class HintPass {
 }
 
 /// One hinted key: read its state from a replica other than the target, then apply it there.
-private final class HintDelivery: ReplyReceiver {
-    private let pass: HintPass
+final class HintDelivery: ReplyReceiver {
+    fileprivate let pass: HintPass
     private let hint: HintStore.Hint
     private let key: ByteBuffer
     private var dump: ByteBuffer?
@@ -156,12 +160,15 @@ private final class HintDelivery: ReplyReceiver {
     private var applyBytes = 0
 
     private static let state = CommandTable.lookup("dynamis.state")!
+    private static let applySpec = CommandTable.lookup("dynamis.apply")!
+    /// Times the state is read again after the target held a newer version.
+    private var rereads = 0
     private static let dumpSpec = CommandTable.lookup("dump")!
     private static let pexpiretime = CommandTable.lookup("pexpiretime")!
     private static let restore = CommandTable.lookup("restore")!
     private static let del = CommandTable.lookup("del")!
 
-    init(pass: HintPass, hint: HintStore.Hint) {
+    fileprivate init(pass: HintPass, hint: HintStore.Hint) {
         self.pass = pass
         self.hint = hint
         self.key = ByteBuffer(bytes: hint.key)
@@ -173,7 +180,7 @@ private final class HintDelivery: ReplyReceiver {
         let token = coordinator.tokenizer.token(of: key.readableBytesView)
         let owners = coordinator.localOwners(token).filter { $0 != pass.peer }
         let source = owners.contains(Coordinator.local) ? Coordinator.local : owners.first
-        guard let source else { return pass.failed(hint) }
+        guard let source else { return pass.failed(hint, "no live replica to read the state from") }
         let context = pass.context(version: 0)
         if pass.replayer.usesVersions {
             coordinator.send(to: source, .request, .resp(Self.state, [ByteBuffer(string: "dynamis.state"), key]), context,
@@ -187,7 +194,12 @@ private final class HintDelivery: ReplyReceiver {
     }
 
     func receive(_ reply: Result<ByteBuffer, EngineError>, for step: Int) {
-        guard case .success(let bytes) = reply, !EngineError.isUnavailability(bytes) else { return pass.failed(hint) }
+        let bytes: ByteBuffer
+        switch reply {
+        case .success(let answer) where !EngineError.isUnavailability(answer): bytes = answer
+        case .success(let answer): return pass.failed(hint, EngineError.message(ofUnavailability: answer))
+        case .failure(let error): return pass.failed(hint, error.message)
+        }
         switch step {
         case 0: applyVersioned(bytes)
         case 1:
@@ -197,8 +209,15 @@ private final class HintDelivery: ReplyReceiver {
             expireTime = bytes
             if dump != nil { applyUnversioned() }
         default:
-            // Step 3: the target answered the apply (an error reply, e.g. a payload it cannot
-            // read, is logged and the hint dropped: sending it again would not help).
+            // Step 3: the target answered the apply. `:0`: it holds a newer version, which a
+            // read-modify-write may have made on top of an older state: read the state again
+            // (the source saw that write too, if it coordinated it), at most twice.
+            if RESPElement.integer(bytes) == 0, rereads < 2 {
+                rereads += 1
+                return start()
+            }
+            // An error reply (a payload the target cannot read) is logged and the hint dropped:
+            // sending it again would not help.
             if bytes.readableBytesView.first == UInt8(ascii: "-") {
                 pass.coordinator.logger.warning("hinted handoff: \(pass.target) refused the state of a key: \(String(buffer: bytes).trimmingCharacters(in: .whitespacesAndNewlines))")
             }
@@ -210,24 +229,28 @@ private final class HintDelivery: ReplyReceiver {
     private func applyVersioned(_ bytes: ByteBuffer) {
         guard let parts = MergedReply.elements(bytes), parts.count == 3,
               let versionText = RESPElement.bulkText(parts[0]), let version = UInt64(versionText),
-              let expireAt = RESPElement.integer(parts[1]) else { return pass.failed(hint) }
+              let expireAt = RESPElement.integer(parts[1]) else { return pass.failed(hint, "unexpected state reply \(String(buffer: bytes).prefix(40))") }
         if version == 0 { return pass.delivered(hint, bytes: 0) }  // nothing stored anywhere: nothing to send
-        if let payload = RESPElement.bulk(parts[2]) {
-            apply(.resp(Self.restore, [ByteBuffer(string: "restore"), key, ByteBuffer(string: String(max(expireAt, 0))), payload,
-                                       ByteBuffer(string: "REPLACE"), ByteBuffer(string: "ABSTTL")]), version: version)
-        } else {
-            apply(.resp(Self.del, [ByteBuffer(string: "del"), key]), version: version)
-        }
+        apply(Self.applyRequest(key: key, expireAt: expireAt, payload: RESPElement.bulk(parts[2])), version: version)
     }
 
     private func applyUnversioned() {
-        guard let dump, let expireTime, let expireAt = RESPElement.integer(expireTime) else { return pass.failed(hint) }
+        guard let dump, let expireTime, let expireAt = RESPElement.integer(expireTime) else {
+            return pass.failed(hint, "unexpected state reply \(String(buffer: expireTime ?? ByteBuffer()).prefix(40))")
+        }
         if let payload = RESPElement.bulk(dump) {
             apply(.resp(Self.restore, [ByteBuffer(string: "restore"), key, ByteBuffer(string: String(max(expireAt, 0))), payload,
                                        ByteBuffer(string: "REPLACE"), ByteBuffer(string: "ABSTTL")]), version: 0)
         } else {
             apply(.resp(Self.del, [ByteBuffer(string: "del"), key]), version: 0)
         }
+    }
+
+    /// `DYNAMIS.APPLY key expire-at [payload]` (no payload: a tombstone).
+    static func applyRequest(key: ByteBuffer, expireAt: Int, payload: ByteBuffer?) -> Coordinator.Request {
+        var args = [ByteBuffer(string: "dynamis.apply"), key, ByteBuffer(string: String(max(expireAt, 0)))]
+        if let payload { args.append(payload) }
+        return .resp(applySpec, args)
     }
 
     /// Step 2: the state goes to the target, stamped with its own version.

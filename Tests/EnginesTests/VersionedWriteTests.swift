@@ -1,0 +1,167 @@
+import Foundation
+import NIOCore
+import Protocol
+import TestSupport
+import Testing
+@testable import Engines
+
+/// The RocksDB engine's versioned writes (DESIGN.md §5a), driven through a session with the
+/// version a cluster coordinator would stamp: last writer wins per key whatever the arrival
+/// order, deletes leave tombstones, and a state applied twice or late changes nothing.
+@Suite(.timeLimit(.minutes(2)))
+struct VersionedWriteTests {
+    /// Runs `words` as a write stamped `version`.
+    @discardableResult
+    func stamped(_ harness: EngineHarness, _ version: UInt64, _ words: String...) -> String {
+        harness.session.version = version
+        defer { harness.session.version = 0 }
+        return harness.run(words)
+    }
+
+    func version(_ ms: Int64, counter: UInt64 = 0, node: UInt64 = 1) -> UInt64 {
+        UInt64(ms) << 22 | counter << 12 | node
+    }
+
+    @Test func wholeValueWritesApplyOnlyWhenNotOlder() throws {
+        let directory = TemporaryDirectory("versions")
+        defer { directory.remove() }
+        let engine = try openEngine(directory.path)
+        defer { engine.shutdown() }
+        let h = EngineHarness(engine)
+        let t = WallClock.nowMillis()
+        // Two coordinators' SETs arrive in the opposite order of their versions.
+        #expect(stamped(h, version(t, node: 2), "SET", "k", "newer") == "+OK\r\n")
+        #expect(stamped(h, version(t - 5, node: 1), "SET", "k", "older") == "+OK\r\n")
+        #expect(h.run("GET", "k") == "$5\r\nnewer\r\n")
+        // Same millisecond: the counter, then the node id, breaks the tie.
+        stamped(h, version(t + 1, counter: 1, node: 1), "SET", "k", "c1")
+        stamped(h, version(t + 1, counter: 0, node: 3), "SET", "k", "c0")
+        #expect(h.run("GET", "k") == "$2\r\nc1\r\n")
+        // MSET's parts and SETEX are checked per key.
+        stamped(h, version(t + 10), "SET", "a", "new-a")
+        stamped(h, version(t + 5), "MSET", "a", "old-a", "b", "old-b")
+        #expect(h.run("MGET", "a", "b") == "*2\r\n$5\r\nnew-a\r\n$5\r\nold-b\r\n")
+        stamped(h, version(t + 4), "SETEX", "b", "100", "older-b")
+        #expect(h.run("GET", "b") == "$5\r\nold-b\r\n")
+        // Unstamped writes (a node without peers) always apply.
+        #expect(h.run("SET", "k", "local") == "+OK\r\n")
+        #expect(h.run("GET", "k") == "$5\r\nlocal\r\n")
+    }
+
+    /// A stamped write that changes nothing (a member already there) still raises the key's
+    /// version: a replica that lacked the member and wrote it must not look newer than this one.
+    @Test func aNoOpWriteStillRaisesTheVersion() throws {
+        let directory = TemporaryDirectory("versions")
+        defer { directory.remove() }
+        let engine = try openEngine(directory.path)
+        defer { engine.shutdown() }
+        let h = EngineHarness(engine)
+        let t = WallClock.nowMillis()
+        func stateVersion(_ key: String) -> String { String(h.run("DYNAMIS.STATE", key).split(separator: "\r\n")[2]) }
+        stamped(h, version(t), "SADD", "s", "m")
+        #expect(stamped(h, version(t + 7), "SADD", "s", "m") == ":0\r\n")
+        #expect(stateVersion("s") == String(version(t + 7)))
+        stamped(h, version(t), "HSET", "h", "f", "v")
+        #expect(stamped(h, version(t + 9), "HDEL", "h", "nope") == ":0\r\n")
+        #expect(stateVersion("h") == String(version(t + 9)))
+        // Never lowered by an older one.
+        stamped(h, version(t + 3), "SADD", "s", "m")
+        #expect(stateVersion("s") == String(version(t + 7)))
+    }
+
+    @Test func aDeleteLeavesATombstoneThatStopsOlderWrites() throws {
+        let directory = TemporaryDirectory("versions")
+        defer { directory.remove() }
+        let engine = try openEngine(directory.path)
+        defer { engine.shutdown() }
+        let h = EngineHarness(engine)
+        let t = WallClock.nowMillis()
+        stamped(h, version(t), "SET", "k", "v")
+        #expect(stamped(h, version(t + 10), "DEL", "k") == ":1\r\n")
+        // Reads see nothing; an older SET (delayed on the network) does not bring the key back.
+        #expect(h.run("GET", "k") == "$-1\r\n")
+        #expect(h.run("EXISTS", "k") == ":0\r\n")
+        #expect(h.run("DBSIZE") == ":0\r\n")
+        #expect(h.run("KEYS", "*") == "*0\r\n")
+        stamped(h, version(t + 5), "SET", "k", "late")
+        #expect(h.run("GET", "k") == "$-1\r\n")
+        // The tombstone's state says deleted, with the delete's version.
+        #expect(h.run("DYNAMIS.STATE", "k") == "*3\r\n$\(String(version(t + 10)).count)\r\n\(version(t + 10))\r\n:0\r\n$-1\r\n")
+        // A newer write creates the key again; an older DEL no longer removes it.
+        stamped(h, version(t + 20), "HSET", "k", "f", "v")
+        #expect(stamped(h, version(t + 15), "DEL", "k") == ":0\r\n")
+        #expect(h.run("HGET", "k", "f") == "$1\r\nv\r\n")
+        // A DEL of a key never written leaves nothing behind.
+        stamped(h, version(t + 30), "DEL", "never")
+        #expect(h.run("DYNAMIS.STATE", "never") == "*3\r\n$1\r\n0\r\n:0\r\n$-1\r\n")
+    }
+
+    @Test func theSweepKeepsTombstonesForTheirGraceOnly() throws {
+        let directory = TemporaryDirectory("versions")
+        defer { directory.remove() }
+        let engine = try openEngine(directory.path)
+        defer { engine.shutdown() }
+        let h = EngineHarness(engine)
+        let t = WallClock.nowMillis()
+        stamped(h, version(t), "SET", "k", "v")
+        stamped(h, version(t + 1), "DEL", "k")
+        engine.tombstoneGrace = 3_600_000
+        engine.sweepExpired()
+        #expect(h.run("DYNAMIS.STATE", "k").hasPrefix("*3\r\n$\(String(version(t + 1)).count)\r\n\(version(t + 1))"))
+        engine.tombstoneGrace = 0
+        #expect(engine.sweepExpired() == 1)
+        #expect(h.run("DYNAMIS.STATE", "k") == "*3\r\n$1\r\n0\r\n:0\r\n$-1\r\n")
+    }
+
+    /// Hinted handoff's and read repair's transfer: the state read with DYNAMIS.STATE, applied
+    /// with a stamped DYNAMIS.APPLY. Twice, or after a newer write, it changes nothing, and says so.
+    @Test func aStateAppliedTwiceOrLateChangesNothing() throws {
+        let source = TemporaryDirectory("versions")
+        let target = TemporaryDirectory("versions")
+        defer { source.remove(); target.remove() }
+        let from = try openEngine(source.path), to = try openEngine(target.path)
+        defer { from.shutdown(); to.shutdown() }
+        let a = EngineHarness(from), b = EngineHarness(to)
+        let t = WallClock.nowMillis()
+        stamped(a, version(t), "RPUSH", "l", "x", "y")
+        stamped(a, version(t + 1), "PEXPIREAT", "l", String(t + 600_000))
+        let state = a.run("DYNAMIS.STATE", "l")
+        let dump = a.run("DUMP", "l")
+        // The payload is the DUMP payload; the expiry absolute.
+        #expect(state.hasPrefix("*3\r\n$\(String(version(t + 1)).count)\r\n\(version(t + 1))\r\n:\(t + 600_000)\r\n"))
+        #expect(state.hasSuffix(dump))
+        // The payload's bytes, as the peer frame carries them.
+        var raw = ReplyWriter(buffer: ByteBuffer())
+        _ = a.session.execute(CommandTable.lookup("dump")!, [ByteBuffer(string: "DUMP"), ByteBuffer(string: "l")],
+                              origin: RequestOrigin(client: 1, receiver: NoReceiver.shared, sequence: 0), reply: &raw)
+        let header = raw.buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n"))! + 1
+        let payload = ByteBuffer(bytes: raw.buffer.readableBytesView[header..<(raw.buffer.writerIndex - 2)])
+        func apply() -> String {
+            b.session.version = version(t + 1)
+            defer { b.session.version = 0 }
+            let args = ["DYNAMIS.APPLY", "l", String(t + 600_000)].map { ByteBuffer(string: $0) } + [payload]
+            var reply = ReplyWriter(buffer: ByteBuffer())
+            _ = b.session.execute(CommandTable.lookup("dynamis.apply")!, args,
+                                  origin: RequestOrigin(client: 1, receiver: NoReceiver.shared, sequence: 0), reply: &reply)
+            #expect(b.session.endOfBurst() == nil)
+            return String(decoding: reply.buffer.readableBytesView, as: UTF8.self)
+        }
+        #expect(apply() == ":1\r\n")
+        #expect(b.run("LRANGE", "l", "0", "-1") == "*2\r\n$1\r\nx\r\n$1\r\ny\r\n")
+        #expect(b.run("PEXPIRETIME", "l") == ":\(t + 600_000)\r\n")
+        #expect(b.run("DYNAMIS.STATE", "l") == state)
+        #expect(apply() == ":1\r\n")
+        #expect(b.run("DYNAMIS.STATE", "l") == state)
+        // A newer write on the target, then the old state again: the newer write stays.
+        stamped(b, version(t + 50), "RPUSH", "l", "z")
+        #expect(apply() == ":0\r\n")
+        #expect(b.run("LRANGE", "l", "0", "-1") == "*3\r\n$1\r\nx\r\n$1\r\ny\r\n$1\r\nz\r\n")
+        // A stamped RESTORE (a client's, replicated) obeys the same rule; unstamped it is refused.
+        #expect(stamped(b, version(t + 40), "DEL", "l") == ":0\r\n")
+        #expect(b.run("DYNAMIS.APPLY", "l", "0") == "-ERR DYNAMIS.APPLY is sent between nodes, with the state's version\r\n")
+        // A tombstone state deletes and keeps its version.
+        #expect(stamped(b, version(t + 60), "DYNAMIS.APPLY", "l", "0") == ":1\r\n")
+        #expect(b.run("EXISTS", "l") == ":0\r\n")
+        #expect(b.run("DYNAMIS.STATE", "l") == "*3\r\n$\(String(version(t + 60)).count)\r\n\(version(t + 60))\r\n:0\r\n$-1\r\n")
+    }
+}
