@@ -15,12 +15,24 @@ final class ReadRepair: ReplyReceiver {
     private let targets: [Int]
     private var states: [(version: UInt64, expireAt: Int, payload: ByteBuffer?)?]
     private var remaining: Int
-    private var winner: Int?
-    private let then: ((Int?) -> Void)?
+    private var outcome = Outcome.nothing
+    private let then: ((Outcome) -> Void)?
+
+    enum Outcome {
+        case winner(Int)
+        case undetermined
+        case nothing
+    }
 
     private static let state = CommandTable.lookup("dynamis.state")!
 
-    init(coordinator: Coordinator, key: ByteBuffer, targets: [Int], then: ((Int?) -> Void)?) {
+    /// The targets (bit i: target i) whose answers the reply is chosen against: the winner
+    /// counts only if each of them gave its state too (else a newer answer already seen might
+    /// lose to an older state, and the collector keeps its own decision).
+    private let answered: UInt64
+
+    init(coordinator: Coordinator, key: ByteBuffer, targets: [Int], answered: UInt64 = 0, then: ((Outcome) -> Void)?) {
+        self.answered = answered
         self.coordinator = coordinator
         self.key = key
         self.targets = targets
@@ -41,7 +53,7 @@ final class ReadRepair: ReplyReceiver {
         if index >= targets.count {
             // A stale replica answered its repair (or failed: the next disagreement repairs it again).
             remaining -= 1
-            if remaining == 0 { then?(winner) }
+            if remaining == 0 { then?(outcome) }
             return
         }
         if case .success(let bytes) = reply, let parts = MergedReply.elements(bytes), parts.count == 3,
@@ -52,21 +64,16 @@ final class ReadRepair: ReplyReceiver {
         if remaining == 0 { resolve() }
     }
 
-    /// The newest state wins (the first of equal versions); older replicas get it.
+    /// The newest state wins; older replicas get it (`RepairPlan`).
     private func resolve() {
-        var best: Int?
-        for i in states.indices {
-            guard let state = states[i] else { continue }
-            if best == nil || state.version > states[best!]!.version { best = i }
+        let complete = states.indices.allSatisfy { i in states[i] != nil || answered & (1 << UInt64(i)) == 0 }
+        guard let plan = RepairPlan.resolve(states.map { $0.map { ($0.version, $0.payload) } }) else {
+            return then?(complete ? .nothing : .undetermined) ?? ()
         }
-        guard let best, let chosen = states[best], chosen.version != 0 else { return then?(nil) ?? () }
-        winner = targets[best]
-        var stale: [Int] = []
-        for i in states.indices where i != best {
-            guard let state = states[i] else { continue }
-            if state.version < chosen.version || (state.version == chosen.version && state.payload != chosen.payload) { stale.append(i) }
-        }
-        guard !stale.isEmpty else { return then?(winner) ?? () }
+        let best = plan.winner, stale = plan.stale
+        let chosen = states[best]!
+        outcome = complete ? .winner(targets[best]) : .undetermined
+        guard !stale.isEmpty else { return then?(outcome) ?? () }
         coordinator.node.readRepairsDone.add(1, ordering: .relaxed)
         coordinator.node.staleReplicasFound.add(stale.count, ordering: .relaxed)
         let request = HintDelivery.applyRequest(key: key, expireAt: chosen.expireAt, payload: chosen.payload)
@@ -76,5 +83,26 @@ final class ReadRepair: ReplyReceiver {
         for i in stale {
             coordinator.send(to: targets[i], .request, request, context, isWrite: true, receiver: self, index: targets.count + i)
         }
+    }
+}
+
+/// Read repair's choice, a pure function of the replicas' states (the simulation drives it):
+/// the newest version wins (the first of equal ones), and every replica holding an older
+/// version, or the same version with other contents, is stale. nil when no replica's state
+/// could be read or nothing is stored anywhere (version 0).
+enum RepairPlan {
+    static func resolve<Payload: Equatable>(_ states: [(version: UInt64, payload: Payload)?]) -> (winner: Int, stale: [Int])? {
+        var best: Int?
+        for i in states.indices {
+            guard let state = states[i] else { continue }
+            if best == nil || state.version > states[best!]!.version { best = i }
+        }
+        guard let best, let chosen = states[best], chosen.version != 0 else { return nil }
+        var stale: [Int] = []
+        for i in states.indices where i != best {
+            guard let state = states[i] else { continue }
+            if state.version < chosen.version || (state.version == chosen.version && state.payload != chosen.payload) { stale.append(i) }
+        }
+        return (best, stale)
     }
 }

@@ -76,6 +76,8 @@ final class ResponseCollector: PendingReply {
     /// The request behind the answers, for `duty` (nil: no duty, nothing kept).
     var origin: (coordinator: Coordinator, request: Coordinator.Request, targets: [NodePosition],
                  context: Coordinator.Context, duty: Duty)?
+    /// Targets that answered (bit i: target i), for read repair.
+    private var answeredMask: UInt64 = 0
     private var firstAnswer: ByteBuffer?
     private var disagreed = false
     private var repairing = false
@@ -95,6 +97,7 @@ final class ResponseCollector: PendingReply {
             case (.hintMisses, .failure):
                 origin.coordinator.missed(origin.request, target: origin.coordinator.target(origin.targets[index]))
             case (.repairReads, .success(let bytes)):
+                if index < 64 { answeredMask |= 1 << UInt64(index) }
                 if let firstAnswer { disagreed = disagreed || firstAnswer != bytes } else { firstAnswer = bytes }
                 // A replica that disagrees after the reply was decided is repaired in the background.
                 if disagreed, isDecided { repair(fallback: nil) }
@@ -115,9 +118,13 @@ final class ResponseCollector: PendingReply {
         }
     }
 
+    /// The reply when replicas disagreed and one whose answer counted could not be asked for its
+    /// state, or the winner could not be asked again: no answer rather than a possibly older one.
+    static let undetermined = "ERR Dynomite: replicas disagree and one of them could not be asked for its version; retry"
+
     /// Starts the read repair once. With `fallback` the reply waits for it: the winner's node is
-    /// asked the request again and its answer decides (`fallback` if that fails). Returns
-    /// whether the reply now waits.
+    /// asked the request again and its answer decides (`fallback` when no replica stores the
+    /// key). Returns whether the reply now waits.
     @discardableResult
     private func repair(fallback: ByteBuffer?) -> Bool {
         guard !repairing, let origin, case .repairReads(let key) = origin.duty else { return false }
@@ -128,32 +135,32 @@ final class ResponseCollector: PendingReply {
             ReadRepair(coordinator: coordinator, key: key, targets: targets, then: nil).start()
             return false
         }
-        ReadRepair(coordinator: coordinator, key: key, targets: targets) { [self] winner in
-            guard let winner else { return decide(fallback) }
-            let reread = ResponseCollector(rule: .preferred, groups: [0..<1])
-            coordinator.send(to: winner, .request, origin.request, origin.context, isWrite: false, receiver: reread, index: 0)
-            if let bytes = reread.attach(FallbackReceiver(fallback: fallback, into: self), sequence: 0) { decide(bytes) }
+        ReadRepair(coordinator: coordinator, key: key, targets: targets, answered: answeredMask) { [self] outcome in
+            let winner: Int
+            switch outcome {
+            case .winner(let target): winner = target
+            case .nothing: return decide(fallback)
+            case .undetermined: return decide(Self.errorBytes(Self.undetermined))
+            }
+            coordinator.send(to: winner, .request, origin.request, origin.context, isWrite: false, receiver: RereadReceiver(into: self), index: 0)
         }.start()
         return true
     }
 }
 
-/// Delivers a re-read's answer to the collector that waits for it (its fallback on failure).
-private final class FallbackReceiver: ReplyReceiver {
-    let fallback: ByteBuffer
+/// Delivers the winner's re-read answer to the collector that waits for it. If the winner
+/// cannot answer now, nothing else is known to be as new: the read fails (see `undetermined`).
+private final class RereadReceiver: ReplyReceiver {
     let collector: ResponseCollector
 
-    init(fallback: ByteBuffer, into collector: ResponseCollector) {
-        self.fallback = fallback
-        self.collector = collector
-    }
+    init(into collector: ResponseCollector) { self.collector = collector }
 
     func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {
         switch reply {
-        case .success(let bytes) where !EngineError.isUnavailability(bytes) && bytes.readableBytesView.first != UInt8(ascii: "-"):
+        case .success(let bytes) where !EngineError.isUnavailability(bytes):
             collector.decide(bytes)
         default:
-            collector.decide(fallback)
+            collector.decide(PendingReply.errorBytes(ResponseCollector.undetermined))
         }
     }
 }

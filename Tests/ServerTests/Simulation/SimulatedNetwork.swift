@@ -157,7 +157,9 @@ final class SimulatedNetwork {
     func apply(_ operation: Operation, at node: NodePosition) -> Reply {
         switch operation {
         case .write(let key, let value):
-            nodes[node]!.data[key] = value
+            // Values grow with each write, so a value is also its write's version: a replica
+            // keeps the newest (last writer wins), as versioned writes do.
+            nodes[node]!.data[key] = max(nodes[node]!.data[key] ?? 0, value)
             return .ok
         case .read(let key):
             return .value(nodes[node]!.data[key])
