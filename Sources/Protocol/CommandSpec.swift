@@ -79,6 +79,9 @@ public struct CommandFlags: OptionSet, Sendable {
     /// Healthy replicas may answer it differently (a TTL read a moment apart, a random pick):
     /// Redis's `nondeterministic_output`. Read repair never treats such replies as a disagreement.
     public static let nondeterministicOutput = CommandFlags(rawValue: 1 << 12)
+    /// May carry a relative expiry (EX, EXPIRE, SETEX, RESTORE's ttl), which a cluster's
+    /// coordinator turns into an absolute one before replicating (`AbsoluteExpiry`).
+    public static let relativeExpiry = CommandFlags(rawValue: 1 << 13)
 }
 
 /// Dynomite's per-command counters of the datastore object in `/info` (`redis_req_get`, ...),

@@ -23,13 +23,13 @@ public enum CommandTable {
 
         // Strings
         .init("get", .get, arity: 2, [.readonly, .fast], keys: (1, 1, 1), group: "string"),
-        .init("set", .set, arity: -3, [.write, .denyOOM], keys: (1, 1, 1), group: "string"),
+        .init("set", .set, arity: -3, [.relativeExpiry, .write, .denyOOM], keys: (1, 1, 1), group: "string"),
         .init("setnx", .setnx, arity: 3, [.write, .denyOOM, .fast], keys: (1, 1, 1), group: "string"),
-        .init("setex", .setex, arity: 4, [.write, .denyOOM], keys: (1, 1, 1), group: "string"),
-        .init("psetex", .psetex, arity: 4, [.write, .denyOOM], keys: (1, 1, 1), group: "string"),
+        .init("setex", .setex, arity: 4, [.relativeExpiry, .write, .denyOOM], keys: (1, 1, 1), group: "string"),
+        .init("psetex", .psetex, arity: 4, [.relativeExpiry, .write, .denyOOM], keys: (1, 1, 1), group: "string"),
         .init("getset", .getset, arity: 3, [.write, .denyOOM, .fast], keys: (1, 1, 1), group: "string"),
         .init("getdel", .getdel, arity: 2, [.write, .fast], keys: (1, 1, 1), group: "string"),
-        .init("getex", .getex, arity: -2, [.write, .fast], keys: (1, 1, 1), group: "string"),
+        .init("getex", .getex, arity: -2, [.relativeExpiry, .write, .fast], keys: (1, 1, 1), group: "string"),
         .init("mget", .mget, arity: -2, [.readonly, .fast], keys: (1, -1, 1), group: "string"),
         .init("mset", .mset, arity: -3, [.write, .denyOOM], keys: (1, -1, 2), group: "string"),
         .init("msetnx", .msetnx, arity: -3, [.write, .denyOOM], keys: (1, -1, 2), group: "string"),
@@ -50,8 +50,8 @@ public enum CommandTable {
         .init("unlink", .unlink, arity: -2, [.write, .fast], keys: (1, -1, 1), group: "generic"),
         .init("exists", .exists, arity: -2, [.readonly, .fast], keys: (1, -1, 1), group: "generic"),
         .init("type", .type, arity: 2, [.readonly, .fast], keys: (1, 1, 1), group: "generic"),
-        .init("expire", .expire, arity: -3, [.write, .fast], keys: (1, 1, 1), group: "generic"),
-        .init("pexpire", .pexpire, arity: -3, [.write, .fast], keys: (1, 1, 1), group: "generic"),
+        .init("expire", .expire, arity: -3, [.relativeExpiry, .write, .fast], keys: (1, 1, 1), group: "generic"),
+        .init("pexpire", .pexpire, arity: -3, [.relativeExpiry, .write, .fast], keys: (1, 1, 1), group: "generic"),
         .init("expireat", .expireat, arity: -3, [.write, .fast], keys: (1, 1, 1), group: "generic"),
         .init("pexpireat", .pexpireat, arity: -3, [.write, .fast], keys: (1, 1, 1), group: "generic"),
         .init("ttl", .ttl, arity: 2, [.nondeterministicOutput, .readonly, .fast], keys: (1, 1, 1), group: "generic"),
@@ -172,7 +172,7 @@ public enum CommandTable {
         .init("bitfield", .bitfield, arity: -2, [.write, .denyOOM], keys: (1, 1, 1), group: "bitmap"),
         .init("bitfield_ro", .bitfieldRO, arity: -2, [.readonly, .fast], keys: (1, 1, 1), group: "bitmap"),
         .init("dump", .dump, arity: 2, [.readonly], keys: (1, 1, 1), group: "generic"),
-        .init("restore", .restore, arity: -4, [.write], keys: (1, 1, 1), group: "generic"),
+        .init("restore", .restore, arity: -4, [.relativeExpiry, .write], keys: (1, 1, 1), group: "generic"),
         // A key's whole state with its version, for hinted handoff and read repair between nodes.
         .init("dynamis.state", .dynamisState, arity: 2, [.readonly, .fast], keys: (1, 1, 1), group: "generic"),
         // That state written on a replica, only if newer (its version travels in the peer frame).

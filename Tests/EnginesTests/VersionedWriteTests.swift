@@ -43,6 +43,23 @@ struct VersionedWriteTests {
         #expect(h.run("MGET", "a", "b") == "*2\r\n$5\r\nnew-a\r\n$5\r\nold-b\r\n")
         stamped(h, version(t + 4), "SETEX", "b", "100", "older-b")
         #expect(h.run("GET", "b") == "$5\r\nold-b\r\n")
+        // Within one burst (one grouped batch, checked at its commit): the newest write of a key
+        // wins whatever the order, and an older burst never replaces a newer stored record.
+        func burst(_ writes: [(UInt64, [String])]) {
+            for (v, words) in writes {
+                h.session.version = v
+                h.execute(words)
+            }
+            h.session.version = 0
+            #expect(h.session.endOfBurst() == nil)
+        }
+        burst([(version(t + 100, node: 2), ["SET", "d", "newest"]), (version(t + 90), ["SET", "d", "older"]),
+               (version(t + 95), ["MSET", "d", "middle", "e", "e1"])])
+        #expect(h.run("GET", "d") == "$6\r\nnewest\r\n")
+        burst([(version(t + 50), ["SET", "d", "stale"]), (version(t + 60), ["SETEX", "e", "100", "stale-e"]),
+               (version(t + 200), ["SET", "f", "fresh"])])
+        #expect(h.run("MGET", "d", "e", "f") == "*3\r\n$6\r\nnewest\r\n$2\r\ne1\r\n$5\r\nfresh\r\n")
+        #expect(h.run("TTL", "e") == ":-1\r\n")
         // Unstamped writes (a node without peers) always apply.
         #expect(h.run("SET", "k", "local") == "+OK\r\n")
         #expect(h.run("GET", "k") == "$5\r\nlocal\r\n")

@@ -235,6 +235,23 @@ struct Convergence {
         #expect(readings[0].allSatisfy { if case .bulk(let b?) = $0 { return !b.isEmpty }; return false })
     }
 
+    /// Relative expiry reaches every replica as one absolute instant (the coordinator rewrites
+    /// it, as Redis 7 propagates it), so replicas expire a key together.
+    @Test func everyReplicaExpiresAKeyAtTheSameInstant() throws {
+        let cluster = try TestCluster(layout: [[1, 1, 1]], extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM"])
+        defer { cluster.remove() }
+        let client = try cluster.member(rack: 1).client()
+        #expect(try client.command("SET", "a", "1", "EX", "100") == .simple("OK"))
+        #expect(try client.command("SETEX", "b", "100", "1") == .simple("OK"))
+        #expect(try client.command("SET", "c", "1") == .simple("OK"))
+        #expect(try client.command("PEXPIRE", "c", "100000") == .integer(1))
+        for key in ["a", "b", "c"] {
+            let times = try cluster.members.map { try S.client($0, consistency: "DC_ONE").command("PEXPIRETIME", key) }
+            #expect(Set(times.map(\.description)).count == 1, "\(key): \(times)")
+            if case .integer(let at) = times[0] { #expect(at > 0) } else { Issue.record("\(key): \(times[0])") }
+        }
+    }
+
     /// An outage longer than `max_hint_window`: the target's new hints are dropped, counted and
     /// logged, and what was dropped stays missing on it (anti-entropy's job).
     @Test func hintsPastTheWindowAreDroppedCountedAndLogged() throws {

@@ -51,6 +51,8 @@ final class RocksDBSession: EngineSession {
     /// The version of the command being executed, when a cluster coordinator stamped it (see
     /// `Versions.swift`); 0 otherwise.
     var version: UInt64 = 0
+    /// The burst's stamped blind writes, checked at the commit (see `StampedWrites`).
+    var stamped = StampedWrites()
 
     init(engine: RocksDBEngine, eventLoop: EventLoop) {
         self.engine = engine
@@ -79,10 +81,7 @@ final class RocksDBSession: EngineSession {
             do { try commitPending() } catch { reply.error("ERR Storage: \(error.message)"); return false }
             return blockingPop(spec, args, origin: origin, reply: &reply)
         }
-        // A stamped whole-value write reads the stored version first, so it groups like a
-        // read-modify-write rather than as a blind write.
-        groupable = (Self.groupableCommands.contains(spec.id) || (version != 0 && Self.blindWrites.contains(spec.id)))
-            && !engine.blocking.hasWaiters
+        groupable = Self.groupableCommands.contains(spec.id) && !engine.blocking.hasWaiters
         execute(spec, args, reply: &reply)
         if version != 0, spec.flags.contains(.write), spec.firstKey == 1, spec.lastKey == 1, args.count > 1,
            !Self.blindWrites.contains(spec.id) {
@@ -123,7 +122,7 @@ final class RocksDBSession: EngineSession {
         if failure != nil { return }
         do {
             switch spec.id {
-            case .set, .setex, .psetex, .mset where version == 0: try commitGroup()  // may join the burst's blind group
+            case .set, .setex, .psetex, .mset: try commitGroup()  // may join the burst's blind group
             default: if !groupable { try commitPending() }  // everything else must see the groups
             }
             switch spec.id {
@@ -328,22 +327,18 @@ final class RocksDBSession: EngineSession {
 
     // MARK: - Writing
 
-    /// Adds a blind string write for the key in `keyScratch` to the burst's group; a stamped
-    /// one (cluster) is applied only if newer than the stored record (last writer wins).
+    /// Adds a blind string write for the key in `keyScratch` to the burst's group. A stamped one
+    /// (cluster) is kept only if it is the newest of its key: checked at the commit, under the
+    /// keys' locks, for the whole group at once (`StampedWrites`).
     func groupStringWrite(token: UInt32, value: ByteBuffer, expireAt: Int64) throws(RocksDBError) {
-        if version != 0 {
-            let storedKey = keyScratch
-            return try modify(token: token) { () throws(RocksDBError) in
-                keyScratch = storedKey
-                if try isSuperseded() { return }
-                value.withUnsafeReadableBytes { stageString($0, expireAt: expireAt) }
-            }
-        }
         value.withUnsafeReadableBytes { v in
             Metadata.encodeString(expireAt: expireAt, timestamp: stamp, value: v, into: &valueScratch)
         }
         putInto(pending, .metadata)
-        if transaction == nil { pendingStripes.append(KeyLocks.stripe(of: token)) }
+        if transaction == nil {
+            pendingStripes.append(KeyLocks.stripe(of: token))
+            if version != 0 { stamped.add(key: keyScratch, record: valueScratch, version: version) }
+        }
     }
 
     /// Puts `keyScratch` → `valueScratch` into a batch.
@@ -417,11 +412,15 @@ final class RocksDBSession: EngineSession {
         for s in pendingStripes where unique.last != s { unique.append(s) }
         var writeError: RocksDBError?
         engine.locks.withLocks(sortedStripes: unique) {
-            do throws(RocksDBError) { try db.write(pending) } catch { writeError = error }
+            do throws(RocksDBError) {
+                if !stamped.isEmpty { try stamped.correct(pending, in: db) }
+                try db.write(pending)
+            } catch { writeError = error }
             walDirty = true
         }
         rocksdb_writebatch_clear(pending)
         pendingStripes.removeAll(keepingCapacity: true)
+        stamped.clear()
         if let writeError {
             failure = "ERR Storage: \(writeError.message)"
             throw writeError
