@@ -51,8 +51,6 @@ final class RocksDBSession: EngineSession {
     /// The version of the command being executed, when a cluster coordinator stamped it (see
     /// `Versions.swift`); 0 otherwise.
     var version: UInt64 = 0
-    /// The burst's stamped blind writes, checked at the commit (see `StampedWrites`).
-    var stamped = StampedWrites()
 
     init(engine: RocksDBEngine, eventLoop: EventLoop) {
         self.engine = engine
@@ -328,17 +326,23 @@ final class RocksDBSession: EngineSession {
     // MARK: - Writing
 
     /// Adds a blind string write for the key in `keyScratch` to the burst's group. A stamped one
-    /// (cluster) is kept only if it is the newest of its key: checked at the commit, under the
-    /// keys' locks, for the whole group at once (`StampedWrites`).
+    /// (cluster) is merged rather than put: the newest version of the key wins, whatever order
+    /// writes arrive in (`LastWriterWins`), with no read.
     func groupStringWrite(token: UInt32, value: ByteBuffer, expireAt: Int64) throws(RocksDBError) {
         value.withUnsafeReadableBytes { v in
             Metadata.encodeString(expireAt: expireAt, timestamp: stamp, value: v, into: &valueScratch)
         }
-        putInto(pending, .metadata)
-        if transaction == nil {
-            pendingStripes.append(KeyLocks.stripe(of: token))
-            if version != 0 { stamped.add(key: keyScratch, record: valueScratch, version: version) }
+        if version != 0, transaction == nil {
+            keyScratch.withUnsafeBytes { k in
+                valueScratch.withUnsafeBytes { v in
+                    rocksdb_writebatch_merge_cf(pending, db.handle(.metadata), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
+                                                v.baseAddress?.assumingMemoryBound(to: CChar.self), v.count)
+                }
+            }
+        } else {
+            putInto(pending, .metadata)
         }
+        if transaction == nil { pendingStripes.append(KeyLocks.stripe(of: token)) }
     }
 
     /// Puts `keyScratch` → `valueScratch` into a batch.
@@ -413,14 +417,12 @@ final class RocksDBSession: EngineSession {
         var writeError: RocksDBError?
         engine.locks.withLocks(sortedStripes: unique) {
             do throws(RocksDBError) {
-                if !stamped.isEmpty { try stamped.correct(pending, in: db) }
                 try db.write(pending)
             } catch { writeError = error }
             walDirty = true
         }
         rocksdb_writebatch_clear(pending)
         pendingStripes.removeAll(keepingCapacity: true)
-        stamped.clear()
         if let writeError {
             failure = "ERR Storage: \(writeError.message)"
             throw writeError

@@ -81,6 +81,8 @@ final class RocksDatabase: @unchecked Sendable {  // RocksDB's DB and CF handles
         }
         rocksdb_block_based_options_set_cache_index_and_filter_blocks(table, 1)
         rocksdb_options_set_block_based_table_factory(options, table)
+        // Stamped blind writes are merged: the newest version wins (see LastWriterWins).
+        rocksdb_options_set_merge_operator(options, LastWriterWins.makeOperator())
 
         let families = ColumnFamily.allCases
         var names: [UnsafePointer<CChar>?] = families.map { UnsafePointer(strdup($0.name)) }

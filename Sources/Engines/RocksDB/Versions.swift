@@ -1,15 +1,12 @@
-import CRocksDB
 import NIOCore
-#if canImport(Glibc)
-import Glibc
-#endif
 import Protocol
 import Snapshot
 
 /// Versioned writes (DESIGN.md §5a): every record carries the version of the write that made
 /// it (`WriteVersion`, in the metadata's 8-byte version field). In a cluster the coordinator
 /// stamps each write and every replica writes that stamp; whole-value writes (SET, SETEX,
-/// PSETEX, MSET's parts, RESTORE, DEL) replace a record only when they are newer than it, so
+/// PSETEX, MSET's parts: merged, `LastWriterWins`; RESTORE, DEL: checked under the key's lock)
+/// replace a record only when they are not older than it, so
 /// replicas that receive the same writes in different orders, or a hint's state late or
 /// twice, end up equal: last writer wins per key. Other writes apply in arrival order.
 ///
@@ -18,7 +15,7 @@ import Snapshot
 /// an older write from resurrecting the key, and the background sweep removes it once
 /// `tombstone_grace` has passed.
 extension RocksDBSession {
-    /// Whole-value string writes (grouped blind; a stamped one is checked at the commit).
+    /// Whole-value string writes (grouped blind; a stamped one merged, see `LastWriterWins`).
     static let blindWrites: Set<CommandID> = [.set, .setex, .psetex, .mset]
 
     /// The version written into the records the current command writes.
@@ -138,95 +135,5 @@ extension Metadata {
     func isCollectable(now: Int64, grace: Int64) -> Bool {
         guard isExpired(now: now) else { return false }
         return !isTombstone || -expireAt + grace <= now
-    }
-}
-
-/// A burst's stamped blind writes (SET, SETEX, PSETEX, MSET in a cluster). They go into the
-/// burst's blind WriteBatch like any SET, with no read and no lock while the burst runs (a read
-/// and a held stripe per SET doubled a cluster's CPU per SET); at the commit, holding every
-/// stripe of the batch, one batched read finds each key's stored version, and wherever the
-/// batch would leave a key older than it should, a corrective put goes at the batch's end (the
-/// last put of a key in a batch wins): the stored record when it is newer than every write of
-/// the burst, or the burst's newest write when a same-key write with an older version came after
-/// it. Kept as flat buffers reused from burst to burst, so adding a write allocates nothing.
-struct StampedWrites {
-    private var keys: [UInt8] = []
-    private var keyEnds: [Int] = []
-    private var records: [UInt8] = []
-    private var recordEnds: [Int] = []
-    private var versions: [UInt64] = []
-    private var stored: [UInt64] = []
-    private var order: [Int] = []
-
-    var isEmpty: Bool { versions.isEmpty }
-
-    mutating func add(key: [UInt8], record: [UInt8], version: UInt64) {
-        keys.append(contentsOf: key)
-        keyEnds.append(keys.count)
-        records.append(contentsOf: record)
-        recordEnds.append(records.count)
-        versions.append(version)
-    }
-
-    mutating func clear() {
-        keys.removeAll(keepingCapacity: true)
-        keyEnds.removeAll(keepingCapacity: true)
-        records.removeAll(keepingCapacity: true)
-        recordEnds.removeAll(keepingCapacity: true)
-        versions.removeAll(keepingCapacity: true)
-    }
-
-    private func key(_ i: Int) -> Range<Int> { (i == 0 ? 0 : keyEnds[i - 1])..<keyEnds[i] }
-    private func record(_ i: Int) -> Range<Int> { (i == 0 ? 0 : recordEnds[i - 1])..<recordEnds[i] }
-
-    /// Appends the corrective puts to `batch` (the caller holds every key's stripe).
-    mutating func correct(_ batch: OpaquePointer, in db: RocksDatabase) throws(RocksDBError) {
-        let n = versions.count
-        stored.removeAll(keepingCapacity: true)
-        stored.append(contentsOf: repeatElement(0, count: n))
-        try db.multiGet(.metadata, keys: keys, ends: keyEnds) { i, value in
-            if let value, let meta = Metadata.decode(value) { stored[i] = meta.timestamp }
-        }
-        // Same keys next to each other, each key's writes by version (ties: batch order).
-        var order = self.order
-        defer { self.order = order }
-        order.removeAll(keepingCapacity: true)
-        order.append(contentsOf: 0..<n)
-        let versions = self.versions, keyEnds = self.keyEnds
-        func key(_ i: Int) -> Range<Int> { (i == 0 ? 0 : keyEnds[i - 1])..<keyEnds[i] }
-        keys.withUnsafeBytes { raw in
-            order.sort { a, b in
-                let x = UnsafeRawBufferPointer(rebasing: raw[key(a)]), y = UnsafeRawBufferPointer(rebasing: raw[key(b)])
-                let common = min(x.count, y.count)
-                let c = common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common)
-                if c != 0 { return c < 0 }
-                if x.count != y.count { return x.count < y.count }
-                return versions[a] != versions[b] ? versions[a] < versions[b] : a < b
-            }
-        }
-        var start = 0
-        while start < n {
-            var end = start + 1
-            while end < n, keys[key(order[end])].elementsEqual(keys[key(order[start])]) { end += 1 }
-            let newest = order[end - 1]
-            let lastWritten = order[start..<end].max()!
-            if stored[newest] > versions[newest] {
-                // A newer record is stored (a later write, a hint's or a repair's state): keep it.
-                let storedKey = Array(keys[key(newest)])
-                if let current = try db.get(.metadata, key: storedKey) { put(batch, db, key: storedKey, record: current) }
-            } else if lastWritten != newest {
-                put(batch, db, key: Array(keys[key(newest)]), record: Array(records[record(newest)]))
-            }
-            start = end
-        }
-    }
-
-    private func put(_ batch: OpaquePointer, _ db: RocksDatabase, key: [UInt8], record: [UInt8]) {
-        key.withUnsafeBytes { k in
-            record.withUnsafeBytes { v in
-                rocksdb_writebatch_put_cf(batch, db.handle(.metadata), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
-                                          v.baseAddress?.assumingMemoryBound(to: CChar.self), v.count)
-            }
-        }
     }
 }
