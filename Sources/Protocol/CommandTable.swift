@@ -175,8 +175,8 @@ public enum CommandTable {
         .init("restore", .restore, arity: -4, [.relativeExpiry, .write], keys: (1, 1, 1), group: "generic"),
         // A key's whole state with its version, for hinted handoff and read repair between nodes.
         .init("dynamis.state", .dynamisState, arity: 2, [.readonly, .fast], keys: (1, 1, 1), group: "generic"),
-        // That state written on a replica, only if newer (its version travels in the peer frame).
-        .init("dynamis.apply", .dynamisApply, arity: -3, [.write], keys: (1, 1, 1), group: "generic"),
+        // That state written on a replica with its version, only if not older.
+        .init("dynamis.apply", .dynamisApply, arity: -4, [.write], keys: (1, 1, 1), group: "generic"),
         .init("sort", .sort, arity: -2, [.write], keys: (1, 1, 1), group: "generic"),
         .init("sort_ro", .sortRO, arity: -2, [.readonly], keys: (1, 1, 1), group: "generic"),
         .init("keys", .keys, arity: 2, [.readonly, .keyspaceWide], group: "generic"),

@@ -156,7 +156,7 @@ struct VersionedWriteTests {
         func apply() -> String {
             b.session.version = version(t + 1)
             defer { b.session.version = 0 }
-            let args = ["DYNAMIS.APPLY", "l", String(t + 600_000)].map { ByteBuffer(string: $0) } + [payload]
+            let args = ["DYNAMIS.APPLY", "l", String(version(t + 1)), String(t + 600_000)].map { ByteBuffer(string: $0) } + [payload]
             var reply = ReplyWriter(buffer: ByteBuffer())
             _ = b.session.execute(CommandTable.lookup("dynamis.apply")!, args,
                                   origin: RequestOrigin(client: 1, receiver: NoReceiver.shared, sequence: 0), reply: &reply)
@@ -175,9 +175,9 @@ struct VersionedWriteTests {
         #expect(b.run("LRANGE", "l", "0", "-1") == "*3\r\n$1\r\nx\r\n$1\r\ny\r\n$1\r\nz\r\n")
         // A stamped RESTORE (a client's, replicated) obeys the same rule; unstamped it is refused.
         #expect(stamped(b, version(t + 40), "DEL", "l") == ":0\r\n")
-        #expect(b.run("DYNAMIS.APPLY", "l", "0") == "-ERR DYNAMIS.APPLY is sent between nodes, with the state's version\r\n")
-        // A tombstone state deletes and keeps its version.
-        #expect(stamped(b, version(t + 60), "DYNAMIS.APPLY", "l", "0") == ":1\r\n")
+        #expect(b.run("DYNAMIS.APPLY", "l", "0", "0") == "-ERR syntax error\r\n")
+        // A tombstone state deletes and keeps its version (not the frame's stamp).
+        #expect(stamped(b, version(t + 70), "DYNAMIS.APPLY", "l", String(version(t + 60)), "0") == ":1\r\n")
         #expect(b.run("EXISTS", "l") == ":0\r\n")
         #expect(b.run("DYNAMIS.STATE", "l") == "*3\r\n$\(String(version(t + 60)).count)\r\n\(version(t + 60))\r\n:0\r\n$-1\r\n")
     }

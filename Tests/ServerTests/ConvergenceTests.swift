@@ -142,6 +142,10 @@ struct Convergence {
         // Deleted keys stay deleted.
         let returning = try S.client(victim, consistency: "DC_ONE")
         for key in old where workload.keys.contains(key) { #expect(try returning.command("EXISTS", key) == .integer(0), "\(key)") }
+        // Every hint is sent (the returning node's state converged above, so none is left).
+        try S.eventually("no hint left for the returning node") {
+            try httpRequest(port: healthy.process.adminPort, path: "/hints").body.contains("\"pending\":{}")
+        }
         #expect((C.metric(healthy, "dynamis_hints_replayed_total") ?? 0) > 0)
 
         // A second fault: quorum reads through the returning node still see every write.

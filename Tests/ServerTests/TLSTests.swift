@@ -145,7 +145,7 @@ struct TLSTests {
         // A plaintext peer where TLS is required is refused by name.
         let plain = try RESPTestClient(port: first.peerPort)
         let identity = Array("plain dc1 rack9 1".utf8)
-        try plain.sendRaw([0x44, 0x59, 1, 1, 0, 0] + [UInt8](repeating: 0, count: 8) + [0, 0, 0, UInt8(identity.count)] + identity)
+        try plain.sendRaw([0x44, 0x59, 2, 1, 0, 0] + [UInt8](repeating: 0, count: 16) + [0, 0, 0, UInt8(identity.count)] + identity)
         #expect(plain.isClosedByPeer())
         #expect(first.process.child.log.contains("connected in plaintext, but secure_server_option all requires TLS"))
     }

@@ -82,7 +82,7 @@ final class RocksDBSession: EngineSession {
         groupable = Self.groupableCommands.contains(spec.id) && !engine.blocking.hasWaiters
         execute(spec, args, reply: &reply)
         if version != 0, spec.flags.contains(.write), spec.firstKey == 1, spec.lastKey == 1, args.count > 1,
-           !Self.blindWrites.contains(spec.id) {
+           !Self.wholeValueWrites.contains(spec.id) {
             raiseVersion(of: args[1])
         }
         groupable = false

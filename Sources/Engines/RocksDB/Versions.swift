@@ -17,6 +17,9 @@ import Snapshot
 extension RocksDBSession {
     /// Whole-value string writes (grouped blind; a stamped one merged, see `LastWriterWins`).
     static let blindWrites: Set<CommandID> = [.set, .setex, .psetex, .mset]
+    /// Writes that set a key's version themselves (whole values, and states with their own
+    /// version): `raiseVersion` leaves them alone.
+    static let wholeValueWrites: Set<CommandID> = blindWrites.union([.restore, .dynamisApply])
 
     /// The version written into the records the current command writes.
     @inline(__always)
@@ -94,22 +97,28 @@ extension RocksDBSession {
 }
 
 extension RocksDBSession {
-    /// DYNAMIS.APPLY key expire-at [payload]: hinted handoff's and read repair's write of a
-    /// key's state, stamped with the state's version: the DUMP payload with its absolute expiry
-    /// (0: none), or a tombstone without a payload. Replies 1 when applied, 0 when the key holds
-    /// a newer version (the sender then reads the state again: a newer read-modify-write on
-    /// this replica may have been made on top of an older state).
+    /// DYNAMIS.APPLY key version expire-at [payload]: hinted handoff's and read repair's write of
+    /// a key's state with the state's own version (unsigned decimal): the DUMP payload with its
+    /// absolute expiry (0: none), or a tombstone without a payload. Replies 1 when applied, 0 when
+    /// the key holds a newer version (the sender then reads the state again: a newer
+    /// read-modify-write on this replica may have been made on top of an older state). The
+    /// frame carrying it is stamped when it is sent, like any write, so a state that reaches a
+    /// frozen node late is refused like a late write.
     func apply(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        guard version != 0 else { return reply.error("ERR DYNAMIS.APPLY is sent between nodes, with the state's version") }
-        guard args.count <= 4, let expireAt = args[2].redisInteger, expireAt >= 0 else { return reply.error(RedisError.syntax) }
+        guard args.count <= 5, let stateVersion = UInt64(args[2].text), stateVersion != 0,
+              let expireAt = args[3].redisInteger, expireAt >= 0 else { return reply.error(RedisError.syntax) }
         var decoded: RDBValue?
-        if args.count == 4 {
-            switch args[3].withUnsafeReadableBytes({ raw in Result { () throws(DumpPayload.Failure) in try DumpPayload.decode(raw) } }) {
+        if args.count == 5 {
+            switch args[4].withUnsafeReadableBytes({ raw in Result { () throws(DumpPayload.Failure) in try DumpPayload.decode(raw) } }) {
             case .success(let value): decoded = value
             case .failure: return reply.error("ERR DUMP payload version or checksum are wrong")
             }
             if RDBObjectDecoder.validate(decoded!) != nil { return reply.error("ERR Bad data format") }
         }
+        // The records written carry the state's version, not the frame's.
+        let stamped = version
+        version = stateVersion
+        defer { version = stamped }
         let token = args[1].withUnsafeReadableBytes { engine.keyToken($0) }
         try modify(token: token) { () throws(RocksDBError) in
             let now = WallClock.nowMillis()

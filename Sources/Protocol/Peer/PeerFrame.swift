@@ -31,9 +31,6 @@ public struct PeerFrame: Sendable {
         public static let write = Flags(rawValue: 1 << 1)
         /// The payload is one memcached text-protocol request (and the reply is memcached's).
         public static let memcached = Flags(rawValue: 1 << 2)
-        /// A key's state sent by hinted handoff or read repair, stamped with the state's own
-        /// (old) version: it is applied only if newer, however late it arrives.
-        public static let stateTransfer = Flags(rawValue: 1 << 3)
     }
 
     public static let magic: UInt16 = 0x4459  // "DY"

@@ -70,8 +70,6 @@ final class Coordinator {
         /// The write's version (`WriteVersion`): stamped once by the coordinator that took the
         /// client's request, carried to every replica (0 for reads).
         var version: UInt64 = 0
-        /// Hinted handoff's or read repair's state, stamped with the state's version.
-        var stateTransfer = false
     }
 
     /// The target (peer index, or `local`) of a node of the topology.
@@ -211,7 +209,6 @@ final class Coordinator {
         var flags: PeerFrame.Flags = []
         if context.resp3 { flags.insert(.resp3) }
         if isWrite { flags.insert(.write) }
-        if context.stateTransfer { flags.insert(.stateTransfer) }
         let connection = links.connection(to: target, client: context.client)
         let error: EngineError?
         switch request {

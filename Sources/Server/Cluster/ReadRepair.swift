@@ -76,9 +76,9 @@ final class ReadRepair: ReplyReceiver {
         guard !stale.isEmpty else { return then?(outcome) ?? () }
         coordinator.node.readRepairsDone.add(1, ordering: .relaxed)
         coordinator.node.staleReplicasFound.add(stale.count, ordering: .relaxed)
-        let request = HintDelivery.applyRequest(key: key, expireAt: chosen.expireAt, payload: chosen.payload)
+        let request = HintDelivery.applyRequest(key: key, version: chosen.version, expireAt: chosen.expireAt, payload: chosen.payload)
         let context = Coordinator.Context(client: coordinator.maintenanceClient, resp3: false, read: .dcOne, write: .dcOne,
-                                          version: chosen.version, stateTransfer: true)
+                                          version: coordinator.node.clock.next())
         remaining = stale.count
         for i in stale {
             coordinator.send(to: targets[i], .request, request, context, isWrite: true, receiver: self, index: targets.count + i)

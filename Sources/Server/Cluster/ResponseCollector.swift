@@ -75,7 +75,20 @@ final class ResponseCollector: PendingReply {
 
     /// The request behind the answers, for `duty` (nil: no duty, nothing kept).
     var origin: (coordinator: Coordinator, request: Coordinator.Request, targets: [NodePosition],
-                 context: Coordinator.Context, duty: Duty)?
+                 context: Coordinator.Context, duty: Duty)? {
+        didSet {
+            // Flags read on every answer, so an answer never copies the whole origin.
+            switch origin?.duty {
+            case .hintMisses?: hintsMisses = true
+            case .repairReads?: repairsReads = true
+            case nil: break
+            }
+            targetCount = origin?.targets.count ?? 0
+        }
+    }
+    private var hintsMisses = false
+    private var repairsReads = false
+    private var targetCount = 0
     /// Targets that answered (bit i: target i), for read repair.
     private var answeredMask: UInt64 = 0
     private var firstAnswer: ByteBuffer?
@@ -92,11 +105,12 @@ final class ResponseCollector: PendingReply {
         case .failure(let error):
             answer = .failure(.init(error.message))
         }
-        if let origin, index < origin.targets.count {
-            switch (origin.duty, answer) {
-            case (.hintMisses, .failure):
+        if index < targetCount {
+            switch answer {
+            case .failure where hintsMisses:
+                let origin = origin!
                 origin.coordinator.missed(origin.request, target: origin.coordinator.target(origin.targets[index]))
-            case (.repairReads, .success(let bytes)):
+            case .success(let bytes) where repairsReads:
                 if index < 64 { answeredMask |= 1 << UInt64(index) }
                 if let firstAnswer { disagreed = disagreed || firstAnswer != bytes } else { firstAnswer = bytes }
                 // A replica that disagrees after the reply was decided is repaired in the background.

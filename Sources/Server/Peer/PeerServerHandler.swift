@@ -182,7 +182,7 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
             loop.counters.refusedByState += 1
             return respond(id, .failure, ByteBuffer(string: ClientConnectionHandler.stateRefusal))
         }
-        if isWrite, frame.stamp != 0, !frame.flags.contains(.stateTransfer), WallClock.nowMillis() - WriteVersion.millis(frame.stamp) > expiryMillis {
+        if isWrite, frame.stamp != 0, WallClock.nowMillis() - WriteVersion.millis(frame.stamp) > expiryMillis {
             // The coordinator gave up on this write long ago (a node frozen by SIGSTOP or a
             // stalled network delivers it late) and left a hint: the hint brings the key's state.
             // Running it now could apply a non-idempotent write (INCR, LPUSH) on top of that state.

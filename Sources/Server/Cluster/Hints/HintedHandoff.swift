@@ -18,9 +18,9 @@ extension Coordinator {
 /// Hinted handoff's replay (DESIGN.md §5a): once a target with hints is reachable again, each
 /// hinted key's *current state* goes to it with the state's version, read from this node's own
 /// copy when it holds one, else from another live replica. On the RocksDB engine the state is
-/// `DYNAMIS.STATE` (version, absolute expiry, DUMP payload), applied on the target with a
-/// stamped `RESTORE … REPLACE ABSTTL` (or a stamped `DEL` for a tombstone), which the target
-/// applies only if newer; on the Redis engine it is `DUMP` + `PEXPIRETIME`, applied with
+/// `DYNAMIS.STATE` (version, absolute expiry, DUMP payload), written on the target with
+/// `DYNAMIS.APPLY`, which applies it only if not older; on the Redis engine it is `DUMP` +
+/// `PEXPIRETIME`, applied with
 /// `RESTORE … REPLACE ABSTTL` or `DEL`. A hint is removed once its state is acknowledged,
 /// unless the key missed another write meanwhile.
 ///
@@ -51,16 +51,32 @@ final class HintReplayer {
     func tick() {
         guard let coordinator = loop.coordinator else { return }
         let now = WallClock.nowMillis()
-        for (name, count) in store.pending where passes[name] == nil && (retryAfter[name] ?? 0) <= now {
+        for (name, count) in store.pending where passes[name] == nil && !probing.contains(name) && (retryAfter[name] ?? 0) <= now {
             guard let peer = coordinator.cluster.peerIndex[name] else { continue }
             guard coordinator.links.connection(to: peer, client: clientID).isConnected else { continue }
-            logger.info("hinted handoff: \(name) is reachable; sending it the state of \(count) key(s) it missed")
-            let pass = HintPass(replayer: self, coordinator: coordinator, target: name, peer: peer)
-            passes[name] = pass
-            pass.pump()
+            // A link can be up while its node is frozen (SIGSTOP, a stalled VM): a pass starts
+            // only once the target answers, so no state waits in its socket next to the late
+            // writes it will refuse, or race the ones it will still run, when it thaws.
+            probing.insert(name)
+            let context = Coordinator.Context(client: clientID, resp3: false, read: .dcOne, write: .dcOne)
+            coordinator.send(to: peer, .request, .resp(Self.probe, [ByteBuffer(string: "exists"), ByteBuffer(string: "dynamis:probe")]),
+                             context, isWrite: false, receiver: Probe { [self] answered in
+                                 probing.remove(name)
+                                 guard answered else {
+                                     retryAfter[name] = WallClock.nowMillis() + 2000
+                                     return
+                                 }
+                                 logger.info("hinted handoff: \(name) is answering; sending it the state of \(count) key(s) it missed")
+                                 let pass = HintPass(replayer: self, coordinator: coordinator, target: name, peer: peer)
+                                 passes[name] = pass
+                                 pass.pump()
+                             }, index: 0)
         }
         for pass in passes.values { pass.pump() }
     }
+
+    private var probing: Set<String> = []
+    private static let probe = CommandTable.lookup("exists")!
 
     fileprivate func finished(_ pass: HintPass, completely: Bool) {
         guard passes[pass.target] === pass else { return }
@@ -146,7 +162,7 @@ private final class HintPass {
     }
 
     func context(version: UInt64) -> Coordinator.Context {
-        Coordinator.Context(client: replayer.client, resp3: false, read: .dcOne, write: .dcOne, version: version, stateTransfer: true)
+        Coordinator.Context(client: replayer.client, resp3: false, read: .dcOne, write: .dcOne, version: version)
     }
 }
 
@@ -231,7 +247,7 @@ final class HintDelivery: ReplyReceiver {
               let versionText = RESPElement.bulkText(parts[0]), let version = UInt64(versionText),
               let expireAt = RESPElement.integer(parts[1]) else { return pass.failed(hint, "unexpected state reply \(String(buffer: bytes).prefix(40))") }
         if version == 0 { return pass.delivered(hint, bytes: 0) }  // nothing stored anywhere: nothing to send
-        apply(Self.applyRequest(key: key, expireAt: expireAt, payload: RESPElement.bulk(parts[2])), version: version)
+        apply(Self.applyRequest(key: key, version: version, expireAt: expireAt, payload: RESPElement.bulk(parts[2])))
     }
 
     private func applyUnversioned() {
@@ -240,23 +256,25 @@ final class HintDelivery: ReplyReceiver {
         }
         if let payload = RESPElement.bulk(dump) {
             apply(.resp(Self.restore, [ByteBuffer(string: "restore"), key, ByteBuffer(string: String(max(expireAt, 0))), payload,
-                                       ByteBuffer(string: "REPLACE"), ByteBuffer(string: "ABSTTL")]), version: 0)
+                                       ByteBuffer(string: "REPLACE"), ByteBuffer(string: "ABSTTL")]))
         } else {
-            apply(.resp(Self.del, [ByteBuffer(string: "del"), key]), version: 0)
+            apply(.resp(Self.del, [ByteBuffer(string: "del"), key]))
         }
     }
 
-    /// `DYNAMIS.APPLY key expire-at [payload]` (no payload: a tombstone).
-    static func applyRequest(key: ByteBuffer, expireAt: Int, payload: ByteBuffer?) -> Coordinator.Request {
-        var args = [ByteBuffer(string: "dynamis.apply"), key, ByteBuffer(string: String(max(expireAt, 0)))]
+    /// `DYNAMIS.APPLY key version expire-at [payload]` (no payload: a tombstone).
+    static func applyRequest(key: ByteBuffer, version: UInt64, expireAt: Int, payload: ByteBuffer?) -> Coordinator.Request {
+        var args = [ByteBuffer(string: "dynamis.apply"), key, ByteBuffer(string: String(version)), ByteBuffer(string: String(max(expireAt, 0)))]
         if let payload { args.append(payload) }
         return .resp(applySpec, args)
     }
 
-    /// Step 2: the state goes to the target, stamped with its own version.
-    private func apply(_ request: Coordinator.Request, version: UInt64) {
+    /// Step 2: the state goes to the target, in a frame stamped now (so a frozen target refuses
+    /// it if it arrives after the timeout, like any late write).
+    private func apply(_ request: Coordinator.Request) {
         if case .resp(_, let args) = request { applyBytes = args.reduce(0) { $0 + $1.readableBytes } }
-        pass.coordinator.send(to: pass.peer, .request, request, pass.context(version: version), isWrite: true, receiver: self, index: 3)
+        let stamp = pass.coordinator.node.clock.next()
+        pass.coordinator.send(to: pass.peer, .request, request, pass.context(version: stamp), isWrite: true, receiver: self, index: 3)
     }
 }
 
@@ -281,5 +299,16 @@ enum RESPElement {
         guard buffer.readInteger(as: UInt8.self) == UInt8(ascii: ":"),
               let lineEnd = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\r")) else { return nil }
         return Int(String(decoding: buffer.readableBytesView[buffer.readerIndex..<lineEnd], as: UTF8.self))
+    }
+}
+
+/// The answer to a liveness probe: any reply (even an error) means the target is running.
+private final class Probe: ReplyReceiver {
+    private let then: (Bool) -> Void
+
+    init(_ then: @escaping (Bool) -> Void) { self.then = then }
+
+    func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {
+        if case .success = reply { then(true) } else { then(false) }
     }
 }
