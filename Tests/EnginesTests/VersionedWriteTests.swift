@@ -18,116 +18,109 @@ struct VersionedWriteTests {
         return harness.run(words)
     }
 
+    /// A fresh engine in a temporary directory, its harness, and the time now (ms).
+    func withEngine(_ body: (EngineHarness, RocksDBEngine, Int64) throws -> Void) throws {
+        let directory = TemporaryDirectory("versions")
+        defer { directory.remove() }
+        let engine = try openEngine(directory.path)
+        defer { engine.shutdown() }
+        try body(EngineHarness(engine), engine, WallClock.nowMillis())
+    }
+
     func version(_ ms: Int64, counter: UInt64 = 0, node: UInt64 = 1) -> UInt64 {
         UInt64(ms) << 22 | counter << 12 | node
     }
 
     @Test func wholeValueWritesApplyOnlyWhenNotOlder() throws {
-        let directory = TemporaryDirectory("versions")
-        defer { directory.remove() }
-        let engine = try openEngine(directory.path)
-        defer { engine.shutdown() }
-        let h = EngineHarness(engine)
-        let t = WallClock.nowMillis()
-        // Two coordinators' SETs arrive in the opposite order of their versions.
-        #expect(stamped(h, version(t, node: 2), "SET", "k", "newer") == "+OK\r\n")
-        #expect(stamped(h, version(t - 5, node: 1), "SET", "k", "older") == "+OK\r\n")
-        #expect(h.run("GET", "k") == "$5\r\nnewer\r\n")
-        // Same millisecond: the counter, then the node id, breaks the tie.
-        stamped(h, version(t + 1, counter: 1, node: 1), "SET", "k", "c1")
-        stamped(h, version(t + 1, counter: 0, node: 3), "SET", "k", "c0")
-        #expect(h.run("GET", "k") == "$2\r\nc1\r\n")
-        // MSET's parts and SETEX are checked per key.
-        stamped(h, version(t + 10), "SET", "a", "new-a")
-        stamped(h, version(t + 5), "MSET", "a", "old-a", "b", "old-b")
-        #expect(h.run("MGET", "a", "b") == "*2\r\n$5\r\nnew-a\r\n$5\r\nold-b\r\n")
-        stamped(h, version(t + 4), "SETEX", "b", "100", "older-b")
-        #expect(h.run("GET", "b") == "$5\r\nold-b\r\n")
-        // Within one burst (one grouped batch, checked at its commit): the newest write of a key
-        // wins whatever the order, and an older burst never replaces a newer stored record.
-        func burst(_ writes: [(UInt64, [String])]) {
-            for (v, words) in writes {
-                h.session.version = v
-                h.execute(words)
+        try withEngine { h, engine, t in
+            // Two coordinators' SETs arrive in the opposite order of their versions.
+            #expect(stamped(h, version(t, node: 2), "SET", "k", "newer") == "+OK\r\n")
+            #expect(stamped(h, version(t - 5, node: 1), "SET", "k", "older") == "+OK\r\n")
+            #expect(h.run("GET", "k") == "$5\r\nnewer\r\n")
+            // Same millisecond: the counter, then the node id, breaks the tie.
+            stamped(h, version(t + 1, counter: 1, node: 1), "SET", "k", "c1")
+            stamped(h, version(t + 1, counter: 0, node: 3), "SET", "k", "c0")
+            #expect(h.run("GET", "k") == "$2\r\nc1\r\n")
+            // MSET's parts and SETEX are checked per key.
+            stamped(h, version(t + 10), "SET", "a", "new-a")
+            stamped(h, version(t + 5), "MSET", "a", "old-a", "b", "old-b")
+            #expect(h.run("MGET", "a", "b") == "*2\r\n$5\r\nnew-a\r\n$5\r\nold-b\r\n")
+            stamped(h, version(t + 4), "SETEX", "b", "100", "older-b")
+            #expect(h.run("GET", "b") == "$5\r\nold-b\r\n")
+            // Within one burst (one grouped batch, checked at its commit): the newest write of a key
+            // wins whatever the order, and an older burst never replaces a newer stored record.
+            func burst(_ writes: [(UInt64, [String])]) {
+                for (v, words) in writes {
+                    h.session.version = v
+                    h.execute(words)
+                }
+                h.session.version = 0
+                #expect(h.session.endOfBurst() == nil)
             }
-            h.session.version = 0
-            #expect(h.session.endOfBurst() == nil)
+            burst([(version(t + 100, node: 2), ["SET", "d", "newest"]), (version(t + 90), ["SET", "d", "older"]),
+                   (version(t + 95), ["MSET", "d", "middle", "e", "e1"])])
+            #expect(h.run("GET", "d") == "$6\r\nnewest\r\n")
+            burst([(version(t + 50), ["SET", "d", "stale"]), (version(t + 60), ["SETEX", "e", "100", "stale-e"]),
+                   (version(t + 200), ["SET", "f", "fresh"])])
+            #expect(h.run("MGET", "d", "e", "f") == "*3\r\n$6\r\nnewest\r\n$2\r\ne1\r\n$5\r\nfresh\r\n")
+            #expect(h.run("TTL", "e") == ":-1\r\n")
+            // Unstamped writes (a node without peers) always apply.
+            #expect(h.run("SET", "k", "local") == "+OK\r\n")
+            #expect(h.run("GET", "k") == "$5\r\nlocal\r\n")
         }
-        burst([(version(t + 100, node: 2), ["SET", "d", "newest"]), (version(t + 90), ["SET", "d", "older"]),
-               (version(t + 95), ["MSET", "d", "middle", "e", "e1"])])
-        #expect(h.run("GET", "d") == "$6\r\nnewest\r\n")
-        burst([(version(t + 50), ["SET", "d", "stale"]), (version(t + 60), ["SETEX", "e", "100", "stale-e"]),
-               (version(t + 200), ["SET", "f", "fresh"])])
-        #expect(h.run("MGET", "d", "e", "f") == "*3\r\n$6\r\nnewest\r\n$2\r\ne1\r\n$5\r\nfresh\r\n")
-        #expect(h.run("TTL", "e") == ":-1\r\n")
-        // Unstamped writes (a node without peers) always apply.
-        #expect(h.run("SET", "k", "local") == "+OK\r\n")
-        #expect(h.run("GET", "k") == "$5\r\nlocal\r\n")
     }
 
     /// A stamped write that changes nothing (a member already there) still raises the key's
     /// version: a replica that lacked the member and wrote it must not look newer than this one.
     @Test func aNoOpWriteStillRaisesTheVersion() throws {
-        let directory = TemporaryDirectory("versions")
-        defer { directory.remove() }
-        let engine = try openEngine(directory.path)
-        defer { engine.shutdown() }
-        let h = EngineHarness(engine)
-        let t = WallClock.nowMillis()
-        func stateVersion(_ key: String) -> String { String(h.run("DYNAMIS.STATE", key).split(separator: "\r\n")[2]) }
-        stamped(h, version(t), "SADD", "s", "m")
-        #expect(stamped(h, version(t + 7), "SADD", "s", "m") == ":0\r\n")
-        #expect(stateVersion("s") == String(version(t + 7)))
-        stamped(h, version(t), "HSET", "h", "f", "v")
-        #expect(stamped(h, version(t + 9), "HDEL", "h", "nope") == ":0\r\n")
-        #expect(stateVersion("h") == String(version(t + 9)))
-        // Never lowered by an older one.
-        stamped(h, version(t + 3), "SADD", "s", "m")
-        #expect(stateVersion("s") == String(version(t + 7)))
+        try withEngine { h, engine, t in
+            func stateVersion(_ key: String) -> String { String(h.run("DYNAMIS.STATE", key).split(separator: "\r\n")[2]) }
+            stamped(h, version(t), "SADD", "s", "m")
+            #expect(stamped(h, version(t + 7), "SADD", "s", "m") == ":0\r\n")
+            #expect(stateVersion("s") == String(version(t + 7)))
+            stamped(h, version(t), "HSET", "h", "f", "v")
+            #expect(stamped(h, version(t + 9), "HDEL", "h", "nope") == ":0\r\n")
+            #expect(stateVersion("h") == String(version(t + 9)))
+            // Never lowered by an older one.
+            stamped(h, version(t + 3), "SADD", "s", "m")
+            #expect(stateVersion("s") == String(version(t + 7)))
+        }
     }
 
     @Test func aDeleteLeavesATombstoneThatStopsOlderWrites() throws {
-        let directory = TemporaryDirectory("versions")
-        defer { directory.remove() }
-        let engine = try openEngine(directory.path)
-        defer { engine.shutdown() }
-        let h = EngineHarness(engine)
-        let t = WallClock.nowMillis()
-        stamped(h, version(t), "SET", "k", "v")
-        #expect(stamped(h, version(t + 10), "DEL", "k") == ":1\r\n")
-        // Reads see nothing; an older SET (delayed on the network) does not bring the key back.
-        #expect(h.run("GET", "k") == "$-1\r\n")
-        #expect(h.run("EXISTS", "k") == ":0\r\n")
-        #expect(h.run("DBSIZE") == ":0\r\n")
-        #expect(h.run("KEYS", "*") == "*0\r\n")
-        stamped(h, version(t + 5), "SET", "k", "late")
-        #expect(h.run("GET", "k") == "$-1\r\n")
-        // The tombstone's state says deleted, with the delete's version.
-        #expect(h.run("DYNAMIS.STATE", "k") == "*3\r\n$\(String(version(t + 10)).count)\r\n\(version(t + 10))\r\n:0\r\n$-1\r\n")
-        // A newer write creates the key again; an older DEL no longer removes it.
-        stamped(h, version(t + 20), "HSET", "k", "f", "v")
-        #expect(stamped(h, version(t + 15), "DEL", "k") == ":0\r\n")
-        #expect(h.run("HGET", "k", "f") == "$1\r\nv\r\n")
-        // A DEL of a key never written leaves nothing behind.
-        stamped(h, version(t + 30), "DEL", "never")
-        #expect(h.run("DYNAMIS.STATE", "never") == "*3\r\n$1\r\n0\r\n:0\r\n$-1\r\n")
+        try withEngine { h, engine, t in
+            stamped(h, version(t), "SET", "k", "v")
+            #expect(stamped(h, version(t + 10), "DEL", "k") == ":1\r\n")
+            // Reads see nothing; an older SET (delayed on the network) does not bring the key back.
+            #expect(h.run("GET", "k") == "$-1\r\n")
+            #expect(h.run("EXISTS", "k") == ":0\r\n")
+            #expect(h.run("DBSIZE") == ":0\r\n")
+            #expect(h.run("KEYS", "*") == "*0\r\n")
+            stamped(h, version(t + 5), "SET", "k", "late")
+            #expect(h.run("GET", "k") == "$-1\r\n")
+            // The tombstone's state says deleted, with the delete's version.
+            #expect(h.run("DYNAMIS.STATE", "k") == "*3\r\n$\(String(version(t + 10)).count)\r\n\(version(t + 10))\r\n:0\r\n$-1\r\n")
+            // A newer write creates the key again; an older DEL no longer removes it.
+            stamped(h, version(t + 20), "HSET", "k", "f", "v")
+            #expect(stamped(h, version(t + 15), "DEL", "k") == ":0\r\n")
+            #expect(h.run("HGET", "k", "f") == "$1\r\nv\r\n")
+            // A DEL of a key never written leaves nothing behind.
+            stamped(h, version(t + 30), "DEL", "never")
+            #expect(h.run("DYNAMIS.STATE", "never") == "*3\r\n$1\r\n0\r\n:0\r\n$-1\r\n")
+        }
     }
 
     @Test func theSweepKeepsTombstonesForTheirGraceOnly() throws {
-        let directory = TemporaryDirectory("versions")
-        defer { directory.remove() }
-        let engine = try openEngine(directory.path)
-        defer { engine.shutdown() }
-        let h = EngineHarness(engine)
-        let t = WallClock.nowMillis()
-        stamped(h, version(t), "SET", "k", "v")
-        stamped(h, version(t + 1), "DEL", "k")
-        engine.tombstoneGrace = 3_600_000
-        engine.sweepExpired()
-        #expect(h.run("DYNAMIS.STATE", "k").hasPrefix("*3\r\n$\(String(version(t + 1)).count)\r\n\(version(t + 1))"))
-        engine.tombstoneGrace = 0
-        #expect(engine.sweepExpired() == 1)
-        #expect(h.run("DYNAMIS.STATE", "k") == "*3\r\n$1\r\n0\r\n:0\r\n$-1\r\n")
+        try withEngine { h, engine, t in
+            stamped(h, version(t), "SET", "k", "v")
+            stamped(h, version(t + 1), "DEL", "k")
+            engine.tombstoneGrace = 3_600_000
+            engine.sweepExpired()
+            #expect(h.run("DYNAMIS.STATE", "k").hasPrefix("*3\r\n$\(String(version(t + 1)).count)\r\n\(version(t + 1))"))
+            engine.tombstoneGrace = 0
+            #expect(engine.sweepExpired() == 1)
+            #expect(h.run("DYNAMIS.STATE", "k") == "*3\r\n$1\r\n0\r\n:0\r\n$-1\r\n")
+        }
     }
 
     /// Hinted handoff's and read repair's transfer: the state read with DYNAMIS.STATE, applied
