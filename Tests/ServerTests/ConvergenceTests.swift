@@ -279,6 +279,41 @@ struct Convergence {
         #expect(hints.contains("\"pending\":{}"), "\(hints)")
     }
 
+    /// The Redis engine keeps no versions: a quorum read still answers the majority, and the
+    /// replica that answered otherwise gets the majority's state in the background.
+    @Test func aRedisEngineQuorumReadRepairsTheOddReplicaOut() throws {
+        let backends = try (0..<3).map { _ in try RedisServer() }
+        defer { for backend in backends { backend.stop() } }
+        let cluster = try TestCluster(layout: [[1, 1, 1]], extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM",
+                                                                          "hinted_handoff_enabled: false"]) { i in
+            ["data_store: redis", "servers:", "- 127.0.0.1:\(backends[i].port):1"]
+        }
+        defer { cluster.remove() }
+        let healthy = cluster.member(rack: 0), victim = cluster.member(rack: 2)
+        let writer = try healthy.client()
+        for i in 0..<30 { #expect(try writer.command("SET", "r\(i)", "old") == .simple("OK")) }
+        cluster.signal(victim, SIGKILL)
+        for i in 0..<30 {
+            if i % 3 == 0 {
+                #expect(try writer.command("DEL", "r\(i)") == .integer(1))
+            } else {
+                #expect(try writer.command("SET", "r\(i)", "new", "EX", "1000") == .simple("OK"))
+            }
+        }
+        try victim.process.restart()
+        try cluster.waitForPeers()
+        let stale = try RESPTestClient(port: backends[2].port)
+        #expect(try stale.command("GET", "r1") == S.bulk("old"))
+        let quorum = try S.client(healthy, consistency: "DC_QUORUM")
+        for i in 0..<30 { #expect(try quorum.command("GET", "r\(i)") == (i % 3 == 0 ? .bulk(nil) : S.bulk("new"))) }
+        try S.eventually("the odd replica holds the majority's state") {
+            try (0..<30).allSatisfy { i in try stale.command("GET", "r\(i)") == (i % 3 == 0 ? .bulk(nil) : S.bulk("new")) }
+        }
+        guard case .integer(let ttl) = try stale.command("TTL", "r1") else { Issue.record("TTL"); return }
+        #expect(ttl > 900 && ttl <= 1000)
+        #expect((C.metric(healthy, "dynamis_read_repairs_total") ?? 0) >= 20)
+    }
+
     /// The Redis engine (real redis-server backends): hints carry DUMP + PEXPIRETIME and are
     /// applied with RESTORE … REPLACE ABSTTL, or DEL.
     @Test func aRedisEngineNodeCatchesUpFromHints() throws {

@@ -26,8 +26,10 @@ final class Coordinator {
     let logger: Logger
     /// The client id of this coordinator's own requests (read repair): one peer connection, in order.
     let maintenanceClient: Int
-    /// Read repair needs versions: only the RocksDB engine keeps them.
-    let repairsReads: Bool
+    /// How quorum reads whose replicas disagree are repaired: by version (RocksDB engine), by the
+    /// majority's state (Redis engine), or not at all (memcached).
+    let readRepair: ReadRepairKind?
+    enum ReadRepairKind { case versions, majority }
 
     init(cluster: ClusterMap, links: PeerLinks, node: NodeContext, loop: LoopSession, logger: Logger) {
         self.cluster = cluster
@@ -37,7 +39,11 @@ final class Coordinator {
         self.logger = logger
         self.tokenizer = node.tokenizer
         self.maintenanceClient = node.nextClientID.add(1, ordering: .relaxed).oldValue
-        self.repairsReads = node.config.dataStore == .rocksdb
+        switch node.config.dataStore {
+        case .rocksdb: readRepair = .versions
+        case .redis: readRepair = .majority
+        case .memcached: readRepair = nil
+        }
         self.topology = cluster.topology
         self.targets = cluster.topology.datacenters.map { dc in
             dc.racks.map { rack in
@@ -168,9 +174,10 @@ final class Coordinator {
         let collector = ResponseCollector(dispatch)
         if isWrite {
             if node.hints != nil, case .resp = request { collector.origin = (self, request, dispatch.targets, context, .hintMisses) }
-        } else if repairsReads, case .quorum = dispatch.rule, case .resp(let spec, let args) = request, spec.firstKey == 1, spec.lastKey == 1,
+        } else if let readRepair, case .quorum = dispatch.rule, case .resp(let spec, let args) = request, spec.firstKey == 1, spec.lastKey == 1,
                   args.count > 1, !spec.flags.contains(.nondeterministicOutput), node.readRepairs.load(ordering: .relaxed) {
-            collector.origin = (self, request, dispatch.targets, context, .repairReads(key: args[1]))
+            collector.origin = (self, request, dispatch.targets, context,
+                                readRepair == .versions ? .repairReads(key: args[1]) : .repairByMajority(key: args[1]))
         }
         if dispatch.lazy {
             // A DC_ONE read asks the next rack's owner only when the ones before it failed.

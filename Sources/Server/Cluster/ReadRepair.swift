@@ -106,3 +106,54 @@ enum RepairPlan {
         return (best, stale)
     }
 }
+
+/// A backend engine's read repair: one replica's state (DUMP + PEXPIRETIME) copied to others
+/// (RESTORE … REPLACE ABSTTL, or DEL when the source has no key), in frames stamped when sent.
+final class StateCopy: ReplyReceiver {
+    private let coordinator: Coordinator
+    private let key: ByteBuffer
+    private let source: Int
+    private let stale: [Int]
+    private var dump: ByteBuffer?
+    private var expireTime: ByteBuffer?
+
+    private static let dumpSpec = CommandTable.lookup("dump")!
+    private static let pexpiretime = CommandTable.lookup("pexpiretime")!
+    private static let restore = CommandTable.lookup("restore")!
+    private static let del = CommandTable.lookup("del")!
+
+    init(coordinator: Coordinator, key: ByteBuffer, from source: Int, to stale: [Int]) {
+        self.coordinator = coordinator
+        self.key = key
+        self.source = source
+        self.stale = stale
+    }
+
+    func start() {
+        let context = Coordinator.Context(client: coordinator.maintenanceClient, resp3: false, read: .dcOne, write: .dcOne)
+        coordinator.send(to: source, .request, .resp(Self.dumpSpec, [ByteBuffer(string: "dump"), key]), context, isWrite: false,
+                         receiver: self, index: 0)
+        coordinator.send(to: source, .request, .resp(Self.pexpiretime, [ByteBuffer(string: "pexpiretime"), key]), context,
+                         isWrite: false, receiver: self, index: 1)
+    }
+
+    func receive(_ reply: Result<ByteBuffer, EngineError>, for index: Int) {
+        guard index < 2, case .success(let bytes) = reply, !EngineError.isUnavailability(bytes) else { return }
+        if index == 0 { dump = bytes } else { expireTime = bytes }
+        guard let dump, let expireTime, let expireAt = RESPElement.integer(expireTime) else { return }
+        let request: Coordinator.Request
+        if let payload = RESPElement.bulk(dump) {
+            request = .resp(Self.restore, [ByteBuffer(string: "restore"), key, ByteBuffer(string: String(max(expireAt, 0))), payload,
+                                           ByteBuffer(string: "REPLACE"), ByteBuffer(string: "ABSTTL")])
+        } else {
+            request = .resp(Self.del, [ByteBuffer(string: "del"), key])
+        }
+        coordinator.node.readRepairsDone.add(1, ordering: .relaxed)
+        coordinator.node.staleReplicasFound.add(stale.count, ordering: .relaxed)
+        let context = Coordinator.Context(client: coordinator.maintenanceClient, resp3: false, read: .dcOne, write: .dcOne,
+                                          version: coordinator.node.clock.next())
+        for target in stale {
+            coordinator.send(to: target, .request, request, context, isWrite: true, receiver: self, index: 2)
+        }
+    }
+}

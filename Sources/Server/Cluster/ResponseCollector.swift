@@ -71,6 +71,10 @@ final class ResponseCollector: PendingReply {
         /// A single-key quorum read with read repair on: replicas that answer differently are
         /// repaired, and the reply is the newest state's (see `ReadRepair`).
         case repairReads(key: ByteBuffer)
+        /// The same on a backend engine, which keeps no versions: the reply stays the quorum's
+        /// (the most common answer), and the replicas that answered otherwise get that
+        /// answer's replica's state (DUMP + PEXPIRETIME → RESTORE … REPLACE ABSTTL, or DEL).
+        case repairByMajority(key: ByteBuffer)
     }
 
     /// The request behind the answers, for `duty` (nil: no duty, nothing kept).
@@ -81,6 +85,7 @@ final class ResponseCollector: PendingReply {
             switch origin?.duty {
             case .hintMisses?: hintsMisses = true
             case .repairReads?: repairsReads = true
+            case .repairByMajority?: repairsByMajority = true
             case nil: break
             }
             targetCount = origin?.targets.count ?? 0
@@ -88,6 +93,11 @@ final class ResponseCollector: PendingReply {
     }
     private var hintsMisses = false
     private var repairsReads = false
+    private var repairsByMajority = false
+    /// Each target's answer, kept once a backend engine's replicas disagree (nil until then).
+    private var answers: [ByteBuffer?]?
+    /// The quorum's reply once decided (backend engines' repair source).
+    private var majority: ByteBuffer?
     private var targetCount = 0
     /// Targets that answered (bit i: target i), for read repair.
     private var answeredMask: UInt64 = 0
@@ -115,6 +125,8 @@ final class ResponseCollector: PendingReply {
                 if let firstAnswer { disagreed = disagreed || firstAnswer != bytes } else { firstAnswer = bytes }
                 // A replica that disagrees after the reply was decided is repaired in the background.
                 if disagreed, isDecided { repair(fallback: nil) }
+            case .success(let bytes) where repairsByMajority:
+                noteForMajority(bytes, from: index)
             default: break
             }
         }
@@ -125,11 +137,48 @@ final class ResponseCollector: PendingReply {
             // Replicas disagreed: the newest state answers, not the majority.
             if disagreed, repair(fallback: bytes) { return }
             decide(bytes)
+            if repairsByMajority {
+                majority = bytes
+                copyMajority()
+            }
         case .decide(.error(let message)):
             // A safe quorum still reports the mismatch (as Dynomite does); the repair makes the retry succeed.
             if disagreed { repair(fallback: nil) }
             decide(Self.errorBytes(message))
         }
+    }
+
+    /// A backend engine's answer: kept per target once two differ; one that differs from the
+    /// decided reply, even after the decision, gets the majority's state.
+    private func noteForMajority(_ bytes: ByteBuffer, from index: Int) {
+        if answers == nil {
+            guard let firstAnswer else {
+                firstAnswer = bytes
+                if index < 64 { answeredMask |= 1 << UInt64(index) }
+                return
+            }
+            if index < 64 { answeredMask |= 1 << UInt64(index) }
+            guard firstAnswer != bytes else { return }
+            var all = [ByteBuffer?](repeating: nil, count: targetCount)
+            for i in 0..<min(targetCount, 64) where answeredMask & (1 << UInt64(i)) != 0 { all[i] = firstAnswer }
+            answers = all
+        }
+        answers![index] = bytes
+        if majority != nil { copyMajority() }
+    }
+
+    /// Sends the majority's state to every replica that answered otherwise and was not sent it yet.
+    private func copyMajority() {
+        guard let majority, var all = answers, let origin, case .repairByMajority(let key) = origin.duty,
+              let source = all.firstIndex(where: { $0 == majority }) else { return }
+        var stale: [Int] = []
+        for i in all.indices where all[i] != nil && all[i] != majority {
+            stale.append(origin.coordinator.target(origin.targets[i]))
+            all[i] = majority  // sent once
+        }
+        answers = all
+        guard !stale.isEmpty else { return }
+        StateCopy(coordinator: origin.coordinator, key: key, from: origin.coordinator.target(origin.targets[source]), to: stale).start()
     }
 
     /// The reply when replicas disagreed and one whose answer counted could not be asked for its
