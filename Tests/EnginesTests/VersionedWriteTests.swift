@@ -81,9 +81,17 @@ struct VersionedWriteTests {
             stamped(h, version(t), "HSET", "h", "f", "v")
             #expect(stamped(h, version(t + 9), "HDEL", "h", "nope") == ":0\r\n")
             #expect(stateVersion("h") == String(version(t + 9)))
-            // Never lowered by an older one.
+            // Never lowered by an older one, whether it changes something or not.
             stamped(h, version(t + 3), "SADD", "s", "m")
             #expect(stateVersion("s") == String(version(t + 7)))
+            #expect(stamped(h, version(t + 2), "SADD", "s", "late") == ":1\r\n")
+            #expect(stateVersion("s") == String(version(t + 7)))
+            stamped(h, version(t + 30), "RPUSH", "l", "a")
+            stamped(h, version(t + 25), "RPUSH", "l", "b")
+            stamped(h, version(t + 30), "INCR", "n")
+            stamped(h, version(t + 20), "INCRBY", "n", "5")
+            #expect(stateVersion("l") == String(version(t + 30)) && stateVersion("n") == String(version(t + 30)))
+            #expect(h.run("LRANGE", "l", "0", "-1") == "*2\r\n$1\r\na\r\n$1\r\nb\r\n" && h.run("GET", "n") == "$1\r\n6\r\n")
         }
     }
 

@@ -51,6 +51,10 @@ final class RocksDBSession: EngineSession {
     /// The version of the command being executed, when a cluster coordinator stamped it (see
     /// `Versions.swift`); 0 otherwise.
     var version: UInt64 = 0
+    /// While a stamped single-key read-modify-write runs: the newest version its key's records
+    /// had when read, so what it writes is never older than what was there.
+    var tracksVersion = false
+    var observedVersion: UInt64 = 0
 
     init(engine: RocksDBEngine, eventLoop: EventLoop) {
         self.engine = engine
@@ -80,11 +84,14 @@ final class RocksDBSession: EngineSession {
             return blockingPop(spec, args, origin: origin, reply: &reply)
         }
         groupable = Self.groupableCommands.contains(spec.id) && !engine.blocking.hasWaiters
+        // A stamped single-key read-modify-write never lowers its key's version (see `stamp`).
+        let readModifyWrite = version != 0 && spec.flags.contains(.write) && spec.firstKey == 1 && spec.lastKey == 1
+            && args.count > 1 && !Self.wholeValueWrites.contains(spec.id)
+        tracksVersion = readModifyWrite
+        observedVersion = 0
         execute(spec, args, reply: &reply)
-        if version != 0, spec.flags.contains(.write), spec.firstKey == 1, spec.lastKey == 1, args.count > 1,
-           !Self.wholeValueWrites.contains(spec.id) {
-            raiseVersion(of: args[1])
-        }
+        tracksVersion = false
+        if readModifyWrite { raiseVersion(of: args[1]) }
         groupable = false
         // Pushes (and anything else that can fill a list or sorted set) wake blocked clients.
         if spec.flags.contains(.write), engine.blocking.hasWaiters {
@@ -384,6 +391,13 @@ final class RocksDBSession: EngineSession {
     /// A stored value, as this session sees it (through the transaction's batch during EXEC).
     @inline(__always)
     func readPinned(_ family: ColumnFamily, key: [UInt8]) throws(RocksDBError) -> PinnedValue? {
+        guard let value = try readPinnedUnobserved(family, key: key) else { return nil }
+        if tracksVersion, family == .metadata { observe(value.bytes) }
+        return value
+    }
+
+    @inline(__always)
+    private func readPinnedUnobserved(_ family: ColumnFamily, key: [UInt8]) throws(RocksDBError) -> PinnedValue? {
         if let transaction {
             if groupOpen, family == .metadata, let staged = groupMetadata[StoredKey(key)] {
                 guard let staged else { return nil }

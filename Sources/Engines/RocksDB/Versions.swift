@@ -21,9 +21,19 @@ extension RocksDBSession {
     /// version): `raiseVersion` leaves them alone.
     static let wholeValueWrites: Set<CommandID> = blindWrites.union([.restore, .dynamisApply])
 
-    /// The version written into the records the current command writes.
+    /// The version written into the records the current command writes: the coordinator's, or
+    /// the key's own when a read-modify-write arrives older than it (arrival order decides what
+    /// such a write does; the key's version only ever moves forward), or a fresh one when the
+    /// write was not stamped.
     @inline(__always)
-    var stamp: UInt64 { version != 0 ? version : engine.clock.next() }
+    var stamp: UInt64 { version != 0 ? max(version, observedVersion) : engine.clock.next() }
+
+    /// Notes the version of a metadata record read while `tracksVersion` is set.
+    @inline(__always)
+    func observe(_ record: UnsafeRawBufferPointer) {
+        guard record.count >= Metadata.headerSize else { return }
+        observedVersion = max(observedVersion, KeyEncoding.readBigEndian(record, at: 10, as: UInt64.self))
+    }
 
     /// Whether the stamped write may not replace the record at `keyScratch` (live, expired or a
     /// tombstone): a newer version is stored. Unstamped writes are never superseded.
