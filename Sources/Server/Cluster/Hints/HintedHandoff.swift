@@ -44,6 +44,7 @@ final class HintReplayer {
         self.versioned = node.config.dataStore == .rocksdb
         self.logger = logger
         self.clientID = node.nextClientID.add(1, ordering: .relaxed).oldValue
+        self.settle = Int64(node.config.timeoutMilliseconds * node.settings.timeoutFactor.load(ordering: .relaxed))
     }
 
     /// Called on the loop every tick: starts a pass for each reachable target with hints, and
@@ -54,9 +55,19 @@ final class HintReplayer {
         for (name, count) in store.pending where passes[name] == nil && !probing.contains(name) && (retryAfter[name] ?? 0) <= now {
             guard let peer = coordinator.cluster.peerIndex[name] else { continue }
             guard coordinator.links.connection(to: peer, client: clientID).isConnected else { continue }
+            if let ready = readyAt[name] {
+                guard ready <= now else { continue }
+                readyAt[name] = nil
+                logger.info("hinted handoff: \(name) is answering; sending it the state of \(count) key(s) it missed")
+                let pass = HintPass(replayer: self, coordinator: coordinator, target: name, peer: peer)
+                passes[name] = pass
+                pass.pump()
+                continue
+            }
             // A link can be up while its node is frozen (SIGSTOP, a stalled VM): a pass starts
-            // only once the target answers, so no state waits in its socket next to the late
-            // writes it will refuse, or race the ones it will still run, when it thaws.
+            // only once the target answers, and then one `timeout` later. Every write that waited
+            // in its sockets while it was frozen has by then either run or been refused as late
+            // (its key hinted), so no state races a write it already contains.
             probing.insert(name)
             let context = Coordinator.Context(client: clientID, resp3: false, read: .dcOne, write: .dcOne)
             coordinator.send(to: peer, .request, .resp(Self.probe, [ByteBuffer(string: "exists"), ByteBuffer(string: "dynamis:probe")]),
@@ -66,16 +77,17 @@ final class HintReplayer {
                                      retryAfter[name] = WallClock.nowMillis() + 2000
                                      return
                                  }
-                                 logger.info("hinted handoff: \(name) is answering; sending it the state of \(count) key(s) it missed")
-                                 let pass = HintPass(replayer: self, coordinator: coordinator, target: name, peer: peer)
-                                 passes[name] = pass
-                                 pass.pump()
+                                 readyAt[name] = WallClock.nowMillis() + settle
                              }, index: 0)
         }
         for pass in passes.values { pass.pump() }
     }
 
     private var probing: Set<String> = []
+    /// Targets that answered a probe, and when their pass may start.
+    private var readyAt: [String: Int64] = [:]
+    /// A write older than this is refused by its replica (the peers' `timeout`).
+    private let settle: Int64
     private static let probe = CommandTable.lookup("exists")!
 
     fileprivate func finished(_ pass: HintPass, completely: Bool) {
