@@ -32,10 +32,6 @@ public enum WriteVersion {
     @inline(__always)
     public static func millis(_ version: UInt64) -> Int64 { Int64(version >> UInt64(nodeBits + counterBits)) }
 
-    /// The stamping node's id.
-    @inline(__always)
-    public static func node(_ version: UInt64) -> UInt64 { version & ((1 << UInt64(nodeBits)) - 1) }
-
     /// A node's id from its name: stable across restarts, needing no configuration.
     public static func nodeID(name: String) -> UInt16 {
         var hash: UInt32 = 2_166_136_261

@@ -35,7 +35,7 @@ public final class DynamisNode: Sendable {
         // A RocksDB node's data_dir is its own; nodes in front of redis-server or memcached often
         // share the default one on a host, so their files carry the node's peer port.
         let nodeSuffix = config.dataStore == .rocksdb ? "" : "-\(config.dynListen?.port ?? config.listen.port)"
-        let clock = HybridClock(nodeID: WriteVersion.nodeID(name: cluster?.local.name ?? "\(config.listen)"),
+        let clock = HybridClock(nodeID: WriteVersion.nodeID(name: NodeContext.name(config: config, cluster: cluster)),
                                 reservationFile: clustered || config.dataStore == .rocksdb ? config.dataDirectory + "/dynamis\(nodeSuffix).clock" : nil)
         let engine: any StorageEngine
         switch config.dataStore {

@@ -45,7 +45,10 @@ public final class NodeContext: Sendable {
     let readRepairsDone = Synchronization.Atomic<Int>(0)
     let staleReplicasFound = Synchronization.Atomic<Int>(0)
     /// Stamped writes from peers refused because they arrived after their coordinator's timeout.
-    let expiredWritesRefused = Synchronization.Atomic<Int>(0)
+    let lateWritesRefused = Synchronization.Atomic<Int>(0)
+
+    /// The node's name for its write versions' node id: its peer name in a cluster.
+    static func name(config: DynamisConfig, cluster: ClusterMap?) -> String { cluster?.local.name ?? "\(config.listen)" }
 
     /// Convergence figures for `/info` and `/metrics`: hints and read repair.
     var convergence: [(name: String, value: Int)] {
@@ -55,12 +58,12 @@ public final class NodeContext: Sendable {
                 ("hints_dropped_cap", counters.droppedCap), ("hints_dropped_by_operator", counters.droppedByOperator),
                 ("read_repairs", readRepairsDone.load(ordering: .relaxed)),
                 ("stale_replicas", staleReplicasFound.load(ordering: .relaxed)),
-                ("late_writes_refused", expiredWritesRefused.load(ordering: .relaxed))]
+                ("late_writes_refused", lateWritesRefused.load(ordering: .relaxed))]
     }
 
     public init(config: DynamisConfig, engine: any StorageEngine, cluster: ClusterMap? = nil, loops: Int = 1, tls: NodeTLS? = nil,
                 clock: HybridClock? = nil, hints: HintStore? = nil) {
-        self.clock = clock ?? HybridClock(nodeID: WriteVersion.nodeID(name: cluster?.local.name ?? "\(config.listen)"))
+        self.clock = clock ?? HybridClock(nodeID: WriteVersion.nodeID(name: Self.name(config: config, cluster: cluster)))
         self.hints = hints
         self.readRepairs = Atomic(config.readRepairs)
         self.config = config

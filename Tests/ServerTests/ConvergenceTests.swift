@@ -86,6 +86,16 @@ enum ConvergenceSupport {
         }
     }
 
+    /// 3 racks × 1 node at DC_QUORUM with `extra` config lines; with `redis`, each node is on the
+    /// Redis engine in front of its own redis-server.
+    static func threeRacks(_ extra: [String] = [], redis backends: [RedisServer]? = nil) throws -> TestCluster {
+        let config = ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM"] + extra
+        guard let backends else { return try TestCluster(layout: [[1, 1, 1]], extraConfig: config) }
+        return try TestCluster(layout: [[1, 1, 1]], extraConfig: config) { i in
+            ["data_store: redis", "servers:", "- 127.0.0.1:\(backends[i].port):1"]
+        }
+    }
+
     static func metric(_ member: TestCluster.Member, _ line: String) -> Int? {
         let body = (try? httpRequest(port: member.process.adminPort, path: "/metrics").body) ?? ""
         for row in body.split(separator: "\n") where row.hasPrefix(line + " ") {
@@ -106,7 +116,7 @@ struct Convergence {
     /// returning node still answer every acknowledged write.
     @Test(arguments: ["kill", "stop"])
     func aNodeThatMissedWritesCatchesUpByItself(_ fault: String) throws {
-        let cluster = try TestCluster(layout: [[1, 1, 1]], extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM"])
+        let cluster = try C.threeRacks()
         defer { cluster.remove() }
         let healthy = cluster.member(rack: 0), victim = cluster.member(rack: 2), second = cluster.member(rack: 1)
         let writer = try healthy.client()
@@ -163,8 +173,7 @@ struct Convergence {
     /// newest state (by version, not by which replica answered first) and repairs it, and reads
     /// through a healthy node repair it in the background.
     @Test func quorumReadsAnswerTheNewestAndRepairTheStaleReplica() throws {
-        let cluster = try TestCluster(layout: [[1, 1, 1]], extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM",
-                                                                          "hinted_handoff_enabled: false"])
+        let cluster = try C.threeRacks(["hinted_handoff_enabled: false"])
         defer { cluster.remove() }
         let healthy = cluster.member(rack: 0), victim = cluster.member(rack: 2)
         let writer = try healthy.client()
@@ -242,7 +251,7 @@ struct Convergence {
     /// Relative expiry reaches every replica as one absolute instant (the coordinator rewrites
     /// it, as Redis 7 propagates it), so replicas expire a key together.
     @Test func everyReplicaExpiresAKeyAtTheSameInstant() throws {
-        let cluster = try TestCluster(layout: [[1, 1, 1]], extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM"])
+        let cluster = try C.threeRacks()
         defer { cluster.remove() }
         let client = try cluster.member(rack: 1).client()
         #expect(try client.command("SET", "a", "1", "EX", "100") == .simple("OK"))
@@ -256,11 +265,47 @@ struct Convergence {
         }
     }
 
+    /// A stamped write that reaches its replica after the coordinator's `timeout` (a frozen node
+    /// waking up) is refused there, counted, and changes nothing; a fresh one runs. Sent as raw
+    /// peer frames, as a coordinator would.
+    @Test func aWriteArrivingAfterItsTimeoutIsRefused() throws {
+        let cluster = try TestCluster(layout: [[1, 1]], extraConfig: ["read_consistency: DC_ONE", "write_consistency: DC_ONE"])
+        defer { cluster.remove() }
+        let target = cluster.member(rack: 1)
+        let peer = try RESPTestClient(port: target.peerPort)
+        func frame(kind: UInt8, flags: UInt16, stamp: UInt64, _ payload: [UInt8]) -> [UInt8] {
+            var out: [UInt8] = [0x44, 0x59, 2, kind, UInt8(flags >> 8), UInt8(flags & 0xff)] + [UInt8](repeating: 0, count: 8)
+            out += (0..<8).map { UInt8(truncatingIfNeeded: stamp >> (56 - 8 * UInt64($0))) }
+            out += (0..<4).map { UInt8(truncatingIfNeeded: UInt32(payload.count) >> (24 - 8 * UInt32($0))) }
+            return out + payload
+        }
+        /// The next frame's kind and payload.
+        func response() throws -> (kind: UInt8, payload: String) {
+            let header = try peer.readExactly(26)
+            let length = header[22..<26].reduce(0) { $0 << 8 | Int($1) }
+            return (header[3], String(decoding: try peer.readExactly(length), as: UTF8.self))
+        }
+        try peer.sendRaw(frame(kind: 1, flags: 0, stamp: 0, Array("probe dc1 rack1 1".utf8)))
+        #expect(try response().payload == "welcome")
+        func set(_ key: String, agedMillis: Int64) -> [UInt8] {
+            let stamp = UInt64(Int64(Date().timeIntervalSince1970 * 1000) - agedMillis) << 22 | 1
+            return frame(kind: 2, flags: 2, stamp: stamp, RESPTestClient.encode([Array("SET".utf8), Array(key.utf8), Array("v".utf8)]))
+        }
+        try peer.sendRaw(set("late", agedMillis: 5_000))
+        let refused = try response()
+        #expect(refused.kind == 5 && refused.payload.contains("after its coordinator's timeout"), "\(refused)")
+        try peer.sendRaw(set("fresh", agedMillis: 0))
+        #expect(try response() == (4, "+OK\r\n"))
+        let direct = try S.client(target, consistency: "DC_ONE")
+        #expect(try direct.command("EXISTS", "late") == .integer(0))
+        #expect(try direct.command("GET", "fresh") == S.bulk("v"))
+        #expect(C.metric(target, "dynamis_late_writes_refused_total") == 1)
+    }
+
     /// An outage longer than `max_hint_window`: the target's new hints are dropped, counted and
     /// logged, and what was dropped stays missing on it (anti-entropy's job).
     @Test func hintsPastTheWindowAreDroppedCountedAndLogged() throws {
-        let cluster = try TestCluster(layout: [[1, 1, 1]], extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM",
-                                                                          "max_hint_window: 1000"])
+        let cluster = try C.threeRacks(["max_hint_window: 1000"])
         defer { cluster.remove() }
         let healthy = cluster.member(rack: 0), victim = cluster.member(rack: 2)
         cluster.signal(victim, SIGKILL)
@@ -281,7 +326,7 @@ struct Convergence {
 
     /// An operator sees the pending hints per target and can drop them (counted and logged).
     @Test func pendingHintsAreListedAndCanBeDropped() throws {
-        let cluster = try TestCluster(layout: [[1, 1, 1]], extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM"])
+        let cluster = try C.threeRacks()
         defer { cluster.remove() }
         let healthy = cluster.member(rack: 0), victim = cluster.member(rack: 2)
         cluster.signal(victim, SIGKILL)
@@ -311,10 +356,7 @@ struct Convergence {
     @Test func aRedisEngineQuorumReadRepairsTheOddReplicaOut() throws {
         let backends = try (0..<3).map { _ in try RedisServer() }
         defer { for backend in backends { backend.stop() } }
-        let cluster = try TestCluster(layout: [[1, 1, 1]], extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM",
-                                                                          "hinted_handoff_enabled: false"]) { i in
-            ["data_store: redis", "servers:", "- 127.0.0.1:\(backends[i].port):1"]
-        }
+        let cluster = try C.threeRacks(["hinted_handoff_enabled: false"], redis: backends)
         defer { cluster.remove() }
         let healthy = cluster.member(rack: 0), victim = cluster.member(rack: 2)
         let writer = try healthy.client()
@@ -346,9 +388,7 @@ struct Convergence {
     @Test func aRedisEngineNodeCatchesUpFromHints() throws {
         let backends = try (0..<3).map { _ in try RedisServer() }
         defer { for backend in backends { backend.stop() } }
-        let cluster = try TestCluster(layout: [[1, 1, 1]], extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM"]) { i in
-            ["data_store: redis", "servers:", "- 127.0.0.1:\(backends[i].port):1"]
-        }
+        let cluster = try C.threeRacks(redis: backends)
         defer { cluster.remove() }
         let healthy = cluster.member(rack: 0), victim = cluster.member(rack: 2)
         let writer = try healthy.client()

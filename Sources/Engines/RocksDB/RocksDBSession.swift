@@ -335,7 +335,7 @@ final class RocksDBSession: EngineSession {
     /// Adds a blind string write for the key in `keyScratch` to the burst's group. A stamped one
     /// (cluster) is merged rather than put: the newest version of the key wins, whatever order
     /// writes arrive in (`LastWriterWins`), with no read.
-    func groupStringWrite(token: UInt32, value: ByteBuffer, expireAt: Int64) throws(RocksDBError) {
+    func groupStringWrite(token: UInt32, value: ByteBuffer, expireAt: Int64) {
         value.withUnsafeReadableBytes { v in
             Metadata.encodeString(expireAt: expireAt, timestamp: stamp, value: v, into: &valueScratch)
         }
@@ -430,9 +430,7 @@ final class RocksDBSession: EngineSession {
         for s in pendingStripes where unique.last != s { unique.append(s) }
         var writeError: RocksDBError?
         engine.locks.withLocks(sortedStripes: unique) {
-            do throws(RocksDBError) {
-                try db.write(pending)
-            } catch { writeError = error }
+            do throws(RocksDBError) { try db.write(pending) } catch { writeError = error }
             walDirty = true
         }
         rocksdb_writebatch_clear(pending)

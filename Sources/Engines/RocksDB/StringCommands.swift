@@ -121,7 +121,7 @@ extension RocksDBSession {
         let token = encodeKey(args[1])
         if !options.nx && !options.xx && !options.get && !options.keepTTL {
             // A blind write: grouped with the burst's other writes.
-            try groupStringWrite(token: token, value: args[2], expireAt: expireAt ?? 0)
+            groupStringWrite(token: token, value: args[2], expireAt: expireAt ?? 0)
             return reply.ok()
         }
         try modify(token: token) { () throws(RocksDBError) in
@@ -156,7 +156,7 @@ extension RocksDBSession {
         let expireAt = (milliseconds ? raw : raw * 1000) &+ Int(WallClock.nowMillis())
         if expireAt <= 0 { return reply.error(RedisError.invalidExpireTime(name)) }
         let token = encodeKey(args[1])
-        try groupStringWrite(token: token, value: args[3], expireAt: Int64(expireAt))
+        groupStringWrite(token: token, value: args[3], expireAt: Int64(expireAt))
         reply.ok()
     }
 
@@ -209,7 +209,7 @@ extension RocksDBSession {
         guard args.count % 2 == 1 else { return reply.error(RedisError.arity("mset")) }
         for i in stride(from: 1, to: args.count, by: 2) {
             let token = encodeKey(args[i])
-            try groupStringWrite(token: token, value: args[i + 1], expireAt: 0)
+            groupStringWrite(token: token, value: args[i + 1], expireAt: 0)
         }
         reply.ok()
     }

@@ -78,31 +78,21 @@ extension RocksDBSession {
     /// tombstone, and version "0" when nothing is stored. The version is an unsigned decimal
     /// (a bulk string: it can exceed a signed 64-bit integer).
     func state(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+        func answer(version: UInt64, expireAt: Int64 = 0, payload: [UInt8]? = nil) {
+            reply.arrayHeader(3)
+            reply.bulk(String(version))
+            reply.integer(Int(expireAt))
+            if let payload { reply.bulk(bytes: payload) } else { reply.null() }
+        }
         encodeKey(args[1])
         let now = WallClock.nowMillis()
         guard let value = try readPinned(.metadata, key: keyScratch), let meta = Metadata.decode(value.bytes) else {
-            reply.arrayHeader(3)
-            reply.bulk("0")
-            reply.integer(0)
-            return reply.null()
+            return answer(version: 0)
         }
-        if meta.isExpired(now: now) {
-            // A tombstone, or a key expired everywhere at the same absolute time.
-            reply.arrayHeader(3)
-            reply.bulk(String(meta.timestamp))
-            reply.integer(0)
-            return reply.null()
-        }
-        guard let (stored, _) = try readValue(args[1], now: now) else {
-            reply.arrayHeader(3)
-            reply.bulk("0")
-            reply.integer(0)
-            return reply.null()
-        }
-        reply.arrayHeader(3)
-        reply.bulk(String(meta.timestamp))
-        reply.integer(Int(meta.expireAt))
-        reply.bulk(bytes: DumpPayload.encode(stored.rdbValue))
+        // A tombstone, or a key expired everywhere at the same absolute time.
+        if meta.isExpired(now: now) { return answer(version: meta.timestamp) }
+        guard let (stored, _) = try readValue(args[1], now: now) else { return answer(version: 0) }
+        answer(version: meta.timestamp, expireAt: meta.expireAt, payload: DumpPayload.encode(stored.rdbValue))
     }
 }
 

@@ -45,7 +45,7 @@ enum AbsoluteExpiry {
         case .restore:
             // RESTORE key ttl payload [REPLACE] … → RESTORE key ms payload … ABSTTL
             guard args.count >= 4, !args.dropFirst(4).contains(where: { $0.isOption("ABSTTL") }),
-                  let ttl = Int64(args[2].text), ttl > 0, let at = absolute(args[2], milliseconds: true, now: now) else { return nil }
+                  let at = absolute(args[2], milliseconds: true, now: now) else { return nil }
             var out = args
             out[2] = at
             out.append(ByteBuffer(string: "ABSTTL"))
@@ -58,7 +58,8 @@ enum AbsoluteExpiry {
     /// `now` plus a positive relative time, as decimal ms; nil when not a positive integer or
     /// out of Redis's range (the replicas then answer Redis's error themselves).
     private static func absolute(_ value: ByteBuffer, milliseconds: Bool, now: Int64) -> ByteBuffer? {
-        guard let amount = Int64(value.text), amount > 0 else { return nil }
+        guard let parsed = value.redisIntegerValue, parsed > 0 else { return nil }
+        let amount = Int64(parsed)
         let (ms, overflow) = milliseconds ? (amount, false) : amount.multipliedReportingOverflow(by: 1000)
         guard !overflow, ms <= Int64.max / 2 - now else { return nil }
         return ByteBuffer(string: String(now + ms))

@@ -399,7 +399,7 @@ private final class ScanReply: PendingReply {
         case .failure(let error):
             decide(Self.errorBytes(error.message))
         case .success(let bytes):
-            guard let parts = MergedReply.elements(bytes), parts.count == 2, let inner = Self.bulkNumber(parts[0]) else {
+            guard let parts = MergedReply.elements(bytes), parts.count == 2, let inner = RESPElement.bulkText(parts[0]).flatMap({ UInt64($0) }) else {
                 return decide(bytes)  // an error reply passes through
             }
             var next: UInt64 = 0
@@ -417,11 +417,5 @@ private final class ScanReply: PendingReply {
             out.writeBuffer(&rest)
             decide(out)
         }
-    }
-
-    private static func bulkNumber(_ bulk: ByteBuffer) -> UInt64? {
-        let text = String(buffer: bulk)
-        guard text.hasPrefix("$"), let body = text.split(separator: "\r\n").dropFirst().first else { return nil }
-        return UInt64(body)
     }
 }

@@ -131,23 +131,31 @@ final class StateCopy: ReplyReceiver {
 
     func start() {
         let context = Coordinator.Context(client: coordinator.maintenanceClient, resp3: false, read: .dcOne, write: .dcOne)
-        coordinator.send(to: source, .request, .resp(Self.dumpSpec, [ByteBuffer(string: "dump"), key]), context, isWrite: false,
-                         receiver: self, index: 0)
-        coordinator.send(to: source, .request, .resp(Self.pexpiretime, [ByteBuffer(string: "pexpiretime"), key]), context,
-                         isWrite: false, receiver: self, index: 1)
+        Self.readState(of: key, from: source, via: coordinator, context: context, receiver: self, indexes: (0, 1))
+    }
+
+    /// Asks `source` for `key`'s DUMP and PEXPIRETIME, answered to `receiver` as `indexes`.
+    static func readState(of key: ByteBuffer, from source: Int, via coordinator: Coordinator, context: Coordinator.Context,
+                          receiver: any ReplyReceiver, indexes: (dump: Int, expiry: Int)) {
+        coordinator.send(to: source, .request, .resp(dumpSpec, [ByteBuffer(string: "dump"), key]), context, isWrite: false,
+                         receiver: receiver, index: indexes.dump)
+        coordinator.send(to: source, .request, .resp(pexpiretime, [ByteBuffer(string: "pexpiretime"), key]), context,
+                         isWrite: false, receiver: receiver, index: indexes.expiry)
+    }
+
+    /// The write of that state: `RESTORE key expire-at payload REPLACE ABSTTL`, or `DEL key` when
+    /// the DUMP was null; nil for replies of another shape.
+    static func writeState(of key: ByteBuffer, dump: ByteBuffer, expireTime: ByteBuffer) -> Coordinator.Request? {
+        guard let expireAt = RESPElement.integer(expireTime) else { return nil }
+        guard let payload = RESPElement.bulk(dump) else { return .resp(del, [ByteBuffer(string: "del"), key]) }
+        return .resp(restore, [ByteBuffer(string: "restore"), key, ByteBuffer(string: String(max(expireAt, 0))), payload,
+                               ByteBuffer(string: "REPLACE"), ByteBuffer(string: "ABSTTL")])
     }
 
     func receive(_ reply: Result<ByteBuffer, EngineError>, for index: Int) {
         guard index < 2, case .success(let bytes) = reply, !EngineError.isUnavailability(bytes) else { return }
         if index == 0 { dump = bytes } else { expireTime = bytes }
-        guard let dump, let expireTime, let expireAt = RESPElement.integer(expireTime) else { return }
-        let request: Coordinator.Request
-        if let payload = RESPElement.bulk(dump) {
-            request = .resp(Self.restore, [ByteBuffer(string: "restore"), key, ByteBuffer(string: String(max(expireAt, 0))), payload,
-                                           ByteBuffer(string: "REPLACE"), ByteBuffer(string: "ABSTTL")])
-        } else {
-            request = .resp(Self.del, [ByteBuffer(string: "del"), key])
-        }
+        guard let dump, let expireTime, let request = Self.writeState(of: key, dump: dump, expireTime: expireTime) else { return }
         coordinator.node.readRepairsDone.add(1, ordering: .relaxed)
         coordinator.node.staleReplicasFound.add(stale.count, ordering: .relaxed)
         let context = Coordinator.Context(client: coordinator.maintenanceClient, resp3: false, read: .dcOne, write: .dcOne,

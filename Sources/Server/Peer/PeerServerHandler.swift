@@ -186,7 +186,7 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
             // The coordinator gave up on this write long ago (a node frozen by SIGSTOP or a
             // stalled network delivers it late) and left a hint: the hint brings the key's state.
             // Running it now could apply a non-idempotent write (INCR, LPUSH) on top of that state.
-            node.expiredWritesRefused.add(1, ordering: .relaxed)
+            node.lateWritesRefused.add(1, ordering: .relaxed)
             return respond(id, .failure, ByteBuffer(string: "ERR Peer: the write arrived after its coordinator's timeout; not applied"))
         }
         if case .resp(let spec, _) = request, spec.flags.contains(.blocking) {

@@ -28,11 +28,13 @@ extension Coordinator {
 /// `hinted_handoff_throttle` bytes of state per second per target.
 final class HintReplayer {
     private let loop: LoopSession
-    private let store: HintStore
-    private let throttle: Int
-    private let versioned: Bool
+    fileprivate let store: HintStore
+    /// `hinted_handoff_throttle`, bytes per second per target.
+    fileprivate let throttle: Int
+    /// The engine keeps versions (RocksDB): states are DYNAMIS.STATE / DYNAMIS.APPLY.
+    fileprivate let versioned: Bool
     private let logger: Logger
-    private let clientID: Int
+    fileprivate let clientID: Int
     private var passes: [String: HintPass] = [:]
     /// A target whose last pass failed is retried no sooner than this (ms).
     private var retryAfter: [String: Int64] = [:]
@@ -100,11 +102,6 @@ final class HintReplayer {
             logger.info("hinted handoff: sending to \(pass.target) stopped after \(pass.delivered) key(s) (\(pass.reason)); will retry")
         }
     }
-
-    fileprivate var storeRef: HintStore { store }
-    fileprivate var throttleBytes: Int { throttle }
-    fileprivate var usesVersions: Bool { versioned }
-    fileprivate var client: Int { clientID }
 }
 
 /// One target's replay pass: walks its hints in key order, a few in flight at once.
@@ -136,17 +133,17 @@ private final class HintPass {
             windowStart = now
             bytesInWindow = 0
         }
-        while !failed, inFlight < Self.maxInFlight, bytesInWindow < replayer.throttleBytes {
+        while !failed, inFlight < Self.maxInFlight, bytesInWindow < replayer.throttle {
             if queue.isEmpty {
                 if exhausted { break }
-                queue = replayer.storeRef.hints(for: target, after: cursor, limit: 256)
+                queue = replayer.store.hints(for: target, after: cursor, limit: 256)
                 if queue.count < 256 { exhausted = true }
                 guard let last = queue.last else { break }
                 cursor = last.storedKey
             }
             let hint = queue.removeFirst()
-            if now - hint.recordedAt > replayer.storeRef.window {
-                replayer.storeRef.remove(hint, target: target, dropped: true)
+            if now - hint.recordedAt > replayer.store.window {
+                replayer.store.remove(hint, target: target, dropped: true)
                 continue
             }
             inFlight += 1
@@ -159,7 +156,7 @@ private final class HintPass {
         inFlight -= 1
         delivered += 1
         bytesInWindow += bytes
-        replayer.storeRef.remove(hint, target: target)
+        replayer.store.remove(hint, target: target)
         pump()
     }
 
@@ -174,7 +171,7 @@ private final class HintPass {
     }
 
     func context(version: UInt64) -> Coordinator.Context {
-        Coordinator.Context(client: replayer.client, resp3: false, read: .dcOne, write: .dcOne, version: version)
+        Coordinator.Context(client: replayer.clientID, resp3: false, read: .dcOne, write: .dcOne, version: version)
     }
 }
 
@@ -191,10 +188,6 @@ final class HintDelivery: ReplyReceiver {
     private static let applySpec = CommandTable.lookup("dynamis.apply")!
     /// Times the state is read again after the target held a newer version.
     private var rereads = 0
-    private static let dumpSpec = CommandTable.lookup("dump")!
-    private static let pexpiretime = CommandTable.lookup("pexpiretime")!
-    private static let restore = CommandTable.lookup("restore")!
-    private static let del = CommandTable.lookup("del")!
 
     fileprivate init(pass: HintPass, hint: HintStore.Hint) {
         self.pass = pass
@@ -210,14 +203,11 @@ final class HintDelivery: ReplyReceiver {
         let source = owners.contains(Coordinator.local) ? Coordinator.local : owners.first
         guard let source else { return pass.failed(hint, "no live replica to read the state from") }
         let context = pass.context(version: 0)
-        if pass.replayer.usesVersions {
+        if pass.replayer.versioned {
             coordinator.send(to: source, .request, .resp(Self.state, [ByteBuffer(string: "dynamis.state"), key]), context,
                              isWrite: false, receiver: self, index: 0)
         } else {
-            coordinator.send(to: source, .request, .resp(Self.dumpSpec, [ByteBuffer(string: "dump"), key]), context,
-                             isWrite: false, receiver: self, index: 1)
-            coordinator.send(to: source, .request, .resp(Self.pexpiretime, [ByteBuffer(string: "pexpiretime"), key]), context,
-                             isWrite: false, receiver: self, index: 2)
+            StateCopy.readState(of: key, from: source, via: coordinator, context: context, receiver: self, indexes: (1, 2))
         }
     }
 
@@ -263,15 +253,10 @@ final class HintDelivery: ReplyReceiver {
     }
 
     private func applyUnversioned() {
-        guard let dump, let expireTime, let expireAt = RESPElement.integer(expireTime) else {
+        guard let dump, let expireTime, let request = StateCopy.writeState(of: key, dump: dump, expireTime: expireTime) else {
             return pass.failed(hint, "unexpected state reply \(String(buffer: expireTime ?? ByteBuffer()).prefix(40))")
         }
-        if let payload = RESPElement.bulk(dump) {
-            apply(.resp(Self.restore, [ByteBuffer(string: "restore"), key, ByteBuffer(string: String(max(expireAt, 0))), payload,
-                                       ByteBuffer(string: "REPLACE"), ByteBuffer(string: "ABSTTL")]))
-        } else {
-            apply(.resp(Self.del, [ByteBuffer(string: "del"), key]))
-        }
+        apply(request)
     }
 
     /// `DYNAMIS.APPLY key version expire-at [payload]` (no payload: a tombstone).
