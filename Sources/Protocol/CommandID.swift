@@ -13,6 +13,9 @@ public enum CommandID: Sendable, Hashable {
     case lcs
     // HyperLogLog (over strings)
     case pfadd, pfcount, pfmerge
+    // Geo (over sorted sets)
+    case geoadd, geopos, geodist, geohash, georadius, georadiusRO, georadiusbymember, georadiusbymemberRO
+    case geosearch, geosearchstore
     // Keyspace
     case del, unlink, exists, type, expire, pexpire, expireat, pexpireat
     case ttl, pttl, expiretime, pexpiretime, persist, touch

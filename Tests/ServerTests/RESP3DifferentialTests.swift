@@ -9,6 +9,7 @@ struct RESP3DifferentialTests {
     static let scripts: [(String, [[String]])] = [
         ("strings", StringCommandTests.script), ("hashes", HashCommandTests.script), ("lists", ListCommandTests.script),
         ("sets", SetCommandTests.script), ("sorted sets", SortedSetCommandTests.script), ("bitmaps", BitmapCommandTests.script),
+        ("geo", GeoCommandTests.script),
         ("keyspace", MoveAndScanTests.setup + MoveAndScanTests.script), ("sort", SortCommandTests.script),
         ("transactions", TransactionTests.script),
     ]

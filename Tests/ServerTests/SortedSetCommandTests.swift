@@ -6,7 +6,7 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct SortedSetCommandTests {
     static let script: [[String]] = [
-        ["ZADD", "z", "1", "one", "2", "two", "3", "three"], ["ZADD", "z", "1.5", "one", "4", "four"], ["ZCARD", "z"],
+        ["ZADD", "z", "1", "one", "2", "two", "3", "three"], ["ZADD", "z", "1e400", "x"], ["ZINCRBY", "z", "-1e400", "x"], ["ZUNIONSTORE", "zu", "1", "z", "WEIGHTS", "1e400"], ["ZRANGEBYSCORE", "z", "1e400", "1e401"], ["ZADD", "z", "1.5", "one", "4", "four"], ["ZCARD", "z"],
         ["ZRANGE", "z", "0", "-1", "WITHSCORES"], ["ZSCORE", "z", "one"], ["ZSCORE", "z", "nope"], ["ZSCORE", "nokey", "a"],
         ["ZMSCORE", "z", "one", "nope", "four"], ["ZADD", "z", "NX", "9", "one", "5", "five"], ["ZADD", "z", "XX", "9", "one", "6", "six"],
         ["ZADD", "z", "GT", "1", "one"], ["ZADD", "z", "GT", "CH", "10", "one"], ["ZADD", "z", "LT", "CH", "0.5", "one", "1", "new"],

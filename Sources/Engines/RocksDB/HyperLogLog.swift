@@ -408,7 +408,7 @@ extension RocksDBSession {
             switch try readHLL(now: now) {
             case .failure(let refusal): return reply.error(refusal.message)
             case .success(nil): return reply.integer(0)
-            case .success(var (hll, expireAt)?):
+            case .success((var hll, let expireAt)?):
                 if let cached = hll.cachedCount { return reply.integer(Int(cached)) }
                 guard let raw = hll.rawRegisters() else { return reply.error(HyperLogLog.invalidError) }
                 let card = HyperLogLog.estimate(raw)

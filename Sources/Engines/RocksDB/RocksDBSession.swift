@@ -97,8 +97,10 @@ final class RocksDBSession: EngineSession {
         if spec.flags.contains(.write), engine.blocking.hasWaiters {
             switch spec.id {
             case .lpush, .rpush, .lpushx, .rpushx, .zadd, .zincrby, .restore,
-                 .zunionstore, .zinterstore, .zdiffstore, .zrangestore:
+                 .zunionstore, .zinterstore, .zdiffstore, .zrangestore, .geoadd:
                 engine.blocking.keyReady(args[1].bytes)
+            case .georadius, .georadiusbymember, .geosearchstore:
+                if let store = GeoSearchKind(spec.id)?.storeKeyIndex(args) { engine.blocking.keyReady(args[store].bytes) }
             case .lmove, .rpoplpush, .smove, .rename, .renamenx, .copy:
                 // The key moved (or copied) into place is the destination.
                 engine.blocking.keyReady(args[2].bytes)
@@ -150,6 +152,12 @@ final class RocksDBSession: EngineSession {
             case .pfadd: try pfadd(args, &reply)
             case .pfcount: try pfcount(args, &reply)
             case .pfmerge: try pfmerge(args, &reply)
+            case .geoadd: try geoadd(args, &reply)
+            case .geopos: try geopos(args, &reply)
+            case .geodist: try geodist(args, &reply)
+            case .geohash: try geohash(args, &reply)
+            case .georadius, .georadiusRO, .georadiusbymember, .georadiusbymemberRO, .geosearch, .geosearchstore:
+                try geoSearch(args, &reply, kind: GeoSearchKind(spec.id)!)
             case .getbit: try getbit(args, &reply)
             case .setbit: try setbit(args, &reply)
             case .bitcount: try bitcount(args, &reply)

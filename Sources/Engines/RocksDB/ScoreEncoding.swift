@@ -21,7 +21,7 @@ enum Score {
     }
 
     /// Redis's `getDoubleFromObject`: strtod over the whole string, no leading space, no NaN.
-    static func parse(_ bytes: [UInt8]) -> Double? {
+    static func parse(_ bytes: [UInt8], refuseOverflow: Bool = false) -> Double? {
         guard !bytes.isEmpty, bytes.count < 256, bytes[0] != 32, !(9...13).contains(bytes[0]) else { return nil }
         var buffer = bytes.map { CChar(bitPattern: $0) } + [0]
         return buffer.withUnsafeMutableBufferPointer { b -> Double? in
@@ -29,10 +29,14 @@ enum Score {
             errno = 0
             let value = strtod(b.baseAddress!, &end)
             guard let end, end - b.baseAddress! == bytes.count, !value.isNaN else { return nil }
-            if errno == ERANGE && value == 0 { return nil }
+            if errno == ERANGE && (value == 0 || (refuseOverflow && value.isInfinite)) { return nil }
             return value
         }
     }
+
+    /// `getDoubleFromObject` exactly: `parse`, and an overflow (`1e400`) is refused too, where
+    /// range bounds (`zslParseRange`) take it as infinity.
+    static func parseStrict(_ bytes: [UInt8]) -> Double? { parse(bytes, refuseOverflow: true) }
 
     /// `%.17g`, or `inf` / `-inf`.
     static func text(_ score: Double) -> String {

@@ -125,7 +125,7 @@ extension RocksDBSession {
         }
         var pairs: [(Double, [UInt8])] = []
         for i in stride(from: index, to: args.count, by: 2) {
-            guard let score = Score.parse(args[i].bytes) else { return reply.error(RedisError.notFloat) }
+            guard let score = Score.parseStrict(args[i].bytes) else { return reply.error(RedisError.notFloat) }
             pairs.append((score, args[i + 1].bytes))
         }
         try modify(stripes: zstripe(args[1])) { () throws(RocksDBError) in

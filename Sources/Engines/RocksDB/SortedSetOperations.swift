@@ -70,7 +70,7 @@ extension RocksDBSession {
             let word = args[j]
             if operation != .diff, !cardinality, remaining >= setCount + 1, word.isOption("WEIGHTS") {
                 for i in 0..<setCount {
-                    guard let weight = Score.parse(args[j + 1 + i].bytes) else { return reply.error("ERR weight value is not a float") }
+                    guard let weight = Score.parseStrict(args[j + 1 + i].bytes) else { return reply.error("ERR weight value is not a float") }
                     weights[i] = weight
                 }
                 j += setCount + 1

@@ -21,6 +21,9 @@ enum ClusterKeys {
                 j += args[j].isOption("LIMIT") ? 3 : (args[j].isOption("BY") || args[j].isOption("GET")) ? 2 : 1
             }
             return [1]
+        case .georadius, .georadiusbymember:
+            // So must GEORADIUS's STORE/STOREDIST destination.
+            return GeoSearchKind(spec.id)?.storeKeyIndex(args).map { [1, $0] } ?? [1]
         case .zunionstore, .zinterstore, .zdiffstore:
             return counted(args, at: 2).map { [1] + $0 }
         case .forwarded where spec.name.description == "eval" || spec.name.description == "evalsha":
