@@ -3,6 +3,7 @@
 #   make test  installs what is missing and runs the whole test suite
 APT_PACKAGES := librocksdb-dev libsnappy-dev redis-server redis-tools memcached pkg-config openssl libmemcached-tools
 CONFIG ?= conf/dynamis.yml
+REDIS_PY := .build/redis-py
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test deps build release tools bench check-config clean fuzz
@@ -13,6 +14,10 @@ deps:
 	  echo "Installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
+	@# redis-py 5 (PyPI) for the real-client test, in a venv of its own under .build.
+	@$(REDIS_PY)/bin/python -c 'import redis, sys; sys.exit(redis.__version__.split(".")[0] != "5")' 2>/dev/null || \
+	  { python3 -m venv $(REDIS_PY) && $(REDIS_PY)/bin/pip install -q 'redis>=5,<6'; } || \
+	  echo "redis-py 5 could not be installed: RedisPyClientTests will skip"
 	@# Debian's packages may start the daemons; tests start their own on free ports.
 	@command -v systemctl >/dev/null 2>&1 && $(SUDO) systemctl disable --now redis-server memcached >/dev/null 2>&1 || true
 

@@ -33,7 +33,7 @@ struct RESP3DifferentialTests {
             ["HSET", "h1", "f", "v"], ["HRANDFIELD", "h1", "1", "WITHVALUES"], ["HRANDFIELD", "h1", "-3", "WITHVALUES"],
             ["HRANDFIELD", "h1", "2"], ["HRANDFIELD", "h1"], ["HRANDFIELD", "none", "2", "WITHVALUES"], ["HRANDFIELD", "none"],
             ["ZADD", "z1", "1.5", "m"], ["ZRANDMEMBER", "z1", "1", "WITHSCORES"], ["ZRANDMEMBER", "z1", "-3", "WITHSCORES"],
-            ["ZRANDMEMBER", "z1", "-2"], ["ZRANDMEMBER", "none", "1", "WITHSCORES"], ["ZRANDMEMBER", "none"],
+            ["ZRANDMEMBER", "z1", "-2"], ["ZADD", "z3", "1", "a", "3", "c", "2", "b", "2", "bb"], ["ZRANDMEMBER", "z3", "4", "WITHSCORES"], ["ZRANDMEMBER", "z3", "100"], ["ZRANDMEMBER", "none", "1", "WITHSCORES"], ["ZRANDMEMBER", "none"],
             ["ZADD", "bz", "2", "a", "3", "b"], ["BZPOPMIN", "bz", "0"], ["BZPOPMAX", "bz", "0"], ["BZPOPMIN", "bz", "0.01"],
             ["ZADD", "bz", "inf", "top", "-inf", "bottom"], ["BZMPOP", "0", "1", "bz", "MIN", "COUNT", "5"], ["ZSCORE", "none", "m"],
             ["HGETALL", "none"], ["SMEMBERS", "none"], ["SPOP", "none", "2"], ["SRANDMEMBER", "none", "2"], ["GET", "none"],

@@ -39,7 +39,11 @@ extension RocksDBSession {
         let positions: [Int]
         switch count {
         case nil: positions = [Int.random(in: 0..<total)]
-        case let count? where count >= total: positions = Array(0..<total).shuffled()
+        case let count? where count >= total:
+            // The whole collection. Redis 7.0 walks a sorted set from its highest score down
+            // (`zuiNext` starts at the tail), so that order is deterministic there; a hash's
+            // order is its insertion or table order, which Dynamis does not keep.
+            positions = type == .zset ? Array((0..<total).reversed()) : Array(0..<total).shuffled()
         case let count? where count >= 0: positions = Self.distinctSlots(count, below: UInt64(total)).map { Int($0) }
         case let count? where -count <= total: positions = (0..<(-count)).map { _ in Int.random(in: 0..<total) }
         case let count?:
