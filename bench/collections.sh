@@ -32,6 +32,14 @@ tests=(
   "ZADD|ZADD myzset __rand_int__ element:__rand_int__"
   "ZRANGE 0 9|ZRANGE myzset 0 9"
   "ZSCORE|ZSCORE myzset element:__rand_int__"
+  "SETBIT|SETBIT mybits __rand_int__ 1"
+  "GETBIT|GETBIT mybits __rand_int__"
+  "BITCOUNT|BITCOUNT mybits"
+  "PFADD|PFADD myhll element:__rand_int__"
+  "PFCOUNT|PFCOUNT myhll"
+  # Points spread over a 1°x1° square (each placeholder is its own random number).
+  "GEOADD|GEOADD mygeo __rand_int__e-5 __rand_int__e-5 place:__rand_int__"
+  "GEOSEARCH 1 km|GEOSEARCH mygeo FROMLONLAT 0.5 0.5 BYRADIUS 1 km ASC"
 )
 declare -A rps cpu
 for round in $(seq 1 "$ROUNDS"); do

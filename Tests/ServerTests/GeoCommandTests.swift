@@ -1,4 +1,5 @@
 import Foundation
+import Ring
 import TestSupport
 import Testing
 
@@ -174,5 +175,47 @@ struct GeoCommandTests {
             }
         }
         #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+    }
+
+    /// Through a cluster (two racks of two nodes, DC_QUORUM): a geo set written through one
+    /// node answers the same searches through every node; a STORE destination must live with
+    /// its source (CROSSSLOT otherwise), and with a hash tag the stored set reaches both racks.
+    @Test func geoThroughACluster() throws {
+        typealias S = ClusterTestSupport
+        let cluster = try TestCluster(layout: [[2, 2]], extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM"])
+        defer { cluster.remove() }
+        let first = try cluster.members[0].client()
+        #expect(try first.command("GEOADD", "{geo}src", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania")
+                == .integer(2))
+        let search = ["GEOSEARCH", "{geo}src", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km", "ASC", "WITHDIST"]
+        let expected: RESPValue = .array([.array([S.bulk("Catania"), S.bulk("56.4413")]), .array([S.bulk("Palermo"), S.bulk("190.4424")])])
+        for member in cluster.members {
+            let client = try member.client()
+            #expect(try client.command(search) == expected)
+            #expect(try client.command("GEODIST", "{geo}src", "Palermo", "Catania", "km") == S.bulk("166.2742"))
+        }
+        // A destination owned elsewhere is refused; the keys and the rack's data are untouched.
+        let apart = (0..<100).map { "dst:\($0)" }.first {
+            S.owner(of: $0, in: cluster, rack: 0) !== S.owner(of: "{geo}src", in: cluster, rack: 0)
+        }!
+        for command in [["GEORADIUS", "{geo}src", "15", "37", "200", "km", "STORE", apart],
+                        ["GEOSEARCHSTORE", apart, "{geo}src", "FROMLONLAT", "15", "37", "BYRADIUS", "200", "km"]] {
+            guard case .error(let message) = try first.command(command) else {
+                Issue.record("\(command[0]) across owners was not refused")
+                continue
+            }
+            #expect(message.hasPrefix("CROSSSLOT"))
+        }
+        #expect(try first.command("EXISTS", apart) == .integer(0))
+        #expect(try first.command("GEORADIUS", "{geo}src", "15", "37", "200", "km", "STOREDIST", "{geo}near") == .integer(2))
+        #expect(try first.command("GEOSEARCHSTORE", "{geo}box", "{geo}src", "FROMMEMBER", "Palermo", "BYBOX", "400", "400", "km")
+                == .integer(2))
+        for member in cluster.members {
+            let client = try S.client(member, consistency: "DC_ONE")
+            try S.eventually("stored geo sets on \(member.rack)") {
+                try client.command("ZCARD", "{geo}near") == .integer(2) && client.command("ZCARD", "{geo}box") == .integer(2)
+            }
+            #expect(try client.command("ZSCORE", "{geo}near", "Catania") == S.bulk("56.441257870158204"))
+        }
     }
 }
