@@ -32,8 +32,10 @@ tests=(
   "ZADD|ZADD myzset __rand_int__ element:__rand_int__"
   "ZRANGE 0 9|ZRANGE myzset 0 9"
   "ZSCORE|ZSCORE myzset element:__rand_int__"
-  "SETBIT|SETBIT mybits __rand_int__ 1"
-  "GETBIT|GETBIT mybits __rand_int__"
+  # Redis refuses a zero-padded bit offset (redis-benchmark pads __rand_int__), so one fixed bit
+  # near the end of a 125 KB bitmap.
+  "SETBIT|SETBIT mybits 1000000 1"
+  "GETBIT|GETBIT mybits 1000000"
   "BITCOUNT|BITCOUNT mybits"
   "PFADD|PFADD myhll element:__rand_int__"
   "PFCOUNT|PFCOUNT myhll"
