@@ -119,4 +119,36 @@ struct BitmapCommandTests {
         }
         #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
     }
+
+    /// Bitmaps past one 4 KiB fragment (issue 20's fragmented layout): bits around fragment
+    /// boundaries and far out, mixed with the string commands that read or rewrite the whole
+    /// value, every value compared after each command.
+    @Test func randomBigBitmapsMatchRedis() throws {
+        let harness = try DifferentialHarness()
+        defer { harness.stop() }
+        let keys = ["bx", "by"]
+        let differences = try harness.run(random: 400, seed: DifferentialHarness.seed("big bitmaps"),
+                                          probes: keys.flatMap { [["STRLEN", $0], ["GET", $0]] }) { g in
+            func n(_ range: ClosedRange<Int>) -> String { String(Int(g.next() % UInt64(range.count)) + range.lowerBound) }
+            func bit() -> String {
+                switch g.next() % 4 {
+                case 0: return n(32_700...32_840)  // the first fragment boundary (byte 4096)
+                case 1: return n(0...100)
+                case 2: return n(65_500...65_600)
+                default: return n(0...200_000)
+                }
+            }
+            let key = g.pick(keys)
+            switch g.next() % 10 {
+            case 0, 1, 2, 3: return ["SETBIT", key, bit(), g.pick(["0", "1", "1"])]
+            case 4: return ["GETBIT", key, bit()]
+            case 5: return g.chance(50) ? ["BITCOUNT", key] : ["BITCOUNT", key, n(-9_000...9_000), n(-9_000...9_000), g.pick(["BYTE", "BIT"])]
+            case 6: return ["BITPOS", key, g.pick(["0", "1"]), n(0...10_000)]
+            case 7: return g.chance(50) ? ["APPEND", key, "tail"] : ["SETRANGE", key, n(0...20_000), "xyz"]
+            case 8: return ["BITOP", g.pick(["AND", "OR", "XOR"]), g.pick(keys), "bx", "by"]
+            default: return g.chance(30) ? ["DEL", key] : ["GETRANGE", key, n(4_090...4_100), n(4_095...4_200)]
+            }
+        }
+        #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+    }
 }

@@ -23,15 +23,54 @@ extension RocksDBSession {
         }
         let on = digit == UInt8(ascii: "1")
         let token = encodeKey(args[1])
+        let byte = offset >> 3, mask = UInt8(0x80) >> UInt8(offset & 7)
         try modify(token: token) { () throws(RocksDBError) in
-            let old = try readRecord(now: WallClock.nowMillis())
+            let now = WallClock.nowMillis()
+            if let raw = try readPinned(.metadata, key: keyScratch), let meta = Metadata.decode(raw.bytes), !meta.isExpired(now: now),
+               meta.fragmented, let (generation, length) = Metadata.collection(Array(raw.bytes)) {
+                // One fragment read and written, whatever the bitmap's size.
+                let index = byte / Self.fragmentSize
+                var fragment = try readFragment(generation: generation, index: index)
+                let at = byte % Self.fragmentSize
+                let previous = fragment[at] & mask != 0
+                if on { fragment[at] |= mask } else { fragment[at] &= ~mask }
+                if previous != on { stageFragment(generation: generation, index: index, fragment[...]) }
+                stageFragmentedRecord(generation: generation, length: max(Int(length), byte + 1), expireAt: meta.expireAt)
+                return reply.integer(previous ? 1 : 0)
+            }
+            let old = try readRecord(now: now)
             if let old, old.meta.type != .string { return reply.error(RedisError.wrongType) }
-            var value = Array(old?.stringValue ?? [])
-            let byte = offset >> 3, mask = UInt8(0x80) >> UInt8(offset & 7)
+            let current = old?.stringValue ?? []
+            let expireAt = old?.meta.expireAt ?? 0
+            if max(current.count, byte + 1) > Self.fragmentSize {
+                // Past one fragment the string is kept in fragments from now on: its bytes are
+                // split once, and the bit is set in its fragment without materializing the gap.
+                let generation = engine.nextGeneration()
+                let target = byte / Self.fragmentSize
+                let fragments = (current.count + Self.fragmentSize - 1) / Self.fragmentSize
+                for index in 0..<fragments where index != target {
+                    let start = current.startIndex + index * Self.fragmentSize
+                    stageFragment(generation: generation, index: index, current[start..<min(start + Self.fragmentSize, current.endIndex)])
+                }
+                var fragment = [UInt8](repeating: 0, count: Self.fragmentSize)
+                let base = target * Self.fragmentSize
+                if base < current.count {
+                    let from = current.startIndex + base
+                    let bytes = current[from..<min(from + Self.fragmentSize, current.endIndex)]
+                    fragment.replaceSubrange(0..<bytes.count, with: bytes)
+                }
+                let at = byte % Self.fragmentSize
+                let previous = fragment[at] & mask != 0
+                if on { fragment[at] |= mask } else { fragment[at] &= ~mask }
+                stageFragment(generation: generation, index: target, fragment[...])
+                stageFragmentedRecord(generation: generation, length: max(current.count, byte + 1), expireAt: expireAt)
+                return reply.integer(previous ? 1 : 0)
+            }
+            var value = Array(current)
             if value.count <= byte { value.append(contentsOf: repeatElement(0, count: byte + 1 - value.count)) }
             let previous = value[byte] & mask != 0
             if on { value[byte] |= mask } else { value[byte] &= ~mask }
-            value.withUnsafeBytes { stageString($0, expireAt: old?.meta.expireAt ?? 0) }
+            value.withUnsafeBytes { stageString($0, expireAt: expireAt) }
             reply.integer(previous ? 1 : 0)
         }
     }
@@ -39,7 +78,15 @@ extension RocksDBSession {
     func getbit(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
         guard let offset = Self.bitOffset(args[2]) else { return reply.error(Self.bitOffsetError) }
         encodeKey(args[1])
-        guard let record = try readRecord(now: WallClock.nowMillis()) else { return reply.integer(0) }
+        let now = WallClock.nowMillis()
+        if let raw = try readPinned(.metadata, key: keyScratch), let meta = Metadata.decode(raw.bytes), !meta.isExpired(now: now),
+           meta.fragmented, let (generation, length) = Metadata.collection(Array(raw.bytes)) {
+            let byte = offset >> 3
+            guard byte < length else { return reply.integer(0) }
+            let fragment = try readFragment(generation: generation, index: byte / Self.fragmentSize)
+            return reply.integer(fragment[byte % Self.fragmentSize] & (UInt8(0x80) >> UInt8(offset & 7)) != 0 ? 1 : 0)
+        }
+        guard let record = try readRecord(now: now) else { return reply.integer(0) }
         guard record.meta.type == .string else { return reply.error(RedisError.wrongType) }
         let value = record.stringValue
         let byte = offset >> 3

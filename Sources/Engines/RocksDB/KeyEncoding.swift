@@ -22,6 +22,15 @@ enum KeyEncoding {
         appendBigEndian(generation, to: &out)
     }
 
+    /// The same prefix built from a metadata key (token ‖ user key).
+    static func subkeyPrefix(metadataKey: [UInt8], generation: UInt64) -> [UInt8] {
+        var out: [UInt8] = Array(metadataKey[0..<4])
+        appendBigEndian(UInt32(metadataKey.count - 4), to: &out)
+        out.append(contentsOf: metadataKey[4...])
+        appendBigEndian(generation, to: &out)
+        return out
+    }
+
     /// Splits a subkey back into its group prefix (token ‖ length ‖ key ‖ generation), the
     /// metadata key of its user key, and its generation.
     static func splitSubkey(_ stored: [UInt8]) -> (prefix: ArraySlice<UInt8>, metadataKey: [UInt8], generation: UInt64)? {

@@ -30,16 +30,31 @@ struct Metadata {
     /// Unix ms; 0 = persistent.
     var expireAt: Int64
     var timestamp: UInt64
+    /// A string kept in fragments (`FragmentedStrings.swift`): the record holds a generation
+    /// and the value's length where a plain string holds its bytes.
+    var fragmented = false
+
+    /// The type byte's high bit marks a fragmented string; the type itself is the low bits, so
+    /// everything that asks for a key's type sees a string.
+    static let fragmentedFlag: UInt8 = 0x80
 
     /// Parses the header; nil for a record this build cannot read.
     @inline(__always)
     static func decode(_ stored: UnsafeRawBufferPointer) -> Metadata? {
-        guard stored.count >= headerSize, stored[0] == formatVersion, let type = ValueType(rawValue: stored[1]) else {
+        guard stored.count >= headerSize, stored[0] == formatVersion,
+              let type = ValueType(rawValue: stored[1] & ~fragmentedFlag) else {
             return nil
         }
         return Metadata(type: type,
                         expireAt: KeyEncoding.readBigEndian(stored, at: 2, as: Int64.self),
-                        timestamp: KeyEncoding.readBigEndian(stored, at: 10, as: UInt64.self))
+                        timestamp: KeyEncoding.readBigEndian(stored, at: 10, as: UInt64.self),
+                        fragmented: stored[1] & fragmentedFlag != 0)
+    }
+
+    /// Writes a fragmented string's record: header, generation, value length.
+    static func encodeFragmentedString(expireAt: Int64, timestamp: UInt64, generation: UInt64, length: Int, into out: inout [UInt8]) {
+        encodeCollection(.string, expireAt: expireAt, timestamp: timestamp, generation: generation, count: UInt64(length), into: &out)
+        out[1] |= fragmentedFlag
     }
 
     @inline(__always)

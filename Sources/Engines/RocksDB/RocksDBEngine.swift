@@ -230,7 +230,7 @@ public final class RocksDBEngine: StorageEngine {
                 let stored: [UInt8]?
                 do { stored = try database.get(.metadata, key: metadataKey) } catch { return }  // retry next pass
                 if let current = stored, let meta = current.withUnsafeBytes({ Metadata.decode($0) }),
-                   meta.type != .string, !meta.isExpired(now: WallClock.nowMillis()),
+                   meta.type != .string || meta.fragmented, !meta.isExpired(now: WallClock.nowMillis()),
                    Metadata.collection(current)?.generation == generation {
                     return  // alive
                 }

@@ -328,6 +328,8 @@ final class RocksDBSession: EngineSession {
     func readRecord(now: Int64) throws(RocksDBError) -> Record? {
         guard let value = try readPinned(.metadata, key: keyScratch),
               let meta = Metadata.decode(value.bytes), !meta.isExpired(now: now) else { return nil }
+        // A fragmented string reads as the plain string it stands for.
+        if meta.fragmented { return wholeString(meta, record: Array(value.bytes)) }
         return Record(meta: meta, stored: Array(value.bytes))
     }
 

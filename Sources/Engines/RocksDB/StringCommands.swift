@@ -73,6 +73,7 @@ extension RocksDBSession {
               let meta = Metadata.decode(value.bytes), !meta.isExpired(now: WallClock.nowMillis())
         else { return reply.null() }
         guard meta.type == .string else { return reply.error(RedisError.wrongType) }
+        if meta.fragmented { return reply.bulk(bytes: wholeString(meta, record: Array(value.bytes)).stringValue) }
         reply.bulk(UnsafeRawBufferPointer(rebasing: value.bytes[Metadata.headerSize...]))
     }
 
@@ -89,8 +90,12 @@ extension RocksDBSession {
                 ends.append(keys.count)
             }
             reply.arrayHeader(args.count - 1)
-            try db.multiGet(.metadata, keys: keys, ends: ends) { _, value in
+            try db.multiGet(.metadata, keys: keys, ends: ends) { index, value in
                 if let value, let meta = Metadata.decode(value), !meta.isExpired(now: now), meta.type == .string {
+                    if meta.fragmented {
+                        keyScratch = Array(keys[(index == 0 ? 0 : ends[index - 1])..<ends[index]])
+                        return reply.bulk(bytes: wholeString(meta, record: Array(value)).stringValue)
+                    }
                     reply.bulk(UnsafeRawBufferPointer(rebasing: value[Metadata.headerSize...]))
                 } else {
                     reply.null()
@@ -103,6 +108,10 @@ extension RocksDBSession {
             encodeKey(key)
             if let value = try readPinned(.metadata, key: keyScratch),
                let meta = Metadata.decode(value.bytes), !meta.isExpired(now: now), meta.type == .string {
+                if meta.fragmented {
+                    reply.bulk(bytes: wholeString(meta, record: Array(value.bytes)).stringValue)
+                    continue
+                }
                 reply.bulk(UnsafeRawBufferPointer(rebasing: value.bytes[Metadata.headerSize...]))
             } else {
                 reply.null()
@@ -253,6 +262,7 @@ extension RocksDBSession {
               let meta = Metadata.decode(value.bytes), !meta.isExpired(now: WallClock.nowMillis())
         else { return reply.integer(0) }
         guard meta.type == .string else { return reply.error(RedisError.wrongType) }
+        if meta.fragmented { return reply.integer(Metadata.collection(Array(value.bytes)).map { Int($0.count) } ?? 0) }
         reply.integer(value.bytes.count - Metadata.headerSize)
     }
 

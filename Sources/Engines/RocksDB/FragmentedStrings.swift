@@ -1,0 +1,73 @@
+/// Large strings in fragments, so that SETBIT (and GETBIT) on a big bitmap touch one fragment
+/// instead of the whole value: Kvrocks splits bitmaps into 1 KiB fragments; Dynamis does it for
+/// any string that SETBIT grows or finds past `fragmentSize`. The metadata record keeps the
+/// string type (with `Metadata.fragmentedFlag`), a generation and the value's length; fragment
+/// `i` (bytes i·F ..< (i+1)·F) is a `subkeys` record under (key, generation, i as 4 big-endian
+/// bytes). A fragment of zeros is not stored, so a sparse bitmap costs only its set fragments.
+/// Every other reader gets the whole value from `readRecord` (O(length), as Redis's own reads
+/// of a string are), and any other write of the key stores a plain string again; the fragments
+/// of a replaced or deleted value are reclaimed by the orphan sweep, as a collection's are.
+extension RocksDBSession {
+    /// Bytes per fragment; also the largest string SETBIT keeps whole.
+    static let fragmentSize = 4096
+
+    /// The `subkeys` key of fragment `index` of the key in `keyScratch`.
+    func fragmentKey(generation: UInt64, index: Int) -> [UInt8] {
+        var out = KeyEncoding.subkeyPrefix(metadataKey: keyScratch, generation: generation)
+        KeyEncoding.appendBigEndian(UInt32(index), to: &out)
+        return out
+    }
+
+    /// Fragment `index`, zero-filled to `fragmentSize` when it is not stored.
+    func readFragment(generation: UInt64, index: Int) throws(RocksDBError) -> [UInt8] {
+        var bytes = try readStored(.subkeys, key: fragmentKey(generation: generation, index: index)) ?? []
+        if bytes.count < Self.fragmentSize { bytes += repeatElement(0, count: Self.fragmentSize - bytes.count) }
+        return bytes
+    }
+
+    /// Stages fragment `index` (its deletion when it is all zeros).
+    func stageFragment(generation: UInt64, index: Int, _ bytes: ArraySlice<UInt8>) {
+        let key = fragmentKey(generation: generation, index: index)
+        if bytes.allSatisfy({ $0 == 0 }) {
+            stageElement(key, value: nil)
+        } else {
+            bytes.withUnsafeBytes { stageElement(key, value: $0) }
+        }
+    }
+
+    /// Stages the record of the fragmented string in `keyScratch`.
+    func stageFragmentedRecord(generation: UInt64, length: Int, expireAt: Int64) {
+        Metadata.encodeFragmentedString(expireAt: expireAt, timestamp: stamp, generation: generation, length: length,
+                                        into: &valueScratch)
+        putInto(immediate, .metadata)
+    }
+
+    /// A fragmented string's record as the plain string record it stands for: the fragments
+    /// read in one walk, the gaps zeros.
+    func wholeString(_ meta: Metadata, record: [UInt8]) -> Record {
+        let (generation, length64) = Metadata.collection(record) ?? (0, 0)
+        let length = Int(length64)
+        var stored: [UInt8] = []
+        Metadata.encodeString(expireAt: meta.expireAt, timestamp: meta.timestamp, value: UnsafeRawBufferPointer(start: nil, count: 0),
+                              into: &stored)
+        stored += repeatElement(0, count: length)
+        let prefix = KeyEncoding.subkeyPrefix(metadataKey: keyScratch, generation: generation)
+        let iterator = RocksIterator(db, .subkeys, scan: false, through: transaction)
+        iterator.seek(prefix)
+        while iterator.isValid {
+            let key = iterator.key
+            guard key.starts(with: prefix), key.count == prefix.count + 4 else { break }
+            let index = key.withUnsafeBytes { Int(KeyEncoding.readBigEndian($0, at: prefix.count, as: UInt32.self)) }
+            let start = index * Self.fragmentSize
+            if start < length {
+                let bytes = iterator.value
+                let count = min(bytes.count, length - start)
+                stored.replaceSubrange((Metadata.headerSize + start)..<(Metadata.headerSize + start + count), with: bytes.prefix(count))
+            }
+            iterator.next()
+        }
+        var plain = meta
+        plain.fragmented = false
+        return Record(meta: plain, stored: stored)
+    }
+}
