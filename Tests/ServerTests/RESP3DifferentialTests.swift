@@ -1,4 +1,5 @@
 import Foundation
+import Protocol
 import TestSupport
 import Testing
 
@@ -97,5 +98,27 @@ struct RESP3DifferentialTests {
             }
         }
         #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+    }
+}
+
+/// Every command in the table with one argument too few (and, for fixed arities, one too
+/// many) against redis-server 7.0: the arity error must be Redis's, word for word (issue 20).
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct ArityDifferentialTests {
+    @Test func everyCommandsArityErrorMatchesRedis() throws {
+        let harness = try DifferentialHarness()
+        defer { harness.stop() }
+        var script: [[String]] = []
+        for spec in CommandTable.all where spec.id != .refused && spec.id != .forwarded {
+            let name = spec.text
+            // Dynamis's own commands, and Dynomite's, have no redis-server counterpart.
+            if name.hasPrefix("dynamis.") || name.hasPrefix("dyno_") { continue }
+            let needed = abs(spec.arity)
+            if needed >= 2 { script.append([name.uppercased()] + Array(repeating: "x", count: needed - 2)) }
+            if spec.arity > 0 { script.append([name] + Array(repeating: "x", count: needed)) }
+        }
+        #expect(script.count > 200)
+        let differences = try harness.run(script: script)
+        #expect(differences.isEmpty, "\(differences.count) differences\n\(differences.prefix(20).joined(separator: "\n"))")
     }
 }

@@ -12,7 +12,7 @@ struct TransactionTests {
         ["EXEC"], ["DISCARD"], ["UNWATCH"], ["WATCH"], ["MULTI"], ["MULTI"], ["SET", "a", "1"], ["WATCH", "a"], ["INCR", "a"],
         ["INCR", "a"], ["LPUSH", "a", "x"], ["GET", "a"], ["PING"], ["ECHO", "hi"], ["EXEC"],
         // Queue-time errors abort the whole transaction.
-        ["MULTI"], ["SET", "a"], ["NOPE"], ["SET", "a", "2"], ["EXEC"], ["GET", "a"],
+        ["MULTI"], ["SET", "a"], ["NOPE"], ["SET", "a", "2"], ["EXEC"], ["GET", "a"], ["MULTI"], ["SET", "a", "3"], ["EXEC", "now"], ["EXEC"], ["GET", "a"], ["WATCH", "a"], ["EXEC", "x"], ["MULTI"], ["SET", "a", "4"], ["EXEC"], ["GET", "a"],
         ["MULTI"], ["SET", "b", "1"], ["DISCARD"], ["EXEC"], ["GET", "b"], ["MULTI"], ["EXEC"],
         // Blocking pops never block inside MULTI.
         ["MULTI"], ["BLPOP", "q", "0"], ["RPUSH", "q", "v"], ["BLPOP", "q", "0"], ["LLEN", "q"], ["EXEC"],

@@ -250,8 +250,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
         }
         guard spec.acceptsArgumentCount(arguments.count) else {
             loop.counters.errors[ErrorCause.arity.rawValue] += 1
+            let message = "wrong number of arguments for '\(spec.name)' command"
+            if spec.id == .exec { return abortTransaction(because: message) }
             if state.multi != nil { state.multiFailed = true }
-            return reply.error("ERR wrong number of arguments for '\(spec.name)' command")
+            return reply.error("ERR " + message)
         }
         if state.multi != nil || spec.id.isTransactionControl {
             return transactionCommand(spec)

@@ -25,6 +25,15 @@ extension ClientConnectionHandler {
         return nil
     }
 
+    /// A refused EXEC (Redis's `execCommandAbort`): any open transaction and every WATCH are
+    /// dropped, in or out of MULTI.
+    func abortTransaction(because message: String) {
+        state.multi = nil
+        state.multiFailed = false
+        session.unwatch(&state.watching)
+        replyWriter.error("EXECABORT Transaction discarded because of: " + message)
+    }
+
     func transactionCommand(_ spec: CommandSpec) {
         loop.counters.otherRequests += 1
         switch spec.id {
