@@ -7,6 +7,15 @@ public struct MemcachedRequest: Sendable {
         case set, add, replace, append, prepend, cas
         case delete, incr, decr, touch
         case version, quit, flushAll = "flush_all", verbosity, stats
+        /// The meta commands (memcached 1.6): get, set, delete, arithmetic, no-op, debug.
+        case mg, ms, md, ma, mn, me
+
+        public var isMeta: Bool {
+            switch self {
+            case .mg, .ms, .md, .ma, .mn, .me: return true
+            default: return false
+            }
+        }
     }
 
     /// What the backend answers with: a VALUE…END block, or one line.
@@ -15,6 +24,11 @@ public struct MemcachedRequest: Sendable {
         case line
         /// `STAT …` lines through `END` (stats).
         case stats
+        /// A meta command's answer: one line, or `VA <size> …` and its data block.
+        case meta
+        /// A quiet meta command sent with an `mn` behind it: the answer memcached did not
+        /// suppress (or nothing) and then `MN`, which the framer consumes.
+        case quietMeta
     }
 
     public let command: Command
@@ -24,11 +38,27 @@ public struct MemcachedRequest: Sendable {
     public let raw: ByteBuffer
     /// `noreply`: the backend sends nothing back, and neither does Dynamis.
     public let noreply: Bool
+    /// A meta command's `q` flag: memcached leaves out its uninteresting answers (a miss for
+    /// mg, success for ms/md/ma). Which ones depends on what happened, so the backend gets the
+    /// request with an `mn` behind it and its answer ends at `MN` (`quietMeta`).
+    public let quiet: Bool
+    /// An mg that changes the item (T touches, N creates on a miss): replicated as a write.
+    public let metaWrite: Bool
+
+    public init(command: Command, keys: [ByteBuffer], raw: ByteBuffer, noreply: Bool, quiet: Bool = false, metaWrite: Bool = false) {
+        self.command = command
+        self.keys = keys
+        self.raw = raw
+        self.noreply = noreply
+        self.quiet = quiet
+        self.metaWrite = metaWrite
+    }
 
     public var responseKind: ResponseKind {
         switch command {
         case .get, .gets, .gat, .gats: return .values
         case .stats: return .stats
+        case .mg, .ms, .md, .ma, .me: return quiet ? .quietMeta : .meta
         default: return .line
         }
     }
@@ -61,7 +91,7 @@ extension MemcachedRequest {
         if line.end < raw.writerIndex {
             out.writeImmutableBuffer(raw.getSlice(at: line.end, length: raw.writerIndex - line.end)!)
         }
-        return MemcachedRequest(command: command, keys: keys, raw: out, noreply: false)
+        return MemcachedRequest(command: command, keys: keys, raw: out, noreply: false, quiet: quiet, metaWrite: metaWrite)
     }
 
     /// A `cas` request as the `set` of the same key, flags, exptime and data, expecting a reply:
@@ -111,8 +141,21 @@ extension MemcachedRequest {
     /// Whether the command changes data (everything but the plain retrievals and `version`).
     public var isWrite: Bool {
         switch command {
-        case .get, .gets, .version, .quit, .verbosity: return false
+        case .get, .gets, .version, .quit, .verbosity, .me, .mn: return false
+        case .mg: return metaWrite
         default: return true
+        }
+    }
+}
+
+extension MemcachedRequest {
+    /// A meta command's flag tokens (after the key, and after ms's data length), as text.
+    public var metaFlags: [Substring] {
+        guard command.isMeta else { return [] }
+        let line = commandLine
+        let skip = command == .ms ? 3 : 2
+        return line.tokens.dropFirst(skip).map { token in
+            Substring(String(decoding: raw.getBytes(at: token.lowerBound, length: token.count) ?? [], as: UTF8.self))
         }
     }
 }

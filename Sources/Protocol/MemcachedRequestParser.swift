@@ -120,6 +120,39 @@ public struct MemcachedRequestParser: Sendable {
         case .version, .stats:
             // memcached answers these whatever the last word says.
             return .request(MemcachedRequest(command: command, keys: [], raw: buffer.readSlice(length: lineLength)!, noreply: false))
+        case .mn:
+            return .request(MemcachedRequest(command: command, keys: [], raw: buffer.readSlice(length: lineLength)!, noreply: false))
+        case .mg, .md, .ma, .me:
+            // Flags, key length and base64 keys are the backend's to check: it answers them as
+            // memcached does, because it is memcached.
+            guard let keyToken = arguments.first else { return command == .me ? badFormat() : wrongArity() }
+            let flags = arguments.dropFirst().map(text)
+            let quiet = command != .me && flags.contains("q")
+            let metaWrite = command == .mg && flags.contains { $0.hasPrefix("T") || $0.hasPrefix("N") }
+            let raw = buffer.readSlice(length: lineLength)!
+            let key = raw.getSlice(at: keyToken.lowerBound - lineStart + raw.readerIndex, length: keyToken.count)!
+            return .request(MemcachedRequest(command: command, keys: [key], raw: raw, noreply: false, quiet: quiet, metaWrite: metaWrite))
+        case .ms:
+            guard arguments.count >= 1 else { return wrongArity() }
+            guard arguments.count >= 2, text(arguments[1]).allSatisfy(\.isASCIIDigitCharacter), let length = Int(text(arguments[1])) else {
+                return badFormat()
+            }
+            if length > Self.maxValueLength {
+                buffer.moveReaderIndex(forwardBy: lineLength)
+                swallowing = length + 2
+                return next(from: &buffer)
+            }
+            let total = lineLength + length + 2
+            guard buffer.readableBytes >= total else { return nil }
+            let endOfData = lineStart + lineLength + length
+            guard buffer.getInteger(at: endOfData, as: UInt8.self) == 13, buffer.getInteger(at: endOfData + 1, as: UInt8.self) == 10 else {
+                buffer.moveReaderIndex(forwardBy: lineLength)
+                return .reply("CLIENT_ERROR bad data chunk", close: false)
+            }
+            let quiet = arguments.dropFirst(2).contains { text($0) == "q" }
+            let raw = buffer.readSlice(length: total)!
+            let key = raw.getSlice(at: arguments[0].lowerBound - lineStart + raw.readerIndex, length: arguments[0].count)!
+            return .request(MemcachedRequest(command: command, keys: [key], raw: raw, noreply: false, quiet: quiet))
         case .quit, .flushAll, .verbosity:
             return .request(MemcachedRequest(command: command, keys: [], raw: buffer.readSlice(length: lineLength)!, noreply: isNoreply))
         }
@@ -142,4 +175,9 @@ public struct MemcachedRequestParser: Sendable {
         if let s = start { result.append(s..<to) }
         return result
     }
+}
+
+extension Character {
+    /// 0-9 only (memcached's data lengths are plain decimal).
+    var isASCIIDigitCharacter: Bool { ("0"..."9").contains(self) }
 }

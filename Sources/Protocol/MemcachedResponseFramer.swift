@@ -8,6 +8,7 @@ public struct MemcachedResponseFramer: Sendable {
     public init() {}
 
     public mutating func next(from buffer: inout ByteBuffer, kind: MemcachedRequest.ResponseKind) throws(Malformed) -> ByteBuffer? {
+        if kind == .meta || kind == .quietMeta { return try meta(from: &buffer, quiet: kind == .quietMeta) }
         let start = buffer.readerIndex
         var position = start
         let end = buffer.writerIndex
@@ -46,5 +47,36 @@ public struct MemcachedResponseFramer: Sendable {
             position = lineEndIndex + 2 + length + 2
             guard position <= end else { return nil }
         }
+    }
+
+    /// A meta answer: one line, or `VA <size> <flags>*` and `size` bytes of data; for a quiet
+    /// request, then `MN` (consumed, not returned), or `MN` alone for a suppressed answer.
+    private func meta(from buffer: inout ByteBuffer, quiet: Bool) throws(Malformed) -> ByteBuffer? {
+        let view = buffer.readableBytesView
+        guard let newline = view.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+        let start = buffer.readerIndex
+        let line = view[start..<newline]
+        guard line.last == 13 else { throw Malformed() }
+        if quiet, line.elementsEqual("MN\r".utf8) {
+            buffer.moveReaderIndex(forwardBy: newline + 1 - start)
+            return ByteBuffer()
+        }
+        var end = newline + 1
+        if line.starts(with: "VA ".utf8) {
+            let fields = line.dropFirst(3).split(separator: UInt8(ascii: " "), maxSplits: 1)
+            guard let first = fields.first, let size = Int(String(decoding: first.filter { $0 != 13 }, as: UTF8.self)), size >= 0 else {
+                throw Malformed()
+            }
+            end += size + 2
+        }
+        if quiet {
+            guard buffer.writerIndex >= end + 4 else { return nil }
+            guard buffer.getString(at: end, length: 4) == "MN\r\n" else { throw Malformed() }
+            let answer = buffer.getSlice(at: start, length: end - start)!
+            buffer.moveReaderIndex(to: end + 4)
+            return answer
+        }
+        guard buffer.writerIndex >= end else { return nil }
+        return buffer.readSlice(length: end - start)
     }
 }

@@ -119,6 +119,36 @@ struct MemcachedCluster {
 
     /// Read-your-writes at DC_ONE through a node that owns none of the keys: pipelined
     /// `noreply` sets, each followed by a get of its key, all answer the value just set.
+    /// Meta commands through a 3-rack cluster (#21): ms/md/ma replicate to every rack's
+    /// memcached, mg reads through any node, quiet pipelines keep their order, and a meta
+    /// compare-and-swap (C flag), which no set of copies with their own cas uniques could pass,
+    /// is refused with a clear error.
+    @Test func metaCommandsReplicateAndQuietPipelinesKeepOrder() throws {
+        let backends = try (0..<3).map { _ in try MemcachedServer() }
+        defer { for backend in backends { backend.stop() } }
+        let cluster = try Self.start([[1, 1, 1]], backends: backends,
+                                     extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM", "timeout: 10000"])
+        defer { cluster.remove() }
+        let clients = try cluster.members.map { try MemcachedTestClient(port: $0.port) }
+        #expect(try clients[0].meta(Array("ms mk 5 T0 F3\r\nhello\r\n".utf8)) == "HD\r\nMN\r\n")
+        for client in clients { #expect(try client.meta(Array("mg mk v f k\r\n".utf8)) == "VA 5 f3 kmk\r\nhello\r\nMN\r\n") }
+        for backend in backends {
+            #expect(try MemcachedTestClient(port: backend.port).meta(Array("mg mk v\r\n".utf8)) == "VA 5\r\nhello\r\nMN\r\n")
+        }
+        #expect(try clients[1].meta(Array("ma n N0 J10 v\r\n".utf8)) == "VA 2\r\n10\r\nMN\r\n")
+        #expect(try clients[2].meta(Array("ma n v\r\n".utf8)) == "VA 2\r\n11\r\nMN\r\n")
+        #expect(try clients[0].meta(Array("mg n v\r\n".utf8)) == "VA 2\r\n11\r\nMN\r\n")
+        #expect(try clients[0].meta(Array("md mk q\r\nmg mk v q\r\nmd mk q\r\n".utf8)) == "NF\r\nMN\r\n")
+        for backend in backends {
+            #expect(try MemcachedTestClient(port: backend.port).meta(Array("mg mk v\r\n".utf8)) == "EN\r\nMN\r\n")
+        }
+        var batch = ""
+        for i in 0..<200 { batch += "ms p\(i) 3 q\r\nv\(i % 10)x\r\nmg p\(i) v q\r\nmg gone\(i) v q\r\n" }
+        #expect(try clients[1].meta(Array(batch.utf8)) == (0..<200).map { "VA 3\r\nv\($0 % 10)x\r\n" }.joined() + "MN\r\n")
+        let refused = try clients[2].meta(Array("ms mk 2 C12\r\nhi\r\n".utf8))
+        #expect(refused.hasPrefix("SERVER_ERROR Dynomite: meta compare-and-swap"), "\(refused)")
+    }
+
     @Test func aPipelinedGetSeesTheConnectionsOwnNoreplyWrites() throws {
         let backends = try (0..<2).map { _ in try MemcachedServer() }
         defer { for backend in backends { backend.stop() } }

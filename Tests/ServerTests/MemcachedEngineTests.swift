@@ -45,6 +45,51 @@ struct MemcachedEngineTests {
         #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
     }
 
+    /// The meta commands (mg, ms, md, ma, mn) with their flags, quiet mode, base64 keys and
+    /// every malformed form, to memcached directly and through Dynamis: byte-identical (#21).
+    static let metaRequests: [String] = [
+        "mn\r\n", "mn extra\r\n", "mg foo v\r\n", "mg foo v q\r\n", "mg foo v q k O77\r\n", "ms foo 2\r\nhi\r\n",
+        "ms foo 2 q\r\nhi\r\n", "mg foo v\r\n", "mg foo v k O123 f s\r\n", "mg foo q k v\r\n", "mg foo q\r\n", "mg foo\r\n",
+        "mg foo v\r\nmg foo v q\r\nmg nope v q\r\nmg nope k q O5\r\n", "ms foo 2 T0 F5\r\nhi\r\n", "mg foo f v t\r\n",
+        "md missing q\r\n", "md foo q\r\n", "md foo\r\n", "ma cnt q\r\n", "ma cnt N0 J5 v\r\n", "ma cnt q v\r\n", "ma cnt q\r\n",
+        "ma cnt v\r\n", "ma cnt MD D2 v\r\n", "ma cnt MD D100 v\r\n", "ma cnt2 q N0 J1 MI\r\n", "ma cnt q MZ\r\n",
+        "ms foo 2 MA\r\n!!\r\n", "ms foo 2 MP q\r\n<<\r\n", "mg foo v\r\n", "ms new 2 ME q\r\nhi\r\n", "ms new 2 ME q\r\nhi\r\n",
+        "ms new 2 MR\r\nho\r\n", "ms none 2 MR\r\nho\r\n", "ms foo 2 MZ q\r\nhi\r\n", "ms foo 2 I\r\nhi\r\n",
+        "md foo I T30\r\nmg foo v\r\n", "ms foo 3 I\r\nnew\r\nmg foo v\r\n", "ms foo S2\r\nhi\r\n", "ms foo\r\n", "ms foo x\r\n",
+        "ms foo -1\r\n", "ms\r\n", "md\r\n", "ma\r\n", "mg\r\n", "me\r\n", "mg " + String(repeating: "a", count: 251) + " v\r\n",
+        "mg foo zz\r\n", "mg foo v v v\r\n", "mg foo b\r\n", "mg Zm9v b v k\r\n", "ms Zm9v 4 b\r\nbase\r\n", "mg foo v\r\n",
+        "mg foo O123456789012345678901234567890123 v\r\n", "mx foo\r\n", "ma missing\r\n", "ma foo\r\n", "ms foo 0\r\n\r\nmg foo v\r\n",
+        "ms foo 2 T0 F5\r\nhixx\r\n", "ms big 2000000\r\n" + String(repeating: "h", count: 2_000_000) + "\r\n", "mg big v\r\n",
+        "ms foo 2 C1\r\nhi\r\n", "md foo C1 q\r\n", "set classic 0 0 1\r\nc\r\nmg classic v f\r\n",
+    ]
+
+    @Test func metaCommandsMatchMemcached() throws {
+        let direct = try MemcachedServer()
+        defer { direct.stop() }
+        let backend = try MemcachedServer()
+        defer { backend.stop() }
+        let node = try DynamisProcess.inFront(ofMemcached: backend)
+        defer { node.remove() }
+        let a = try MemcachedTestClient(port: direct.port)
+        let b = try MemcachedTestClient(port: node.port)
+        var differences: [String] = []
+        for request in Self.metaRequests {
+            let expected = try a.meta(Array(request.utf8))
+            let actual = try b.meta(Array(request.utf8))
+            if expected != actual {
+                differences.append("\(String(request.prefix(60)).debugDescription)\n  memcached: \(expected.prefix(200).debugDescription)\n  dynamis:   \(actual.prefix(200).debugDescription)")
+            }
+        }
+        #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+        // The debug command answers through the node too (its fields change with time).
+        #expect(try b.meta(Array("me foo\r\n".utf8)).hasPrefix("ME foo exp="))
+        // A pipeline of quiet sets and gets keeps its answers in order through the node.
+        var batch = ""
+        for i in 0..<500 { batch += "ms q\(i) 2 q\r\nv\(i % 10)\r\nmg q\(i) v k q\r\nmg miss\(i) v q\r\n" }
+        let answers = try b.meta(Array(batch.utf8))
+        #expect(answers == (0..<500).map { "VA 2 kq\($0)\r\nv\($0 % 10)\r\n" }.joined() + "MN\r\n")
+    }
+
     @Test func noreplyAndPipelinesKeepOrder() throws {
         let backend = try MemcachedServer()
         defer { backend.stop() }

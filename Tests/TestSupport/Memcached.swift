@@ -81,6 +81,29 @@ public final class MemcachedTestClient {
         }
     }
 
+    /// Sends meta requests with an `mn` behind them and reads every answer through its `MN`
+    /// (quiet requests may answer nothing; `VA` answers carry data).
+    public func meta(_ bytes: [UInt8]) throws -> String {
+        try socket.sendRaw(bytes + Array("mn\r\n".utf8))
+        // One MN for ours and one for each no-op in the request itself.
+        var remaining = 1 + String(decoding: bytes, as: UTF8.self).components(separatedBy: "\r\n")
+            .filter { $0 == "mn" || $0.hasPrefix("mn ") }.count
+        var out: [UInt8] = []
+        while true {
+            let line = try socket.readLine()
+            out += line
+            let text = String(decoding: line, as: UTF8.self)
+            if text == "MN\r\n" {
+                remaining -= 1
+                if remaining == 0 { return String(decoding: out, as: UTF8.self) }
+            }
+            if text.hasPrefix("VA ") {
+                let length = Int(text.dropFirst(3).split(separator: " ")[0].trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+                out += try socket.readExactly(length + 2)
+            }
+        }
+    }
+
     public func isClosedByPeer() -> Bool { socket.isClosedByPeer() }
 
     static func isRetrieval(_ bytes: [UInt8]) -> Bool {

@@ -11,7 +11,15 @@ final class MemcachedSession: ForwardingSession<MemcachedWire>, EngineSession {
 
     func execute(memcached request: MemcachedRequest, origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
         let kind: UInt8? = request.noreply ? nil : request.responseKind.rawValue
-        if let error = pool.connection(for: origin.client).send(raw: request.raw, kind: kind, origin: origin) {
+        var raw = request.raw
+        if request.quiet {
+            // The answer ends at the no-op's MN whether memcached suppressed it or not.
+            raw = ByteBuffer()
+            raw.reserveCapacity(request.raw.readableBytes + 4)
+            raw.writeImmutableBuffer(request.raw)
+            raw.writeStaticString("mn\r\n")
+        }
+        if let error = pool.connection(for: origin.client).send(raw: raw, kind: kind, origin: origin) {
             if !request.noreply {
                 // "ERR Storage: ..." in Redis terms; memcached clients expect SERVER_ERROR.
                 reply.buffer.writeString("SERVER_ERROR " + error.message.dropFirst("ERR ".count) + "\r\n")

@@ -353,6 +353,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
                     closing = true
                     return
                 }
+                if request.command == .mn {
+                    // The no-op answers in its place, after everything before it.
+                    reply.buffer.writeStaticString("MN\r\n")
+                    keepReplyOrder()
+                    continue
+                }
                 let isRead = !request.isWrite
                 if isRead { loop.counters.readRequests += 1 } else { loop.counters.writeRequests += 1 }
                 if let coordinator = loop.coordinator {

@@ -16,7 +16,7 @@ extension Coordinator {
 
     private func route(memcached request: MemcachedRequest, _ context: Context) -> PendingReply {
         switch request.command {
-        case .version, .verbosity, .quit, .stats:
+        case .version, .verbosity, .quit, .stats, .mn:
             // Answered by this node's own memcached: stats describe one server.
             return replicate(.memcached(request), isWrite: false, token: nil, context)
         case .flushAll:
@@ -32,7 +32,24 @@ extension Coordinator {
         case .set, .add, .replace, .append, .prepend, .delete, .incr, .decr, .touch:
             let token = tokenizer.token(of: request.keys[0].readableBytesView)
             return replicate(.memcached(request), isWrite: true, token: token, context)
+        case .mg, .ms, .md, .ma, .me:
+            return routeMeta(request, context)
         }
+    }
+
+    /// A meta command on its key's replicas: ms, md, ma and an mg that touches or creates are
+    /// writes. Answers carrying one copy's own metadata (mg's cas, TTL, last access, hit
+    /// flags; me's dump) come from one replica (DC_ONE), as gets does. A compare-and-swap by
+    /// the C flag is refused: each copy has its own cas unique, so no value could pass on all.
+    private func routeMeta(_ request: MemcachedRequest, _ context: Context) -> PendingReply {
+        let flags = request.metaFlags
+        if request.command != .mg, request.command != .me, flags.contains(where: { $0.hasPrefix("C") }) {
+            return decided(error: "ERR Dynomite: meta compare-and-swap (the C flag) needs a single copy of the item; in a cluster use gets and cas")
+        }
+        let token = tokenizer.token(of: request.keys[0].readableBytesView)
+        let perCopy = request.command == .me
+            || (request.command == .mg && flags.contains { ["c", "t", "l", "h"].contains($0) })
+        return replicate(.memcached(request), isWrite: request.isWrite, token: token, context, level: perCopy ? .dcOne : nil)
     }
 
     /// A retrieval, split per owner set when its keys live apart. `gets` and `gats` answer from
