@@ -203,6 +203,42 @@ struct MemcachedCluster {
         }
     }
 
+    /// libmemcached's load generator, `memcslap`, runs clean (exit 0, no errors, every
+    /// operation counted) through a memcached-engine node and through a 3-rack cluster: sets,
+    /// gets and multi-gets, with noreply and buffered requests, from several threads.
+    @Test func memcslapRunsCleanThroughANodeAndACluster() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/memcslap") else {
+            Issue.record("memcslap is missing: `make deps` installs libmemcached-tools")
+            return
+        }
+        let directory = TemporaryDirectory("memcslap")
+        defer { directory.remove() }
+        func slap(_ port: Int, _ options: String) -> (Int32, String) {
+            let log = directory.path + "/slap-\(port).log"
+            let status = system("timeout 120 memcslap -s 127.0.0.1:\(port) \(options) > \(log) 2>&1 < /dev/null")
+            return (status >> 8, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+        }
+        let runs = ["-F -t set -c 4 -e 1000", "-t get -c 4 -e 1000", "-t mget -c 2 -e 300", "-R -t set -c 2 -e 1000", "-B -t get -c 2 -e 1000"]
+        let single = try MemcachedServer()
+        defer { single.stop() }
+        let node = try DynamisProcess.inFront(ofMemcached: single)
+        defer { node.remove() }
+        let backends = try (0..<3).map { _ in try MemcachedServer() }
+        defer { for backend in backends { backend.stop() } }
+        let cluster = try Self.start([[1, 1, 1]], backends: backends, extraConfig: ["timeout: 10000"])
+        defer { cluster.remove() }
+        for port in [node.port, cluster.members[1].port] {
+            for options in runs {
+                let (status, output) = slap(port, options)
+                #expect(status == 0 && output.contains("Time total") && !output.lowercased().contains("error")
+                        && !output.lowercased().contains("failure"), "memcslap \(options) on \(port): \(output)")
+            }
+        }
+        // The loads really went through: the backends hold the keys memcslap set.
+        let items = try MemcachedTestClient(port: single.port).meta(Array("stats\r\n".utf8))
+        #expect(items.contains("STAT curr_items ") && !items.contains("STAT curr_items 0\r\n"), "\(items)")
+    }
+
     @Test func theLauncherStartsAMemcachedEngineClusterAndStopsEveryProcess() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let directory = TemporaryDirectory("dynamis-launcher")
