@@ -90,6 +90,17 @@ struct DynomiteCompatibilityTests {
                     "secure_server_option", "pem_key_file"] {
             #expect(config.warnings.contains { $0.contains("'\(key)'") }, "\(key): \(config.warnings)")
         }
+        // Dynomite's test tooling writes secure_server_option datacenter with its shared RSA
+        // key and no certificates: accepted, with the plaintext links said in a warning.
+        let tooling = try ConfigLoader.parse("dyn_o_mite:\n  listen: 127.0.0.1:1\n  secure_server_option: datacenter\n  pem_key_file: conf/dynomite.pem\n")
+        #expect(tooling.secureServerOption == "none")
+        #expect(tooling.warnings.contains { $0.contains("PLAINTEXT") && $0.contains("'datacenter'") })
+        // Without the key Dynomite refuses to start, and so does Dynamis (no certificates either).
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse("dyn_o_mite:\n  listen: 127.0.0.1:1\n  secure_server_option: datacenter\n") }
+        // Half a set of certificates is a mistake, key or not.
+        #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse("dyn_o_mite:\n  listen: 127.0.0.1:1\n  secure_server_option: all\n  pem_key_file: k.pem\n  tls_cert_file: c.pem\n")
+        }
         #expect(throws: ConfigError.self) { try ConfigLoader.parse("dyn_o_mite:\n  listen: 127.0.0.1:1\n  mbuf_size: 1000\n") }
         #expect(throws: ConfigError.self) { try ConfigLoader.parse("dyn_o_mite:\n  listen: 127.0.0.1:1\n  max_msgs: 10\n") }
     }

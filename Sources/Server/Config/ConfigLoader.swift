@@ -56,6 +56,7 @@ public enum ConfigLoader {
         var sawServers = false
         var sawListen = false
         var sawStatsListen = false
+        var sawPemKey = false
         for (keyNode, value) in pool {
             guard let key = keyNode.string else { throw ConfigError(key: nil, "a setting name must be a string") }
             guard seen.insert(key).inserted else { throw ConfigError(key: key, "appears twice") }
@@ -92,6 +93,7 @@ public enum ConfigLoader {
                 }
             case "pem_key_file":
                 _ = try field.scalar()
+                sawPemKey = true
                 config.warnings.append("key 'pem_key_file' is accepted but not used: Dynamis encrypts peer links with TLS (secure_server_option with tls_cert_file, tls_key_file and tls_ca_cert_file), which replaces Dynomite's shared RSA key")
             case "mbuf_size":
                 let size = try field.integer(min: 512, max: 512_000)
@@ -167,6 +169,14 @@ public enum ConfigLoader {
         guard sawListen else { throw ConfigError(key: "listen", "is required (the client address, e.g. 127.0.0.1:8102)") }
         if config.listen.port == 0, config.tls.port == nil {
             throw ConfigError(key: "listen", "port 0 turns the plaintext client port off, which needs tls_port for clients to connect")
+        }
+        if config.tls.port == nil, config.secureServerOption != "none", sawPemKey,
+           config.tls.certFile == nil, config.tls.keyFile == nil, config.tls.caCertFile == nil {
+            // A config as Dynomite's tooling writes it: encryption by its shared RSA key, which
+            // Dynamis does not implement (AES with the key as IV and no MAC). Refusing it would
+            // refuse Dynomite's own generated configs; the links stay plaintext, said loudly.
+            config.warnings.append("key 'secure_server_option' value '\(config.secureServerOption)' asks for encrypted peer links, but only Dynomite's pem_key_file is set: Dynamis encrypts peer links with TLS certificates (tls_cert_file, tls_key_file and tls_ca_cert_file; tools/tls-certs makes a set), so these links stay PLAINTEXT until they are configured")
+            config.secureServerOption = "none"
         }
         if config.tls.port != nil || config.secureServerOption != "none" {
             let user = config.tls.port != nil ? "tls_port" : "secure_server_option \(config.secureServerOption)"
