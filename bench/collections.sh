@@ -16,7 +16,7 @@ redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --daemonize no >"$work/redis.log" 2>&1 &
 redis_pid=$!; pids+=($!)
 dyn_port=$(free_port)
-printf 'dyn_o_mite:\n  listen: 127.0.0.1:%s\n  data_store: rocksdb\n  data_dir: %s/data\n' "$dyn_port" "$work" >"$work/dynamis.yml"
+printf 'dyn_o_mite:\n  listen: 127.0.0.1:%s\n  stats_listen: 127.0.0.1:%s\n  data_store: rocksdb\n  data_dir: %s/data\n' "$dyn_port" "$(free_port)" "$work" >"$work/dynamis.yml"
 .build/release/dynamis -c "$work/dynamis.yml" >"$work/dynamis.log" 2>&1 &
 dyn_pid=$!; pids+=($!)
 wait_port "$redis_port"; wait_port "$dyn_port"

@@ -38,6 +38,7 @@ dyn_port=$(free_port)
 cat >"$work/dynamis.yml" <<YAML
 dyn_o_mite:
   listen: 127.0.0.1:$dyn_port
+  stats_listen: 127.0.0.1:$(free_port)
   data_store: rocksdb
   data_dir: $work/data
   fsync: everysec

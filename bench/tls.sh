@@ -17,6 +17,7 @@ port=$(free_port); tls_port=$(free_port)
 cat >"$work/dynamis.yml" <<YAML
 dyn_o_mite:
   listen: 127.0.0.1:$port
+  stats_listen: 127.0.0.1:$(free_port)
   tls_port: $tls_port
   tls_cert_file: $work/tls/node.crt
   tls_key_file: $work/tls/node.key

@@ -21,14 +21,14 @@ public func freePort() -> Int {
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
-/// Whether nothing listens on (or holds) `port` of 127.0.0.1 right now.
-public func isPortFree(_ port: Int) -> Bool {
+/// Whether nothing listens on (or holds) `port` of `host` (127.0.0.1) right now.
+public func isPortFree(_ port: Int, host: String = "127.0.0.1") -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = in_port_t(UInt16(port).bigEndian)
-    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+    inet_pton(AF_INET, host, &address.sin_addr)
     return withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     } == 0
@@ -95,10 +95,10 @@ public final class ChildProcess {
 }
 
 /// Waits until something accepts TCP connections on the port (whatever protocol it speaks).
-public func waitForPort(_ port: Int, seconds: Double = 20, while alive: () -> Bool = { true }) -> Bool {
+public func waitForPort(_ port: Int, host: String = "127.0.0.1", seconds: Double = 20, while alive: () -> Bool = { true }) -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline && alive() {
-        if (try? RESPTestClient(port: port, timeoutSeconds: 1)) != nil { return true }
+        if (try? RESPTestClient(port: port, host: host, timeoutSeconds: 1)) != nil { return true }
         usleep(20_000)
     }
     return false
@@ -267,8 +267,9 @@ extension DynamisProcess {
 
 /// One HTTP/1.1 request over a raw socket (tests need no HTTP client package); the server
 /// closes the connection after answering.
-public func httpRequest(port: Int, method: String = "GET", path: String, headers: [String] = []) throws -> (status: Int, body: String) {
-    let client = try RESPTestClient(port: port)
+public func httpRequest(port: Int, host: String = "127.0.0.1", method: String = "GET", path: String,
+                        headers: [String] = []) throws -> (status: Int, body: String) {
+    let client = try RESPTestClient(port: port, host: host)
     let extra = headers.map { $0 + "\r\n" }.joined()
     try client.sendRaw(Array("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\(extra)\r\n".utf8))
     var response: [UInt8] = []
