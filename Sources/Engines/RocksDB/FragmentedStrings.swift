@@ -42,29 +42,27 @@ extension RocksDBSession {
         putInto(immediate, .metadata)
     }
 
-    /// A fragmented string's record as the plain string record it stands for: the fragments
-    /// read in one walk, the gaps zeros.
-    func wholeString(_ meta: Metadata, record: [UInt8]) -> Record {
+    /// A fragmented string's record as the plain string record it stands for: each fragment
+    /// the length covers read by its key (an iterator's step past the last fragment could
+    /// crawl over the deletion markers of other keys' removed elements), the gaps zeros.
+    func wholeString(_ meta: Metadata, record: [UInt8]) throws(RocksDBError) -> Record {
         let (generation, length64) = Metadata.collection(record) ?? (0, 0)
         let length = Int(length64)
         var stored: [UInt8] = []
         Metadata.encodeString(expireAt: meta.expireAt, timestamp: meta.timestamp, value: UnsafeRawBufferPointer(start: nil, count: 0),
                               into: &stored)
-        stored += repeatElement(0, count: length)
-        let prefix = KeyEncoding.subkeyPrefix(metadataKey: keyScratch, generation: generation)
-        let iterator = RocksIterator(db, .subkeys, scan: false, through: transaction)
-        iterator.seek(prefix)
-        while iterator.isValid {
-            let key = iterator.key
-            guard key.starts(with: prefix), key.count == prefix.count + 4 else { break }
-            let index = key.withUnsafeBytes { Int(KeyEncoding.readBigEndian($0, at: prefix.count, as: UInt32.self)) }
-            let start = index * Self.fragmentSize
-            if start < length {
-                let bytes = iterator.value
-                let count = min(bytes.count, length - start)
-                stored.replaceSubrange((Metadata.headerSize + start)..<(Metadata.headerSize + start + count), with: bytes.prefix(count))
+        stored.reserveCapacity(Metadata.headerSize + length)
+        var index = 0
+        while stored.count - Metadata.headerSize < length {
+            let want = min(Self.fragmentSize, length - (stored.count - Metadata.headerSize))
+            let bytes = try readStored(.subkeys, key: fragmentKey(generation: generation, index: index))
+            if let bytes {
+                stored += bytes.prefix(want)
+                if bytes.count < want { stored += repeatElement(0, count: want - bytes.count) }
+            } else {
+                stored += repeatElement(0, count: want)
             }
-            iterator.next()
+            index += 1
         }
         var plain = meta
         plain.fragmented = false

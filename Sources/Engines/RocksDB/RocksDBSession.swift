@@ -329,7 +329,7 @@ final class RocksDBSession: EngineSession {
         guard let value = try readPinned(.metadata, key: keyScratch),
               let meta = Metadata.decode(value.bytes), !meta.isExpired(now: now) else { return nil }
         // A fragmented string reads as the plain string it stands for.
-        if meta.fragmented { return wholeString(meta, record: Array(value.bytes)) }
+        if meta.fragmented { return try wholeString(meta, record: Array(value.bytes)) }
         return Record(meta: meta, stored: Array(value.bytes))
     }
 

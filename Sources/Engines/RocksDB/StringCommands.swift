@@ -73,7 +73,7 @@ extension RocksDBSession {
               let meta = Metadata.decode(value.bytes), !meta.isExpired(now: WallClock.nowMillis())
         else { return reply.null() }
         guard meta.type == .string else { return reply.error(RedisError.wrongType) }
-        if meta.fragmented { return reply.bulk(bytes: wholeString(meta, record: Array(value.bytes)).stringValue) }
+        if meta.fragmented { return reply.bulk(bytes: try wholeString(meta, record: Array(value.bytes)).stringValue) }
         reply.bulk(UnsafeRawBufferPointer(rebasing: value.bytes[Metadata.headerSize...]))
     }
 
@@ -94,7 +94,11 @@ extension RocksDBSession {
                 if let value, let meta = Metadata.decode(value), !meta.isExpired(now: now), meta.type == .string {
                     if meta.fragmented {
                         keyScratch = Array(keys[(index == 0 ? 0 : ends[index - 1])..<ends[index]])
-                        return reply.bulk(bytes: wholeString(meta, record: Array(value)).stringValue)
+                        do {
+                            return reply.bulk(bytes: try wholeString(meta, record: Array(value)).stringValue)
+                        } catch {
+                            return reply.error("ERR Storage: \(error.message)")
+                        }
                     }
                     reply.bulk(UnsafeRawBufferPointer(rebasing: value[Metadata.headerSize...]))
                 } else {
@@ -109,7 +113,7 @@ extension RocksDBSession {
             if let value = try readPinned(.metadata, key: keyScratch),
                let meta = Metadata.decode(value.bytes), !meta.isExpired(now: now), meta.type == .string {
                 if meta.fragmented {
-                    reply.bulk(bytes: wholeString(meta, record: Array(value.bytes)).stringValue)
+                    reply.bulk(bytes: try wholeString(meta, record: Array(value.bytes)).stringValue)
                     continue
                 }
                 reply.bulk(UnsafeRawBufferPointer(rebasing: value.bytes[Metadata.headerSize...]))
