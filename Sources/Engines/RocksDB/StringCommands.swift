@@ -94,7 +94,7 @@ extension RocksDBSession {
                 if let value, let meta = Metadata.decode(value), !meta.isExpired(now: now), meta.type == .string {
                     if meta.fragmented {
                         keyScratch = Array(keys[(index == 0 ? 0 : ends[index - 1])..<ends[index]])
-                        do {
+                        do throws(RocksDBError) {
                             return reply.bulk(bytes: try wholeString(meta, record: Array(value)).stringValue)
                         } catch {
                             return reply.error("ERR Storage: \(error.message)")
