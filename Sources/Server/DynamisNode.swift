@@ -34,9 +34,18 @@ public final class DynamisNode: Sendable {
         }
         // A RocksDB node's data_dir is its own; nodes in front of redis-server or memcached often
         // share the default one on a host, so their files carry the node's peer port.
-        let nodeSuffix = config.dataStore == .rocksdb ? "" : "-\(config.dynListen?.port ?? config.listen.port)"
+        // They carry its address too: Dynomite's tooling gives every node its own loopback
+        // address and the same ports, all in one working directory. A name by port alone (what
+        // earlier builds wrote) is kept where it already exists, so nothing pending is lost.
+        let peerEndpoint = config.dynListen ?? config.listen
+        func nodeFile(_ base: String) -> String {
+            guard config.dataStore != .rocksdb else { return config.dataDirectory + "/" + base.replacingOccurrences(of: "#", with: "") }
+            let legacy = config.dataDirectory + "/" + base.replacingOccurrences(of: "#", with: "-\(peerEndpoint.port)")
+            if FileManager.default.fileExists(atPath: legacy) { return legacy }
+            return config.dataDirectory + "/" + base.replacingOccurrences(of: "#", with: "-\(peerEndpoint.host)-\(peerEndpoint.port)")
+        }
         let clock = HybridClock(nodeID: WriteVersion.nodeID(name: NodeContext.name(config: config, cluster: cluster)),
-                                reservationFile: clustered || config.dataStore == .rocksdb ? config.dataDirectory + "/dynamis\(nodeSuffix).clock" : nil)
+                                reservationFile: clustered || config.dataStore == .rocksdb ? nodeFile("dynamis#.clock") : nil)
         let engine: any StorageEngine
         switch config.dataStore {
         case .rocksdb:
@@ -66,7 +75,7 @@ public final class DynamisNode: Sendable {
         var hints: HintStore?
         if clustered, config.hintedHandoff, config.dataStore != .memcached {
             do {
-                hints = try HintStore(directory: config.dataDirectory + "/hints\(nodeSuffix)", window: Int64(config.maxHintWindow),
+                hints = try HintStore(directory: nodeFile("hints#"), window: Int64(config.maxHintWindow),
                                       capPerTarget: config.maxHintsPerTarget, logger: logger)
             } catch {
                 engine.shutdown()

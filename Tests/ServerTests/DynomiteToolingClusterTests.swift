@@ -108,13 +108,16 @@ struct DynomiteToolingClusterTests {
                 try config(spec, seeds: seeds).write(toFile: file, atomically: true, encoding: .utf8)
                 launched.processes.append(try ChildProcess(executable: DynamisBinary.path,
                                                            arguments: ["-o", root + "/logs/dynomite_\(spec.ip).log", "-c", file, "-v6"],
-                                                           logPath: root + "/logs/stdout_\(spec.ip).log"))
+                                                           logPath: root + "/logs/stdout_\(spec.ip).log", workingDirectory: root))
             }
+            // Every node runs in the cluster's directory, as the tooling runs them: nodes in front
+            // of redis-server share its ./data, and their files must not collide.
             guard waitForPort(1212, host: standaloneIP, seconds: 20) else { throw TestClientError("standalone redis-server did not start") }
             for spec in specs {
                 guard waitForPort(8102, host: spec.ip, seconds: 30), waitForPort(22222, host: spec.ip, seconds: 30) else {
                     let log = (try? String(contentsOfFile: root + "/logs/dynomite_\(spec.ip).log", encoding: .utf8)) ?? ""
-                    throw TestClientError("node \(spec.ip) did not start: \(log.suffix(2_000))")
+                    let output = (try? String(contentsOfFile: root + "/logs/stdout_\(spec.ip).log", encoding: .utf8)) ?? ""
+                    throw TestClientError("node \(spec.ip) did not start: \(log.suffix(2_000))\n\(output.suffix(2_000))")
                 }
             }
             // Every node has linked to every peer before the comparison starts.

@@ -52,10 +52,12 @@ public final class ChildProcess {
     public let process: Process
     public let logPath: String
 
-    public init(executable: String, arguments: [String], logPath: String) throws {
+    /// `workingDirectory`: where the process runs (default: the test's own).
+    public init(executable: String, arguments: [String], logPath: String, workingDirectory: String? = nil) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let workingDirectory { process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
         self.logPath = logPath
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = FileHandle(forWritingAtPath: logPath)!
