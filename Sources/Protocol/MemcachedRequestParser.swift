@@ -77,23 +77,12 @@ public struct MemcachedRequestParser: Sendable {
                   let length = Int(text(arguments[3])), length >= 0,
                   command != .cas || UInt64(text(arguments[4])) != nil
             else { return badFormat() }
-            if length > Self.maxValueLength {
-                buffer.moveReaderIndex(forwardBy: lineLength)
-                swallowing = length + 2
-                return next(from: &buffer)
-            }
-            let total = lineLength + length + 2
-            guard buffer.readableBytes >= total else { return nil }
-            let endOfData = lineStart + lineLength + length
-            guard buffer.getInteger(at: endOfData, as: UInt8.self) == 13, buffer.getInteger(at: endOfData + 1, as: UInt8.self) == 10 else {
-                // memcached answers a bad chunk and resynchronises on the next line.
-                buffer.moveReaderIndex(forwardBy: lineLength)
-                swallowing = 0
-                return .reply("CLIENT_ERROR bad data chunk", close: false)
-            }
             let key = slice(arguments[0])
-            let raw = buffer.readSlice(length: total)!
-            return .request(MemcachedRequest(command: command, keys: [key], raw: raw, noreply: isNoreply))
+            switch dataBlock(&buffer, lineLength: lineLength, length: length) {
+            case .incomplete: return nil
+            case .answered(let outcome): return outcome
+            case .complete(let raw): return .request(MemcachedRequest(command: command, keys: [key], raw: raw, noreply: isNoreply))
+            }
         case .delete:
             guard arguments.count >= 1, arguments.count <= 3 else { return wrongArity() }
             guard arguments[0].count <= Self.maxKeyLength else { return badFormat() }
@@ -137,25 +126,43 @@ public struct MemcachedRequestParser: Sendable {
             guard arguments.count >= 2, text(arguments[1]).allSatisfy(\.isASCIIDigitCharacter), let length = Int(text(arguments[1])) else {
                 return badFormat()
             }
-            if length > Self.maxValueLength {
-                buffer.moveReaderIndex(forwardBy: lineLength)
-                swallowing = length + 2
-                return next(from: &buffer)
-            }
-            let total = lineLength + length + 2
-            guard buffer.readableBytes >= total else { return nil }
-            let endOfData = lineStart + lineLength + length
-            guard buffer.getInteger(at: endOfData, as: UInt8.self) == 13, buffer.getInteger(at: endOfData + 1, as: UInt8.self) == 10 else {
-                buffer.moveReaderIndex(forwardBy: lineLength)
-                return .reply("CLIENT_ERROR bad data chunk", close: false)
-            }
             let quiet = arguments.dropFirst(2).contains { text($0) == "q" }
-            let raw = buffer.readSlice(length: total)!
-            let key = raw.getSlice(at: arguments[0].lowerBound - lineStart + raw.readerIndex, length: arguments[0].count)!
-            return .request(MemcachedRequest(command: command, keys: [key], raw: raw, noreply: false, quiet: quiet))
+            let key = slice(arguments[0])
+            switch dataBlock(&buffer, lineLength: lineLength, length: length) {
+            case .incomplete: return nil
+            case .answered(let outcome): return outcome
+            case .complete(let raw): return .request(MemcachedRequest(command: command, keys: [key], raw: raw, noreply: false, quiet: quiet))
+            }
         case .quit, .flushAll, .verbosity:
             return .request(MemcachedRequest(command: command, keys: [], raw: buffer.readSlice(length: lineLength)!, noreply: isNoreply))
         }
+    }
+
+    private enum DataBlock {
+        case complete(ByteBuffer)
+        case incomplete
+        case answered(Outcome)
+    }
+
+    /// A storage command's (or ms's) data block after its line: the whole request once every
+    /// byte is here, or memcached's answer to a value too large (read and discarded first) or
+    /// to a block not ending in CRLF (then the next line is read as a command, as memcached
+    /// resynchronises).
+    private mutating func dataBlock(_ buffer: inout ByteBuffer, lineLength: Int, length: Int) -> DataBlock {
+        if length > Self.maxValueLength {
+            buffer.moveReaderIndex(forwardBy: lineLength)
+            swallowing = length + 2
+            return next(from: &buffer).map { .answered($0) } ?? .incomplete
+        }
+        let total = lineLength + length + 2
+        guard buffer.readableBytes >= total else { return .incomplete }
+        let endOfData = buffer.readerIndex + lineLength + length
+        guard buffer.getInteger(at: endOfData, as: UInt8.self) == 13, buffer.getInteger(at: endOfData + 1, as: UInt8.self) == 10 else {
+            buffer.moveReaderIndex(forwardBy: lineLength)
+            swallowing = 0
+            return .answered(.reply("CLIENT_ERROR bad data chunk", close: false))
+        }
+        return .complete(buffer.readSlice(length: total)!)
     }
 
     /// Space-separated tokens of [from, to), as absolute index ranges.
