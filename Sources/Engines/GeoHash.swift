@@ -41,29 +41,31 @@ enum GeoHash {
 
     // MARK: Encoding
 
-    /// `interleave64`: x's bits at even positions, y's at odd ones.
+    /// `interleave64`: x's bits at even positions, y's at odd ones. Straight-line, as in C: a
+    /// search decodes every point it visits, so no table is built per call.
     static func interleave(_ xlo: UInt32, _ ylo: UInt32) -> UInt64 {
-        let b: [UInt64] = [0x5555555555555555, 0x3333333333333333, 0x0F0F0F0F0F0F0F0F, 0x00FF00FF00FF00FF, 0x0000FFFF0000FFFF]
-        let s: [UInt64] = [1, 2, 4, 8, 16]
-        var x = UInt64(xlo), y = UInt64(ylo)
-        for i in stride(from: 4, through: 0, by: -1) {
-            x = (x | (x << s[i])) & b[i]
-            y = (y | (y << s[i])) & b[i]
+        func spread(_ value: UInt32) -> UInt64 {
+            var v = UInt64(value)
+            v = (v | (v << 16)) & 0x0000FFFF0000FFFF
+            v = (v | (v << 8)) & 0x00FF00FF00FF00FF
+            v = (v | (v << 4)) & 0x0F0F0F0F0F0F0F0F
+            v = (v | (v << 2)) & 0x3333333333333333
+            return (v | (v << 1)) & 0x5555555555555555
         }
-        return x | (y << 1)
+        return spread(xlo) | (spread(ylo) << 1)
     }
 
     /// `deinterleave64`: even bits in the low half, odd bits in the high half.
     static func deinterleave(_ interleaved: UInt64) -> UInt64 {
-        let b: [UInt64] = [0x5555555555555555, 0x3333333333333333, 0x0F0F0F0F0F0F0F0F, 0x00FF00FF00FF00FF,
-                           0x0000FFFF0000FFFF, 0x00000000FFFFFFFF]
-        let s: [UInt64] = [0, 1, 2, 4, 8, 16]
-        var x = interleaved, y = interleaved >> 1
-        for i in 0..<6 {
-            x = (x | (x >> s[i])) & b[i]
-            y = (y | (y >> s[i])) & b[i]
+        func gather(_ value: UInt64) -> UInt64 {
+            var v = value & 0x5555555555555555
+            v = (v | (v >> 1)) & 0x3333333333333333
+            v = (v | (v >> 2)) & 0x0F0F0F0F0F0F0F0F
+            v = (v | (v >> 4)) & 0x00FF00FF00FF00FF
+            v = (v | (v >> 8)) & 0x0000FFFF0000FFFF
+            return (v | (v >> 16)) & 0x00000000FFFFFFFF
         }
-        return x | (y << 32)
+        return gather(interleaved) | (gather(interleaved >> 1) << 32)
     }
 
     /// `geohashEncode` over the given ranges; nil outside them (or outside Mercator's).
@@ -149,31 +151,24 @@ enum GeoHash {
 
     // MARK: Neighbours and search areas
 
-    private static func moveX(_ cell: inout Cell, _ d: Int) {
+    /// `geohash_move_x`/`geohash_move_y`: steps one coordinate's interleaved bits (`lane`:
+    /// longitude's odd positions or latitude's even ones) by ±1, with the carry skipping the
+    /// other coordinate's bits, which stay as they are.
+    private static func move(_ cell: inout Cell, _ d: Int, lane: UInt64) {
         if d == 0 { return }
-        var x = cell.bits & 0xaaaaaaaaaaaaaaaa
-        let y = cell.bits & 0x5555555555555555
-        let zz: UInt64 = 0x5555555555555555 >> UInt64(64 - Int(cell.step) * 2)
-        if d > 0 { x = x &+ (zz &+ 1) } else { x = (x | zz) &- (zz &+ 1) }
-        x &= 0xaaaaaaaaaaaaaaaa >> UInt64(64 - Int(cell.step) * 2)
-        cell.bits = x | y
-    }
-
-    private static func moveY(_ cell: inout Cell, _ d: Int) {
-        if d == 0 { return }
-        let x = cell.bits & 0xaaaaaaaaaaaaaaaa
-        var y = cell.bits & 0x5555555555555555
-        let zz: UInt64 = 0xaaaaaaaaaaaaaaaa >> UInt64(64 - Int(cell.step) * 2)
-        if d > 0 { y = y &+ (zz &+ 1) } else { y = (y | zz) &- (zz &+ 1) }
-        y &= 0x5555555555555555 >> UInt64(64 - Int(cell.step) * 2)
-        cell.bits = x | y
+        let shift = UInt64(64 - Int(cell.step) * 2)
+        var moving = cell.bits & lane
+        let kept = cell.bits & ~lane
+        let zz = ~lane >> shift
+        if d > 0 { moving = moving &+ (zz &+ 1) } else { moving = (moving | zz) &- (zz &+ 1) }
+        cell.bits = (moving & (lane >> shift)) | kept
     }
 
     /// The cell moved `dx` east and `dy` north.
     static func neighbour(_ cell: Cell, _ dx: Int, _ dy: Int) -> Cell {
         var out = cell
-        moveX(&out, dx)
-        moveY(&out, dy)
+        move(&out, dx, lane: 0xaaaaaaaaaaaaaaaa)
+        move(&out, dy, lane: 0x5555555555555555)
         return out
     }
 

@@ -9,17 +9,27 @@ import Glibc
 @Suite(.timeLimit(.minutes(3)))
 struct MemcachedEngineTests {
 
+    /// A client of a fresh memcached, and one of a node in front of a second, equally fresh one.
+    static func directAndThroughNode() throws -> (MemcachedTestClient, MemcachedTestClient, stop: () -> Void) {
+        let direct = try MemcachedServer()
+        let backend: MemcachedServer
+        do { backend = try MemcachedServer() } catch { direct.stop(); throw error }
+        let node: DynamisProcess
+        do { node = try DynamisProcess.inFront(ofMemcached: backend) } catch { backend.stop(); direct.stop(); throw error }
+        let stop = { node.remove(); backend.stop(); direct.stop() }
+        do {
+            return (try MemcachedTestClient(port: direct.port), try MemcachedTestClient(port: node.port), stop)
+        } catch {
+            stop()
+            throw error
+        }
+    }
+
     /// The same requests to memcached directly and through Dynamis (in front of a second,
     /// equally fresh memcached) give byte-identical responses, errors included.
     @Test func responsesMatchMemcached() throws {
-        let direct = try MemcachedServer()
-        defer { direct.stop() }
-        let backend = try MemcachedServer()
-        defer { backend.stop() }
-        let node = try DynamisProcess.inFront(ofMemcached: backend)
-        defer { node.remove() }
-        let a = try MemcachedTestClient(port: direct.port)
-        let b = try MemcachedTestClient(port: node.port)
+        let (a, b, stop) = try Self.directAndThroughNode()
+        defer { stop() }
         let value = Array(0...255).map { UInt8($0) } + Array("\r\nEND\r\n".utf8)
         let requests: [[UInt8]] = [
             "set foo 5 0 3\r\nbar\r\n", "get foo", "gets foo", "add foo 0 0 1\r\nx\r\n", "add new 0 0 1\r\nx\r\n",
@@ -64,14 +74,8 @@ struct MemcachedEngineTests {
     ]
 
     @Test func metaCommandsMatchMemcached() throws {
-        let direct = try MemcachedServer()
-        defer { direct.stop() }
-        let backend = try MemcachedServer()
-        defer { backend.stop() }
-        let node = try DynamisProcess.inFront(ofMemcached: backend)
-        defer { node.remove() }
-        let a = try MemcachedTestClient(port: direct.port)
-        let b = try MemcachedTestClient(port: node.port)
+        let (a, b, stop) = try Self.directAndThroughNode()
+        defer { stop() }
         var differences: [String] = []
         for request in Self.metaRequests {
             let expected = try a.meta(Array(request.utf8))

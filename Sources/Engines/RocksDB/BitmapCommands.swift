@@ -24,24 +24,26 @@ extension RocksDBSession {
         let on = digit == UInt8(ascii: "1")
         let token = encodeKey(args[1])
         let byte = offset >> 3, mask = UInt8(0x80) >> UInt8(offset & 7)
+        /// Sets or clears the bit in `bytes` at `index`; returns whether it was set.
+        func flip(_ bytes: inout [UInt8], at index: Int) -> Bool {
+            let previous = bytes[index] & mask != 0
+            if on { bytes[index] |= mask } else { bytes[index] &= ~mask }
+            return previous
+        }
         try modify(token: token) { () throws(RocksDBError) in
-            let now = WallClock.nowMillis()
-            if let raw = try readPinned(.metadata, key: keyScratch), let meta = Metadata.decode(raw.bytes), !meta.isExpired(now: now),
-               meta.fragmented, let (generation, length) = Metadata.collection(Array(raw.bytes)) {
+            let old = try readStoredRecord(now: WallClock.nowMillis())
+            if let old, old.meta.type != .string { return reply.error(RedisError.wrongType) }
+            let expireAt = old?.meta.expireAt ?? 0
+            if let old, old.meta.fragmented, let (generation, length) = Metadata.collection(old.stored) {
                 // One fragment read and written, whatever the bitmap's size.
                 let index = byte / Self.fragmentSize
                 var fragment = try readFragment(generation: generation, index: index)
-                let at = byte % Self.fragmentSize
-                let previous = fragment[at] & mask != 0
-                if on { fragment[at] |= mask } else { fragment[at] &= ~mask }
+                let previous = flip(&fragment, at: byte % Self.fragmentSize)
                 if previous != on { stageFragment(generation: generation, index: index, fragment[...]) }
-                stageFragmentedRecord(generation: generation, length: max(Int(length), byte + 1), expireAt: meta.expireAt)
+                stageFragmentedRecord(generation: generation, length: max(Int(length), byte + 1), expireAt: expireAt)
                 return reply.integer(previous ? 1 : 0)
             }
-            let old = try readRecord(now: now)
-            if let old, old.meta.type != .string { return reply.error(RedisError.wrongType) }
             let current = old?.stringValue ?? []
-            let expireAt = old?.meta.expireAt ?? 0
             if max(current.count, byte + 1) > Self.fragmentSize {
                 // Past one fragment the string is kept in fragments from now on: its bytes are
                 // split once, and the bit is set in its fragment without materializing the gap.
@@ -59,17 +61,14 @@ extension RocksDBSession {
                     let bytes = current[from..<min(from + Self.fragmentSize, current.endIndex)]
                     fragment.replaceSubrange(0..<bytes.count, with: bytes)
                 }
-                let at = byte % Self.fragmentSize
-                let previous = fragment[at] & mask != 0
-                if on { fragment[at] |= mask } else { fragment[at] &= ~mask }
+                let previous = flip(&fragment, at: byte % Self.fragmentSize)
                 stageFragment(generation: generation, index: target, fragment[...])
                 stageFragmentedRecord(generation: generation, length: max(current.count, byte + 1), expireAt: expireAt)
                 return reply.integer(previous ? 1 : 0)
             }
             var value = Array(current)
             if value.count <= byte { value.append(contentsOf: repeatElement(0, count: byte + 1 - value.count)) }
-            let previous = value[byte] & mask != 0
-            if on { value[byte] |= mask } else { value[byte] &= ~mask }
+            let previous = flip(&value, at: byte)
             value.withUnsafeBytes { stageString($0, expireAt: expireAt) }
             reply.integer(previous ? 1 : 0)
         }
@@ -78,20 +77,17 @@ extension RocksDBSession {
     func getbit(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
         guard let offset = Self.bitOffset(args[2]) else { return reply.error(Self.bitOffsetError) }
         encodeKey(args[1])
-        let now = WallClock.nowMillis()
-        if let raw = try readPinned(.metadata, key: keyScratch), let meta = Metadata.decode(raw.bytes), !meta.isExpired(now: now),
-           meta.fragmented, let (generation, length) = Metadata.collection(Array(raw.bytes)) {
-            let byte = offset >> 3
+        guard let record = try readStoredRecord(now: WallClock.nowMillis()) else { return reply.integer(0) }
+        guard record.meta.type == .string else { return reply.error(RedisError.wrongType) }
+        let byte = offset >> 3, mask = UInt8(0x80) >> UInt8(offset & 7)
+        if record.meta.fragmented, let (generation, length) = Metadata.collection(record.stored) {
             guard byte < length else { return reply.integer(0) }
             let fragment = try readFragment(generation: generation, index: byte / Self.fragmentSize)
-            return reply.integer(fragment[byte % Self.fragmentSize] & (UInt8(0x80) >> UInt8(offset & 7)) != 0 ? 1 : 0)
+            return reply.integer(fragment[byte % Self.fragmentSize] & mask != 0 ? 1 : 0)
         }
-        guard let record = try readRecord(now: now) else { return reply.integer(0) }
-        guard record.meta.type == .string else { return reply.error(RedisError.wrongType) }
         let value = record.stringValue
-        let byte = offset >> 3
         guard byte < value.count else { return reply.integer(0) }
-        reply.integer(value[value.startIndex + byte] & (UInt8(0x80) >> UInt8(offset & 7)) != 0 ? 1 : 0)
+        reply.integer(value[value.startIndex + byte] & mask != 0 ? 1 : 0)
     }
 
     /// A BYTE or BIT range over a string of `length` bytes, resolved as Redis resolves it:

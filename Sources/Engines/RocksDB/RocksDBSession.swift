@@ -326,10 +326,16 @@ final class RocksDBSession: EngineSession {
 
     /// Reads the record at `keyScratch`; nil when missing or expired.
     func readRecord(now: Int64) throws(RocksDBError) -> Record? {
+        guard let record = try readStoredRecord(now: now) else { return nil }
+        // A fragmented string reads as the plain string it stands for.
+        return record.meta.fragmented ? try wholeString(record.meta, record: record.stored) : record
+    }
+
+    /// The key's live record as stored: a fragmented string's unassembled (its generation and
+    /// length), for the commands that touch single fragments.
+    func readStoredRecord(now: Int64) throws(RocksDBError) -> Record? {
         guard let value = try readPinned(.metadata, key: keyScratch),
               let meta = Metadata.decode(value.bytes), !meta.isExpired(now: now) else { return nil }
-        // A fragmented string reads as the plain string it stands for.
-        if meta.fragmented { return try wholeString(meta, record: Array(value.bytes)) }
         return Record(meta: meta, stored: Array(value.bytes))
     }
 
