@@ -123,7 +123,7 @@ public struct MemcachedRequestParser: Sendable {
             return .request(MemcachedRequest(command: command, keys: [key], raw: raw, noreply: false, quiet: quiet, metaWrite: metaWrite))
         case .ms:
             guard arguments.count >= 1 else { return wrongArity() }
-            guard arguments.count >= 2, text(arguments[1]).allSatisfy(\.isASCIIDigitCharacter), let length = Int(text(arguments[1])) else {
+            guard arguments.count >= 2, text(arguments[1]).allSatisfy({ ("0"..."9").contains($0) }), let length = Int(text(arguments[1])) else {
                 return badFormat()
             }
             let quiet = arguments.dropFirst(2).contains { text($0) == "q" }
@@ -182,9 +182,4 @@ public struct MemcachedRequestParser: Sendable {
         if let s = start { result.append(s..<to) }
         return result
     }
-}
-
-extension Character {
-    /// 0-9 only (memcached's data lengths are plain decimal).
-    var isASCIIDigitCharacter: Bool { ("0"..."9").contains(self) }
 }
