@@ -56,7 +56,8 @@ clean:
 # of its corpus; a crasher lands in FuzzTesting/Crashes/ (commit it into FuzzTesting/Corpus/<target>
 # so the suite replays it).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := FuzzRESPRequest FuzzMemcachedRequest FuzzPeerFrame FuzzRESPReply FuzzRDB FuzzDumpPayload FuzzJSONLines
+FUZZ_TARGETS := FuzzRESPRequest FuzzMemcachedRequest FuzzPeerFrame FuzzRESPReply FuzzRDB FuzzDumpPayload FuzzJSONLines \
+  FuzzStoredRecords FuzzConfig
 fuzz: deps
 	swift build -c release --package-path FuzzTesting -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
 	@mkdir -p FuzzTesting/Crashes

@@ -15,6 +15,8 @@ let package = Package(
         // For the fuzzers in FuzzTesting/ (a package of their own, so sanitizers never touch this build).
         .library(name: "DynamisProtocol", targets: ["Protocol"]),
         .library(name: "DynamisSnapshot", targets: ["Snapshot"]),
+        .library(name: "DynamisEngines", targets: ["Engines"]),
+        .library(name: "DynamisServer", targets: ["Server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

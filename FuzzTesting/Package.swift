@@ -10,6 +10,7 @@ func fuzzer(_ name: String, _ product: String) -> Target {
         "FuzzDriver",
         .product(name: product, package: "Dynamis"),
         .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOEmbedded", package: "swift-nio"),
     ], path: "Sources/\(name)")
 }
 
@@ -28,6 +29,8 @@ let package = Package(
         fuzzer("FuzzRDB", "DynamisSnapshot"),
         fuzzer("FuzzDumpPayload", "DynamisSnapshot"),
         fuzzer("FuzzJSONLines", "DynamisSnapshot"),
+        fuzzer("FuzzStoredRecords", "DynamisEngines"),
+        fuzzer("FuzzConfig", "DynamisServer"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -221,6 +221,15 @@ public final class DynamisNode: Sendable {
                 replayer.value.tick()
             })
         }
+        if clustered, engine is RocksDBEngine, let repairLoop = loopSessions.all.last {
+            // Anti-entropy runs on one loop (the last: hint replay has the first), through its coordinator.
+            let antiEntropy = try await repairLoop.eventLoop.submit {
+                NIOLoopBound(AntiEntropy(loop: repairLoop, node: context, logger: logger), eventLoop: repairLoop.eventLoop)
+            }.get()
+            tasks.append(repairLoop.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(200), delay: .milliseconds(200)) { _ in
+                antiEntropy.value.tick()
+            })
+        }
         if let tls {
             if tls.settings.reloadIntervalSeconds > 0 {
                 // New connections pick up a replaced certificate and key from the next check on.

@@ -46,6 +46,8 @@ public final class NodeContext: Sendable {
     let staleReplicasFound = Synchronization.Atomic<Int>(0)
     /// Stamped writes from peers refused because they arrived after their coordinator's timeout.
     let lateWritesRefused = Synchronization.Atomic<Int>(0)
+    /// Anti-entropy's progress and `/repair` requests.
+    let repair = RepairStatus()
 
     /// The node's name for its write versions' node id: its peer name in a cluster.
     static func name(config: DynamisConfig, cluster: ClusterMap?) -> String { cluster?.local.name ?? "\(config.listen)" }
@@ -58,7 +60,7 @@ public final class NodeContext: Sendable {
                 ("hints_dropped_cap", counters.droppedCap), ("hints_dropped_by_operator", counters.droppedByOperator),
                 ("read_repairs", readRepairsDone.load(ordering: .relaxed)),
                 ("stale_replicas", staleReplicasFound.load(ordering: .relaxed)),
-                ("late_writes_refused", lateWritesRefused.load(ordering: .relaxed))]
+                ("late_writes_refused", lateWritesRefused.load(ordering: .relaxed))] + repair.figures
     }
 
     public init(config: DynamisConfig, engine: any StorageEngine, cluster: ClusterMap? = nil, loops: Int = 1, tls: NodeTLS? = nil,

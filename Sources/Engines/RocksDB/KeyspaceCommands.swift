@@ -12,7 +12,13 @@ extension RocksDBSession {
             var seen = Set<ByteBuffer>()
             for key in keys where seen.insert(key).inserted {
                 encodeKey(key)
-                guard let value = try readPinned(.metadata, key: keyScratch) else { continue }
+                guard let value = try readPinned(.metadata, key: keyScratch) else {
+                    // A stamped delete of a key this replica lacks still leaves its tombstone:
+                    // an older SET of the key arriving later (from another coordinator) must lose
+                    // to it here as it did on the replicas that had the key.
+                    if version != 0 { stageTombstone(now: now) }
+                    continue
+                }
                 // Deleting only the metadata is O(1) whatever the key holds; an expired record
                 // is removed too, but not counted.
                 let meta = Metadata.decode(value.bytes)

@@ -85,12 +85,16 @@ struct Metadata {
         KeyEncoding.appendBigEndian(count, to: &out)
     }
 
-    /// A collection record's generation and element count.
+    /// A collection record's generation and element count; nil for a record too short, or one
+    /// counting more elements than Redis allows in a key (2^32 - 1; a fragmented string's
+    /// length is far below it), which only a corrupt record does: every reader can then turn
+    /// the count into an `Int` without a check.
     static func collection(_ stored: [UInt8]) -> (generation: UInt64, count: UInt64)? {
         guard stored.count >= collectionSize else { return nil }
-        return stored.withUnsafeBytes {
+        let fields = stored.withUnsafeBytes {
             (KeyEncoding.readBigEndian($0, at: headerSize, as: UInt64.self), KeyEncoding.readBigEndian($0, at: headerSize + 8, as: UInt64.self))
         }
+        return fields.1 <= UInt64(UInt32.max) ? fields : nil
     }
 
     /// Whether a set's record says the set has a slot index (`SetSlotIndex.swift`): a flag byte

@@ -51,7 +51,8 @@ extension RocksDBSession {
         case .hash: encoding = count <= 128 ? "listpack" : "hashtable"
         case .list: encoding = "quicklist"
         case .set:
-            let members = count <= 512 ? elements(args[2], generation: Metadata.collection(record.stored)!.generation).map(\.field) : []
+            let generation = Metadata.collection(record.stored)?.generation
+            let members = count <= 512 ? generation.map { elements(args[2], generation: $0).map(\.field) } ?? [] : []
             encoding = count <= 512 && members.allSatisfy({ RedisInteger.parse($0) != nil }) ? "intset" : "hashtable"
         case .zset: encoding = count <= 128 ? "listpack" : "skiplist"
         }

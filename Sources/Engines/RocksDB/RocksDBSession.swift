@@ -258,6 +258,8 @@ final class RocksDBSession: EngineSession {
             case .restore: try restore(args, &reply)
             case .dynamisState: try state(args, &reply)
             case .dynamisApply: try apply(args, &reply)
+            case .dynamisDigest: digest(args, &reply)
+            case .dynamisKeyVersions: keyVersions(args, &reply)
             case .hscan: try collectionScan(args, &reply, type: .hash)
             case .sscan: try collectionScan(args, &reply, type: .set)
             case .zscan: try collectionScan(args, &reply, type: .zset)

@@ -35,6 +35,8 @@ final class AdminRoutes: Sendable {
         /read_repairs/<enable|disable>     read repair on quorum reads (text contains ENABLED/DISABLED)
         /hints                             pending hints per target, and the hint counters (JSON)
         /hints/drop, /hints/drop/<name>    drops every pending hint, or one target's
+        /repair[?start=<token>&end=<token>] starts anti-entropy over this node's ranges (or a part); answers at once
+        /repair/status                     the repair counters (JSON; also in /info and /metrics)
 
         """
 
@@ -47,6 +49,7 @@ final class AdminRoutes: Sendable {
         guard let first = parts.first else { return true }
         if first == "hints" { return parts.count == 1 }
         if first == "state" { return parts.count == 2 && parts[1] == "get_state" }
+        if first == "repair" { return parts.count == 2 && parts[1] == "status" }
         return readOnly.contains(first)
     }
 
@@ -135,6 +138,10 @@ final class AdminRoutes: Sendable {
             guard parts[1] == "drop" else { return badRequest("use /hints/drop or /hints/drop/<target>") }
             let dropped = node.hints?.drop(target: parts.count == 3 ? parts[2] : nil) ?? 0
             return eventLoop.makeSucceededFuture(.text("Dropped \(dropped) hint(s)\r\n"))
+        case ("repair", 1):
+            return repair(query: uri.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? "")
+        case ("repair", 2) where parts[1] == "status":
+            return eventLoop.makeSucceededFuture(.json(Dictionary(uniqueKeysWithValues: node.repair.figures.map { ($0.name, $0.value as Any) })))
         case ("backup", 1):
             return backup(query: uri.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? "")
         case ("peer", 3):
@@ -144,6 +151,27 @@ final class AdminRoutes: Sendable {
         default:
             return eventLoop.makeSucceededFuture(notFound(path))
         }
+    }
+
+    /// Asks the anti-entropy loop to compare and repair this node's ranges within the tokens
+    /// asked for (all by default), and answers at once; progress is in `/repair/status`.
+    private func repair(query: String) -> EventLoopFuture<AdminResponse> {
+        guard node.cluster != nil else { return badRequest("this node has no peers: there is nothing to compare it with") }
+        guard node.config.dataStore == .rocksdb else {
+            return badRequest("anti-entropy compares versioned copies and needs the RocksDB engine; on the \(node.config.dataStore.rawValue) engine replicas converge by hinted handoff and read repair")
+        }
+        var start: UInt32 = 0
+        var end = UInt32.max
+        for pair in query.split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2, kv[0] == "start" || kv[0] == "end", let token = UInt32(kv[1]) else {
+                return badRequest("use /repair or /repair?start=<token>&end=<token> (tokens 0 to 4294967295)")
+            }
+            if kv[0] == "start" { start = token } else { end = token }
+        }
+        guard start <= end else { return badRequest("start must not be above end") }
+        node.repair.request(start...end)
+        return eventLoop.makeSucceededFuture(.text("Repair of tokens \(start)-\(end) requested\r\n"))
     }
 
     /// Makes a checkpoint off the event loop (it flushes memtables and links or copies files).

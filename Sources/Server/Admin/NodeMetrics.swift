@@ -116,6 +116,22 @@ final class NodeMetrics: Sendable {
         text += "dynamis_stale_replicas_total \(figures["stale_replicas"] ?? 0)\n"
         text += "# HELP dynamis_late_writes_refused_total Writes from a peer refused because they arrived after the coordinator's timeout (a hint carries their key instead).\n# TYPE dynamis_late_writes_refused_total counter\n"
         text += "dynamis_late_writes_refused_total \(figures["late_writes_refused"] ?? 0)\n"
+        text += "# HELP dynamis_repair_running Whether an anti-entropy pass is running or asked for.\n# TYPE dynamis_repair_running gauge\n"
+        text += "dynamis_repair_running \(figures["repair_running"] ?? 0)\n"
+        text += "# HELP dynamis_repair_ranges Ranges of the current or last anti-entropy pass, by state.\n# TYPE dynamis_repair_ranges gauge\n"
+        for state in ["total", "done", "failed"] {
+            text += "dynamis_repair_ranges{state=\"\(state)\"} \(figures["repair_ranges_\(state)"] ?? 0)\n"
+        }
+        for (name, help) in [("passes", "Anti-entropy passes finished."),
+                             ("segments_compared", "Token segments whose digests were compared with another replica."),
+                             ("segments_differing", "Compared segments whose digests differed."),
+                             ("keys_compared", "Keys listed in differing segments, both copies counted."),
+                             ("keys_pulled", "Keys whose newer state was fetched from another replica."),
+                             ("keys_pushed", "Keys whose newer state was sent to another replica."),
+                             ("transfer_errors", "Key states that could not be read or written during repair.")] {
+            text += "# HELP dynamis_repair_\(name)_total \(help)\n# TYPE dynamis_repair_\(name)_total counter\n"
+            text += "dynamis_repair_\(name)_total \(figures["repair_\(name)"] ?? 0)\n"
+        }
         return text
     }
 

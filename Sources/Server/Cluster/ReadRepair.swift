@@ -56,9 +56,8 @@ final class ReadRepair: ReplyReceiver {
             if remaining == 0 { then?(outcome) }
             return
         }
-        if case .success(let bytes) = reply, let parts = MergedReply.elements(bytes), parts.count == 3,
-           let text = RESPElement.bulkText(parts[0]), let version = UInt64(text), let expireAt = RESPElement.integer(parts[1]) {
-            states[index] = (version, expireAt, RESPElement.bulk(parts[2]))
+        if case .success(let bytes) = reply, let parts = MergedReply.elements(bytes), let state = VersionedState(parts) {
+            states[index] = (state.version, state.expireAt, state.payload)
         }
         remaining -= 1
         if remaining == 0 { resolve() }

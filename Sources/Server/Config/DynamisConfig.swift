@@ -96,6 +96,10 @@ public struct DynamisConfig: Sendable {
     public var hintedHandoffThrottle = 1024 * 1024
     /// `tombstone_grace`, ms: how long a delete's tombstone is kept (1 day; longer than the hint window).
     public var tombstoneGrace = 86_400_000
+    /// `anti_entropy_interval`, ms between background repair passes (1 h; 0: only on `/repair`).
+    public var antiEntropyInterval = 3_600_000
+    /// `anti_entropy_throttle`, bytes of state per second a repair pass sends or pulls (1 MB/s).
+    public var antiEntropyThrottle = 1024 * 1024
     public var backlog = 512
     /// Redis's `maxclients`: client connections beyond this get `-ERR max number of clients reached`.
     public var maxClients = 10_000

@@ -245,11 +245,11 @@ final class HintDelivery: ReplyReceiver {
 
     /// `[version, expire-at, payload|nil]` from DYNAMIS.STATE.
     private func applyVersioned(_ bytes: ByteBuffer) {
-        guard let parts = MergedReply.elements(bytes), parts.count == 3,
-              let versionText = RESPElement.bulkText(parts[0]), let version = UInt64(versionText),
-              let expireAt = RESPElement.integer(parts[1]) else { return pass.failed(hint, "unexpected state reply \(String(buffer: bytes).prefix(40))") }
-        if version == 0 { return pass.delivered(hint, bytes: 0) }  // nothing stored anywhere: nothing to send
-        apply(Self.applyRequest(key: key, version: version, expireAt: expireAt, payload: RESPElement.bulk(parts[2])))
+        guard let parts = MergedReply.elements(bytes), let state = VersionedState(parts) else {
+            return pass.failed(hint, "unexpected state reply \(String(buffer: bytes).prefix(40))")
+        }
+        if state.version == 0 { return pass.delivered(hint, bytes: 0) }  // nothing stored anywhere: nothing to send
+        apply(Self.applyRequest(key: key, version: state.version, expireAt: state.expireAt, payload: state.payload))
     }
 
     private func applyUnversioned() {

@@ -1,0 +1,340 @@
+import Engines
+import Logging
+import NIOCore
+import Protocol
+import Ring
+
+/// Anti-entropy (DESIGN.md §5c): compares this node's copy of its token ranges with the owners
+/// of the same tokens in every other rack and DC, and moves only what differs, both ways.
+///
+/// A pass walks `RepairPlanning.tasks`; for each task it asks both copies for segment digests
+/// (`DYNAMIS.DIGEST`, ≤ 1,024 segments a request), lists the (key, version) pairs of the
+/// segments that differ (`DYNAMIS.KEYVERSIONS`), and sends each newer state to the copy that
+/// lacks it (`DYNAMIS.STATE` → `DYNAMIS.APPLY`, applied only if not older: last writer wins,
+/// tombstones and absolute expiry as in hinted handoff). Passes run every
+/// `anti_entropy_interval` and when `/repair` asks; state transfers are held to
+/// `anti_entropy_throttle` bytes per second.
+///
+/// Runs on one event loop, through that loop's coordinator, one pass at a time.
+final class AntiEntropy {
+    private let loop: LoopSession
+    private let node: NodeContext
+    fileprivate let logger: Logger
+    fileprivate let clientID: Int
+    fileprivate let throttle: Int
+    private let interval: Int64
+    private var pass: RepairPass?
+    private var nextCycle: Int64
+
+    init(loop: LoopSession, node: NodeContext, logger: Logger) {
+        self.loop = loop
+        self.node = node
+        self.logger = logger
+        self.clientID = node.nextClientID.add(1, ordering: .relaxed).oldValue
+        self.throttle = node.config.antiEntropyThrottle
+        self.interval = Int64(node.config.antiEntropyInterval) * 1000
+        self.nextCycle = WallClock.nowMillis() + Int64(node.config.antiEntropyInterval) * 1000
+    }
+
+    /// Called on the loop every tick: goes on with the running pass, or starts one when asked
+    /// or when the cycle is due.
+    func tick() {
+        guard let coordinator = loop.coordinator else { return }
+        if let pass { return pass.pump() }
+        let now = WallClock.nowMillis()
+        let range: ClosedRange<UInt32>
+        if let requested = node.repair.takeRequest() {
+            range = requested
+        } else if interval > 0, now >= nextCycle {
+            range = 0...UInt32.max
+        } else {
+            return
+        }
+        nextCycle = now + interval
+        let tasks = RepairPlanning.tasks(coordinator.cluster.topology, within: range).compactMap { task -> RepairPass.Target? in
+            coordinator.cluster.peerIndex[task.peer].map { RepairPass.Target(task: task, peer: $0) }
+        }
+        let status = node.repair
+        status.running.store(true, ordering: .relaxed)
+        status.rangesTotal.store(tasks.count, ordering: .relaxed)
+        status.rangesDone.store(0, ordering: .relaxed)
+        status.rangesFailed.store(0, ordering: .relaxed)
+        logger.info("anti-entropy: repair of tokens \(range.lowerBound)-\(range.upperBound) started: \(tasks.count) range(s) to compare with the other racks' owners")
+        let started = RepairPass(owner: self, coordinator: coordinator, status: status, targets: tasks)
+        pass = started
+        started.pump()
+    }
+
+    fileprivate func finished(_ finished: RepairPass) {
+        guard pass === finished else { return }
+        pass = nil
+        let status = node.repair
+        status.running.store(false, ordering: .relaxed)
+        status.passesCompleted.add(1, ordering: .relaxed)
+        status.lastPassFinishedAt.store(WallClock.nowMillis(), ordering: .relaxed)
+        logger.info("anti-entropy: pass finished: \(finished.summary)")
+    }
+}
+
+/// One pass: its tasks one after another; in each, digest chunks, then differing segments,
+/// then transfers, a few in flight.
+private final class RepairPass {
+    struct Target {
+        let task: RepairPlanning.Task
+        let peer: Int
+    }
+
+    unowned let owner: AntiEntropy
+    let coordinator: Coordinator
+    let status: RepairStatus
+    let targets: [Target]
+    private var targetIndex = -1
+    private var chunks: [ClosedRange<UInt32>] = []
+    private var differing: [ClosedRange<UInt32>] = []
+    private var transfers: [(key: [UInt8], pull: Bool)] = []
+    /// Replies awaited before the next step (digests or key lists of both copies).
+    private var awaiting = 0
+    private var inFlight = 0
+    private var pumping = false
+    private var again = false
+    private var taskFailed: String?
+    private var windowStart = WallClock.nowMillis()
+    private var bytesInWindow = 0
+    private var digestReplies: [[UInt8]?] = [nil, nil]
+    private var versionLists: [[[UInt8]: UInt64]] = [[:], [:]]
+    private var listing: ClosedRange<UInt32>?
+    private var segmentsDiffering = 0
+    private var pulled = 0
+    private var pushed = 0
+    private var failedRanges = 0
+    static let maxInFlight = 16
+
+    private static let digestSpec = CommandTable.lookup("dynamis.digest")!
+    private static let keyVersionsSpec = CommandTable.lookup("dynamis.keyversions")!
+    private static let stateSpec = CommandTable.lookup("dynamis.state")!
+
+    init(owner: AntiEntropy, coordinator: Coordinator, status: RepairStatus, targets: [Target]) {
+        self.owner = owner
+        self.coordinator = coordinator
+        self.status = status
+        self.targets = targets
+    }
+
+    var summary: String {
+        "\(targets.count - failedRanges) of \(targets.count) range(s) compared, \(segmentsDiffering) segment(s) differed, \(pulled) key(s) pulled, \(pushed) pushed"
+    }
+
+    private var current: Target { targets[targetIndex] }
+
+    private func context(version: UInt64 = 0) -> Coordinator.Context {
+        Coordinator.Context(client: owner.clientID, resp3: false, read: .dcOne, write: .dcOne, version: version)
+    }
+
+    /// Advances as far as replies and the throttle allow. Replies from this node's own engine
+    /// arrive inside `send`, so a pump started by a reply only marks that another round is due.
+    func pump() {
+        if pumping { again = true; return }
+        pumping = true
+        defer { pumping = false }
+        repeat {
+            again = false
+            step()
+        } while again
+    }
+
+    private func step() {
+        let now = WallClock.nowMillis()
+        if now - windowStart >= 1000 {
+            windowStart = now
+            bytesInWindow = 0
+        }
+        while inFlight < Self.maxInFlight, bytesInWindow < owner.throttle, let next = transfers.first {
+            transfers.removeFirst()
+            inFlight += 1
+            transfer(next.key, pull: next.pull)
+        }
+        guard awaiting == 0, inFlight == 0, transfers.isEmpty else { return }
+        if let reason = taskFailed {
+            taskFailed = nil
+            failedRanges += 1
+            status.rangesFailed.add(1, ordering: .relaxed)
+            owner.logger.info("anti-entropy: comparing tokens \(current.task.range.lowerBound)-\(current.task.range.upperBound) with \(current.task.peer) stopped: \(reason)")
+            chunks = []
+            differing = []
+        }
+        if let segment = differing.first {
+            differing.removeFirst()
+            return list(segment)
+        }
+        if let chunk = chunks.first {
+            chunks.removeFirst()
+            return digest(chunk)
+        }
+        if targetIndex >= 0 { status.rangesDone.add(1, ordering: .relaxed) }
+        targetIndex += 1
+        guard targetIndex < targets.count else { return owner.finished(self) }
+        chunks = RepairPlanning.digestChunks(current.task.range, segments: 1024)
+        again = true
+    }
+
+    // MARK: Digests
+
+    private func digest(_ chunk: ClosedRange<UInt32>) {
+        let request = Coordinator.Request.resp(Self.digestSpec, [ByteBuffer(string: "dynamis.digest"),
+                                                                  ByteBuffer(string: String(chunk.lowerBound)),
+                                                                  ByteBuffer(string: String(chunk.upperBound))])
+        digestReplies = [nil, nil]
+        awaiting = 2
+        for (side, target) in [Coordinator.local, current.peer].enumerated() {
+            coordinator.send(to: target, .request, request, context(), isWrite: false, receiver: Callback { [self] reply in
+                awaiting -= 1
+                switch reply {
+                case .success(let parts):
+                    if let parts, parts.count == 2, let digests = RESPElement.bulk(parts[0]) {
+                        digestReplies[side] = Array(digests.readableBytesView)
+                    } else {
+                        taskFailed = taskFailed ?? "unexpected DYNAMIS.DIGEST reply"
+                    }
+                case .failure(let why): taskFailed = taskFailed ?? why
+                }
+                if awaiting == 0, taskFailed == nil, let local = digestReplies[0], let remote = digestReplies[1] {
+                    compare(chunk, local, remote)
+                }
+                pump()
+            }, index: 0)
+        }
+    }
+
+    private func compare(_ chunk: ClosedRange<UInt32>, _ local: [UInt8], _ remote: [UInt8]) {
+        guard let found = RepairPlanning.differingSegments(chunk, local: local, remote: remote) else {
+            taskFailed = "digest replies of different lengths"
+            return
+        }
+        status.segmentsCompared.add(local.count / 8, ordering: .relaxed)
+        status.segmentsDiffering.add(found.count, ordering: .relaxed)
+        segmentsDiffering += found.count
+        differing += found
+    }
+
+    // MARK: Key lists
+
+    private func list(_ segment: ClosedRange<UInt32>) {
+        versionLists = [[:], [:]]
+        listing = segment
+        awaiting = 2
+        page(segment, side: 0, after: nil)
+        page(segment, side: 1, after: nil)
+    }
+
+    private func page(_ segment: ClosedRange<UInt32>, side: Int, after: ByteBuffer?) {
+        var args = [ByteBuffer(string: "dynamis.keyversions"), ByteBuffer(string: String(segment.lowerBound)),
+                    ByteBuffer(string: String(segment.upperBound))]
+        if let after { args.append(after) }
+        let target = side == 0 ? Coordinator.local : current.peer
+        coordinator.send(to: target, .request, .resp(Self.keyVersionsSpec, args), context(), isWrite: false, receiver: Callback { [self] reply in
+            switch reply {
+            case .success(let parts):
+                guard let parts, parts.count % 2 == 1 else {
+                    taskFailed = taskFailed ?? "unexpected DYNAMIS.KEYVERSIONS reply"
+                    break
+                }
+                var i = 1
+                while i + 1 < parts.count {
+                    if let key = RESPElement.bulk(parts[i]), let text = RESPElement.bulkText(parts[i + 1]), let version = UInt64(text) {
+                        versionLists[side][Array(key.readableBytesView)] = version
+                    }
+                    i += 2
+                }
+                if taskFailed == nil, let cursor = RESPElement.bulk(parts[0]) {
+                    return page(segment, side: side, after: cursor)
+                }
+            case .failure(let why): taskFailed = taskFailed ?? why
+            }
+            awaiting -= 1
+            if awaiting == 0, taskFailed == nil { plan() }
+            pump()
+        }, index: 0)
+    }
+
+    private func plan() {
+        status.keysCompared.add(versionLists[0].count + versionLists[1].count, ordering: .relaxed)
+        let (pull, push) = RepairPlanning.transfers(local: versionLists[0], remote: versionLists[1])
+        transfers += pull.map { ($0, true) } + push.map { ($0, false) }
+        versionLists = [[:], [:]]
+    }
+
+    // MARK: Transfers
+
+    /// One key's state from the copy that has the newer one to the other.
+    private func transfer(_ key: [UInt8], pull: Bool) {
+        let keyBuffer = ByteBuffer(bytes: key)
+        let (source, destination) = pull ? (current.peer, Coordinator.local) : (Coordinator.local, current.peer)
+        coordinator.send(to: source, .request, .resp(Self.stateSpec, [ByteBuffer(string: "dynamis.state"), keyBuffer]), context(),
+                         isWrite: false, receiver: Callback { [self] reply in
+                             guard case .success(let parts) = reply, let parts, let state = VersionedState(parts) else {
+                                 return transferred(ok: false, bytes: 0, pull: pull)
+                             }
+                             if state.version == 0 { return transferred(ok: true, bytes: 0, pull: pull) }  // gone meanwhile
+                             let request = HintDelivery.applyRequest(key: keyBuffer, version: state.version, expireAt: state.expireAt,
+                                                                     payload: state.payload)
+                             let bytes = key.count + (state.payload?.readableBytes ?? 0)
+                             // Stamped now, like any write: a frozen node refuses it if it arrives late.
+                             coordinator.send(to: destination, .request, request, context(version: coordinator.node.clock.next()),
+                                              isWrite: true, receiver: Callback { [self] applied in
+                                                  if case .success = applied { transferred(ok: true, bytes: bytes, pull: pull) } else {
+                                                      transferred(ok: false, bytes: bytes, pull: pull)
+                                                  }
+                                              }, index: 0)
+                         }, index: 0)
+    }
+
+    private func transferred(ok: Bool, bytes: Int, pull: Bool) {
+        inFlight -= 1
+        bytesInWindow += bytes
+        if ok {
+            if pull { pulled += 1; status.keysPulled.add(1, ordering: .relaxed) } else { pushed += 1; status.keysPushed.add(1, ordering: .relaxed) }
+        } else {
+            status.transferErrors.add(1, ordering: .relaxed)
+        }
+        pump()
+    }
+}
+
+/// A DYNAMIS.STATE reply: `[version, expire-at, payload|nil]`.
+struct VersionedState {
+    let version: UInt64
+    let expireAt: Int
+    let payload: ByteBuffer?
+
+    init?(_ parts: [ByteBuffer]) {
+        guard parts.count == 3, let text = RESPElement.bulkText(parts[0]), let version = UInt64(text),
+              let expireAt = RESPElement.integer(parts[1]) else { return nil }
+        self.version = version
+        self.expireAt = expireAt
+        self.payload = RESPElement.bulk(parts[2])
+    }
+}
+
+/// A reply handed to a closure as the array's elements (nil: not an array); failures and
+/// unavailability replies as their message.
+private final class Callback: ReplyReceiver {
+    enum Outcome {
+        case success([ByteBuffer]?)
+        case failure(String)
+    }
+
+    private let handler: (Outcome) -> Void
+
+    init(_ handler: @escaping (Outcome) -> Void) { self.handler = handler }
+
+    func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {
+        switch reply {
+        case .success(let bytes) where EngineError.isUnavailability(bytes):
+            handler(.failure(EngineError.message(ofUnavailability: bytes)))
+        case .success(let bytes) where bytes.readableBytesView.first == UInt8(ascii: "-"):
+            handler(.failure(String(String(buffer: bytes).dropFirst().prefix { $0 != "\r" })))
+        case .success(let bytes): handler(.success(MergedReply.elements(bytes)))
+        case .failure(let error): handler(.failure(error.message))
+        }
+    }
+}

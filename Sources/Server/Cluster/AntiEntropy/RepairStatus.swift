@@ -1,0 +1,58 @@
+import NIOConcurrencyHelpers
+import Synchronization
+
+/// Anti-entropy's progress and the operator's repair requests, shared between the admin
+/// handler (which asks for a repair and reports) and the loop that runs passes.
+final class RepairStatus: Sendable {
+    /// A token range an operator asked to repair (`/repair`), waiting for the loop to start it.
+    private let requested = NIOLockedValueBox<ClosedRange<UInt32>?>(nil)
+
+    let running = Atomic<Bool>(false)
+    let passesCompleted = Atomic<Int>(0)
+    /// Ranges (this node's range ∩ another rack's owner) in the current or last pass, and done.
+    let rangesTotal = Atomic<Int>(0)
+    let rangesDone = Atomic<Int>(0)
+    let rangesFailed = Atomic<Int>(0)
+    let segmentsCompared = Atomic<Int>(0)
+    let segmentsDiffering = Atomic<Int>(0)
+    let keysCompared = Atomic<Int>(0)
+    /// Keys whose newer state came from the other replica / went to it.
+    let keysPulled = Atomic<Int>(0)
+    let keysPushed = Atomic<Int>(0)
+    let transferErrors = Atomic<Int>(0)
+    /// Unix ms when the last pass finished (0: none yet).
+    let lastPassFinishedAt = Atomic<Int64>(0)
+
+    /// Asks for a repair of `range` (merged with one already waiting).
+    func request(_ range: ClosedRange<UInt32>) {
+        requested.withLockedValue { waiting in
+            waiting = waiting.map { min($0.lowerBound, range.lowerBound)...max($0.upperBound, range.upperBound) } ?? range
+        }
+    }
+
+    /// The waiting request, if any, now taken.
+    func takeRequest() -> ClosedRange<UInt32>? {
+        requested.withLockedValue { waiting in
+            defer { waiting = nil }
+            return waiting
+        }
+    }
+
+    var isRequested: Bool { requested.withLockedValue { $0 != nil } }
+
+    /// The figures for `/info` and `/metrics`.
+    var figures: [(name: String, value: Int)] {
+        [("repair_running", running.load(ordering: .relaxed) || isRequested ? 1 : 0),
+         ("repair_passes", passesCompleted.load(ordering: .relaxed)),
+         ("repair_ranges_total", rangesTotal.load(ordering: .relaxed)),
+         ("repair_ranges_done", rangesDone.load(ordering: .relaxed)),
+         ("repair_ranges_failed", rangesFailed.load(ordering: .relaxed)),
+         ("repair_segments_compared", segmentsCompared.load(ordering: .relaxed)),
+         ("repair_segments_differing", segmentsDiffering.load(ordering: .relaxed)),
+         ("repair_keys_compared", keysCompared.load(ordering: .relaxed)),
+         ("repair_keys_pulled", keysPulled.load(ordering: .relaxed)),
+         ("repair_keys_pushed", keysPushed.load(ordering: .relaxed)),
+         ("repair_transfer_errors", transferErrors.load(ordering: .relaxed)),
+         ("repair_last_pass_finished_at", Int(lastPassFinishedAt.load(ordering: .relaxed)))]
+    }
+}

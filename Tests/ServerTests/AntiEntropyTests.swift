@@ -1,0 +1,108 @@
+import Foundation
+import TestSupport
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+private typealias S = ClusterTestSupport
+private typealias C = ConvergenceSupport
+
+extension ClusterTests {
+/// Anti-entropy with real processes: a node that missed writes past the hint window holds
+/// exactly what the others hold after one `/repair`, and a second pass finds nothing to move.
+@Suite(.timeLimit(.minutes(4)))
+struct AntiEntropy {
+    static func status(_ member: TestCluster.Member) throws -> [String: Int] {
+        let body = try httpRequest(port: member.process.adminPort, path: "/repair/status").body
+        return (try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Int]) ?? [:]
+    }
+
+    /// Starts a pass on `member` and waits until it finished (passes counted past `done`).
+    static func repair(_ member: TestCluster.Member, passesBefore done: Int) throws -> [String: Int] {
+        let asked = try httpRequest(port: member.process.adminPort, path: "/repair")
+        #expect(asked.status == 200 && asked.body.contains("Repair of tokens 0-4294967295 requested"), "\(asked)")
+        var figures: [String: Int] = [:]
+        try S.eventually("the repair pass finished", seconds: 60) {
+            figures = try status(member)
+            return (figures["repair_passes"] ?? 0) > done && figures["repair_running"] == 0
+        }
+        return figures
+    }
+
+    @Test func aNodeDownPastTheHintWindowConvergesAfterOneRepair() throws {
+        // Read repair off, so only anti-entropy can bring the missed writes.
+        let cluster = try C.threeRacks(["max_hint_window: 1000", "anti_entropy_interval: 0", "read_repairs_enabled: false"])
+        defer { cluster.remove() }
+        let healthy = cluster.member(rack: 0), victim = cluster.member(rack: 2)
+        let writer = try healthy.client()
+        let old = (0..<200).map { "old:\($0)" }
+        for key in old { #expect(try writer.command("SET", key, "before") == .simple("OK")) }
+
+        cluster.signal(victim, SIGKILL)
+        // The first missed write opens the victim's hint window; the workload comes after it closed.
+        #expect(try writer.command("SET", "first-miss", "x") == .simple("OK"))
+        Thread.sleep(forTimeInterval: 1.5)
+        let workload = try C.mixedWrites(writer, count: 3000, seed: 5, old: old)
+        #expect(workload.failed.isEmpty, "\(workload.failed.prefix(5))")
+        try victim.process.restart()
+        try cluster.waitForPeers()
+
+        let keys = Array(workload.keys.union(old)).sorted()
+        let expected = try C.states(try S.client(healthy, consistency: "DC_ONE"), keys)
+        let before = C.differences(expected, try C.states(try S.client(victim, consistency: "DC_ONE"), keys))
+        // Hints past the window were dropped: the returning node is stale.
+        #expect(before.count > 1000)
+
+        let first = try Self.repair(victim, passesBefore: 0)
+        let after = C.differences(expected, try C.states(try S.client(victim, consistency: "DC_ONE"), keys))
+        #expect(after.isEmpty, "\(after.count) keys still differ, e.g. \(after.prefix(5))")
+        #expect((first["repair_keys_pulled"] ?? 0) >= before.count)
+        #expect(first["repair_ranges_total"] == 2 && first["repair_ranges_done"] == 2 && first["repair_ranges_failed"] == 0)
+        #expect((first["repair_segments_differing"] ?? 0) > 0)
+        #expect((C.metric(victim, "dynamis_repair_keys_pulled_total") ?? 0) == first["repair_keys_pulled"])
+        // Deleted keys stay deleted (their tombstones came too).
+        let returning = try S.client(victim, consistency: "DC_ONE")
+        for key in old where workload.keys.contains(key) { #expect(try returning.command("EXISTS", key) == .integer(0), "\(key)") }
+
+        // The copies now digest the same: a second pass finds no segment differing, moves nothing.
+        let second = try Self.repair(victim, passesBefore: 1)
+        #expect(second["repair_segments_differing"] == first["repair_segments_differing"])
+        #expect(second["repair_keys_pulled"] == first["repair_keys_pulled"])
+        #expect(second["repair_keys_pushed"] == first["repair_keys_pushed"])
+        #expect((second["repair_segments_compared"] ?? 0) == 2 * (first["repair_segments_compared"] ?? 0))
+        #expect(victim.process.child.log.contains("anti-entropy: pass finished"))
+    }
+
+    /// A node pushes what it has and the other lacks: writes made while a node was down, then
+    /// repaired from the healthy side, reach the node without it asking.
+    @Test func aPassPushesNewerStatesToTheOtherCopy() throws {
+        let cluster = try C.threeRacks(["hinted_handoff_enabled: false", "anti_entropy_interval: 0", "read_repairs_enabled: false"])
+        defer { cluster.remove() }
+        let healthy = cluster.member(rack: 0), victim = cluster.member(rack: 1)
+        let writer = try healthy.client()
+        cluster.signal(victim, SIGKILL)
+        for i in 0..<300 { #expect(try writer.command("HSET", "h\(i)", "f", "v\(i)") == .integer(1)) }
+        try victim.process.restart()
+        try cluster.waitForPeers()
+        let figures = try Self.repair(healthy, passesBefore: 0)
+        #expect((figures["repair_keys_pushed"] ?? 0) >= 300)
+        let returning = try S.client(victim, consistency: "DC_ONE")
+        for i in 0..<300 { #expect(try returning.command("HGET", "h\(i)", "f") == S.bulk("v\(i)"), "h\(i)") }
+    }
+
+    @Test func repairRequestsAreCheckedAndASingleNodeHasNothingToRepair() throws {
+        let cluster = try C.threeRacks(["anti_entropy_interval: 0"])
+        defer { cluster.remove() }
+        let port = cluster.member(rack: 0).process.adminPort
+        #expect(try httpRequest(port: port, path: "/repair?start=9&end=3").status == 400)
+        #expect(try httpRequest(port: port, path: "/repair?start=x").status == 400)
+        let part = try httpRequest(port: port, path: "/repair?start=100&end=200")
+        #expect(part.status == 200 && part.body.contains("Repair of tokens 100-200 requested"))
+        let single = try DynamisProcess()
+        defer { single.remove() }
+        let refused = try httpRequest(port: single.adminPort, path: "/repair")
+        #expect(refused.status == 400 && refused.body.contains("no peers"))
+    }
+}
+}
