@@ -1,7 +1,8 @@
 # Dynamis: the README's two commands.
 #   make run   installs what is missing, builds in release and starts a node on conf/dynamis.yml
 #   make test  installs what is missing and runs the whole test suite
-APT_PACKAGES := librocksdb-dev libsnappy-dev redis-server redis-tools memcached pkg-config openssl libmemcached-tools
+APT_PACKAGES := librocksdb-dev libsnappy-dev redis-server redis-tools memcached pkg-config openssl libmemcached-tools \
+  iproute2 iptables
 CONFIG ?= conf/dynamis.yml
 REDIS_PY := .build/redis-py
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
