@@ -183,7 +183,7 @@ public enum CommandTable {
         .init("dynamis.apply", .dynamisApply, arity: -4, [.write], keys: (1, 1, 1), group: "generic"),
         // Anti-entropy (DESIGN.md §5c): this node's segment digests and (key, version) lists of a
         // token range. Keyless: a node answers for its own copy, wherever the request came from.
-        .init("dynamis.digest", .dynamisDigest, arity: 3, [.readonly], group: "generic"),
+        .init("dynamis.digest", .dynamisDigest, arity: -3, [.readonly], group: "generic"),
         .init("dynamis.keyversions", .dynamisKeyVersions, arity: -3, [.readonly], group: "generic"),
         .init("sort", .sort, arity: -2, [.write], keys: (1, 1, 1), group: "generic"),
         .init("sort_ro", .sortRO, arity: -2, [.readonly], keys: (1, 1, 1), group: "generic"),

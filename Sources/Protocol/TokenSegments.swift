@@ -17,6 +17,22 @@ public enum TokenSegments {
         return first...(first | ((1 << shift) - 1))
     }
 
+    /// Bits of a refined bucket: a differing segment is split into 2^(20 - 14) = 64 buckets of
+    /// 4,096 tokens, so that with ~60 keys a segment (a million keys a node) a bucket holds
+    /// about one and only the keys of differing buckets are listed.
+    public static let refinedBits = 20
+
+    /// The bucket of `bits` top bits holding `token`.
+    @inline(__always)
+    public static func bucket(of token: UInt32, bits: Int) -> Int { Int(token >> UInt32(32 - bits)) }
+
+    /// Every token of bucket `bucket` at `bits` bits.
+    public static func tokens(ofBucket bucket: Int, bits: Int) -> ClosedRange<UInt32> {
+        let shift = UInt32(32 - bits)
+        let first = UInt32(bucket) << shift
+        return first...(first | UInt32((UInt64(1) << UInt64(shift)) - 1))
+    }
+
     /// A 64-bit hash of `bytes` continuing from `state` (FNV-1a): stable across processes and
     /// builds, unlike Swift's seeded `Hasher`, because two nodes must agree on it.
     @inline(__always)

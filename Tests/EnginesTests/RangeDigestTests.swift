@@ -118,6 +118,13 @@ struct RangeDigestTests {
             #expect(a.run("DYNAMIS.KEYVERSIONS", "5", "4").hasPrefix("-ERR"))
             #expect(a.run("DYNAMIS.DIGEST", "0", String(UInt32.max)).hasPrefix("-ERR"))
             #expect(a.run("DYNAMIS.DIGEST", "x", "1").hasPrefix("-ERR"))
+            #expect(a.run("DYNAMIS.DIGEST", "0", "100", "13").hasPrefix("-ERR"))
+            // Refined buckets: a segment in 64 buckets of 20 bits, whose keys add up to the segment's.
+            let segment = TokenSegments.tokens(of: TokenSegments.of(testToken(UnsafeRawBufferPointer(start: nil, count: 0))))
+            let coarse = raw(a, ["DYNAMIS.DIGEST", String(segment.lowerBound), String(segment.upperBound)].map { Array($0.utf8) })
+            let fine = raw(a, ["DYNAMIS.DIGEST", String(segment.lowerBound), String(segment.upperBound), "20"].map { Array($0.utf8) })
+            #expect(fine.starts(with: Array("*2\r\n$512\r\n".utf8)))
+            #expect(String(decoding: coarse.suffix(12), as: UTF8.self).split(separator: ":").last == String(decoding: fine.suffix(12), as: UTF8.self).split(separator: ":").last)
         }
     }
 

@@ -56,10 +56,18 @@ import Testing
         let chunk = TokenSegments.tokens(of: 4).lowerBound...TokenSegments.tokens(of: 6).upperBound
         var local = [UInt8](repeating: 0, count: 24), remote = local
         remote[8 + 7] = 1  // segment 5 differs
-        #expect(RepairPlanning.differingSegments(chunk, local: local, remote: remote) == [TokenSegments.tokens(of: 5)])
-        #expect(RepairPlanning.differingSegments(chunk, local: local, remote: remote + [0]) == nil)
+        #expect(RepairPlanning.differingBuckets(chunk, local: local, remote: remote) == [TokenSegments.tokens(of: 5)])
+        #expect(RepairPlanning.differingBuckets(chunk, local: local, remote: remote + [0]) == nil)
+        // Refined: segment 5's 64 buckets of 20 bits, bucket 3 differing.
+        let segment = TokenSegments.tokens(of: 5)
+        var fine = [UInt8](repeating: 0, count: 64 * 8), other = fine
+        other[3 * 8] = 1
+        #expect(RepairPlanning.differingBuckets(segment, bits: 20, local: fine, remote: other)
+                == [TokenSegments.tokens(ofBucket: 5 * 64 + 3, bits: 20)])
+        fine[63 * 8 + 7] = 2
+        #expect(RepairPlanning.differingBuckets(segment, bits: 20, local: fine, remote: other)?.last?.upperBound == segment.upperBound)
         local[0] = 9
-        #expect(RepairPlanning.differingSegments(chunk, local: local, remote: remote)?.count == 2)
+        #expect(RepairPlanning.differingBuckets(chunk, local: local, remote: remote)?.count == 2)
 
         let a = Array("a".utf8), b = Array("b".utf8), c = Array("c".utf8), d = Array("d".utf8)
         let (pull, push) = RepairPlanning.transfers(local: [a: 5, b: 9, c: 3], remote: [a: 5, b: 7, c: 4, d: 1])

@@ -67,20 +67,30 @@ extension RocksDBSession {
         return (first, last)
     }
 
-    /// DYNAMIS.DIGEST first-token last-token: `[digests, keys]`: one 8-byte big-endian digest per
-    /// segment from `first`'s to `last`'s (the XOR of its keys' entry hashes, over the keys
-    /// inside the range only), and how many keys were read.
+    /// DYNAMIS.DIGEST first-token last-token [bits]: `[digests, keys]`: one 8-byte big-endian
+    /// digest per bucket from `first`'s to `last`'s (the XOR of its keys' entry hashes, over the
+    /// keys inside the range only), and how many keys were read. A bucket is the tokens sharing
+    /// their top `bits` bits: 14 (the default) makes buckets the fixed segments; a larger value
+    /// splits a differing segment into smaller buckets, so only their keys are listed.
     func digest(_ args: [ByteBuffer], _ reply: inout ReplyWriter) {
-        guard let (first, last) = Self.tokenRange(args),
-              TokenSegments.of(last) - TokenSegments.of(first) < Self.maxDigestSegments else {
-            return reply.error("ERR DYNAMIS.DIGEST needs first <= last tokens spanning at most \(Self.maxDigestSegments) segments")
+        guard args.count <= 4, let (first, last) = Self.tokenRange(args) else {
+            return reply.error("ERR DYNAMIS.DIGEST needs first <= last tokens and optional bucket bits")
         }
-        let base = TokenSegments.of(first)
-        var digests = [UInt64](repeating: 0, count: TokenSegments.of(last) - base + 1)
+        let bits = args.count == 4 ? Int(args[3].text) ?? 0 : TokenSegments.bits
+        guard (TokenSegments.bits...32).contains(bits) else {
+            return reply.error("ERR DYNAMIS.DIGEST bucket bits must be from \(TokenSegments.bits) to 32")
+        }
+        let shift = UInt32(32 - bits)
+        let base = Int(first >> shift)
+        let count = Int(last >> shift) - base + 1
+        guard count <= Self.maxDigestSegments else {
+            return reply.error("ERR DYNAMIS.DIGEST spans at most \(Self.maxDigestSegments) buckets a request")
+        }
+        var digests = [UInt64](repeating: 0, count: count)
         var keys = 0
         walkRange(first, last) { stored, record, meta in
             let token = stored.withUnsafeBytes { KeyEncoding.readBigEndian($0, at: 0, as: UInt32.self) }
-            digests[TokenSegments.of(token) - base] ^= Self.entryHash(stored, record, meta)
+            digests[Int(token >> shift) - base] ^= Self.entryHash(stored, record, meta)
             keys += 1
             return true
         }

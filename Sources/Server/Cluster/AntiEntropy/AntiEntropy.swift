@@ -90,6 +90,9 @@ private final class RepairPass {
     let targets: [Target]
     private var targetIndex = -1
     private var chunks: [ClosedRange<UInt32>] = []
+    /// Segments whose digests differ, to split into refined buckets.
+    private var refining: [ClosedRange<UInt32>] = []
+    /// Buckets whose digests differ, to list.
     private var differing: [ClosedRange<UInt32>] = []
     private var transfers: [(key: [UInt8], pull: Bool)] = []
     /// Replies awaited before the next step (digests or key lists of both copies).
@@ -160,15 +163,20 @@ private final class RepairPass {
             status.rangesFailed.add(1, ordering: .relaxed)
             owner.logger.info("anti-entropy: comparing tokens \(current.task.range.lowerBound)-\(current.task.range.upperBound) with \(current.task.peer) stopped: \(reason)")
             chunks = []
+            refining = []
             differing = []
         }
-        if let segment = differing.first {
+        if let bucket = differing.first {
             differing.removeFirst()
-            return list(segment)
+            return list(bucket)
+        }
+        if let segment = refining.first {
+            refining.removeFirst()
+            return digest(segment, bits: TokenSegments.refinedBits)
         }
         if let chunk = chunks.first {
             chunks.removeFirst()
-            return digest(chunk)
+            return digest(chunk, bits: TokenSegments.bits)
         }
         if targetIndex >= 0 { status.rangesDone.add(1, ordering: .relaxed) }
         targetIndex += 1
@@ -179,14 +187,16 @@ private final class RepairPass {
 
     // MARK: Digests
 
-    private func digest(_ chunk: ClosedRange<UInt32>) {
-        let request = Coordinator.Request.resp(Self.digestSpec, [ByteBuffer(string: "dynamis.digest"),
-                                                                  ByteBuffer(string: String(chunk.lowerBound)),
-                                                                  ByteBuffer(string: String(chunk.upperBound))])
+    /// Both copies' digests of `chunk` in buckets of `bits` bits: segments first (what differs
+    /// is refined), then a differing segment's refined buckets (what differs is listed).
+    private func digest(_ chunk: ClosedRange<UInt32>, bits: Int) {
+        var args = [ByteBuffer(string: "dynamis.digest"), ByteBuffer(string: String(chunk.lowerBound)),
+                    ByteBuffer(string: String(chunk.upperBound))]
+        if bits != TokenSegments.bits { args.append(ByteBuffer(string: String(bits))) }
         digestReplies = [nil, nil]
         awaiting = 2
         for (side, target) in [Coordinator.local, current.peer].enumerated() {
-            coordinator.send(to: target, .request, request, context(), isWrite: false, receiver: Callback { [self] reply in
+            send(to: target, .resp(Self.digestSpec, args), receiver: Callback { [self] reply in
                 awaiting -= 1
                 switch reply {
                 case .success(let parts):
@@ -198,22 +208,35 @@ private final class RepairPass {
                 case .failure(let why): taskFailed = taskFailed ?? why
                 }
                 if awaiting == 0, taskFailed == nil, let local = digestReplies[0], let remote = digestReplies[1] {
-                    compare(chunk, local, remote)
+                    compare(chunk, bits: bits, local, remote)
                 }
                 pump()
-            }, index: 0)
+            })
         }
     }
 
-    private func compare(_ chunk: ClosedRange<UInt32>, _ local: [UInt8], _ remote: [UInt8]) {
-        guard let found = RepairPlanning.differingSegments(chunk, local: local, remote: remote) else {
+    private func compare(_ chunk: ClosedRange<UInt32>, bits: Int, _ local: [UInt8], _ remote: [UInt8]) {
+        guard let found = RepairPlanning.differingBuckets(chunk, bits: bits, local: local, remote: remote) else {
             taskFailed = "digest replies of different lengths"
             return
         }
-        status.segmentsCompared.add(local.count / 8, ordering: .relaxed)
-        status.segmentsDiffering.add(found.count, ordering: .relaxed)
-        segmentsDiffering += found.count
-        differing += found
+        if bits == TokenSegments.bits {
+            status.segmentsCompared.add(local.count / 8, ordering: .relaxed)
+            status.segmentsDiffering.add(found.count, ordering: .relaxed)
+            segmentsDiffering += found.count
+            refining += found
+        } else {
+            differing += found
+        }
+    }
+
+    /// Sends to a copy, counting the request's bytes and the reply's when the copy is the peer.
+    private func send(to target: Int, _ request: Coordinator.Request, version: UInt64 = 0, receiver: Callback) {
+        if target != Coordinator.local {
+            if case .resp(_, let args) = request { status.bytesExchanged.add(args.reduce(0) { $0 + $1.readableBytes }, ordering: .relaxed) }
+            receiver.countsBytes = status
+        }
+        coordinator.send(to: target, .request, request, context(version: version), isWrite: version != 0, receiver: receiver, index: 0)
     }
 
     // MARK: Key lists
@@ -231,7 +254,7 @@ private final class RepairPass {
                     ByteBuffer(string: String(segment.upperBound))]
         if let after { args.append(after) }
         let target = side == 0 ? Coordinator.local : current.peer
-        coordinator.send(to: target, .request, .resp(Self.keyVersionsSpec, args), context(), isWrite: false, receiver: Callback { [self] reply in
+        send(to: target, .resp(Self.keyVersionsSpec, args), receiver: Callback { [self] reply in
             switch reply {
             case .success(let parts):
                 guard let parts, parts.count % 2 == 1 else {
@@ -253,7 +276,7 @@ private final class RepairPass {
             awaiting -= 1
             if awaiting == 0, taskFailed == nil { plan() }
             pump()
-        }, index: 0)
+        })
     }
 
     private func plan() {
@@ -269,23 +292,18 @@ private final class RepairPass {
     private func transfer(_ key: [UInt8], pull: Bool) {
         let keyBuffer = ByteBuffer(bytes: key)
         let (source, destination) = pull ? (current.peer, Coordinator.local) : (Coordinator.local, current.peer)
-        coordinator.send(to: source, .request, .resp(Self.stateSpec, [ByteBuffer(string: "dynamis.state"), keyBuffer]), context(),
-                         isWrite: false, receiver: Callback { [self] reply in
-                             guard case .success(let parts) = reply, let parts, let state = VersionedState(parts) else {
-                                 return transferred(ok: false, bytes: 0, pull: pull)
-                             }
-                             if state.version == 0 { return transferred(ok: true, bytes: 0, pull: pull) }  // gone meanwhile
-                             let request = HintDelivery.applyRequest(key: keyBuffer, version: state.version, expireAt: state.expireAt,
-                                                                     payload: state.payload)
-                             let bytes = key.count + (state.payload?.readableBytes ?? 0)
-                             // Stamped now, like any write: a frozen node refuses it if it arrives late.
-                             coordinator.send(to: destination, .request, request, context(version: coordinator.node.clock.next()),
-                                              isWrite: true, receiver: Callback { [self] applied in
-                                                  if case .success = applied { transferred(ok: true, bytes: bytes, pull: pull) } else {
-                                                      transferred(ok: false, bytes: bytes, pull: pull)
-                                                  }
-                                              }, index: 0)
-                         }, index: 0)
+        send(to: source, .resp(Self.stateSpec, [ByteBuffer(string: "dynamis.state"), keyBuffer]), receiver: Callback { [self] reply in
+            guard case .success(let parts) = reply, let parts, let state = VersionedState(parts) else {
+                return transferred(ok: false, bytes: 0, pull: pull)
+            }
+            if state.version == 0 { return transferred(ok: true, bytes: 0, pull: pull) }  // gone meanwhile
+            let request = HintDelivery.applyRequest(key: keyBuffer, version: state.version, expireAt: state.expireAt, payload: state.payload)
+            let bytes = key.count + (state.payload?.readableBytes ?? 0)
+            // Stamped now, like any write: a frozen node refuses it if it arrives late.
+            send(to: destination, request, version: coordinator.node.clock.next(), receiver: Callback { [self] applied in
+                if case .success = applied { transferred(ok: true, bytes: bytes, pull: pull) } else { transferred(ok: false, bytes: bytes, pull: pull) }
+            })
+        })
     }
 
     private func transferred(ok: Bool, bytes: Int, pull: Bool) {
@@ -324,10 +342,13 @@ private final class Callback: ReplyReceiver {
     }
 
     private let handler: (Outcome) -> Void
+    /// Where a peer's reply bytes are counted (nil for this node's own engine).
+    var countsBytes: RepairStatus?
 
     init(_ handler: @escaping (Outcome) -> Void) { self.handler = handler }
 
     func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {
+        if case .success(let bytes) = reply { countsBytes?.bytesExchanged.add(bytes.readableBytes, ordering: .relaxed) }
         switch reply {
         case .success(let bytes) where EngineError.isUnavailability(bytes):
             handler(.failure(EngineError.message(ofUnavailability: bytes)))

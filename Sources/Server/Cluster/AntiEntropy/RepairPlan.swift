@@ -53,15 +53,15 @@ enum RepairPlanning {
         }
     }
 
-    /// The token ranges of the segments whose digests differ (each segment cut to `chunk`).
-    /// Digests are 8-byte big-endian values, one per segment from `chunk`'s first.
-    static func differingSegments(_ chunk: ClosedRange<UInt32>, local: [UInt8], remote: [UInt8]) -> [ClosedRange<UInt32>]? {
-        let first = TokenSegments.of(chunk.lowerBound)
-        let count = TokenSegments.of(chunk.upperBound) - first + 1
+    /// The token ranges of the buckets (of `bits` top bits) whose digests differ, each cut to
+    /// `chunk`. Digests are 8-byte big-endian values, one per bucket from `chunk`'s first.
+    static func differingBuckets(_ chunk: ClosedRange<UInt32>, bits: Int = TokenSegments.bits, local: [UInt8], remote: [UInt8]) -> [ClosedRange<UInt32>]? {
+        let first = TokenSegments.bucket(of: chunk.lowerBound, bits: bits)
+        let count = TokenSegments.bucket(of: chunk.upperBound, bits: bits) - first + 1
         guard local.count == count * 8, remote.count == count * 8 else { return nil }
         var differing: [ClosedRange<UInt32>] = []
         for i in 0..<count where local[(i * 8)..<(i * 8 + 8)] != remote[(i * 8)..<(i * 8 + 8)] {
-            if let cut = intersect(TokenSegments.tokens(of: first + i), chunk) { differing.append(cut) }
+            if let cut = intersect(TokenSegments.tokens(ofBucket: first + i, bits: bits), chunk) { differing.append(cut) }
         }
         return differing
     }

@@ -20,6 +20,8 @@ final class RepairStatus: Sendable {
     let keysPulled = Atomic<Int>(0)
     let keysPushed = Atomic<Int>(0)
     let transferErrors = Atomic<Int>(0)
+    /// Request and reply bytes exchanged with other replicas (digests, key lists, states).
+    let bytesExchanged = Atomic<Int>(0)
     /// Unix ms when the last pass finished (0: none yet).
     let lastPassFinishedAt = Atomic<Int64>(0)
 
@@ -53,6 +55,7 @@ final class RepairStatus: Sendable {
          ("repair_keys_pulled", keysPulled.load(ordering: .relaxed)),
          ("repair_keys_pushed", keysPushed.load(ordering: .relaxed)),
          ("repair_transfer_errors", transferErrors.load(ordering: .relaxed)),
+         ("repair_bytes_exchanged", bytesExchanged.load(ordering: .relaxed)),
          ("repair_last_pass_finished_at", Int(lastPassFinishedAt.load(ordering: .relaxed)))]
     }
 }
