@@ -11,7 +11,7 @@ final class NoReceiver: ReplyReceiver, @unchecked Sendable {  // stateless
 }
 
 /// One engine in a temporary directory for the whole run (opening RocksDB per input would
-/// measure RocksDB's open, not our decoders); every input ends with FLUSHALL.
+/// measure RocksDB's open, not our decoders); every input ends by deleting what it planted or made.
 nonisolated(unsafe) let directory: String = {
     let path = NSTemporaryDirectory() + "dynamis-fuzz-\(getpid())"
     try? FileManager.default.removeItem(atPath: path)
@@ -25,11 +25,17 @@ nonisolated(unsafe) let engine: RocksDBEngine = try! RocksDBEngine(options: Rock
 }
 nonisolated(unsafe) let session = engine.makeSession(eventLoop: EmbeddedEventLoop())
 nonisolated(unsafe) let receiver = NoReceiver()
+nonisolated(unsafe) var inputs = 0
 
-/// Any bytes as one key's stored metadata and element records (layout: `StoredRecordFuzzing`).
+/// Any bytes as a command choice and one key's stored metadata and element records (layout:
+/// `StoredRecordFuzzing`).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
-    StoredRecordFuzzing.run(UnsafeRawBufferPointer(start: start, count: count), engine: engine, session: session, receiver: receiver)
+    let (commands, records) = StoredRecordFuzzing.pick(UnsafeRawBufferPointer(start: start, count: count))
+    guard !commands.isEmpty else { return 0 }
+    StoredRecordFuzzing.run(records, engine: engine, session: session, receiver: receiver, commands: commands)
+    inputs += 1
+    if inputs % 256 == 0 { StoredRecordFuzzing.compact(engine) }
     return 0
 }
 

@@ -19,6 +19,9 @@ extension RocksDBSession {
         encodeKey(key)
         guard let record = try readRecord(now: now) else { return .missing }
         guard record.meta.type == type, let (generation, count) = Metadata.collection(record.stored) else { return .wrongType }
+        // An emptied collection's record is deleted (`stageCollectionMeta`): a stored count of
+        // zero is corrupt, and every picker below would divide by it.
+        guard count > 0 else { throw .corrupt }
         lastCollectionRecord = record.stored
         return .found(meta: record.meta, generation: generation, count: count)
     }

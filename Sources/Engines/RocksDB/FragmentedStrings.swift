@@ -47,6 +47,8 @@ extension RocksDBSession {
     /// crawl over the deletion markers of other keys' removed elements), the gaps zeros.
     func wholeString(_ meta: Metadata, record: [UInt8]) throws(RocksDBError) -> Record {
         let (generation, length64) = Metadata.collection(record) ?? (0, 0)
+        // No write makes a string longer than Redis's 512 MB (SETBIT's last bit included).
+        guard length64 <= 512 * 1024 * 1024 else { throw .corrupt }
         let length = Int(length64)
         var stored: [UInt8] = []
         Metadata.encodeString(expireAt: meta.expireAt, timestamp: meta.timestamp, value: UnsafeRawBufferPointer(start: nil, count: 0),

@@ -31,6 +31,9 @@ extension RocksDBSession {
             (KeyEncoding.readBigEndian($0, at: Metadata.collectionSize, as: UInt64.self),
              KeyEncoding.readBigEndian($0, at: Metadata.collectionSize + 8, as: UInt64.self))
         }
+        // A list's indices never run more than its element count apart (at most 2^32 - 1); a
+        // record saying otherwise is corrupt, and is refused like any unreadable record.
+        guard tail &- head <= UInt64(UInt32.max) else { return .wrongType }
         return .found(ListState(expireAt: record.meta.expireAt, generation: generation, head: head, tail: tail))
     }
 
@@ -76,7 +79,8 @@ extension RocksDBSession {
         iterator.seek(listElementKey(key, state, index: state.head &+ UInt64(from)))
         var out: [[UInt8]] = []
         let wanted = to - from + 1
-        out.reserveCapacity(wanted)
+        // The reservation only saves regrowth: never trust a (possibly corrupt) count with memory.
+        out.reserveCapacity(min(wanted, 4096))
         while iterator.isValid {
             out.append(Array(iterator.value))
             // Never step past the last element wanted: beyond a list's tail lie the deletion

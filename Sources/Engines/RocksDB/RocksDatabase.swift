@@ -7,6 +7,10 @@ import Glibc
 public struct RocksDBError: Error, CustomStringConvertible, Sendable {
     public let message: String
     public var description: String { message }
+
+    /// A record that contradicts the key's other records (found by the stored-record fuzzer):
+    /// the command fails with `ERR Storage: ...` instead of trusting it.
+    static let corrupt = RocksDBError(message: "the key's stored records are inconsistent (corrupt data); DEL it or restore it from a replica")
 }
 
 /// The column families, in the order they are opened (fixed: handles are found by index).

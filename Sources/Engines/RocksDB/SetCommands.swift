@@ -195,7 +195,9 @@ extension RocksDBSession {
             // A small set without an index is read whole; its "slots" are positions in it.
             let all = set.indexed ? [] : elements(args[1], generation: generation).map(\.field)
             func member(at slot: UInt64) throws(RocksDBError) -> [UInt8] {
-                set.indexed ? try setMember(at: slot, in: set) : all[Int(slot)]
+                if set.indexed { return try setMember(at: slot, in: set) }
+                guard slot < UInt64(all.count) else { throw .corrupt }
+                return all[Int(slot)]
             }
             if pop {
                 if set.indexed {
