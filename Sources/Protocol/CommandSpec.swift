@@ -15,9 +15,11 @@ public struct CommandSpec: Sendable {
     public let group: StaticString
     /// Which of Dynomite's `redis_req_*` datastore counters (`/info`) the command counts in.
     public let statsClass: DatastoreStatsClass
+    /// The key a successful run may make ready for clients blocked on it (BLPOP, BZPOPMIN, ...).
+    public let wakes: WakeKey
 
     public init(_ name: StaticString, _ id: CommandID, arity: Int, _ flags: CommandFlags,
-                keys: (Int, Int, Int) = (0, 0, 0), group: StaticString) {
+                keys: (Int, Int, Int) = (0, 0, 0), wakes: WakeKey = .none, group: StaticString) {
         self.name = name
         self.id = id
         self.arity = arity
@@ -27,6 +29,7 @@ public struct CommandSpec: Sendable {
         self.keyStep = keys.2
         self.group = group
         self.statsClass = DatastoreStatsClass(name: name.description, group: group.description)
+        self.wakes = wakes
     }
 
     /// The name as a String, for messages.
@@ -53,6 +56,17 @@ public struct CommandSpec: Sendable {
         if flags.contains(.stale) { names.append("stale") }
         return names
     }
+}
+
+/// Which key a write can fill for blocked clients (Redis's `signalKeyAsReady` calls, per command).
+public enum WakeKey: Sendable, Equatable {
+    case none
+    /// The argument at this index: the key written, or a move's or copy's destination.
+    case argument(Int)
+    /// SORT's `STORE destination`, when given.
+    case sortStore
+    /// The destination of GEORADIUS[BYMEMBER] STORE/STOREDIST and GEOSEARCHSTORE.
+    case geoStore
 }
 
 /// Command flags, as in Redis's command table, plus where Dynamis executes the command.

@@ -93,24 +93,19 @@ final class RocksDBSession: EngineSession {
         tracksVersion = false
         if readModifyWrite { raiseVersion(of: args[1]) }
         groupable = false
-        // Pushes (and anything else that can fill a list or sorted set) wake blocked clients.
-        if spec.flags.contains(.write), engine.blocking.hasWaiters {
-            switch spec.id {
-            case .lpush, .rpush, .lpushx, .rpushx, .zadd, .zincrby, .restore,
-                 .zunionstore, .zinterstore, .zdiffstore, .zrangestore, .geoadd:
-                engine.blocking.keyReady(args[1].bytes)
-            case .georadius, .georadiusbymember, .geosearchstore:
+        // Pushes (and anything else that can fill a list or sorted set) wake blocked clients: the
+        // command's table row says which key.
+        if spec.wakes != .none, engine.blocking.hasWaiters {
+            switch spec.wakes {
+            case .none: break
+            case .argument(let index):
+                if index < args.count { engine.blocking.keyReady(args[index].bytes) }
+            case .geoStore:
                 if let store = GeoSearchKind(spec.id)?.storeKeyIndex(args) { engine.blocking.keyReady(args[store].bytes) }
-            case .lmove, .rpoplpush, .smove, .rename, .renamenx, .copy:
-                // The key moved (or copied) into place is the destination.
-                engine.blocking.keyReady(args[2].bytes)
-            case .sort:
-                // SORT ... STORE dest creates a list.
+            case .sortStore:
                 if let store = args.indices.dropFirst(2).first(where: { args[$0].isOption("STORE") }), store + 1 < args.count {
                     engine.blocking.keyReady(args[store + 1].bytes)
                 }
-            default:
-                break
             }
         }
         return false
