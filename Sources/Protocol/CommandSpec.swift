@@ -96,6 +96,12 @@ public struct CommandFlags: OptionSet, Sendable {
     /// May carry a relative expiry (EX, EXPIRE, SETEX, RESTORE's ttl), which a cluster's
     /// coordinator turns into an absolute one before replicating (`AbsoluteExpiry`).
     public static let relativeExpiry = CommandFlags(rawValue: 1 << 13)
+    /// Its whole effect is one read-modify-write of its key, so the RocksDB engine may run it in
+    /// a grouped write (`GroupedWrites.swift`): a burst's pushes to one list cost one metadata write.
+    public static let groupable = CommandFlags(rawValue: 1 << 14)
+    /// Replaces a key's whole value (SET, SETEX, PSETEX, MSET, RESTORE, DYNAMIS.APPLY): a replica
+    /// applies it only when not older than the stored version, which it sets itself.
+    public static let wholeValue = CommandFlags(rawValue: 1 << 15)
 }
 
 /// Dynomite's per-command counters of the datastore object in `/info` (`redis_req_get`, ...),

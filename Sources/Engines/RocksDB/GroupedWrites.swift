@@ -19,15 +19,6 @@ import Protocol
 /// metadata insert instead of one per command. Only grouped commands run while a group is open
 /// (everything else commits it first), and they read metadata by key, never by iterator.
 extension RocksDBSession {
-    /// Commands whose whole effect is one `modify` on their key's stripe.
-    static let groupableCommands: Set<CommandID> = [
-        .lpush, .rpush, .lpushx, .rpushx, .lpop, .rpop,
-        .sadd, .srem, .spop,
-        .hset, .hmset, .hsetnx, .hdel, .hincrby, .hincrbyfloat,
-        .zadd, .zincrby, .zrem,
-        .incr, .decr, .incrby, .decrby, .append,
-    ]
-
     /// Runs `body` inside the pass's group, holding `stripes` until the group commits.
     func modifyInGroup<R>(stripes: [Int], _ body: () throws(RocksDBError) -> R) throws(RocksDBError) -> R {
         if !groupOpen {

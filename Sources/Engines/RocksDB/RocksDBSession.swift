@@ -83,10 +83,10 @@ final class RocksDBSession: EngineSession {
             do { try commitPending() } catch { reply.error("ERR Storage: \(error.message)"); return false }
             return blockingPop(spec, args, origin: origin, reply: &reply)
         }
-        groupable = Self.groupableCommands.contains(spec.id) && !engine.blocking.hasWaiters
+        groupable = spec.flags.contains(.groupable) && !engine.blocking.hasWaiters
         // A stamped single-key read-modify-write never lowers its key's version (see `stamp`).
         let readModifyWrite = version != 0 && spec.flags.contains(.write) && spec.firstKey == 1 && spec.lastKey == 1
-            && args.count > 1 && !Self.wholeValueWrites.contains(spec.id)
+            && args.count > 1 && !spec.flags.contains(.wholeValue)
         tracksVersion = readModifyWrite
         observedVersion = 0
         execute(spec, args, reply: &reply)

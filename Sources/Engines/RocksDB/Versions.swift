@@ -15,12 +15,6 @@ import Snapshot
 /// an older write from resurrecting the key, and the background sweep removes it once
 /// `tombstone_grace` has passed.
 extension RocksDBSession {
-    /// Whole-value string writes (grouped blind; a stamped one merged, see `LastWriterWins`).
-    static let blindWrites: Set<CommandID> = [.set, .setex, .psetex, .mset]
-    /// Writes that set a key's version themselves (whole values, and states with their own
-    /// version): `raiseVersion` leaves them alone.
-    static let wholeValueWrites: Set<CommandID> = blindWrites.union([.restore, .dynamisApply])
-
     /// The version written into the records the current command writes: the coordinator's, or
     /// the key's own when a read-modify-write arrives older than it (arrival order decides what
     /// such a write does; the key's version only ever moves forward), or a fresh one when the
