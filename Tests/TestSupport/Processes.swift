@@ -47,6 +47,26 @@ public struct TemporaryDirectory {
     public func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
 
+/// Children still running when the test runner exits are killed then: a test blocked past its
+/// time limit never reaches its `defer`, and its nodes must not outlive the run (an early run
+/// of this stop left three behind).
+enum LiveChildren {
+    nonisolated(unsafe) private static var pids: Set<Int32> = []  // guarded by `lock`
+    private static let lock = NSLock()
+    private static let installed: Void = { atexit { LiveChildren.killAll() } }()
+
+    static func add(_ pid: Int32) {
+        _ = installed
+        lock.withLock { _ = pids.insert(pid) }
+    }
+
+    static func remove(_ pid: Int32) { lock.withLock { _ = pids.remove(pid) } }
+
+    private static func killAll() {
+        lock.withLock { for pid in pids { kill(pid, SIGKILL) } }
+    }
+}
+
 /// A child process the test owns, stopped by pid.
 public final class ChildProcess {
     public let process: Process
@@ -65,6 +85,7 @@ public final class ChildProcess {
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        LiveChildren.add(process.processIdentifier)
     }
 
     public var pid: Int32 { process.processIdentifier }
@@ -73,7 +94,11 @@ public final class ChildProcess {
     /// Sends `signal` and waits up to `seconds` for the process to exit; SIGKILL after that.
     @discardableResult
     public func stop(signal: Int32 = SIGTERM, seconds: Double = 10) -> Int32 {
-        guard process.isRunning else { return process.terminationStatus }
+        guard process.isRunning else {
+            LiveChildren.remove(pid)
+            return process.terminationStatus
+        }
+        defer { if !process.isRunning { LiveChildren.remove(pid) } }
         kill(pid, signal)
         let deadline = Date().addingTimeInterval(seconds)
         while process.isRunning && Date() < deadline { usleep(10_000) }
