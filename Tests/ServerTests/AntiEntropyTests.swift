@@ -115,21 +115,13 @@ extension ClusterTests.AntiEntropy {
     /// `tools/cluster repair` runs a pass on every node of a launched cluster and prints what
     /// each found: here the writes a killed rack-3 node missed (hints off) come back to it.
     @Test func theLauncherRepairsAWholeClusterAndReportsIt() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let directory = TemporaryDirectory("dynamis-launcher-repair")
         defer { directory.remove() }
-        guard let base = (0..<50).lazy.map({ _ in 20_000 + 10 * Int.random(in: 0..<3_000) })
-            .first(where: { base in (0..<3).allSatisfy { i in [1, 2, 3].allSatisfy { isPortFree(base + 10 * i + $0) } } }) else {
+        guard let base = S.launcherBase(offsets: [1, 2, 3]) else {
             Issue.record("no free port range")
             return
         }
-        // system(3): see the memcached launcher test.
-        func launcher(_ arguments: [String]) -> (status: Int32, log: String) {
-            let log = directory.path + "/launcher-\(arguments[0]).log"
-            let command = ([root.path + "/tools/cluster"] + arguments + ["--dir", directory.path + "/cluster"]).joined(separator: " ")
-            let status = system("/bin/bash \(command) > \(log) 2>&1 < /dev/null")
-            return (status >> 8, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
-        }
+        func launcher(_ arguments: [String]) -> (status: Int32, log: String) { S.launcher(arguments, in: directory) }
         var restarted: ChildProcess?
         defer {
             _ = launcher(["down"])

@@ -42,6 +42,26 @@ enum ClusterTestSupport {
         try DynamisProcess(engine: ["data_store: rocksdb", "data_dir: \(member.dataDirectory)"])
     }
 
+    /// Runs `tools/cluster ARGUMENTS --dir DIRECTORY/cluster`: its exit status and output.
+    /// system(3), not Process: Foundation's Process on Linux does not see bash exit while the
+    /// background processes it started live on. The launcher bounds its own waits.
+    static func launcher(_ arguments: [String], in directory: TemporaryDirectory, file: String = #filePath) -> (status: Int32, log: String) {
+        var root = URL(fileURLWithPath: file)
+        while root.path != "/", !FileManager.default.fileExists(atPath: root.appendingPathComponent("tools/cluster").path) {
+            root.deleteLastPathComponent()
+        }
+        let log = directory.path + "/launcher-\(arguments[0]).log"
+        let command = ([root.path + "/tools/cluster"] + arguments + ["--dir", directory.path + "/cluster"]).joined(separator: " ")
+        let status = system("/bin/bash \(command) > \(log) 2>&1 < /dev/null")
+        return (status >> 8, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+    }
+
+    /// A launcher base port whose first three nodes' ports (base+10i+offset) are free.
+    static func launcherBase(offsets: [Int]) -> Int? {
+        (0..<50).lazy.map { _ in 20_000 + 10 * Int.random(in: 0..<3_000) }
+            .first { base in (0..<3).allSatisfy { i in offsets.allSatisfy { isPortFree(base + 10 * i + $0) } } }
+    }
+
     static func setState(_ member: TestCluster.Member, _ state: String) throws {
         #expect(try httpRequest(port: member.process.adminPort, path: "/state/\(state)").status == 200)
     }

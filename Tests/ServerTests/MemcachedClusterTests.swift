@@ -240,22 +240,16 @@ struct MemcachedCluster {
     }
 
     @Test func theLauncherStartsAMemcachedEngineClusterAndStopsEveryProcess() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let directory = TemporaryDirectory("dynamis-launcher")
         defer { directory.remove() }
         // Node i uses base+10i+1 ... base+10i+9.
-        guard let base = (0..<50).lazy.map({ _ in 20_000 + 10 * Int.random(in: 0..<3_000) })
-            .first(where: { base in (0..<3).allSatisfy { i in [1, 2, 3, 9].allSatisfy { isPortFree(base + 10 * i + $0) } } }) else {
+        guard let base = S.launcherBase(offsets: [1, 2, 3, 9]) else {
             Issue.record("no free port range")
             return
         }
-        // system(3), not Process: Foundation's Process on Linux does not see bash exit while
-        // the background processes it started live on. The launcher bounds its own waits.
         func launcher(_ arguments: [String]) throws -> (status: Int32?, log: String) {
-            let log = directory.path + "/launcher-\(arguments[0]).log"
-            let command = ([root.path + "/tools/cluster"] + arguments + ["--dir", directory.path + "/cluster"]).joined(separator: " ")
-            let status = system("/bin/bash \(command) > \(log) 2>&1 < /dev/null")
-            return (status >> 8, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+            let (status, log) = S.launcher(arguments, in: directory)
+            return (status, log)
         }
         let pidFiles = { (try? FileManager.default.contentsOfDirectory(atPath: directory.path + "/cluster/run")) ?? [] }
         var pids: [Int32] = []

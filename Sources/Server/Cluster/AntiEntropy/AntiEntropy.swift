@@ -105,7 +105,6 @@ private final class RepairPass {
     private var bytesInWindow = 0
     private var digestReplies: [[UInt8]?] = [nil, nil]
     private var versionLists: [[[UInt8]: UInt64]] = [[:], [:]]
-    private var listing: ClosedRange<UInt32>?
     private var segmentsDiffering = 0
     private var pulled = 0
     private var pushed = 0
@@ -243,7 +242,6 @@ private final class RepairPass {
 
     private func list(_ segment: ClosedRange<UInt32>) {
         versionLists = [[:], [:]]
-        listing = segment
         awaiting = 2
         page(segment, side: 0, after: nil)
         page(segment, side: 1, after: nil)
