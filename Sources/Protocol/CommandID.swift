@@ -37,7 +37,7 @@ public enum CommandID: Sendable, Hashable {
     case keys, scan, randomkey, rename, renamenx, copy
     // Serialized values (RDB payloads)
     case dump, restore
-    case dynamisState, dynamisApply, dynamisDigest, dynamisKeyVersions
+    case dynamisState, dynamisApply, dynamisDigest, dynamisKeyVersions, dynamisTopology
     case sort, sortRO
     // Transactions
     case multi, exec, discard, watch, unwatch

@@ -102,6 +102,9 @@ public struct CommandFlags: OptionSet, Sendable {
     /// Replaces a key's whole value (SET, SETEX, PSETEX, MSET, RESTORE, DYNAMIS.APPLY): a replica
     /// applies it only when not older than the stored version, which it sets itself.
     public static let wholeValue = CommandFlags(rawValue: 1 << 15)
+    /// Spoken between nodes only, answered by the node itself (membership gossip): clients are
+    /// told it is an unknown command.
+    public static let peerOnly = CommandFlags(rawValue: 1 << 16)
 }
 
 /// Dynomite's per-command counters of the datastore object in `/info` (`redis_req_get`, ...),

@@ -185,6 +185,8 @@ public enum CommandTable {
         // token range. Keyless: a node answers for its own copy, wherever the request came from.
         .init("dynamis.digest", .dynamisDigest, arity: -3, [.readonly], group: "generic"),
         .init("dynamis.keyversions", .dynamisKeyVersions, arity: -3, [.readonly], group: "generic"),
+        // Membership gossip (DESIGN.md §5b): a peer's epoch in, this node's newest epoch out.
+        .init("dynamis.topology", .dynamisTopology, arity: -1, [.admin, .peerOnly], group: "server"),
         .init("sort", .sort, arity: -2, [.write], keys: (1, 1, 1), wakes: .sortStore, group: "generic"),
         .init("sort_ro", .sortRO, arity: -2, [.readonly], keys: (1, 1, 1), group: "generic"),
         .init("keys", .keys, arity: 2, [.readonly, .keyspaceWide], group: "generic"),

@@ -14,8 +14,15 @@ public struct Topology: Sendable {
     public let localRackIndex: Int
 
     public init(local: Node, peers: [Node], ownership: TokenOwnership = .rangeStart) throws(RackRing.Error) {
+        try self.init(local: local, members: [local] + peers, ownership: ownership)
+    }
+
+    /// The ring of `members`, seen from `local`, which need not be one of them: a node joining
+    /// the cluster (or one that has left) routes through the ring without owning tokens in it.
+    /// `local`'s rack must exist among the members.
+    public init(local: Node, members: [Node], ownership: TokenOwnership = .rangeStart) throws(RackRing.Error) {
         var grouped: [String: [String: [Node]]] = [:]
-        for node in [local] + peers {
+        for node in members {
             grouped[node.datacenter, default: [:]][node.rack, default: []].append(node)
         }
         var dcs: [Datacenter] = []
@@ -29,8 +36,12 @@ public struct Topology: Sendable {
         self.datacenters = dcs
         self.local = local
         self.ownership = ownership
-        self.localDatacenterIndex = dcs.firstIndex { $0.name == local.datacenter }!
-        self.localRackIndex = dcs[localDatacenterIndex].racks.firstIndex { $0.name == local.rack }!
+        guard let dc = dcs.firstIndex(where: { $0.name == local.datacenter }),
+              let rack = dcs[dc].racks.firstIndex(where: { $0.name == local.rack }) else {
+            throw .empty(rack: "\(local.datacenter)/\(local.rack)")
+        }
+        self.localDatacenterIndex = dc
+        self.localRackIndex = rack
     }
 
     /// A single node that owns everything.
@@ -40,6 +51,9 @@ public struct Topology: Sendable {
     }
 
     public var localDatacenter: Datacenter { datacenters[localDatacenterIndex] }
+
+    /// Whether `local` owns tokens in this ring (false while it joins, and after it left).
+    public var localIsMember: Bool { localDatacenter.racks[localRackIndex].nodes.contains { $0.name == local.name } }
 
     /// The replication factor of the local DC: its number of racks.
     public var localReplicationFactor: Int { localDatacenter.racks.count }

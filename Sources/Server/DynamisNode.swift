@@ -24,9 +24,9 @@ public final class DynamisNode: Sendable {
     /// Opens the engine and starts listening. Throws on a bad data directory or a busy port.
     public static func start(config: DynamisConfig, logger: Logger) async throws -> DynamisNode {
         for warning in config.warnings { logger.warning("\(warning)") }
-        let cluster = try ClusterMap.make(config: config)
+        let seedMembership = try ClusterMap.seedMembership(config: config)
         let polled = config.dynSeedProvider != "simple_provider"
-        let clustered = cluster != nil || polled
+        let clustered = seedMembership != nil || polled
         // A node that replicates keeps its clock's reservation and its hints under data_dir,
         // whatever its engine.
         if config.dataStore == .rocksdb || clustered {
@@ -43,6 +43,12 @@ public final class DynamisNode: Sendable {
             let legacy = config.dataDirectory + "/" + base.replacingOccurrences(of: "#", with: "-\(peerEndpoint.port)")
             if FileManager.default.fileExists(atPath: legacy) { return legacy }
             return config.dataDirectory + "/" + base.replacingOccurrences(of: "#", with: "-\(peerEndpoint.host)-\(peerEndpoint.port)")
+        }
+        // The newest membership epoch this node saw (joins, decommissions) outranks dyn_seeds.
+        let membership = MembershipStore(config: config, file: clustered ? nodeFile("topology#.json") : nil, logger: logger)
+        let cluster = try membership.load(seeds: seedMembership).map { m throws(ConfigError) in try ClusterMap.make(config: config, membership: m) }
+        if let cluster, cluster.membership.change?.node.name == cluster.local.name, cluster.membership.change?.kind != .leave {
+            logger.notice("membership: this node is \(cluster.membership.change!.kind == .join ? "joining" : "replacing a node"); it owns no tokens until its ranges have streamed to it")
         }
         let clock = HybridClock(nodeID: WriteVersion.nodeID(name: NodeContext.name(config: config, cluster: cluster)),
                                 reservationFile: clustered || config.dataStore == .rocksdb ? nodeFile("dynamis#.clock") : nil)
@@ -87,7 +93,7 @@ public final class DynamisNode: Sendable {
         } else if clustered, config.hintedHandoff, config.dataStore == .memcached {
             logger.notice("hinted handoff is not available on the memcached engine (memcached 1.6 gives no key state to send); a replica that misses writes keeps missing them")
         }
-        let context = NodeContext(config: config, engine: engine, cluster: cluster, loops: threads, tls: tls, clock: clock, hints: hints)
+        let context = NodeContext(config: config, engine: engine, cluster: cluster, loops: threads, tls: tls, clock: clock, hints: hints, membership: membership)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let loopSessions = LoopSessions(group: group, engine: engine)
         var peerChannel: Channel?
@@ -228,6 +234,16 @@ public final class DynamisNode: Sendable {
             }.get()
             tasks.append(repairLoop.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(200), delay: .milliseconds(200)) { _ in
                 antiEntropy.value.tick()
+            })
+        }
+        if clustered, let agentLoop = loopSessions.all.last {
+            // Membership gossip, a change's stream and the cleanup after it, on one loop.
+            membership.setInstaller { map in ClusterInstall.install(map, node: context, loops: loopSessions, logger: logger) }
+            let agent = try await agentLoop.eventLoop.submit {
+                NIOLoopBound(MembershipAgent(loop: agentLoop, node: context, logger: logger), eventLoop: agentLoop.eventLoop)
+            }.get()
+            tasks.append(agentLoop.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(MembershipAgent.tickMillis)) { _ in
+                agent.value.tick()
             })
         }
         if let tls {

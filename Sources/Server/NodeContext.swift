@@ -1,4 +1,5 @@
 import Engines
+import Logging
 import NIOConcurrencyHelpers
 import Protocol
 import Ring
@@ -48,6 +49,8 @@ public final class NodeContext: Sendable {
     let lateWritesRefused = Synchronization.Atomic<Int>(0)
     /// Anti-entropy's progress and `/repair` requests.
     let repair = RepairStatus()
+    /// The membership epoch (joins, decommissions, replacements) and the stream of a change.
+    let membership: MembershipStore
 
     /// The node's name for its write versions' node id: its peer name in a cluster.
     static func name(config: DynamisConfig, cluster: ClusterMap?) -> String { cluster?.local.name ?? "\(config.listen)" }
@@ -61,10 +64,14 @@ public final class NodeContext: Sendable {
                 ("read_repairs", readRepairsDone.load(ordering: .relaxed)),
                 ("stale_replicas", staleReplicasFound.load(ordering: .relaxed)),
                 ("late_writes_refused", lateWritesRefused.load(ordering: .relaxed))] + repair.figures
+            + [("topology_epoch", Int(membership.current?.epoch ?? 0)), ("topology_change_running", membership.current?.change == nil ? 0 : 1),
+               ("cleanup_ranges_dropped", membership.rangesDropped.load(ordering: .relaxed))]
+            + membership.stream.figures
     }
 
     public init(config: DynamisConfig, engine: any StorageEngine, cluster: ClusterMap? = nil, loops: Int = 1, tls: NodeTLS? = nil,
-                clock: HybridClock? = nil, hints: HintStore? = nil) {
+                clock: HybridClock? = nil, hints: HintStore? = nil, membership: MembershipStore? = nil) {
+        self.membership = membership ?? MembershipStore(config: config, file: nil, logger: Logger(label: "dynamis.membership"))
         self.clock = clock ?? HybridClock(nodeID: WriteVersion.nodeID(name: Self.name(config: config, cluster: cluster)))
         self.hints = hints
         self.readRepairs = Atomic(config.readRepairs)
@@ -99,7 +106,7 @@ public final class NodeContext: Sendable {
     /// The commands this node runs, for COMMAND.
     var commands: [CommandSpec] {
         CommandTable.all.filter { spec in
-            spec.id != .refused && (forwardsCommands || !spec.flags.contains(.forwardable))
+            spec.id != .refused && !spec.flags.contains(.peerOnly) && (forwardsCommands || !spec.flags.contains(.forwardable))
         }
     }
 

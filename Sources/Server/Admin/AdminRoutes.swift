@@ -1,3 +1,4 @@
+import Engines
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -37,6 +38,11 @@ final class AdminRoutes: Sendable {
         /hints/drop, /hints/drop/<name>    drops every pending hint, or one target's
         /repair[?start=<token>&end=<token>] starts anti-entropy over this node's ranges (or a part); answers at once
         /repair/status                     the repair counters (JSON; also in /info and /metrics)
+        /topology                          membership epoch, members, the change in flight, stream progress (JSON)
+        /topology/join/<host:port:rack:dc:token>   starts a node's join (the node runs with auto_bootstrap: true)
+        /topology/leave/<host:port>        starts a member's decommission (its ranges stream to their next owners)
+        /topology/replace/<dead host:port>/<new host:port>  a new node takes a dead member's token, filled from the other racks
+        /topology/verify                   this node's keys inside and outside the tokens it owns (JSON)
 
         """
 
@@ -50,6 +56,7 @@ final class AdminRoutes: Sendable {
         if first == "hints" { return parts.count == 1 }
         if first == "state" { return parts.count == 2 && parts[1] == "get_state" }
         if first == "repair" { return parts.count == 2 && parts[1] == "status" }
+        if first == "topology" { return parts.count == 1 || (parts.count == 2 && parts[1] == "verify") }
         return readOnly.contains(first)
     }
 
@@ -142,6 +149,8 @@ final class AdminRoutes: Sendable {
             return repair(query: uri.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? "")
         case ("repair", 2) where parts[1] == "status":
             return eventLoop.makeSucceededFuture(.json(Dictionary(uniqueKeysWithValues: node.repair.figures.map { ($0.name, $0.value as Any) })))
+        case ("topology", _):
+            return topology(Array(parts.dropFirst()))
         case ("backup", 1):
             return backup(query: uri.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? "")
         case ("peer", 3):
@@ -172,6 +181,86 @@ final class AdminRoutes: Sendable {
         guard start <= end else { return badRequest("start must not be above end") }
         node.repair.request(start...end)
         return eventLoop.makeSucceededFuture(.text("Repair of tokens \(start)-\(end) requested\r\n"))
+    }
+
+    /// `/topology` and its actions (DESIGN.md §5b): a change is proposed here, spreads to every
+    /// node by gossip, and finishes when the node that gains tokens has streamed them.
+    private func topology(_ parts: [String]) -> EventLoopFuture<AdminResponse> {
+        let store = node.membership
+        guard let membership = store.current, let cluster = node.cluster else {
+            return badRequest("this node has no peers: there is no cluster membership")
+        }
+        let ownership = cluster.topology.ownership
+        func member(_ name: String) -> Membership.Member? {
+            let pieces = name.split(separator: ":")
+            guard pieces.count == 2, let port = Int(pieces[1]), (1...65535).contains(port) else { return nil }
+            return Membership.Member(host: String(pieces[0]), port: port, rack: "", datacenter: "", token: 0)
+        }
+        func propose(_ change: Membership.Change) -> EventLoopFuture<AdminResponse> {
+            do {
+                let next = try store.propose(change)
+                return eventLoop.makeSucceededFuture(.text("\(next.change!.description) started at epoch \(next.epoch)\r\n"))
+            } catch {
+                if case .refused(.changeRunning) = error {
+                    return eventLoop.makeSucceededFuture(AdminResponse(status: .conflict, body: error.description + "\n"))
+                }
+                return badRequest(error.description)
+            }
+        }
+        switch (parts.first, parts.count) {
+        case (nil, _):
+            let me = cluster.local.name
+            var body: [String: Any] = [
+                "epoch": Int(membership.epoch),
+                "local": me,
+                "member": membership.members.contains { $0.name == me },
+                "members": membership.members.map(Self.describe),
+                "owned": Membership.ranges(of: me, among: membership.members, ownership: ownership).map { [Int($0.lowerBound), Int($0.upperBound)] },
+            ]
+            if let change = membership.change {
+                var described: [String: Any] = ["kind": change.kind.rawValue, "node": Self.describe(change.node), "description": change.description]
+                if let replaces = change.replaces { described["replaces"] = replaces }
+                if let gaining = membership.gainingNode(ownership: ownership) { described["gaining"] = gaining }
+                body["change"] = described
+            } else {
+                body["change"] = NSNull()
+            }
+            for (name, value) in store.stream.figures { body[name] = value }
+            return eventLoop.makeSucceededFuture(.json(body))
+        case ("verify", 1):
+            guard let rocks = node.engine as? RocksDBEngine else {
+                return badRequest("/topology/verify counts the RocksDB engine's keys; the \(node.config.dataStore.rawValue) engine's backend holds them")
+            }
+            let owned = Membership.ranges(of: cluster.local.name, among: membership.members, ownership: ownership)
+            let promise = eventLoop.makePromise(of: AdminResponse.self)
+            DispatchQueue.global().async {
+                let counts = rocks.keyCounts(owned: owned)
+                promise.succeed(.json(["epoch": Int(membership.epoch), "change_running": membership.change != nil,
+                                       "owned_keys": counts.owned, "foreign_keys": counts.foreign]))
+            }
+            return promise.futureResult
+        case ("join", 2):
+            guard let seed = try? ConfigLoader.parseSeed(parts[1], key: "join") else {
+                return badRequest("use /topology/join/<host:port:rack:dc:token>, as in dyn_seeds")
+            }
+            return propose(.init(kind: .join, node: .init(host: seed.endpoint.host, port: seed.endpoint.port, rack: seed.rack,
+                                                          datacenter: seed.datacenter, token: seed.token)))
+        case ("leave", 2):
+            guard let leaving = member(parts[1]) else { return badRequest("use /topology/leave/<host:port> (the node's dyn_listen)") }
+            return propose(.init(kind: .leave, node: leaving))
+        case ("replace", 3):
+            guard let replacement = member(parts[2]), member(parts[1]) != nil else {
+                return badRequest("use /topology/replace/<dead host:port>/<new host:port>")
+            }
+            return propose(.init(kind: .replace, node: replacement, replaces: parts[1]))
+        default:
+            return eventLoop.makeSucceededFuture(notFound("/topology/" + parts.joined(separator: "/")))
+        }
+    }
+
+    private static func describe(_ member: Membership.Member) -> [String: Any] {
+        ["name": member.name, "host": member.host, "port": member.port, "rack": member.rack,
+         "datacenter": member.datacenter, "token": Int(member.token)]
     }
 
     /// Makes a checkpoint off the event loop (it flushes memtables and links or copies files).

@@ -238,7 +238,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
 
     private func dispatch(context: ChannelHandlerContext) {
         guard let spec = CommandTable.lookup(arguments[0]),
-              forwardsCommands || !spec.flags.contains(.forwardable)
+              forwardsCommands || !spec.flags.contains(.forwardable), !spec.flags.contains(.peerOnly)
         else {
             loop.counters.errors[ErrorCause.unknownCommand.rawValue] += 1
             if state.multi != nil { state.multiFailed = true }

@@ -22,6 +22,11 @@ final class Coordinator {
     private let topology: Topology
     /// `targets[dc][rack][i]`: the target of the i-th node (token order) of that rack.
     private let targets: [[[Int]]]
+    /// While a membership change is in flight in this DC: the changed rack's ring once it is
+    /// done, its place in `topology`, and the target of each of its nodes. Writes also go to a
+    /// token's owner in that ring when it differs (the pending owner).
+    private let pending: (datacenter: Int, rack: Int, ring: RackRing)?
+    private let pendingTargets: [Int]
     private let allocator = ByteBufferAllocator()
     let logger: Logger
     /// The client id of this coordinator's own requests (read repair): one peer connection, in order.
@@ -49,6 +54,13 @@ final class Coordinator {
             dc.racks.map { rack in
                 rack.nodes.map { n in n.name == cluster.local.name ? Coordinator.local : cluster.peerIndex[n.name]! }
             }
+        }
+        if let pending = cluster.pending, pending.datacenter == cluster.topology.localDatacenterIndex {
+            self.pending = pending
+            self.pendingTargets = pending.ring.nodes.map { n in n.name == cluster.local.name ? Coordinator.local : cluster.peerIndex[n.name]! }
+        } else {
+            self.pending = nil
+            self.pendingTargets = []
         }
     }
 
@@ -182,7 +194,8 @@ final class Coordinator {
         if dispatch.lazy {
             // A DC_ONE read asks the next rack's owner only when the ones before it failed.
             let targets = dispatch.targets
-            collector.sendLater = { [unowned self, unowned collector] i in
+            // Strong: a coordinator replaced by a new membership epoch lives until its requests end.
+            collector.sendLater = { [self, unowned collector] i in
                 self.send(to: self.target(targets[i]), .request, request, context, isWrite: false, receiver: collector, index: i)
             }
             send(to: target(targets[0]), .request, request, context, isWrite: false, receiver: collector, index: 0)
@@ -199,7 +212,19 @@ final class Coordinator {
         for candidates in dispatch.remoteCopies {
             RemoteCopy(coordinator: self, request: request, context: context, candidates: candidates.map(target)).next()
         }
+        if isWrite, let pending { copyToPendingOwner(request, token: token, context, pending) }
         return collector
+    }
+
+    /// A write's copy to the token's pending owner (a joining node, a leaving node's
+    /// successor, a replacement), when it differs from the owner the write went to. Its answer
+    /// is not waited for: the range's stream and catch-up bring the node what it misses, and
+    /// a copy it did not take leaves a hint.
+    private func copyToPendingOwner(_ request: Request, token: UInt32, _ context: Context,
+                                    _ pending: (datacenter: Int, rack: Int, ring: RackRing)) {
+        let future = pendingTargets[pending.ring.ownerIndex(of: token, rule: topology.ownership)]
+        guard future != target(topology.owner(of: token, datacenter: pending.datacenter, rack: pending.rack)) else { return }
+        send(to: future, .request, request, context, isWrite: true, receiver: PendingCopy(coordinator: self, request: request, target: future), index: 0)
     }
 
     /// The owners of `token` in this node's DC: its own rack's first, then the others in rack order.
@@ -355,7 +380,7 @@ final class Coordinator {
 
 /// A write's copy to a remote DC, moving to the next candidate when one cannot take it.
 private final class RemoteCopy: ReplyReceiver {
-    private unowned let coordinator: Coordinator
+    private let coordinator: Coordinator
     private let request: Coordinator.Request
     private let context: Coordinator.Context
     private let candidates: [Int]
@@ -381,6 +406,27 @@ private final class RemoteCopy: ReplyReceiver {
 
     func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {
         if case .failure = reply, sequence == tried - 1 { next() }
+    }
+}
+
+/// A write's copy to a pending owner: a failure leaves a hint for it.
+private final class PendingCopy: ReplyReceiver {
+    private let coordinator: Coordinator
+    private let request: Coordinator.Request
+    private let target: Int
+
+    init(coordinator: Coordinator, request: Coordinator.Request, target: Int) {
+        self.coordinator = coordinator
+        self.request = request
+        self.target = target
+    }
+
+    func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {
+        switch reply {
+        case .failure: coordinator.missed(request, target: target)
+        case .success(let bytes) where EngineError.isUnavailability(bytes): coordinator.missed(request, target: target)
+        case .success: break
+        }
     }
 }
 

@@ -8,7 +8,7 @@ import Protocol
 /// the next one when an owner is down or its storage is; the subclass says, from the answering
 /// owner's reply, what the others get (`follow`), and the client's reply waits for that write.
 class OneOwnerThenReplicas: PendingReply {
-    unowned let coordinator: Coordinator
+    let coordinator: Coordinator
     let token: UInt32
     let context: Coordinator.Context
     private let first: Coordinator.Request

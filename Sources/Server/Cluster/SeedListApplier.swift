@@ -53,7 +53,20 @@ final class SeedListApplier: Sendable {
         let describe = { (m: ClusterMap?) in Set((m?.peers ?? []).map { "\($0.name) \($0.datacenter)/\($0.rack) \($0.token)" }) }
         let before = describe(node.cluster), after = describe(map)
         guard before != after else { return }
+        if let epoch = node.membership.current?.epoch, epoch > 0 {
+            logger.warning("\(provider): the seed list changed, but the topology is at membership epoch \(epoch) (changed through /topology); ignoring the seed list")
+            return
+        }
+        if let map { node.membership.adoptSeeds(map.membership) }
         logger.notice("\(provider): topology changed to \(after.count) peers (added \(after.subtracting(before).sorted()), removed \(before.subtracting(after).sorted()))")
+        ClusterInstall.install(map, node: node, loops: loops, logger: logger)
+    }
+}
+
+/// Makes a cluster map the node's topology at once: each event loop gets new peer links and a
+/// new coordinator; the old links close after their requests have had time to finish.
+enum ClusterInstall {
+    static func install(_ map: ClusterMap?, node: NodeContext, loops: LoopSessions, logger: Logger) {
         let status = node.install(map)
         let config = node.config
         let grace = TimeAmount.milliseconds(Int64(2 * config.timeoutMilliseconds))

@@ -121,6 +121,8 @@ public enum ConfigLoader {
             case "tombstone_grace": config.tombstoneGrace = try field.integer(min: 0)
             case "anti_entropy_interval": config.antiEntropyInterval = try field.integer(min: 0)
             case "anti_entropy_throttle": config.antiEntropyThrottle = try field.bytes(min: 1024)
+            case "auto_bootstrap": config.autoBootstrap = try field.boolean()
+            case "stream_throughput": config.streamThroughput = try field.bytes(min: 1024)
             case "backlog": config.backlog = try field.integer(min: 1)
             case "maxclients": config.maxClients = try field.integer(min: 1)
             case "tls_port": config.tls.port = try field.integer(min: 1, max: 65535)

@@ -100,6 +100,12 @@ public struct DynamisConfig: Sendable {
     public var antiEntropyInterval = 3_600_000
     /// `anti_entropy_throttle`, bytes of state per second a repair pass sends or pulls (1 MB/s).
     public var antiEntropyThrottle = 1024 * 1024
+    /// `auto_bootstrap`: this node is new to a running cluster; it starts outside the ring
+    /// (owning nothing) and takes its token's range once a join streams it (off: a node whose
+    /// seeds describe the cluster it starts with, Dynomite's way).
+    public var autoBootstrap = false
+    /// `stream_throughput`, bytes of state per second a joining (or range-gaining) node pulls (16 MB/s).
+    public var streamThroughput = 16 * 1024 * 1024
     public var backlog = 512
     /// Redis's `maxclients`: client connections beyond this get `-ERR max number of clients reached`.
     public var maxClients = 10_000

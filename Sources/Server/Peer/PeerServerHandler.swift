@@ -139,6 +139,7 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
             // (a mixed-version cluster) gets the error as its reply.
             return respond(id, .response, PendingReply.errorBytes(String(decoding: UnknownCommand.message(arguments), as: UTF8.self)))
         }
+        if spec.flags.contains(.peerOnly) { return respond(id, .response, node.membership.answer(arguments, from: peerName)) }
         run(.resp(spec, arguments), frame, isWrite: spec.flags.contains(.write))
     }
 

@@ -16,12 +16,12 @@ import Ring
 /// `anti_entropy_throttle` bytes per second.
 ///
 /// Runs on one event loop, through that loop's coordinator, one pass at a time.
-final class AntiEntropy {
+final class AntiEntropy: RepairPassOwner {
     private let loop: LoopSession
     private let node: NodeContext
-    fileprivate let logger: Logger
-    fileprivate let clientID: Int
-    fileprivate let throttle: Int
+    let logger: Logger
+    let clientID: Int
+    let throttle: Int
     private let interval: Int64
     private var pass: RepairPass?
     private var nextCycle: Int64
@@ -65,7 +65,7 @@ final class AntiEntropy {
         started.pump()
     }
 
-    fileprivate func finished(_ finished: RepairPass) {
+    func finished(_ finished: RepairPass) {
         guard pass === finished else { return }
         pass = nil
         let status = node.repair
@@ -76,15 +76,29 @@ final class AntiEntropy {
     }
 }
 
+/// What runs repair passes: anti-entropy, and a node streaming the ranges a membership change
+/// gives it (the same comparison against an empty or partial copy moves the whole range).
+protocol RepairPassOwner: AnyObject {
+    var logger: Logger { get }
+    var clientID: Int { get }
+    /// State bytes per second.
+    var throttle: Int { get }
+    func finished(_ pass: RepairPass)
+}
+
 /// One pass: its tasks one after another; in each, digest chunks, then differing segments,
 /// then transfers, a few in flight.
-private final class RepairPass {
+final class RepairPass {
     struct Target {
         let task: RepairPlanning.Task
         let peer: Int
     }
 
-    unowned let owner: AntiEntropy
+    unowned let owner: any RepairPassOwner
+    /// Tasks that stopped on an error (a peer down, a failed request), for the owner to retry.
+    private(set) var failedTargets: [Target] = []
+    /// Transfers that failed (the task went on; the key is left for the next pass).
+    private(set) var failedTransfers = 0
     let coordinator: Coordinator
     let status: RepairStatus
     let targets: [Target]
@@ -115,7 +129,7 @@ private final class RepairPass {
     private static let keyVersionsSpec = CommandTable.lookup("dynamis.keyversions")!
     private static let stateSpec = CommandTable.lookup("dynamis.state")!
 
-    init(owner: AntiEntropy, coordinator: Coordinator, status: RepairStatus, targets: [Target]) {
+    init(owner: any RepairPassOwner, coordinator: Coordinator, status: RepairStatus, targets: [Target]) {
         self.owner = owner
         self.coordinator = coordinator
         self.status = status
@@ -159,8 +173,9 @@ private final class RepairPass {
         if let reason = taskFailed {
             taskFailed = nil
             failedRanges += 1
+            failedTargets.append(current)
             status.rangesFailed.add(1, ordering: .relaxed)
-            owner.logger.info("anti-entropy: comparing tokens \(current.task.range.lowerBound)-\(current.task.range.upperBound) with \(current.task.peer) stopped: \(reason)")
+            owner.logger.info("\(status.prefix == "repair" ? "anti-entropy" : "stream"): comparing tokens \(current.task.range.lowerBound)-\(current.task.range.upperBound) with \(current.task.peer) stopped: \(reason)")
             chunks = []
             refining = []
             differing = []
@@ -310,6 +325,7 @@ private final class RepairPass {
         if ok {
             if pull { pulled += 1; status.keysPulled.add(1, ordering: .relaxed) } else { pushed += 1; status.keysPushed.add(1, ordering: .relaxed) }
         } else {
+            failedTransfers += 1
             status.transferErrors.add(1, ordering: .relaxed)
         }
         pump()
@@ -333,7 +349,7 @@ struct VersionedState {
 
 /// A reply handed to a closure as the array's elements (nil: not an array); failures and
 /// unavailability replies as their message.
-private final class Callback: ReplyReceiver {
+final class Callback: ReplyReceiver {
     enum Outcome {
         case success([ByteBuffer]?)
         case failure(String)

@@ -4,6 +4,11 @@ import Synchronization
 /// Anti-entropy's progress and the operator's repair requests, shared between the admin
 /// handler (which asks for a repair and reports) and the loop that runs passes.
 final class RepairStatus: Sendable {
+    /// The figures' prefix: `repair` (anti-entropy) or `stream` (a membership change's ranges).
+    let prefix: String
+
+    init(prefix: String = "repair") { self.prefix = prefix }
+
     /// A token range an operator asked to repair (`/repair`), waiting for the loop to start it.
     private let requested = NIOLockedValueBox<ClosedRange<UInt32>?>(nil)
 
@@ -44,18 +49,20 @@ final class RepairStatus: Sendable {
 
     /// The figures for `/info` and `/metrics`.
     var figures: [(name: String, value: Int)] {
-        [("repair_running", running.load(ordering: .relaxed) || isRequested ? 1 : 0),
-         ("repair_passes", passesCompleted.load(ordering: .relaxed)),
-         ("repair_ranges_total", rangesTotal.load(ordering: .relaxed)),
-         ("repair_ranges_done", rangesDone.load(ordering: .relaxed)),
-         ("repair_ranges_failed", rangesFailed.load(ordering: .relaxed)),
-         ("repair_segments_compared", segmentsCompared.load(ordering: .relaxed)),
-         ("repair_segments_differing", segmentsDiffering.load(ordering: .relaxed)),
-         ("repair_keys_compared", keysCompared.load(ordering: .relaxed)),
-         ("repair_keys_pulled", keysPulled.load(ordering: .relaxed)),
-         ("repair_keys_pushed", keysPushed.load(ordering: .relaxed)),
-         ("repair_transfer_errors", transferErrors.load(ordering: .relaxed)),
-         ("repair_bytes_exchanged", bytesExchanged.load(ordering: .relaxed)),
-         ("repair_last_pass_finished_at", Int(lastPassFinishedAt.load(ordering: .relaxed)))]
+        let figures: [(name: String, value: Int)] = [
+         ("running", running.load(ordering: .relaxed) || isRequested ? 1 : 0),
+         ("passes", passesCompleted.load(ordering: .relaxed)),
+         ("ranges_total", rangesTotal.load(ordering: .relaxed)),
+         ("ranges_done", rangesDone.load(ordering: .relaxed)),
+         ("ranges_failed", rangesFailed.load(ordering: .relaxed)),
+         ("segments_compared", segmentsCompared.load(ordering: .relaxed)),
+         ("segments_differing", segmentsDiffering.load(ordering: .relaxed)),
+         ("keys_compared", keysCompared.load(ordering: .relaxed)),
+         ("keys_pulled", keysPulled.load(ordering: .relaxed)),
+         ("keys_pushed", keysPushed.load(ordering: .relaxed)),
+         ("transfer_errors", transferErrors.load(ordering: .relaxed)),
+         ("bytes_exchanged", bytesExchanged.load(ordering: .relaxed)),
+         ("last_pass_finished_at", Int(lastPassFinishedAt.load(ordering: .relaxed)))]
+        return figures.map { ("\(prefix)_\($0.name)", $0.value) }
     }
 }
