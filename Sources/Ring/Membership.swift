@@ -140,6 +140,12 @@ public struct Membership: Sendable, Equatable, Codable {
         Membership(epoch: epoch + 1, members: after, change: nil)
     }
 
+    /// The epoch that abandons the change in flight: the members stay as they are (a joining
+    /// node that never came, a replacement that cannot finish).
+    public func aborted() -> Membership {
+        Membership(epoch: epoch + 1, members: members, change: nil)
+    }
+
     /// Whether `other` is newer than this one (only a newer epoch replaces the one a node has).
     public func isOlder(than other: Membership) -> Bool { other.epoch > epoch }
 

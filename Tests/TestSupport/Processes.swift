@@ -35,7 +35,7 @@ public func isPortFree(_ port: Int, host: String = "127.0.0.1") -> Bool {
 }
 
 /// A fresh temporary directory, removed by `remove()`.
-public struct TemporaryDirectory {
+public struct TemporaryDirectory: Sendable {
     public let path: String
 
     public init(_ prefix: String = "dynamis-test") {

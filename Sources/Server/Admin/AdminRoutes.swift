@@ -43,6 +43,7 @@ final class AdminRoutes: Sendable {
         /topology/leave/<host:port>        starts a member's decommission (its ranges stream to their next owners)
         /topology/replace/<dead host:port>/<new host:port>  a new node takes a dead member's token, filled from the other racks
         /topology/verify                   this node's keys inside and outside the tokens it owns (JSON)
+        /topology/abort                    abandons the change in flight (the members stay as they are)
 
         """
 
@@ -245,6 +246,9 @@ final class AdminRoutes: Sendable {
             }
             return propose(.init(kind: .join, node: .init(host: seed.endpoint.host, port: seed.endpoint.port, rack: seed.rack,
                                                           datacenter: seed.datacenter, token: seed.token)))
+        case ("abort", 1):
+            guard let next = store.abort() else { return badRequest("no topology change is running") }
+            return eventLoop.makeSucceededFuture(.text("change abandoned at epoch \(next.epoch)\r\n"))
         case ("leave", 2):
             guard let leaving = member(parts[1]) else { return badRequest("use /topology/leave/<host:port> (the node's dyn_listen)") }
             return propose(.init(kind: .leave, node: leaving))

@@ -12,6 +12,8 @@ final class LoopSession: @unchecked Sendable {  // only used on its own event lo
     let session: any EngineSession
     /// Routes requests to replicas when the node has peers (set once at startup).
     var coordinator: Coordinator?
+    /// Counts cluster installs on this loop: only the newest one swaps its coordinator in.
+    var clusterGeneration = 0
     private var waiting: [any CommitWaiter] = []
     private var scheduled = false
     /// This loop's share of the node's counters (plain integers: only this loop touches them).

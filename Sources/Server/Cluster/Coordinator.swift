@@ -227,6 +227,18 @@ final class Coordinator {
         send(to: future, .request, request, context, isWrite: true, receiver: PendingCopy(coordinator: self, request: request, target: future), index: 0)
     }
 
+    /// Whether node `name` keeps a copy of `token` at this epoch: its owner in some rack, or its
+    /// pending owner while a change is in flight.
+    func holdsCopy(_ name: String, token: UInt32) -> Bool {
+        for dc in topology.datacenters.indices {
+            for rack in topology.datacenters[dc].racks.indices where topology.node(at: topology.owner(of: token, datacenter: dc, rack: rack)).name == name {
+                return true
+            }
+        }
+        if let pending = cluster.pending, pending.ring.owner(of: token, rule: topology.ownership).name == name { return true }
+        return false
+    }
+
     /// The owners of `token` in this node's DC: its own rack's first, then the others in rack order.
     func localOwners(_ token: UInt32) -> [Int] {
         topology.localReplicas(of: token).map(target)

@@ -63,25 +63,82 @@ final class SeedListApplier: Sendable {
     }
 }
 
-/// Makes a cluster map the node's topology at once: each event loop gets new peer links and a
-/// new coordinator; the old links close after their requests have had time to finish.
+/// Makes a cluster map the node's topology: each event loop gets new peer links and a new
+/// coordinator; the old links close after their requests have had time to finish. A loop
+/// switches once its new links to every peer its old links reached are ready (at most
+/// `readyWait`), so requests never meet links still connecting: a membership change does not
+/// fail the writes taken while it installs.
 enum ClusterInstall {
+    static let readyWait = 100
+    static let readyPoll = TimeAmount.milliseconds(20)
+
     static func install(_ map: ClusterMap?, node: NodeContext, loops: LoopSessions, logger: Logger) {
         let status = node.install(map)
         let config = node.config
         let grace = TimeAmount.milliseconds(Int64(2 * config.timeoutMilliseconds))
         for loop in loops.all {
             loop.eventLoop.execute { [node, logger] in
-                let old = loop.coordinator?.links
-                if let map {
-                    let links = PeerLinks(eventLoop: loop.eventLoop, cluster: map, config: config, status: status, tls: node.tls, logger: logger)
-                    loop.coordinator = Coordinator(cluster: map, links: links, node: node, loop: loop, logger: logger)
-                } else {
+                loop.clusterGeneration += 1
+                let generation = loop.clusterGeneration
+                let oldCoordinator = loop.coordinator
+                let old = oldCoordinator?.links
+                guard let map else {
                     loop.coordinator = nil
+                    if let old { loop.eventLoop.scheduleTask(in: grace) { old.closeAll() } }
+                    return
                 }
-                // Requests already sent on the old links get their answers (or time out) first.
-                if let old { loop.eventLoop.scheduleTask(in: grace) { old.closeAll() } }
+                let links = PeerLinks(eventLoop: loop.eventLoop, cluster: map, config: config, status: status, tls: node.tls, logger: logger)
+                // The peers the old links reached: wait for the new links to them.
+                let awaited = map.peers.indices.filter { index in
+                    guard let old, let before = oldCoordinator?.cluster.peerIndex[map.peers[index].name] else { return false }
+                    return old.isReady(before)
+                }
+                LinkSwap(loop: loop, generation: generation, map: map, links: links, awaited: awaited,
+                         node: node, grace: grace, logger: logger).check()
             }
         }
+    }
+}
+
+/// One loop's switch to new links, once they are ready (or `readyWait` polls passed).
+private final class LinkSwap {
+    let loop: LoopSession
+    let generation: Int
+    let map: ClusterMap
+    let links: PeerLinks
+    let awaited: [Int]
+    let node: NodeContext
+    let grace: TimeAmount
+    let logger: Logger
+    var polls = 0
+
+    init(loop: LoopSession, generation: Int, map: ClusterMap, links: PeerLinks, awaited: [Int],
+         node: NodeContext, grace: TimeAmount, logger: Logger) {
+        self.loop = loop
+        self.generation = generation
+        self.map = map
+        self.links = links
+        self.awaited = awaited
+        self.node = node
+        self.grace = grace
+        self.logger = logger
+    }
+
+    func check() {
+        if polls < ClusterInstall.readyWait, !awaited.allSatisfy({ links.isReady($0) }) {
+            polls += 1
+            let bound = NIOLoopBound(self, eventLoop: loop.eventLoop)
+            loop.eventLoop.scheduleTask(in: ClusterInstall.readyPoll) { bound.value.check() }
+            return
+        }
+        // A newer install started meanwhile: it replaces the map, these links are not used.
+        guard loop.clusterGeneration == generation else {
+            links.closeAll()
+            return
+        }
+        let replaced = loop.coordinator?.links
+        loop.coordinator = Coordinator(cluster: map, links: links, node: node, loop: loop, logger: logger)
+        // Requests already sent on the old links get their answers (or time out) first.
+        if let replaced { loop.eventLoop.scheduleTask(in: grace) { replaced.closeAll() } }
     }
 }

@@ -71,6 +71,8 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
     }
 
     var isConnected: Bool { link.channel != nil }
+    /// Connected and past the handshake: a request now would be sent, not refused.
+    var isReady: Bool { link.acceptsRequests }
 
     /// Queues a request; its answer goes to `receiver` as `sequence`. Returns the error to
     /// answer at once when the request cannot be sent.
@@ -347,6 +349,8 @@ final class PeerLinks: @unchecked Sendable {  // only used on its event loop
     }
 
     func isConnected(_ peer: Int) -> Bool { pools[peer].contains { $0.isConnected } }
+    /// Every connection to the peer takes requests.
+    func isReady(_ peer: Int) -> Bool { pools[peer].allSatisfy { $0.isReady } }
 
     /// Each peer's request outcomes over its connections from this loop.
     func counters() -> [PeerCounters] {

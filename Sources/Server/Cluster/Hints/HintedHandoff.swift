@@ -146,6 +146,12 @@ private final class HintPass {
                 replayer.store.remove(hint, target: target, dropped: true)
                 continue
             }
+            // A membership change moved the key away from the target: its new owner got the
+            // key by the change's stream, and a copy here would be one the target no longer owns.
+            if !coordinator.holdsCopy(target, token: coordinator.tokenizer.token(of: hint.key)) {
+                replayer.store.remove(hint, target: target)
+                continue
+            }
             inFlight += 1
             HintDelivery(pass: self, hint: hint).start()
         }

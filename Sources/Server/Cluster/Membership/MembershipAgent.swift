@@ -248,20 +248,21 @@ final class MembershipAgent: RepairPassOwner {
             logger.notice("membership: this node is not a member at epoch \(membership.epoch) and owns no tokens; it keeps its data and can be stopped")
             return
         }
-        cleaning = true
         let epoch = membership.epoch
         let drop = Membership.complement(owned)
         guard !drop.isEmpty else {
             cleanedEpoch = membership.epoch
             return
         }
+        cleaning = true
         let bound = NIOLoopBound(self, eventLoop: loop.eventLoop)
         let eventLoop = loop.eventLoop
         DispatchQueue.global().async {
             let before = rocks.keyCounts(owned: owned).foreign
             var failure: String?
             do throws(EngineError) { try rocks.dropTokenRanges(drop) } catch { failure = error.message }
-            eventLoop.execute { bound.value.cleaned(epoch: epoch, ranges: drop.count, keys: before, failure: failure) }
+            let failed = failure
+            eventLoop.execute { bound.value.cleaned(epoch: epoch, ranges: drop.count, keys: before, failure: failed) }
         }
     }
 

@@ -98,6 +98,22 @@ public final class MembershipStore: Sendable {
         return next
     }
 
+    /// Abandons the change in flight (`/topology/abort`): the next epoch, members unchanged.
+    func abort() -> Membership? {
+        let next: Membership? = state.withLockedValue { state in
+            guard let current = state.membership, current.change != nil else { return nil }
+            let next = current.aborted()
+            state.membership = next
+            state.installedAt = WallClock.nowMillis()
+            return next
+        }
+        guard let next else { return nil }
+        persist(next)
+        logger.notice("membership: epoch \(next.epoch): the change in flight was abandoned by the operator; the members are unchanged")
+        install(next)
+        return next
+    }
+
     /// Finishes the change of `epoch` (this node streamed what it gains): the next epoch.
     func finish(epoch: UInt64) -> Membership? {
         let next: Membership? = state.withLockedValue { state in
