@@ -229,10 +229,13 @@ final class AdminRoutes: Sendable {
             for (name, value) in store.stream.figures { body[name] = value }
             return eventLoop.makeSucceededFuture(.json(body))
         case ("verify", 1):
-            guard let rocks = node.engine as? RocksDBEngine else {
-                return badRequest("/topology/verify counts the RocksDB engine's keys; the \(node.config.dataStore.rawValue) engine's backend holds them")
-            }
             let owned = Membership.ranges(of: cluster.local.name, among: membership.members, ownership: ownership)
+            guard let rocks = node.engine as? RocksDBEngine else {
+                guard node.config.dataStore == .redis else {
+                    return badRequest("/topology/verify counts keys; memcached cannot list its keys")
+                }
+                return verifyBackend(epoch: membership.epoch, changeRunning: membership.change != nil, owned: owned)
+            }
             let promise = eventLoop.makePromise(of: AdminResponse.self)
             DispatchQueue.global().async {
                 let counts = rocks.keyCounts(owned: owned)
@@ -260,6 +263,31 @@ final class AdminRoutes: Sendable {
         default:
             return eventLoop.makeSucceededFuture(notFound("/topology/" + parts.joined(separator: "/")))
         }
+    }
+
+    /// `/topology/verify` on the Redis engine: a SCAN of this node's backend on one loop.
+    private func verifyBackend(epoch: UInt64, changeRunning: Bool, owned: [ClosedRange<UInt32>]) -> EventLoopFuture<AdminResponse> {
+        let promise = eventLoop.makePromise(of: AdminResponse.self)
+        let loop = loops.all.last!
+        loop.eventLoop.execute {
+            guard let coordinator = loop.coordinator else { return promise.succeed(AdminResponse(status: .serviceUnavailable, body: "no cluster map yet\n")) }
+            var inside = 0
+            var outside = 0
+            let tokenizer = coordinator.tokenizer
+            BackendKeyWalk(coordinator: coordinator, target: Coordinator.local, ranges: [0...UInt32.max], clientID: coordinator.maintenanceClient,
+                           page: { keys, more in
+                               for key in keys {
+                                   let token = tokenizer.token(of: key.readableBytesView)
+                                   if owned.contains(where: { $0.contains(token) }) { inside += 1 } else { outside += 1 }
+                               }
+                               more()
+                           },
+                           done: { failure in
+                               if let failure { return promise.succeed(AdminResponse(status: .internalServerError, body: failure + "\n")) }
+                               promise.succeed(.json(["epoch": Int(epoch), "change_running": changeRunning, "owned_keys": inside, "foreign_keys": outside]))
+                           }).start()
+        }
+        return promise.futureResult
     }
 
     private static func describe(_ member: Membership.Member) -> [String: Any] {

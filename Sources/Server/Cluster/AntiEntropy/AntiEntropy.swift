@@ -65,7 +65,7 @@ final class AntiEntropy: RepairPassOwner {
         started.pump()
     }
 
-    func finished(_ finished: RepairPass) {
+    func finished(_ finished: any RangePass) {
         guard pass === finished else { return }
         pass = nil
         let status = node.repair
@@ -83,12 +83,25 @@ protocol RepairPassOwner: AnyObject {
     var clientID: Int { get }
     /// State bytes per second.
     var throttle: Int { get }
-    func finished(_ pass: RepairPass)
+    func finished(_ pass: any RangePass)
+}
+
+/// A pass over token ranges against other nodes: `RepairPass` (versioned copies compared by
+/// digests) or `BackendRangePass` (a backend's keys copied by SCAN + DUMP).
+protocol RangePass: AnyObject {
+    var targets: [RepairPass.Target] { get }
+    /// Tasks that stopped on an error (a peer down, a failed request), for the owner to retry.
+    var failedTargets: [RepairPass.Target] { get }
+    /// Keys that could not be moved (their task went on).
+    var failedTransfers: Int { get }
+    var summary: String { get }
+    /// Goes on as far as replies and the throttle allow.
+    func pump()
 }
 
 /// One pass: its tasks one after another; in each, digest chunks, then differing segments,
 /// then transfers, a few in flight.
-final class RepairPass {
+final class RepairPass: RangePass {
     struct Target {
         let task: RepairPlanning.Task
         let peer: Int

@@ -41,7 +41,7 @@ final class MembershipAgent: RepairPassOwner {
     private enum Phase { case idle, copying, fallback, waitingForPeers, catchingUp }
     private var phase = Phase.idle
     private var streamEpoch: UInt64 = 0
-    private var pass: RepairPass?
+    private var pass: (any RangePass)?
     /// The tasks that copied successfully (the catch-up pass repeats them).
     private var copied: [RepairPass.Target] = []
     private var retryAt: Int64 = 0
@@ -129,6 +129,11 @@ final class MembershipAgent: RepairPassOwner {
                 }
             }
             targets += otherRackTargets(fromOtherRacks, cluster)
+            if node.config.dataStore == .memcached {
+                // memcached cannot list its keys: a node's new range starts cold, as a cache does.
+                logger.notice("stream: the memcached engine cannot enumerate keys; the new range starts cold")
+                targets = []
+            }
             start(targets, coordinator)
         case .waitingForPeers:
             // Every coordinator must write the range here too before the last pass, or a write
@@ -149,7 +154,9 @@ final class MembershipAgent: RepairPassOwner {
         status.rangesTotal.store(targets.count, ordering: .relaxed)
         status.rangesDone.store(0, ordering: .relaxed)
         status.rangesFailed.store(0, ordering: .relaxed)
-        let started = RepairPass(owner: self, coordinator: coordinator, status: status, targets: targets)
+        let started: any RangePass = node.config.dataStore == .rocksdb
+            ? RepairPass(owner: self, coordinator: coordinator, status: status, targets: targets)
+            : BackendRangePass(owner: self, coordinator: coordinator, status: status, targets: targets)
         pass = started
         started.pump()
     }
@@ -179,7 +186,7 @@ final class MembershipAgent: RepairPassOwner {
         return targets
     }
 
-    func finished(_ finished: RepairPass) {
+    func finished(_ finished: any RangePass) {
         guard pass === finished, let coordinator = loop.coordinator else { return }
         pass = nil
         let status = node.membership.stream
@@ -237,8 +244,8 @@ final class MembershipAgent: RepairPassOwner {
     private func cleanup(_ coordinator: Coordinator, _ membership: Membership, now: Int64) {
         guard membership.change == nil, membership.epoch > 0, cleanedEpoch != membership.epoch, !cleaning,
               now - node.membership.installedAt >= cleanupDelay else { return }
-        guard let rocks = node.engine as? RocksDBEngine else {
-            cleanedEpoch = membership.epoch
+        if node.config.dataStore == .memcached {
+            cleanedEpoch = membership.epoch  // memcached's LRU evicts what nobody reads any more
             return
         }
         let me = coordinator.cluster.local.name
@@ -255,6 +262,7 @@ final class MembershipAgent: RepairPassOwner {
             return
         }
         cleaning = true
+        guard let rocks = node.engine as? RocksDBEngine else { return backendCleanup(coordinator, epoch: epoch, drop: drop) }
         let bound = NIOLoopBound(self, eventLoop: loop.eventLoop)
         let eventLoop = loop.eventLoop
         DispatchQueue.global().async {
@@ -264,6 +272,23 @@ final class MembershipAgent: RepairPassOwner {
             let failed = failure
             eventLoop.execute { bound.value.cleaned(epoch: epoch, ranges: drop.count, keys: before, failure: failed) }
         }
+    }
+
+    /// The Redis engine's cleanup: a SCAN of this node's backend, and DEL of each key whose
+    /// token it no longer owns.
+    private func backendCleanup(_ coordinator: Coordinator, epoch: UInt64, drop: [ClosedRange<UInt32>]) {
+        var deleted = 0
+        let delSpec = CommandTable.lookup("del")!
+        BackendKeyWalk(coordinator: coordinator, target: Coordinator.local, ranges: drop, clientID: clientID,
+                       page: { [self] keys, more in
+                           guard !keys.isEmpty else { return more() }
+                           deleted += keys.count
+                           let context = Coordinator.Context(client: clientID, resp3: false, read: .dcOne, write: .dcOne,
+                                                             version: node.clock.next())
+                           coordinator.send(to: Coordinator.local, .request, .resp(delSpec, [ByteBuffer(string: "del")] + keys), context,
+                                            isWrite: true, receiver: Callback { _ in more() }, index: 0)
+                       },
+                       done: { [self] failure in cleaned(epoch: epoch, ranges: drop.count, keys: deleted, failure: failure) }).start()
     }
 
     private func cleaned(epoch: UInt64, ranges: Int, keys: Int, failure: String?) {
