@@ -74,4 +74,33 @@ import Testing
         #expect(pull == [c, d])
         #expect(push == [b])
     }
+
+    /// The pacer holds transfers to its rate over a simulated 10 s of random sizes, never
+    /// stops them for good, and spreads them: no 10 ms holds more than a burst plus one transfer.
+    @Test func thePacerHoldsTransfersToItsRateInSmallSteps() {
+        var generator = SystemRandomNumberGenerator()
+        for rate in [1024, 100_000, 16_777_216] {
+            var pacer = TransferPacer(rate: rate, now: 0)
+            var now: Int64 = 0
+            var moved = 0
+            var perWindow: [Int64: Int] = [:]
+            var inFlight: [Int] = []
+            while now < 10_000 {
+                pacer.refill(now: now)
+                while inFlight.count < 16, pacer.start() {
+                    let size = Int.random(in: 50...400, using: &generator)
+                    inFlight.append(size)
+                    perWindow[now / 10, default: 0] += size
+                }
+                // Each transfer ends a millisecond after it started.
+                for size in inFlight { pacer.finished(bytes: size); moved += size }
+                inFlight = []
+                now += max(1, pacer.delay)
+            }
+            let expected = Double(rate) * 10
+            #expect(Double(moved) <= expected + pacer.burst + 16 * 400, "rate \(rate): moved \(moved)")
+            #expect(Double(moved) >= min(expected, Double(16 * 50 * 10_000)) * 0.8, "rate \(rate): moved only \(moved)")
+            #expect(perWindow.values.max().map { Double($0) <= pacer.burst + 16 * 400 + Double(rate) / 100 } ?? false)
+        }
+    }
 }

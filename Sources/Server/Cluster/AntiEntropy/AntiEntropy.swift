@@ -128,8 +128,8 @@ final class RepairPass: RangePass {
     private var pumping = false
     private var again = false
     private var taskFailed: String?
-    private var windowStart = WallClock.nowMillis()
-    private var bytesInWindow = 0
+    private lazy var pacer = TransferPacer(rate: owner.throttle, now: WallClock.nowMillis())
+    private var wakeScheduled = false
     private var digestReplies: [[UInt8]?] = [nil, nil]
     private var versionLists: [[[UInt8]: UInt64]] = [[:], [:]]
     private var segmentsDiffering = 0
@@ -142,7 +142,13 @@ final class RepairPass: RangePass {
     private static let keyVersionsSpec = CommandTable.lookup("dynamis.keyversions")!
     private static let stateSpec = CommandTable.lookup("dynamis.state")!
 
-    init(owner: any RepairPassOwner, coordinator: Coordinator, status: RepairStatus, targets: [Target]) {
+    /// Lists every key of the ranges instead of comparing digests first: a copy that is mostly
+    /// missing (a node streaming a range it gains) would find nearly every bucket different, and
+    /// listing costs one paged scan instead of a digest and a key list per bucket.
+    let listsEverything: Bool
+
+    init(owner: any RepairPassOwner, coordinator: Coordinator, status: RepairStatus, targets: [Target], listsEverything: Bool = false) {
+        self.listsEverything = listsEverything
         self.owner = owner
         self.coordinator = coordinator
         self.status = status
@@ -172,15 +178,20 @@ final class RepairPass: RangePass {
     }
 
     private func step() {
-        let now = WallClock.nowMillis()
-        if now - windowStart >= 1000 {
-            windowStart = now
-            bytesInWindow = 0
-        }
-        while inFlight < Self.maxInFlight, bytesInWindow < owner.throttle, let next = transfers.first {
-            transfers.removeFirst()
+        pacer.refill(now: WallClock.nowMillis())
+        while inFlight < Self.maxInFlight, !transfers.isEmpty, pacer.start() {
+            let next = transfers.removeFirst()
             inFlight += 1
             transfer(next.key, pull: next.pull)
+        }
+        if !transfers.isEmpty, inFlight < Self.maxInFlight, !wakeScheduled {
+            // The throttle holds the rest back: go on when the pacer has room again.
+            wakeScheduled = true
+            let bound = NIOLoopBound(self, eventLoop: coordinator.loop.eventLoop)
+            coordinator.loop.eventLoop.scheduleTask(in: .milliseconds(pacer.delay)) {
+                bound.value.wakeScheduled = false
+                bound.value.pump()
+            }
         }
         guard awaiting == 0, inFlight == 0, transfers.isEmpty else { return }
         if let reason = taskFailed {
@@ -208,7 +219,11 @@ final class RepairPass: RangePass {
         if targetIndex >= 0 { status.rangesDone.add(1, ordering: .relaxed) }
         targetIndex += 1
         guard targetIndex < targets.count else { return owner.finished(self) }
-        chunks = RepairPlanning.digestChunks(current.task.range, segments: 1024)
+        if listsEverything {
+            differing = RepairPlanning.digestChunks(current.task.range, segments: 64)
+        } else {
+            chunks = RepairPlanning.digestChunks(current.task.range, segments: 1024)
+        }
         again = true
     }
 
@@ -334,7 +349,7 @@ final class RepairPass: RangePass {
 
     private func transferred(ok: Bool, bytes: Int, pull: Bool) {
         inFlight -= 1
-        bytesInWindow += bytes
+        pacer.finished(bytes: bytes)
         if ok {
             if pull { pulled += 1; status.keysPulled.add(1, ordering: .relaxed) } else { pushed += 1; status.keysPushed.add(1, ordering: .relaxed) }
         } else {

@@ -76,3 +76,49 @@ enum RepairPlanning {
         return (pull.sorted { $0.lexicographicallyPrecedes($1) }, push.sorted { $0.lexicographicallyPrecedes($1) })
     }
 }
+
+/// Paces state transfers to `rate` bytes per second (`anti_entropy_throttle`,
+/// `stream_throughput`): a token bucket holding at most `burst` bytes (10 ms worth), spent
+/// when a transfer starts (by the mean transfer so far: its size is known only once the state
+/// has been read) and corrected when it ends. Starting transfers one bucket at a time keeps a
+/// pass from queueing clients' requests behind a burst. Pure: time comes in.
+struct TransferPacer {
+    let rate: Int
+    private(set) var allowance: Double
+    private var last: Int64
+    private(set) var meanBytes: Double = 256
+    private var samples = 0
+
+    init(rate: Int, now: Int64) {
+        self.rate = max(rate, 1)
+        self.last = now
+        self.allowance = 0
+        self.allowance = burst
+    }
+
+    var burst: Double { max(Double(rate) / 100, 1024) }
+
+    /// Adds what `rate` gave since the last call.
+    mutating func refill(now: Int64) {
+        guard now > last else { return }
+        allowance = min(burst, allowance + Double(now - last) * Double(rate) / 1000)
+        last = now
+    }
+
+    /// Takes one transfer's share if the bucket has any; false: wait `delay` first.
+    mutating func start() -> Bool {
+        guard allowance > 0 else { return false }
+        allowance -= meanBytes
+        return true
+    }
+
+    /// A transfer moved `bytes`: the bucket pays the difference from what `start` took.
+    mutating func finished(bytes: Int) {
+        allowance += meanBytes - Double(bytes)
+        samples += 1
+        meanBytes += (Double(bytes) - meanBytes) / Double(min(samples, 100))
+    }
+
+    /// Milliseconds until the bucket holds something again.
+    var delay: Int64 { allowance > 0 ? 0 : max(1, Int64((-allowance * 1000 / Double(rate)).rounded(.up))) }
+}

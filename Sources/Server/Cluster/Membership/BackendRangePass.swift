@@ -75,8 +75,7 @@ final class BackendRangePass: RangePass {
     private var pageDone: (() -> Void)?
     private var inFlight = 0
     private var copied = 0
-    private var windowStart = WallClock.nowMillis()
-    private var bytesInWindow = 0
+    private lazy var pacer = TransferPacer(rate: owner.throttle, now: WallClock.nowMillis())
     private var waitingForWindow = false
     static let maxInFlight = 16
 
@@ -121,26 +120,19 @@ final class BackendRangePass: RangePass {
 
     /// Copies the page's keys, a few in flight, within the throttle; then asks for the next page.
     private func drain() {
-        let now = WallClock.nowMillis()
-        if now - windowStart >= 1000 {
-            windowStart = now
-            bytesInWindow = 0
-        }
-        while inFlight < Self.maxInFlight, let key = queue.first {
-            guard bytesInWindow < owner.throttle else {
-                if !waitingForWindow {
-                    waitingForWindow = true
-                    let bound = NIOLoopBound(self, eventLoop: coordinator.loop.eventLoop)
-                    coordinator.loop.eventLoop.scheduleTask(in: .milliseconds(max(1, 1000 - (now - windowStart)))) {
-                        bound.value.waitingForWindow = false
-                        bound.value.drain()
-                    }
-                }
-                return
-            }
-            queue.removeFirst()
+        pacer.refill(now: WallClock.nowMillis())
+        while inFlight < Self.maxInFlight, !queue.isEmpty, pacer.start() {
+            let key = queue.removeFirst()
             inFlight += 1
             BackendKeyCopy(pass: self, key: key, source: targets[index].peer).start()
+        }
+        if !queue.isEmpty, inFlight < Self.maxInFlight, !waitingForWindow {
+            waitingForWindow = true
+            let bound = NIOLoopBound(self, eventLoop: coordinator.loop.eventLoop)
+            coordinator.loop.eventLoop.scheduleTask(in: .milliseconds(pacer.delay)) {
+                bound.value.waitingForWindow = false
+                bound.value.drain()
+            }
         }
         if inFlight == 0, queue.isEmpty, let more = pageDone {
             pageDone = nil
@@ -150,7 +142,7 @@ final class BackendRangePass: RangePass {
 
     fileprivate func copiedKey(bytes: Int, ok: Bool) {
         inFlight -= 1
-        bytesInWindow += bytes
+        pacer.finished(bytes: bytes)
         if ok {
             copied += 1
             status.keysPulled.add(1, ordering: .relaxed)

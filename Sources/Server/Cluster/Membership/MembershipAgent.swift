@@ -155,7 +155,7 @@ final class MembershipAgent: RepairPassOwner {
         status.rangesDone.store(0, ordering: .relaxed)
         status.rangesFailed.store(0, ordering: .relaxed)
         let started: any RangePass = node.config.dataStore == .rocksdb
-            ? RepairPass(owner: self, coordinator: coordinator, status: status, targets: targets)
+            ? RepairPass(owner: self, coordinator: coordinator, status: status, targets: targets, listsEverything: phase != .catchingUp)
             : BackendRangePass(owner: self, coordinator: coordinator, status: status, targets: targets)
         pass = started
         started.pump()
