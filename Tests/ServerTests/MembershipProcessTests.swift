@@ -255,6 +255,11 @@ struct Membership {
             try [admin, other].allSatisfy { let t = try Self.json($0, "/topology"); return t["epoch"] as? Int == 2 && t["change"] is NSNull }
         }
         #expect(try client.command("GET", "during") == S.bulk("1"))
+        // The epoch is in /cluster_describe, /info and /metrics.
+        #expect(try Self.json(admin, "/cluster_describe")["epoch"] as? Int == 2)
+        #expect(try Self.json(admin, "/info")["topology_epoch"] as? Int == 2)
+        let metrics = try httpRequest(port: admin, path: "/metrics").body
+        #expect(metrics.contains("dynamis_topology_epoch 2\n") && metrics.contains("dynamis_topology_change_running 0\n"))
         // Gossip is peer-only: a client is told it is an unknown command.
         guard case .error(let message) = try client.command("DYNAMIS.TOPOLOGY") else { Issue.record("DYNAMIS.TOPOLOGY answered a client"); return }
         #expect(message.hasPrefix("ERR unknown command 'DYNAMIS.TOPOLOGY'"))

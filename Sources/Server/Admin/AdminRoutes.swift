@@ -351,7 +351,7 @@ final class AdminRoutes: Sendable {
                                          "port": config.dynListen?.port ?? 8101, "token": Int(config.token), "state": "NORMAL"]
             return ["dcs": [["name": config.datacenter, "racks": [["name": config.rack, "servers": [server]]]] as [String: Any]]]
         }
-        return ["dcs": cluster.topology.datacenters.map { dc in
+        return ["epoch": Int(cluster.membership.epoch), "dcs": cluster.topology.datacenters.map { dc in
             ["name": dc.name, "racks": dc.racks.map { rack in
                 ["name": rack.name, "servers": rack.nodes.map { n -> [String: Any] in
                     let up = n.name == cluster.local.name || node.peerStatus.isConnected(cluster.peerIndex[n.name]!)

@@ -133,6 +133,24 @@ final class NodeMetrics: Sendable {
             text += "# HELP dynamis_repair_\(name)_total \(help)\n# TYPE dynamis_repair_\(name)_total counter\n"
             text += "dynamis_repair_\(name)_total \(figures["repair_\(name)"] ?? 0)\n"
         }
+        text += "# HELP dynamis_topology_epoch The newest membership epoch this node has.\n# TYPE dynamis_topology_epoch gauge\n"
+        text += "dynamis_topology_epoch \(figures["topology_epoch"] ?? 0)\n"
+        text += "# HELP dynamis_topology_change_running Whether a membership change (join, leave, replace) is in flight.\n# TYPE dynamis_topology_change_running gauge\n"
+        text += "dynamis_topology_change_running \(figures["topology_change_running"] ?? 0)\n"
+        text += "# HELP dynamis_stream_running Whether this node is streaming a range a membership change gives it.\n# TYPE dynamis_stream_running gauge\n"
+        text += "dynamis_stream_running \(figures["stream_running"] ?? 0)\n"
+        text += "# HELP dynamis_stream_ranges Ranges of the current or last stream pass, by state.\n# TYPE dynamis_stream_ranges gauge\n"
+        for state in ["total", "done", "failed"] {
+            text += "dynamis_stream_ranges{state=\"\(state)\"} \(figures["stream_ranges_\(state)"] ?? 0)\n"
+        }
+        for (name, help) in [("keys_pulled", "Keys streamed to this node for ranges it gains."),
+                             ("bytes_exchanged", "Request and reply bytes exchanged by streams."),
+                             ("transfer_errors", "Key states a stream could not read or write.")] {
+            text += "# HELP dynamis_stream_\(name)_total \(help)\n# TYPE dynamis_stream_\(name)_total counter\n"
+            text += "dynamis_stream_\(name)_total \(figures["stream_\(name)"] ?? 0)\n"
+        }
+        text += "# HELP dynamis_cleanup_ranges_dropped_total Token ranges dropped after membership changes.\n# TYPE dynamis_cleanup_ranges_dropped_total counter\n"
+        text += "dynamis_cleanup_ranges_dropped_total \(figures["cleanup_ranges_dropped"] ?? 0)\n"
         return text
     }
 
