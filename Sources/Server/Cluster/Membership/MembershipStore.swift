@@ -133,8 +133,15 @@ public final class MembershipStore: Sendable {
     /// Takes `offered` if it is newer than this node's epoch (from a peer); true when taken.
     @discardableResult
     func offer(_ offered: Membership, from peer: String) -> Bool {
+        var conflict: String?
         let taken: Bool = state.withLockedValue { state in
-            if let current = state.membership, offered.epoch <= current.epoch { return false }
+            if let current = state.membership, offered.epoch <= current.epoch {
+                // Two changes proposed on two nodes at once share an epoch: every node keeps the
+                // same one of them (the smaller encoding), so the cluster never splits over it.
+                guard offered.epoch == current.epoch, offered != current, offered.epoch > 0,
+                      Self.encode(offered) < Self.encode(current) else { return false }
+                conflict = current.change?.description ?? "no change"
+            }
             // A map that cannot be built here (this node's rack is gone) is not taken.
             guard (try? ClusterMap.make(config: config, membership: offered)) != nil else { return false }
             state.membership = offered
@@ -142,6 +149,9 @@ public final class MembershipStore: Sendable {
             return true
         }
         guard taken else { return false }
+        if let conflict {
+            logger.warning("membership: two changes were proposed at epoch \(offered.epoch) at once; keeping \(offered.change?.description ?? "no change") from \(peer), dropping \(conflict)")
+        }
         persist(offered)
         logger.notice("membership: epoch \(offered.epoch) from \(peer): \(offered.change.map { "\($0.description) in flight" } ?? "no change in flight"), \(offered.members.count) members")
         install(offered)
