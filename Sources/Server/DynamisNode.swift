@@ -227,7 +227,7 @@ public final class DynamisNode: Sendable {
                 replayer.value.tick()
             })
         }
-        if clustered, engine is RocksDBEngine, let repairLoop = loopSessions.all.last {
+        if clustered, config.dataStore != .memcached, let repairLoop = loopSessions.all.last {
             // Anti-entropy runs on one loop (the last: hint replay has the first), through its coordinator.
             let antiEntropy = try await repairLoop.eventLoop.submit {
                 NIOLoopBound(AntiEntropy(loop: repairLoop, node: context, logger: logger), eventLoop: repairLoop.eventLoop)

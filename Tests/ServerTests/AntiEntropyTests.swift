@@ -159,3 +159,53 @@ extension ClusterTests.AntiEntropy {
         for i in 0..<25 { #expect(try rack3.command("GET", "missed:\(i)") == ClusterTestSupport.bulk("v"), "missed:\(i)") }
     }
 }
+
+extension ClusterTests {
+/// Anti-entropy on the Redis engine: copies changed behind Dynamis's back (straight on one
+/// redis-server) are put back by the majority of racks, and a two-rack disagreement is left alone.
+@Suite(.timeLimit(.minutes(3)))
+struct BackendAntiEntropy {
+    @Test func theMajorityOfRacksRepairsAChangedCopyAndTwoRacksLeaveItAlone() throws {
+        for racks in [3, 2] {
+            let directory = TemporaryDirectory("dynamis-redis-repair")
+            defer { directory.remove() }
+            guard let base = S.launcherBase(offsets: [1, 2, 3, 9]) else {
+                Issue.record("no free port range")
+                return
+            }
+            func launcher(_ arguments: [String]) -> (status: Int32, log: String) { S.launcher(arguments, in: directory) }
+            defer { _ = launcher(["down"]) }
+            let up = launcher(["up", "--racks", "\(racks)", "--engine", "redis", "--base-port", "\(base)", "--binary", DynamisBinary.path,
+                               "--consistency", "DC_QUORUM", "--set", "'read_repairs_enabled: false'", "--set", "'anti_entropy_interval: 0'"])
+            #expect(up.status == 0, "\(up.log)")
+            guard up.status == 0 else { return }
+            let client = try RESPTestClient(port: base + 2)
+            for i in 0..<100 { #expect(try client.command("SET", "k\(i)", "v\(i)") == .simple("OK")) }
+            // The last rack's redis-server is changed directly: a value, a delete, a stray key.
+            let backend = try RESPTestClient(port: base + 10 * (racks - 1) + 9)
+            #expect(try backend.command("SET", "k1", "wrong") == .simple("OK"))
+            #expect(try backend.command("DEL", "k2") == .integer(1))
+            #expect(try backend.command("SET", "ghost", "boo") == .simple("OK"))
+            let admin = base + 3
+            let asked = try httpRequest(port: admin, path: "/repair")
+            #expect(asked.status == 200, "\(asked)")
+            var status: [String: Int] = [:]
+            try S.eventually("the pass finished", seconds: 30) {
+                let body = try httpRequest(port: admin, path: "/repair/status").body
+                status = (try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Int]) ?? [:]
+                return status["repair_passes"] == 1 && status["repair_running"] == 0
+            }
+            if racks == 3 {
+                try S.eventually("the majority's states are back") {
+                    try backend.command("GET", "k1") == S.bulk("v1") && backend.command("GET", "k2") == S.bulk("v2")
+                        && backend.command("EXISTS", "ghost") == .integer(0)
+                }
+                #expect(status["repair_keys_pushed"] == 3 && status["repair_keys_ambiguous"] == 0, "\(status)")
+            } else {
+                #expect(status["repair_keys_ambiguous"] == 3 && status["repair_keys_pushed"] == 0, "\(status)")
+                #expect(try backend.command("GET", "k1") == S.bulk("wrong"))
+            }
+        }
+    }
+}
+}

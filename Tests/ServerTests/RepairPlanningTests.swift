@@ -103,4 +103,22 @@ import Testing
             #expect(perWindow.values.max().map { Double($0) <= pacer.burst + 16 * 400 + Double(rate) / 100 } ?? false)
         }
     }
+
+    /// The Redis engine's pieces: this node's ranges cut wherever another rack's owner changes,
+    /// each with its copies; and the majority rule that decides which copy wins.
+    @Test func backendRepairComparesEveryCopyOfAPieceAndTrustsOnlyAMajority() throws {
+        let half: UInt32 = 1 << 31
+        let topology = try Topology(local: node(1, "r1", 0), peers: [node(2, "r2", 0), node(3, "r2", half), node(4, "r3", 0)])
+        let pieces = RepairPlanning.pieces(topology)
+        #expect(pieces == [.init(range: 0...(half - 1), replicas: ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:4"]),
+                           .init(range: half...UInt32.max, replicas: ["127.0.0.1:1", "127.0.0.1:3", "127.0.0.1:4"])])
+        #expect(RepairPlanning.pieces(topology, within: 10...20) == [.init(range: 10...20, replicas: ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:4"])])
+        // All agree: nothing to do. A majority: the others are overwritten (a missing key too).
+        #expect(RepairPlanning.majority(["a", "a", "a"])! == nil)
+        #expect(RepairPlanning.majority(["a", "b", "a"])!! == ([0, 2], [1]))
+        #expect(RepairPlanning.majority([nil, nil, "x"])!! == ([0, 1], [2]))
+        // No majority: left alone.
+        #expect(RepairPlanning.majority(["a", "b"]) == nil)
+        #expect(RepairPlanning.majority(["a", "b", nil]) == nil)
+    }
 }

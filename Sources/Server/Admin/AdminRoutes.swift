@@ -167,8 +167,8 @@ final class AdminRoutes: Sendable {
     /// asked for (all by default), and answers at once; progress is in `/repair/status`.
     private func repair(query: String) -> EventLoopFuture<AdminResponse> {
         guard node.cluster != nil else { return badRequest("this node has no peers: there is nothing to compare it with") }
-        guard node.config.dataStore == .rocksdb else {
-            return badRequest("anti-entropy compares versioned copies and needs the RocksDB engine; on the \(node.config.dataStore.rawValue) engine replicas converge by hinted handoff and read repair")
+        guard node.config.dataStore != .memcached else {
+            return badRequest("anti-entropy lists each copy's keys, which memcached cannot do; memcached clusters converge by read repair")
         }
         var start: UInt32 = 0
         var end = UInt32.max

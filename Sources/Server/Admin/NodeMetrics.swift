@@ -129,6 +129,7 @@ final class NodeMetrics: Sendable {
                              ("keys_pulled", "Keys whose newer state was fetched from another replica."),
                              ("keys_pushed", "Keys whose newer state was sent to another replica."),
                              ("transfer_errors", "Key states that could not be read or written during repair."),
+                             ("keys_ambiguous", "Keys the copies disagree on with no majority (Redis engine), left alone."),
                              ("bytes_exchanged", "Request and reply bytes exchanged with other replicas by repair.")] {
             text += "# HELP dynamis_repair_\(name)_total \(help)\n# TYPE dynamis_repair_\(name)_total counter\n"
             text += "dynamis_repair_\(name)_total \(figures["repair_\(name)"] ?? 0)\n"

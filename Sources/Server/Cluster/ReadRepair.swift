@@ -121,7 +121,11 @@ final class StateCopy: ReplyReceiver {
     private static let restore = CommandTable.lookup("restore")!
     private static let del = CommandTable.lookup("del")!
 
-    init(coordinator: Coordinator, key: ByteBuffer, from source: Int, to stale: [Int]) {
+    /// Counted as a read repair (false: anti-entropy, which counts its own).
+    private let readRepair: Bool
+
+    init(coordinator: Coordinator, key: ByteBuffer, from source: Int, to stale: [Int], readRepair: Bool = true) {
+        self.readRepair = readRepair
         self.coordinator = coordinator
         self.key = key
         self.source = source
@@ -155,8 +159,10 @@ final class StateCopy: ReplyReceiver {
         guard index < 2, case .success(let bytes) = reply, !EngineError.isUnavailability(bytes) else { return }
         if index == 0 { dump = bytes } else { expireTime = bytes }
         guard let dump, let expireTime, let request = Self.writeState(of: key, dump: dump, expireTime: expireTime) else { return }
-        coordinator.node.readRepairsDone.add(1, ordering: .relaxed)
-        coordinator.node.staleReplicasFound.add(stale.count, ordering: .relaxed)
+        if readRepair {
+            coordinator.node.readRepairsDone.add(1, ordering: .relaxed)
+            coordinator.node.staleReplicasFound.add(stale.count, ordering: .relaxed)
+        }
         let context = Coordinator.Context(client: coordinator.maintenanceClient, resp3: false, read: .dcOne, write: .dcOne,
                                           version: coordinator.node.clock.next())
         for target in stale {

@@ -23,7 +23,7 @@ final class AntiEntropy: RepairPassOwner {
     let clientID: Int
     let throttle: Int
     private let interval: Int64
-    private var pass: RepairPass?
+    private var pass: (any RangePass)?
     private var nextCycle: Int64
 
     init(loop: LoopSession, node: NodeContext, logger: Logger) {
@@ -55,12 +55,18 @@ final class AntiEntropy: RepairPassOwner {
             coordinator.cluster.peerIndex[task.peer].map { RepairPass.Target(task: task, peer: $0) }
         }
         let status = node.repair
+        let started: any RangePass
+        if node.config.dataStore == .rocksdb {
+            started = RepairPass(owner: self, coordinator: coordinator, status: status, targets: tasks)
+        } else {
+            started = BackendRepairPass(owner: self, coordinator: coordinator, status: status,
+                                        pieces: RepairPlanning.pieces(coordinator.cluster.topology, within: range))
+        }
         status.running.store(true, ordering: .relaxed)
-        status.rangesTotal.store(tasks.count, ordering: .relaxed)
+        status.rangesTotal.store(started.targets.count, ordering: .relaxed)
         status.rangesDone.store(0, ordering: .relaxed)
         status.rangesFailed.store(0, ordering: .relaxed)
-        logger.info("anti-entropy: repair of tokens \(range.lowerBound)-\(range.upperBound) started: \(tasks.count) range(s) to compare with the other racks' owners")
-        let started = RepairPass(owner: self, coordinator: coordinator, status: status, targets: tasks)
+        logger.info("anti-entropy: repair of tokens \(range.lowerBound)-\(range.upperBound) started: \(started.targets.count) range(s) to compare with the other racks' owners")
         pass = started
         started.pump()
     }

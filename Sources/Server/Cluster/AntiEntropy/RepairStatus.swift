@@ -25,6 +25,8 @@ final class RepairStatus: Sendable {
     let keysPulled = Atomic<Int>(0)
     let keysPushed = Atomic<Int>(0)
     let transferErrors = Atomic<Int>(0)
+    /// Redis engine: keys the copies disagree on with no majority (left alone).
+    let keysAmbiguous = Atomic<Int>(0)
     /// Request and reply bytes exchanged with other replicas (digests, key lists, states).
     let bytesExchanged = Atomic<Int>(0)
     /// Unix ms when the last pass finished (0: none yet).
@@ -61,6 +63,7 @@ final class RepairStatus: Sendable {
          ("keys_pulled", keysPulled.load(ordering: .relaxed)),
          ("keys_pushed", keysPushed.load(ordering: .relaxed)),
          ("transfer_errors", transferErrors.load(ordering: .relaxed)),
+         ("keys_ambiguous", keysAmbiguous.load(ordering: .relaxed)),
          ("bytes_exchanged", bytesExchanged.load(ordering: .relaxed)),
          ("last_pass_finished_at", Int(lastPassFinishedAt.load(ordering: .relaxed)))]
         return figures.map { ("\(prefix)_\($0.name)", $0.value) }
