@@ -116,42 +116,43 @@ final class NodeMetrics: Sendable {
         text += "dynamis_stale_replicas_total \(figures["stale_replicas"] ?? 0)\n"
         text += "# HELP dynamis_late_writes_refused_total Writes from a peer refused because they arrived after the coordinator's timeout (a hint carries their key instead).\n# TYPE dynamis_late_writes_refused_total counter\n"
         text += "dynamis_late_writes_refused_total \(figures["late_writes_refused"] ?? 0)\n"
-        text += "# HELP dynamis_repair_running Whether an anti-entropy pass is running or asked for.\n# TYPE dynamis_repair_running gauge\n"
-        text += "dynamis_repair_running \(figures["repair_running"] ?? 0)\n"
-        text += "# HELP dynamis_repair_ranges Ranges of the current or last anti-entropy pass, by state.\n# TYPE dynamis_repair_ranges gauge\n"
-        for state in ["total", "done", "failed"] {
-            text += "dynamis_repair_ranges{state=\"\(state)\"} \(figures["repair_ranges_\(state)"] ?? 0)\n"
-        }
-        for (name, help) in [("passes", "Anti-entropy passes finished."),
-                             ("segments_compared", "Token segments whose digests were compared with another replica."),
-                             ("segments_differing", "Compared segments whose digests differed."),
-                             ("keys_compared", "Keys listed in differing segments, both copies counted."),
-                             ("keys_pulled", "Keys whose newer state was fetched from another replica."),
-                             ("keys_pushed", "Keys whose newer state was sent to another replica."),
-                             ("transfer_errors", "Key states that could not be read or written during repair."),
-                             ("keys_ambiguous", "Keys the copies disagree on with no majority (Redis engine), left alone."),
-                             ("bytes_exchanged", "Request and reply bytes exchanged with other replicas by repair.")] {
-            text += "# HELP dynamis_repair_\(name)_total \(help)\n# TYPE dynamis_repair_\(name)_total counter\n"
-            text += "dynamis_repair_\(name)_total \(figures["repair_\(name)"] ?? 0)\n"
-        }
-        text += "# HELP dynamis_topology_epoch The newest membership epoch this node has.\n# TYPE dynamis_topology_epoch gauge\n"
-        text += "dynamis_topology_epoch \(figures["topology_epoch"] ?? 0)\n"
-        text += "# HELP dynamis_topology_change_running Whether a membership change (join, leave, replace) is in flight.\n# TYPE dynamis_topology_change_running gauge\n"
-        text += "dynamis_topology_change_running \(figures["topology_change_running"] ?? 0)\n"
-        text += "# HELP dynamis_stream_running Whether this node is streaming a range a membership change gives it.\n# TYPE dynamis_stream_running gauge\n"
-        text += "dynamis_stream_running \(figures["stream_running"] ?? 0)\n"
-        text += "# HELP dynamis_stream_ranges Ranges of the current or last stream pass, by state.\n# TYPE dynamis_stream_ranges gauge\n"
-        for state in ["total", "done", "failed"] {
-            text += "dynamis_stream_ranges{state=\"\(state)\"} \(figures["stream_ranges_\(state)"] ?? 0)\n"
-        }
-        for (name, help) in [("keys_pulled", "Keys streamed to this node for ranges it gains."),
-                             ("bytes_exchanged", "Request and reply bytes exchanged by streams."),
-                             ("transfer_errors", "Key states a stream could not read or write.")] {
-            text += "# HELP dynamis_stream_\(name)_total \(help)\n# TYPE dynamis_stream_\(name)_total counter\n"
-            text += "dynamis_stream_\(name)_total \(figures["stream_\(name)"] ?? 0)\n"
-        }
+        text += Self.passText("repair", "an anti-entropy pass", figures, counters: [
+            ("passes", "Anti-entropy passes finished."),
+            ("segments_compared", "Token segments whose digests were compared with another replica."),
+            ("segments_differing", "Compared segments whose digests differed."),
+            ("keys_compared", "Keys listed in differing segments, both copies counted."),
+            ("keys_pulled", "Keys whose newer state was fetched from another replica."),
+            ("keys_pushed", "Keys whose newer state was sent to another replica."),
+            ("transfer_errors", "Key states that could not be read or written during repair."),
+            ("keys_ambiguous", "Keys the copies disagree on with no majority (Redis engine), left alone."),
+            ("bytes_exchanged", "Request and reply bytes exchanged with other replicas by repair.")])
+        text += Self.gauge("topology_epoch", "The newest membership epoch this node has.", figures)
+        text += Self.gauge("topology_change_running", "Whether a membership change (join, leave, replace) is in flight.", figures)
+        text += Self.passText("stream", "a stream of the ranges a membership change gives this node", figures, counters: [
+            ("keys_pulled", "Keys streamed to this node for ranges it gains."),
+            ("bytes_exchanged", "Request and reply bytes exchanged by streams."),
+            ("transfer_errors", "Key states a stream could not read or write.")])
         text += "# HELP dynamis_cleanup_ranges_dropped_total Token ranges dropped after membership changes.\n# TYPE dynamis_cleanup_ranges_dropped_total counter\n"
         text += "dynamis_cleanup_ranges_dropped_total \(figures["cleanup_ranges_dropped"] ?? 0)\n"
+        return text
+    }
+
+    static func gauge(_ name: String, _ help: String, _ figures: [String: Int]) -> String {
+        "# HELP dynamis_\(name) \(help)\n# TYPE dynamis_\(name) gauge\ndynamis_\(name) \(figures[name] ?? 0)\n"
+    }
+
+    /// A pass's figures (anti-entropy's `repair_*`, a membership stream's `stream_*`): whether one
+    /// runs, its ranges by state, and its counters.
+    static func passText(_ prefix: String, _ what: String, _ figures: [String: Int], counters: [(String, String)]) -> String {
+        var text = gauge("\(prefix)_running", "Whether \(what) is running\(prefix == "repair" ? " or asked for" : "").", figures)
+        text += "# HELP dynamis_\(prefix)_ranges Ranges of the current or last pass of \(what), by state.\n# TYPE dynamis_\(prefix)_ranges gauge\n"
+        for state in ["total", "done", "failed"] {
+            text += "dynamis_\(prefix)_ranges{state=\"\(state)\"} \(figures["\(prefix)_ranges_\(state)"] ?? 0)\n"
+        }
+        for (name, help) in counters {
+            text += "# HELP dynamis_\(prefix)_\(name)_total \(help)\n# TYPE dynamis_\(prefix)_\(name)_total counter\n"
+            text += "dynamis_\(prefix)_\(name)_total \(figures["\(prefix)_\(name)"] ?? 0)\n"
+        }
         return text
     }
 

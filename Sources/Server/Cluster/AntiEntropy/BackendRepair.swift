@@ -150,16 +150,25 @@ final class BackendRepairPass: RangePass {
     /// Digests `candidates` on every copy, a batch at a time; `again`: the settled re-check.
     private func compare(_ candidates: [ByteBuffer], again: Bool) {
         status.keysCompared.add(again ? 0 : candidates.count * piece.replicas.count, ordering: .relaxed)
-        var disagreeing: [(key: ByteBuffer, digests: [String?])] = []
-        var batches = stride(from: 0, to: candidates.count, by: Self.batch).map { Array(candidates[$0..<min($0 + Self.batch, candidates.count)]) }
+        digestAll(candidates, keep: { _, digests in Set(digests.map { $0 ?? "" }).count > 1 }) { [self] disagreeing in
+            decided(disagreeing, again: again)
+        }
+    }
+
+    /// Every copy's digests of `keys`, a batch at a time; the (key, digests) pairs `keep` picks
+    /// go to `then` (not called when a copy failed: the piece moves on).
+    private func digestAll(_ keys: [ByteBuffer], keep: @escaping (ByteBuffer, [String?]) -> Bool,
+                           then: @escaping ([(key: ByteBuffer, digests: [String?])]) -> Void) {
+        var kept: [(key: ByteBuffer, digests: [String?])] = []
+        var batches = stride(from: 0, to: keys.count, by: Self.batch).map { Array(keys[$0..<min($0 + Self.batch, keys.count)]) }
         func nextBatch() {
-            guard let keys = batches.first else { return decided(disagreeing, again: again) }
+            guard let batch = batches.first else { return then(kept) }
             batches.removeFirst()
-            digest(keys) { [self] table in
+            digest(batch) { [self] table in
                 guard let table else { return next() }
-                for (i, key) in keys.enumerated() {
+                for (i, key) in batch.enumerated() {
                     let digests = table.map { $0[i] }
-                    if Set(digests.map { $0 ?? "" }).count > 1 { disagreeing.append((key, digests)) }
+                    if keep(key, digests) { kept.append((key, digests)) }
                 }
                 nextBatch()
             }
@@ -214,25 +223,11 @@ final class BackendRepairPass: RangePass {
         next()
     }
 
-    private var firstLook: [ByteBuffer: [String?]] = [:]
-
     private func recheck(_ keys: [ByteBuffer], first: [(key: ByteBuffer, digests: [String?])]) {
-        firstLook = Dictionary(first.map { ($0.key, $0.digests) }, uniquingKeysWith: { a, _ in a })
-        var settled: [(key: ByteBuffer, digests: [String?])] = []
-        var batches = stride(from: 0, to: keys.count, by: Self.batch).map { Array(keys[$0..<min($0 + Self.batch, keys.count)]) }
-        func nextBatch() {
-            guard let batch = batches.first else { return decided(settled, again: true) }
-            batches.removeFirst()
-            digest(batch) { [self] table in
-                guard let table else { return next() }
-                for (i, key) in batch.enumerated() {
-                    let digests = table.map { $0[i] }
-                    // Only a disagreement that did not move while writes settled is repaired.
-                    if digests == firstLook[key] { settled.append((key, digests)) }
-                }
-                nextBatch()
-            }
+        let firstLook = Dictionary(first.map { ($0.key, $0.digests) }, uniquingKeysWith: { a, _ in a })
+        // Only a disagreement that did not move while writes settled is repaired.
+        digestAll(keys, keep: { key, digests in digests == firstLook[key] }) { [self] settled in
+            decided(settled, again: true)
         }
-        nextBatch()
     }
 }

@@ -100,32 +100,32 @@ public final class MembershipStore: Sendable {
 
     /// Abandons the change in flight (`/topology/abort`): the next epoch, members unchanged.
     func abort() -> Membership? {
-        let next: Membership? = state.withLockedValue { state in
-            guard let current = state.membership, current.change != nil else { return nil }
-            let next = current.aborted()
-            state.membership = next
-            state.installedAt = WallClock.nowMillis()
-            return next
+        advance(when: { $0.change != nil }, to: { $0.aborted() }) { next in
+            "membership: epoch \(next.epoch): the change in flight was abandoned by the operator; the members are unchanged"
         }
-        guard let next else { return nil }
-        persist(next)
-        logger.notice("membership: epoch \(next.epoch): the change in flight was abandoned by the operator; the members are unchanged")
-        install(next)
-        return next
     }
 
     /// Finishes the change of `epoch` (this node streamed what it gains): the next epoch.
     func finish(epoch: UInt64) -> Membership? {
+        advance(when: { $0.epoch == epoch && $0.change != nil }, to: { $0.finished() }) { next in
+            "membership: epoch \(next.epoch): the change of epoch \(epoch) is finished; \(next.members.count) members own the ring"
+        }
+    }
+
+    /// Moves to the epoch `step` makes of the current one, if `when` holds for it: kept,
+    /// logged and installed.
+    private func advance(when: (Membership) -> Bool, to step: (Membership) -> Membership,
+                         log: (Membership) -> String) -> Membership? {
         let next: Membership? = state.withLockedValue { state in
-            guard let current = state.membership, current.epoch == epoch, current.change != nil else { return nil }
-            let next = current.finished()
+            guard let current = state.membership, when(current) else { return nil }
+            let next = step(current)
             state.membership = next
             state.installedAt = WallClock.nowMillis()
             return next
         }
         guard let next else { return nil }
         persist(next)
-        logger.notice("membership: epoch \(next.epoch): the change of epoch \(epoch) is finished; \(next.members.count) members own the ring")
+        logger.notice("\(log(next))")
         install(next)
         return next
     }
