@@ -79,7 +79,7 @@ public final class DynamisNode: Sendable {
             throw error
         }
         var hints: HintStore?
-        if clustered, config.hintedHandoff, config.dataStore != .memcached {
+        if clustered, config.hintedHandoff {
             do {
                 hints = try HintStore(directory: nodeFile("hints#"), window: Int64(config.maxHintWindow),
                                       capPerTarget: config.maxHintsPerTarget, logger: logger)
@@ -90,8 +90,6 @@ public final class DynamisNode: Sendable {
             if let pending = hints?.pending, !pending.isEmpty {
                 logger.notice("hinted handoff: \(pending.values.reduce(0, +)) hint(s) kept from before the restart, for \(pending.keys.sorted().joined(separator: ", "))")
             }
-        } else if clustered, config.hintedHandoff, config.dataStore == .memcached {
-            logger.notice("hinted handoff is not available on the memcached engine (memcached 1.6 gives no key state to send); a replica that misses writes keeps missing them")
         }
         let context = NodeContext(config: config, engine: engine, cluster: cluster, loops: threads, tls: tls, clock: clock, hints: hints, membership: membership)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)

@@ -324,5 +324,36 @@ struct MemcachedCluster {
         #expect(try client.request("get after-kill\r\n") == Self.value("after-kill", "1") + "END\r\n")
         #expect(cluster.member(rack: 0).process.child.isRunning)
     }
+
+    /// Hinted handoff on the memcached engine: a node killed while writes, a delete and a TTL'd
+    /// set went on gets every key's state (value, client flags, remaining TTL; a miss as a
+    /// delete) when it is back, read with mg and written with ms/md on its memcached.
+    @Test func aReplicaThatMissedWritesGetsThemFromHints() throws {
+        let backends = try (0..<3).map { _ in try MemcachedServer() }
+        defer { for backend in backends { backend.stop() } }
+        let cluster = try Self.start([[1, 1, 1]], backends: backends,
+                                     extraConfig: ["read_consistency: DC_QUORUM", "write_consistency: DC_QUORUM"])
+        defer { cluster.remove() }
+        let client = try MemcachedTestClient(port: cluster.member(rack: 0).port)
+        #expect(try client.request("set gone 0 0 1\r\nx\r\n") == "STORED\r\n")
+        let victim = cluster.member(rack: 2)
+        cluster.signal(victim, SIGKILL)
+        for i in 0..<40 { #expect(try client.request("set k\(i) \(i) 0 2\r\nv\(i % 10)\r\n") == "STORED\r\n") }
+        #expect(try client.request("set ttl 5 300 3\r\nabc\r\n") == "STORED\r\n")
+        #expect(try client.request("delete gone\r\n") == "DELETED\r\n")
+        try victim.process.restart()
+        try cluster.waitForPeers()
+        let direct = try MemcachedTestClient(port: backends[2].port)
+        try S.eventually("the returning node's memcached has every missed write", seconds: 20) {
+            try direct.request("get k0 k39\r\n") == "VALUE k0 0 2\r\nv0\r\nVALUE k39 39 2\r\nv9\r\nEND\r\n"
+                && direct.request("get gone\r\n") == "END\r\n"
+        }
+        for i in 0..<40 { #expect(try direct.request("get k\(i)\r\n") == "VALUE k\(i) \(i) 2\r\nv\(i % 10)\r\nEND\r\n") }
+        let ttl = try direct.request("mg ttl v f t\r\n")
+        let remaining = ttl.split(separator: "\r\n").first?.split(separator: " ").first { $0.hasPrefix("t") }.flatMap { Int($0.dropFirst()) }
+        #expect(ttl.hasPrefix("VA 3 f5 ") && (250...300).contains(remaining ?? 0), "\(ttl)")
+        let hints = try httpRequest(port: cluster.member(rack: 0).process.adminPort, path: "/hints").body
+        #expect(hints.contains("\"pending\":{}") && hints.contains("\"enabled\":true"), "\(hints)")
+    }
 }
 }

@@ -185,7 +185,7 @@ final class Coordinator {
                                        isWrite: isWrite, forwarded: context.forwarded)
         let collector = ResponseCollector(dispatch)
         if isWrite {
-            if node.hints != nil, case .resp = request { collector.origin = (self, request, dispatch.targets, context, .hintMisses) }
+            if node.hints != nil { collector.origin = (self, request, dispatch.targets, context, .hintMisses) }
         } else if let readRepair, case .quorum = dispatch.rule, case .resp(let spec, let args) = request, spec.firstKey == 1, spec.lastKey == 1,
                   args.count > 1, !spec.flags.contains(.nondeterministicOutput), node.readRepairs.load(ordering: .relaxed) {
             collector.origin = (self, request, dispatch.targets, context,

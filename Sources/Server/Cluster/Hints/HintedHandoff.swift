@@ -8,10 +8,15 @@ extension Coordinator {
     /// Peer `target` did not acknowledge `request` (down, refused, timed out, storage down):
     /// it gets a hint for each of the request's keys. Hints do not count toward consistency.
     func missed(_ request: Request, target: Int) {
-        guard target != Coordinator.local, target < cluster.peers.count, let hints = node.hints,
-              case .resp(let spec, let args) = request, let keys = ClusterKeys.indexes(spec, args) else { return }
+        guard target != Coordinator.local, target < cluster.peers.count, let hints = node.hints else { return }
         let name = cluster.peers[target].name
-        for i in keys where i < args.count { hints.record(target: name, key: args[i]) }
+        switch request {
+        case .resp(let spec, let args):
+            guard let keys = ClusterKeys.indexes(spec, args) else { return }
+            for i in keys where i < args.count { hints.record(target: name, key: args[i]) }
+        case .memcached(let memcached):
+            for key in memcached.keys { hints.record(target: name, key: key) }
+        }
     }
 }
 
@@ -31,8 +36,10 @@ final class HintReplayer {
     fileprivate let store: HintStore
     /// `hinted_handoff_throttle`, bytes per second per target.
     fileprivate let throttle: Int
-    /// The engine keeps versions (RocksDB): states are DYNAMIS.STATE / DYNAMIS.APPLY.
-    fileprivate let versioned: Bool
+    /// How a key's state is read and written: DYNAMIS.STATE / DYNAMIS.APPLY (RocksDB, versioned),
+    /// DUMP + PEXPIRETIME / RESTORE (Redis engine), mg / ms or md (memcached engine).
+    fileprivate enum StateKind { case versioned, redis, memcached }
+    fileprivate let kind: StateKind
     private let logger: Logger
     fileprivate let clientID: Int
     private var passes: [String: HintPass] = [:]
@@ -43,7 +50,11 @@ final class HintReplayer {
         self.loop = loop
         self.store = store
         self.throttle = node.config.hintedHandoffThrottle
-        self.versioned = node.config.dataStore == .rocksdb
+        switch node.config.dataStore {
+        case .rocksdb: kind = .versioned
+        case .redis: kind = .redis
+        case .memcached: kind = .memcached
+        }
         self.logger = logger
         self.clientID = node.nextClientID.add(1, ordering: .relaxed).oldValue
         self.settle = Int64(node.config.timeoutMilliseconds * node.settings.timeoutFactor.load(ordering: .relaxed))
@@ -72,8 +83,11 @@ final class HintReplayer {
             // (its key hinted), so no state races a write it already contains.
             probing.insert(name)
             let context = Coordinator.Context(client: clientID, resp3: false, read: .dcOne, write: .dcOne)
-            coordinator.send(to: peer, .request, .resp(Self.probe, [ByteBuffer(string: "exists"), ByteBuffer(string: "dynamis:probe")]),
-                             context, isWrite: false, receiver: Probe { [self] answered in
+            // A memcached node is asked in its clients' protocol (a RESP request would reach its memcached).
+            let probe: Coordinator.Request = kind == .memcached
+                ? .memcached(MemcachedStateCopy.request("version\r\n")!)
+                : .resp(Self.probe, [ByteBuffer(string: "exists"), ByteBuffer(string: "dynamis:probe")])
+            coordinator.send(to: peer, .request, probe, context, isWrite: false, receiver: Probe { [self] answered in
                                  probing.remove(name)
                                  guard answered else {
                                      retryAfter[name] = WallClock.nowMillis() + 2000
@@ -209,11 +223,15 @@ final class HintDelivery: ReplyReceiver {
         let source = owners.contains(Coordinator.local) ? Coordinator.local : owners.first
         guard let source else { return pass.failed(hint, "no live replica to read the state from") }
         let context = pass.context(version: 0)
-        if pass.replayer.versioned {
+        switch pass.replayer.kind {
+        case .versioned:
             coordinator.send(to: source, .request, .resp(Self.state, [ByteBuffer(string: "dynamis.state"), key]), context,
                              isWrite: false, receiver: self, index: 0)
-        } else {
+        case .redis:
             StateCopy.readState(of: key, from: source, via: coordinator, context: context, receiver: self, indexes: (1, 2))
+        case .memcached:
+            guard let read = MemcachedStateCopy.read(key) else { return pass.failed(hint, "a key memcached cannot be asked for") }
+            coordinator.send(to: source, .request, .memcached(read), context, isWrite: false, receiver: self, index: 4)
         }
     }
 
@@ -232,6 +250,11 @@ final class HintDelivery: ReplyReceiver {
         case 2:
             expireTime = bytes
             if dump != nil { applyUnversioned() }
+        case 4:
+            guard let write = MemcachedStateCopy.write(key, fromReply: bytes) else {
+                return pass.failed(hint, "unexpected mg reply \(String(buffer: bytes).prefix(40))")
+            }
+            apply(.memcached(write))
         default:
             // Step 3: the target answered the apply. `:0`: it holds a newer version, which a
             // read-modify-write may have made on top of an older state: read the state again
@@ -242,7 +265,8 @@ final class HintDelivery: ReplyReceiver {
             }
             // An error reply (a payload the target cannot read) is logged and the hint dropped:
             // sending it again would not help.
-            if bytes.readableBytesView.first == UInt8(ascii: "-") {
+            if bytes.readableBytesView.first == UInt8(ascii: "-") || bytes.readableBytesView.starts(with: "SERVER_ERROR".utf8)
+                || bytes.readableBytesView.starts(with: "CLIENT_ERROR".utf8) {
                 pass.coordinator.logger.warning("hinted handoff: \(pass.target) refused the state of a key: \(String(buffer: bytes).trimmingCharacters(in: .whitespacesAndNewlines))")
             }
             pass.delivered(hint, bytes: applyBytes)
@@ -275,7 +299,10 @@ final class HintDelivery: ReplyReceiver {
     /// Step 2: the state goes to the target, in a frame stamped now (so a frozen target refuses
     /// it if it arrives after the timeout, like any late write).
     private func apply(_ request: Coordinator.Request) {
-        if case .resp(_, let args) = request { applyBytes = args.reduce(0) { $0 + $1.readableBytes } }
+        switch request {
+        case .resp(_, let args): applyBytes = args.reduce(0) { $0 + $1.readableBytes }
+        case .memcached(let memcached): applyBytes = memcached.raw.readableBytes
+        }
         let stamp = pass.coordinator.node.clock.next()
         pass.coordinator.send(to: pass.peer, .request, request, pass.context(version: stamp), isWrite: true, receiver: self, index: 3)
     }
@@ -313,5 +340,58 @@ private final class Probe: ReplyReceiver {
 
     func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {
         if case .success = reply { then(true) } else { then(false) }
+    }
+}
+
+/// A memcached key's state between replicas (memcached 1.6's meta commands): `mg <key> v f t`
+/// reads value, client flags and remaining TTL; `ms <key> <size> F<flags> T<ttl>` writes them,
+/// `md <key>` removes a key the source no longer has. memcached keeps no versions: the
+/// source's state at replay time is what the target gets, as on the Redis engine.
+enum MemcachedStateCopy {
+    /// A request parsed from its wire text (nil if it is not exactly one request).
+    static func request(_ text: String) -> MemcachedRequest? { request(ByteBuffer(string: text)) }
+
+    static func request(_ bytes: ByteBuffer) -> MemcachedRequest? {
+        var buffer = bytes
+        var parser = MemcachedRequestParser()
+        guard case .request(let request) = parser.next(from: &buffer), buffer.readableBytes == 0 else { return nil }
+        return request
+    }
+
+    static func read(_ key: ByteBuffer) -> MemcachedRequest? {
+        var bytes = ByteBuffer(string: "mg ")
+        bytes.writeImmutableBuffer(key)
+        bytes.writeString(" v f t\r\n")
+        return request(bytes)
+    }
+
+    /// The write that gives a replica the state in an `mg ... v f t` reply (`EN`: a delete);
+    /// nil for any other reply.
+    static func write(_ key: ByteBuffer, fromReply reply: ByteBuffer) -> MemcachedRequest? {
+        let view = reply.readableBytesView
+        if view.elementsEqual("EN\r\n".utf8) {
+            var bytes = ByteBuffer(string: "md ")
+            bytes.writeImmutableBuffer(key)
+            bytes.writeString("\r\n")
+            return request(bytes)
+        }
+        guard let lineEnd = view.firstIndex(of: UInt8(ascii: "\r")) else { return nil }
+        let words = String(decoding: view[view.startIndex..<lineEnd], as: UTF8.self).split(separator: " ")
+        guard words.count >= 2, words[0] == "VA", let size = Int(words[1]), size >= 0 else { return nil }
+        var flags = "0"
+        var ttl = -1
+        for word in words.dropFirst(2) {
+            if word.hasPrefix("f") { flags = String(word.dropFirst()) }
+            if word.hasPrefix("t"), let value = Int(word.dropFirst()) { ttl = value }
+        }
+        let dataStart = lineEnd + 2
+        guard view.endIndex - dataStart == size + 2 else { return nil }
+        var bytes = ByteBuffer(string: "ms ")
+        bytes.writeImmutableBuffer(key)
+        // An item with no expiry answers t-1; T0 stores one that never expires.
+        bytes.writeString(" \(size) F\(flags) T\(ttl < 0 ? 0 : max(ttl, 1))\r\n")
+        bytes.writeBytes(view[dataStart..<(dataStart + size)])
+        bytes.writeString("\r\n")
+        return request(bytes)
     }
 }
