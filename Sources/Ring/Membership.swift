@@ -146,9 +146,6 @@ public struct Membership: Sendable, Equatable, Codable {
         Membership(epoch: epoch + 1, members: members, change: nil)
     }
 
-    /// Whether `other` is newer than this one (only a newer epoch replaces the one a node has).
-    public func isOlder(than other: Membership) -> Bool { other.epoch > epoch }
-
     // MARK: Ranges
 
     /// The token ranges `name` owns in its rack, among `nodes` (empty when it is not one of them).

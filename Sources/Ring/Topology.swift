@@ -52,9 +52,6 @@ public struct Topology: Sendable {
 
     public var localDatacenter: Datacenter { datacenters[localDatacenterIndex] }
 
-    /// Whether `local` owns tokens in this ring (false while it joins, and after it left).
-    public var localIsMember: Bool { localDatacenter.racks[localRackIndex].nodes.contains { $0.name == local.name } }
-
     /// The replication factor of the local DC: its number of racks.
     public var localReplicationFactor: Int { localDatacenter.racks.count }
 

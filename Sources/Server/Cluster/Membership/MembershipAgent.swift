@@ -298,7 +298,6 @@ final class MembershipAgent: RepairPassOwner {
             return
         }
         cleanedEpoch = epoch
-        node.membership.cleanupsDone.add(1, ordering: .relaxed)
         node.membership.rangesDropped.add(ranges, ordering: .relaxed)
         logger.notice("cleanup after epoch \(epoch): dropped \(keys) key(s) in \(ranges) token range(s) this node no longer owns")
     }

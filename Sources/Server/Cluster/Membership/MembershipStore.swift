@@ -26,9 +26,8 @@ public final class MembershipStore: Sendable {
     private let config: DynamisConfig
     /// The stream of the ranges a change gives this node: progress for `/topology`, `/info`, `/metrics`.
     let stream = RepairStatus(prefix: "stream")
-    /// Token ranges dropped by cleanup after changes, and keys dropped with them.
+    /// Token ranges dropped by cleanup after changes.
     let rangesDropped = Atomic<Int>(0)
-    let cleanupsDone = Atomic<Int>(0)
 
     init(config: DynamisConfig, file: String?, logger: Logger) {
         self.config = config
