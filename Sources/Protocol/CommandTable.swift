@@ -178,7 +178,7 @@ public enum CommandTable {
         .init("dump", .dump, arity: 2, [.readonly], keys: (1, 1, 1), group: "generic"),
         .init("restore", .restore, arity: -4, [.relativeExpiry, .write, .wholeValue], keys: (1, 1, 1), wakes: .argument(1), group: "generic"),
         // A key's whole state with its version, for hinted handoff and read repair between nodes.
-        .init("dynamis.state", .dynamisState, arity: 2, [.readonly, .fast], keys: (1, 1, 1), group: "generic"),
+        .init("dynamis.state", .dynamisState, arity: -2, [.readonly, .fast], keys: (1, 1, 1), group: "generic"),
         // That state written on a replica with its version, only if not older.
         .init("dynamis.apply", .dynamisApply, arity: -4, [.write, .wholeValue], keys: (1, 1, 1), group: "generic"),
         // Anti-entropy (DESIGN.md §5c): this node's segment digests and (key, version) lists of a

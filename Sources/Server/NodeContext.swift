@@ -45,6 +45,8 @@ public final class NodeContext: Sendable {
     /// Read repairs performed (a winner written back) and stale replicas found by them.
     let readRepairsDone = Synchronization.Atomic<Int>(0)
     let staleReplicasFound = Synchronization.Atomic<Int>(0)
+    /// DYNAMIS.APPLY frames that carried one part of a state too large for one (`StateTransfer`).
+    let statePartsSent = Synchronization.Atomic<Int>(0)
     /// Stamped writes from peers refused because they arrived after their coordinator's timeout.
     let lateWritesRefused = Synchronization.Atomic<Int>(0)
     /// Anti-entropy's progress and `/repair` requests.
@@ -63,6 +65,7 @@ public final class NodeContext: Sendable {
                 ("hints_dropped_cap", counters.droppedCap), ("hints_dropped_by_operator", counters.droppedByOperator),
                 ("read_repairs", readRepairsDone.load(ordering: .relaxed)),
                 ("stale_replicas", staleReplicasFound.load(ordering: .relaxed)),
+                ("state_parts_sent", statePartsSent.load(ordering: .relaxed)),
                 ("late_writes_refused", lateWritesRefused.load(ordering: .relaxed))] + repair.figures
             + [("topology_epoch", Int(membership.current?.epoch ?? 0)), ("topology_change_running", membership.current?.change == nil ? 0 : 1),
                ("cleanup_ranges_dropped", membership.rangesDropped.load(ordering: .relaxed))]

@@ -186,4 +186,95 @@ struct VersionedWriteTests {
         #expect(b.run("EXISTS", "l") == ":0\r\n")
         #expect(b.run("DYNAMIS.STATE", "l") == "*3\r\n$\(String(version(t + 60)).count)\r\n\(version(t + 60))\r\n:0\r\n$-1\r\n")
     }
+
+    /// Runs `args` (binary-safe) on `harness`, ending the burst; the reply's bytes.
+    func raw(_ harness: EngineHarness, _ args: [ByteBuffer], version stamp: UInt64 = 0) -> ByteBuffer {
+        harness.session.version = stamp
+        defer { harness.session.version = 0 }
+        var reply = ReplyWriter(buffer: ByteBuffer())
+        _ = harness.session.execute(CommandTable.lookup(args[0])!, args,
+                                    origin: RequestOrigin(client: 1, receiver: NoReceiver.shared, sequence: 0), reply: &reply)
+        #expect(harness.session.endOfBurst() == nil)
+        return reply.buffer
+    }
+
+    /// A DYNAMIS.STATE reply's payload and cursor (nil when it is the last part).
+    func statePart(_ reply: ByteBuffer) -> (payload: ByteBuffer, cursor: ByteBuffer?)? {
+        var buffer = reply
+        func line() -> String? {
+            guard let end = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\r")) else { return nil }
+            let text = buffer.readString(length: end - buffer.readerIndex)
+            buffer.moveReaderIndex(forwardBy: 2)
+            return text
+        }
+        func bulk() -> ByteBuffer? {
+            guard let header = line(), header.first == "$", let length = Int(header.dropFirst()), length >= 0 else { return nil }
+            defer { buffer.moveReaderIndex(forwardBy: 2) }
+            return buffer.readSlice(length: length)
+        }
+        guard let count = line(), count == "*3" || count == "*4", bulk() != nil, line()?.first == ":", let payload = bulk() else { return nil }
+        return (payload, count == "*4" ? bulk() : nil)
+    }
+
+    /// A collection larger than MAXBYTES is read in parts (each a DUMP payload holding some of
+    /// the elements, and a cursor) and applied in parts: nothing shows until the last part,
+    /// which applies them joined, under the same rules as a one-frame state.
+    @Test(arguments: ["hash", "set", "list", "zset"])
+    func aBigCollectionMovesInParts(_ type: String) throws {
+        let source = TemporaryDirectory("versions")
+        let target = TemporaryDirectory("versions")
+        defer { source.remove(); target.remove() }
+        let from = try openEngine(source.path), to = try openEngine(target.path)
+        defer { from.shutdown(); to.shutdown() }
+        let a = EngineHarness(from), b = EngineHarness(to)
+        let t = WallClock.nowMillis()
+        let v = version(t)
+        for i in 0..<400 {
+            switch type {
+            case "hash": stamped(a, v, "HSET", "k", "field-\(i)", "value-\(i)")
+            case "set": stamped(a, v, "SADD", "k", "member-\(i)")
+            case "list": stamped(a, v, "RPUSH", "k", "element-\(i)")
+            default: stamped(a, v, "ZADD", "k", String(i % 37), "member-\(i)")
+            }
+        }
+        stamped(a, v, "PEXPIREAT", "k", String(t + 600_000))
+        let words = { (w: [String]) in w.map { ByteBuffer(string: $0) } }
+        var parts: [ByteBuffer] = []
+        var reply = raw(a, words(["DYNAMIS.STATE", "k", "MAXBYTES", "1024"]))
+        while true {
+            guard let part = statePart(reply) else { Issue.record("not a state part: \(String(buffer: reply))"); return }
+            parts.append(part.payload)
+            guard let cursor = part.cursor else { break }
+            #expect(part.payload.readableBytes < 2048)
+            reply = raw(a, words(["DYNAMIS.STATE", "k", "MAXBYTES", "1024", "FROM", String(v)]) + [cursor])
+        }
+        #expect(parts.count >= 8, "\(parts.count) parts")
+        // Small enough for one part: the reply is the whole state, as without MAXBYTES.
+        #expect(String(buffer: raw(a, words(["DYNAMIS.STATE", "k", "MAXBYTES", "100000000"]))) == a.run("DYNAMIS.STATE", "k"))
+        let head = words(["DYNAMIS.APPLY", "k", String(v), String(t + 600_000)])
+        let stamp = version(t + 5)
+        // The last part without the others, or a part out of turn, is refused.
+        #expect(String(buffer: raw(b, head + [parts.last!, ByteBuffer(string: "PARTS"), ByteBuffer(string: String(parts.count))], version: stamp))
+                .hasPrefix("-ERR Dynomite: a part of this state is missing"))
+        #expect(String(buffer: raw(b, head + [parts[1], ByteBuffer(string: "PART"), ByteBuffer(string: "1")], version: stamp))
+                .hasPrefix("-ERR Dynomite: a part of this state is missing"))
+        for (i, part) in parts.dropLast().enumerated() {
+            #expect(String(buffer: raw(b, head + [part, ByteBuffer(string: "PART"), ByteBuffer(string: String(i))], version: stamp)) == ":1\r\n")
+            #expect(b.run("EXISTS", "k") == ":0\r\n", "a partial state never shows")
+        }
+        #expect(String(buffer: raw(b, head + [parts.last!, ByteBuffer(string: "PARTS"), ByteBuffer(string: String(parts.count))], version: stamp)) == ":1\r\n")
+        #expect(b.run("DUMP", "k") == a.run("DUMP", "k"))
+        #expect(b.run("PEXPIRETIME", "k") == ":\(t + 600_000)\r\n")
+        #expect(b.run("DYNAMIS.STATE", "k") == a.run("DYNAMIS.STATE", "k"))
+        // A newer write on the target: the first part of the old state is answered 0 (the sender stops).
+        stamped(b, version(t + 50), "DEL", "k")
+        #expect(String(buffer: raw(b, head + [parts[0], ByteBuffer(string: "PART"), ByteBuffer(string: "0")], version: stamp)) == ":0\r\n")
+        // The key changed on the source between two parts: the next part is refused.
+        guard let first = statePart(raw(a, words(["DYNAMIS.STATE", "k", "MAXBYTES", "1024"]))), let cursor = first.cursor else {
+            Issue.record("no first part"); return
+        }
+        stamped(a, version(t + 60), "PERSIST", "k")
+        #expect(String(buffer: raw(a, words(["DYNAMIS.STATE", "k", "MAXBYTES", "1024", "FROM", String(v)]) + [cursor]))
+                .hasPrefix("-ERR Dynomite: the key changed while its state was read in parts"))
+    }
 }

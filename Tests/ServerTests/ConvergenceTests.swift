@@ -178,7 +178,12 @@ struct Convergence {
         let healthy = cluster.member(rack: 0), victim = cluster.member(rack: 2)
         let writer = try healthy.client()
         for i in 0..<100 { #expect(try writer.command("SET", "k\(i)", "old") == .simple("OK")) }
+        for i in 0..<60 { #expect(try writer.command("SET", "m\(i)", "old") == .simple("OK")) }
         cluster.signal(victim, SIGKILL)
+        // Multi-key reads: MGET's and EXISTS's keys span every owner set.
+        for i in 0..<60 {
+            #expect(try writer.command(i % 4 == 0 ? ["DEL", "m\(i)"] : ["SET", "m\(i)", "new"]) == (i % 4 == 0 ? .integer(1) : .simple("OK")))
+        }
         for i in 0..<100 {
             if i % 4 == 0 {
                 #expect(try writer.command("DEL", "k\(i)") == .integer(1))
@@ -204,6 +209,15 @@ struct Convergence {
             #expect(try alone.command("HGET", "h\(i)", "f") == S.bulk("v\(i)"), "h\(i) repaired")
         }
         #expect((C.metric(victim, "dynamis_read_repairs_total") ?? 0) >= 100)
+        // A multi-key read whose owner sets disagree reads each key again with its own repair.
+        let mKeys = (0..<30).map { "m\($0)" }, eKeys = (30..<60).map { "m\($0)" }
+        let expected: (String) -> RESPValue = { key in Int(key.dropFirst())! % 4 == 0 ? .bulk(nil) : S.bulk("new") }
+        #expect(try quorum.command(["MGET"] + mKeys) == .array(mKeys.map(expected)))
+        #expect(try alone.command(["MGET"] + mKeys) == .array(mKeys.map(expected)), "MGET's keys repaired")
+        let live = eKeys.filter { Int($0.dropFirst())! % 4 != 0 }.count
+        #expect(try alone.command(["EXISTS"] + eKeys) == .integer(eKeys.count), "stale before EXISTS")
+        #expect(try quorum.command(["EXISTS"] + eKeys) == .integer(live))
+        #expect(try alone.command(["EXISTS"] + eKeys) == .integer(live), "EXISTS's keys repaired")
         // Through a healthy node the two healthy replicas may answer first; the stale one's late
         // answer still starts a repair.
         let other = try S.client(healthy, consistency: "DC_QUORUM")
@@ -214,6 +228,71 @@ struct Convergence {
         // Dynomite's switch turns it off.
         #expect(try httpRequest(port: victim.process.adminPort, path: "/read_repairs/disable").body.contains("DISABLED"))
         #expect(try httpRequest(port: victim.process.adminPort, path: "/read_repairs/enable").body.contains("ENABLED"))
+    }
+
+    /// Collections larger than `state_chunk_size` move in parts (issue 16: never one frame over
+    /// the peer frame limit) by each of the three ways a state travels, and arrive whole: hinted
+    /// handoff, read repair (the hints dropped first), anti-entropy (the same).
+    @Test func bigCollectionsMoveInPartsByHintsRepairAndAntiEntropy() throws {
+        let cluster = try C.threeRacks(["state_chunk_size: 1kb", "anti_entropy_interval: 0"])
+        defer { cluster.remove() }
+        let healthy = cluster.member(rack: 0), victim = cluster.member(rack: 2)
+        let writer = try healthy.client()
+        let name = "127.0.0.1:\(victim.peerPort)"
+        // About 45 KB per collection: dozens of 1 KB parts each.
+        func fill(_ tag: String) throws -> [String] {
+            var commands: [[String]] = []
+            for i in 0..<1000 {
+                commands.append(["HSET", "h:\(tag)", "field\(i)", "value-\(i)-" + String(repeating: "x", count: 16)])
+                commands.append(["RPUSH", "l:\(tag)", "element-\(i)"])
+                commands.append(["SADD", "t:\(tag)", "member-\(i)"])
+                commands.append(["ZADD", "z:\(tag)", String(i % 97), "member-\(i)"])
+            }
+            for command in commands { try writer.send(command) }
+            for command in commands {
+                if case .error(let text) = try writer.readReply() { Issue.record("\(command[0]) \(command[1]): \(text)") }
+            }
+            return ["h:\(tag)", "l:\(tag)", "t:\(tag)", "z:\(tag)"]
+        }
+        let reference = try S.client(healthy, consistency: "DC_ONE")
+        func differing(_ keys: [String]) throws -> [String] {
+            C.differences(try C.states(reference, keys), try C.states(try S.client(victim, consistency: "DC_ONE"), keys))
+        }
+        func outage(_ tag: String, dropHints: Bool) throws -> [String] {
+            cluster.signal(victim, SIGKILL)
+            let keys = try fill(tag)
+            if dropHints {
+                let dropped = try httpRequest(port: healthy.process.adminPort, path: "/hints/drop/\(name)")
+                #expect(dropped.status == 200, "\(dropped)")
+            }
+            try victim.process.restart()
+            try cluster.waitForPeers()
+            return keys
+        }
+
+        // Hinted handoff.
+        let hinted = try outage("hints", dropHints: false)
+        try S.eventually("the hints delivered the collections whole") { try differing(hinted).isEmpty }
+        #expect((C.metric(healthy, "dynamis_state_parts_sent_total") ?? 0) >= 4 * 20)
+
+        // Read repair: each quorum read through the stale node answers the whole collection.
+        let read = try outage("reads", dropHints: true)
+        #expect(try differing(read) == read)
+        let quorum = try S.client(victim, consistency: "DC_QUORUM")
+        #expect(try quorum.command("HLEN", "h:reads") == .integer(1000))
+        #expect(try quorum.command("LLEN", "l:reads") == .integer(1000))
+        #expect(try quorum.command("SCARD", "t:reads") == .integer(1000))
+        #expect(try quorum.command("ZCARD", "z:reads") == .integer(1000))
+        try S.eventually("read repair wrote the collections whole") { try differing(read).isEmpty }
+
+        // Anti-entropy.
+        let synced = try outage("repair", dropHints: true)
+        #expect(try differing(synced) == synced)
+        let partsBefore = C.metric(victim, "dynamis_state_parts_sent_total") ?? 0
+        let figures = try ClusterTests.AntiEntropy.repair(victim, passesBefore: 0)
+        #expect(try differing(synced).isEmpty)
+        #expect((figures["repair_keys_pulled"] ?? 0) >= 4)
+        #expect((C.metric(victim, "dynamis_state_parts_sent_total") ?? 0) > partsBefore)
     }
 
     /// The same keys SET at once through every node, at DC_ONE (replicas see the writes in

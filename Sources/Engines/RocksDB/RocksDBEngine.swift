@@ -77,6 +77,8 @@ public final class RocksDBEngine: StorageEngine {
     let blocking = BlockingRegistry()
     /// Keys clients WATCH.
     let watches = WatchRegistry()
+    /// States arriving in parts (`DYNAMIS.APPLY … PART i`), until their last part.
+    let stagedStates = StagedStates()
 
     public var blockedClients: Int { blocking.waiting }
 

@@ -67,24 +67,51 @@ extension RocksDBSession {
         putInto(immediate, .metadata)
     }
 
-    /// DYNAMIS.STATE key: the key's whole state for hinted handoff and read repair, read at one
-    /// instant: `[version, expire-at ms (0: none), DUMP payload]`, the payload null for a
-    /// tombstone, and version "0" when nothing is stored. The version is an unsigned decimal
-    /// (a bulk string: it can exceed a signed 64-bit integer).
+    /// DYNAMIS.STATE key [MAXBYTES n [FROM version cursor]]: the key's state for hinted handoff,
+    /// read repair and anti-entropy, read at one instant: `[version, expire-at ms (0: none),
+    /// DUMP payload]`, the payload null for a tombstone, and version "0" when nothing is stored.
+    /// The version is an unsigned decimal (a bulk string: it can exceed a signed 64-bit integer).
+    /// With MAXBYTES a collection larger than `n` comes in parts (`StateParts.swift`): the reply
+    /// then has a fourth element, the cursor that FROM takes for the next part, and each part's
+    /// payload holds some of the elements; FROM is refused once the key's version moved.
     func state(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        func answer(version: UInt64, expireAt: Int64 = 0, payload: [UInt8]? = nil) {
-            reply.arrayHeader(3)
+        func answer(version: UInt64, expireAt: Int64 = 0, payload: [UInt8]? = nil, cursor: [UInt8]? = nil) {
+            reply.arrayHeader(cursor == nil ? 3 : 4)
             reply.bulk(String(version))
             reply.integer(Int(expireAt))
             if let payload { reply.bulk(bytes: payload) } else { reply.null() }
+            if let cursor { reply.bulk(bytes: cursor) }
+        }
+        var budget: Int?
+        var from: (version: UInt64, cursor: [UInt8])?
+        if args.count > 2 {
+            guard args.count == 4 || args.count == 7, args[2].isOption("MAXBYTES"), let n = args[3].redisInteger, n > 0 else {
+                return reply.error(RedisError.syntax)
+            }
+            budget = n
+            if args.count == 7 {
+                guard args[4].isOption("FROM"), let version = UInt64(args[5].text) else { return reply.error(RedisError.syntax) }
+                from = (version, Array(args[6].readableBytesView))
+            }
         }
         encodeKey(args[1])
         let now = WallClock.nowMillis()
-        guard let value = try readPinned(.metadata, key: keyScratch), let meta = Metadata.decode(value.bytes) else {
-            return answer(version: 0)
+        var meta: Metadata?
+        if let value = try readPinned(.metadata, key: keyScratch) { meta = Metadata.decode(value.bytes) }
+        if let from {
+            guard let meta, meta.timestamp == from.version, !meta.isExpired(now: now),
+                  let (part, next) = try statePart(args[1], after: from.cursor, budget: budget!, now: now) else {
+                return reply.error("ERR Dynomite: the key changed while its state was read in parts")
+            }
+            return answer(version: meta.timestamp, expireAt: meta.expireAt, payload: DumpPayload.encode(part.rdbValue), cursor: next)
         }
+        guard let meta else { return answer(version: 0) }
         // A tombstone, or a key expired everywhere at the same absolute time.
         if meta.isExpired(now: now) { return answer(version: meta.timestamp) }
+        if let budget {
+            guard let (part, next) = try statePart(args[1], after: nil, budget: budget, now: now) else { return answer(version: 0) }
+            return answer(version: meta.timestamp, expireAt: meta.expireAt, payload: DumpPayload.encode(part.rdbValue), cursor: next)
+        }
         guard let (stored, _) = try readValue(args[1], now: now) else { return answer(version: 0) }
         answer(version: meta.timestamp, expireAt: meta.expireAt, payload: DumpPayload.encode(stored.rdbValue))
     }
@@ -98,11 +125,22 @@ extension RocksDBSession {
     /// read-modify-write on this replica may have been made on top of an older state). The
     /// frame carrying it is stamped when it is sent, like any write, so a state that reaches a
     /// frozen node late is refused like a late write.
+    ///
+    /// A state read in parts is applied in parts: `… payload PART i` (i from 0) keeps part i
+    /// (1, or 0 when a newer version is stored: the sender stops), and `… payload PARTS n`,
+    /// the last, applies the n parts joined as one value.
     func apply(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        guard args.count <= 5, let stateVersion = UInt64(args[2].text), stateVersion != 0,
+        guard args.count <= 5 || args.count == 7, let stateVersion = UInt64(args[2].text), stateVersion != 0,
               let expireAt = args[3].redisInteger, expireAt >= 0 else { return reply.error(RedisError.syntax) }
+        var part: (index: Int, last: Bool)?
+        if args.count == 7 {
+            guard let n = args[6].redisInteger else { return reply.error(RedisError.syntax) }
+            if args[5].isOption("PART"), n >= 0 { part = (n, false) } else if args[5].isOption("PARTS"), n >= 2 { part = (n, true) } else {
+                return reply.error(RedisError.syntax)
+            }
+        }
         var decoded: RDBValue?
-        if args.count == 5 {
+        if args.count >= 5 {
             switch args[4].withUnsafeReadableBytes({ raw in Result { () throws(DumpPayload.Failure) in try DumpPayload.decode(raw) } }) {
             case .success(let value): decoded = value
             case .failure: return reply.error("ERR DUMP payload version or checksum are wrong")
@@ -113,13 +151,40 @@ extension RocksDBSession {
         let stamped = version
         version = stateVersion
         defer { version = stamped }
+        let keyBytes = Array(args[1].readableBytesView)
+        var value = decoded.map(StoredValue.init)
+        if let part, let piece = value {
+            if !part.last {
+                encodeKey(args[1])
+                if try isSuperseded() {
+                    engine.stagedStates.drop(key: keyBytes)
+                    return reply.integer(0)
+                }
+                do {
+                    try engine.stagedStates.add(key: keyBytes, version: stateVersion, index: part.index, part: piece,
+                                                bytes: args[4].readableBytes, now: WallClock.nowMillis())
+                } catch .full {
+                    return reply.error("ERR Dynomite: too many state parts held; retry later")
+                } catch {
+                    return reply.error("ERR Dynomite: a part of this state is missing; send it again from the first part")
+                }
+                return reply.integer(1)
+            }
+            guard let earlier = engine.stagedStates.take(key: keyBytes, version: stateVersion, count: part.index - 1),
+                  let whole = StoredValue.joined(earlier + [piece]) else {
+                return reply.error("ERR Dynomite: a part of this state is missing; send it again from the first part")
+            }
+            value = whole
+        } else if part != nil {
+            return reply.error(RedisError.syntax)  // a tombstone is never sent in parts
+        }
         let token = args[1].withUnsafeReadableBytes { engine.keyToken($0) }
         try modify(token: token) { () throws(RocksDBError) in
             let now = WallClock.nowMillis()
             encodeKey(args[1])
             if try isSuperseded() { return reply.integer(0) }
-            if let decoded, expireAt == 0 || Int64(expireAt) > now {
-                stageValue(StoredValue(decoded), expireAt: Int64(expireAt), at: args[1])
+            if let value, expireAt == 0 || Int64(expireAt) > now {
+                stageValue(value, expireAt: Int64(expireAt), at: args[1])
             } else {
                 // A tombstone (or a state that expired on its way): the version is kept.
                 stageTombstone(now: now)

@@ -114,6 +114,8 @@ final class NodeMetrics: Sendable {
         text += "dynamis_read_repairs_total \(figures["read_repairs"] ?? 0)\n"
         text += "# HELP dynamis_stale_replicas_total Replicas found holding an older state by read repair.\n# TYPE dynamis_stale_replicas_total counter\n"
         text += "dynamis_stale_replicas_total \(figures["stale_replicas"] ?? 0)\n"
+        text += "# HELP dynamis_state_parts_sent_total State transfers' APPLY frames that carried one part of a collection larger than state_chunk_size.\n# TYPE dynamis_state_parts_sent_total counter\n"
+        text += "dynamis_state_parts_sent_total \(figures["state_parts_sent"] ?? 0)\n"
         text += "# HELP dynamis_late_writes_refused_total Writes from a peer refused because they arrived after the coordinator's timeout (a hint carries their key instead).\n# TYPE dynamis_late_writes_refused_total counter\n"
         text += "dynamis_late_writes_refused_total \(figures["late_writes_refused"] ?? 0)\n"
         text += Self.passText("repair", "an anti-entropy pass", figures, counters: [

@@ -175,7 +175,8 @@ final class Coordinator {
     /// (keyless commands) runs on this node alone. `answered` is a local owner whose answer is
     /// already known (it is not sent the command).
     func replicate(_ request: Request, isWrite: Bool, token: UInt32?, _ context: Context,
-                   level forced: Consistency? = nil, answered: (target: Int, reply: ByteBuffer)? = nil) -> PendingReply {
+                   level forced: Consistency? = nil, answered: (target: Int, reply: ByteBuffer)? = nil,
+                   keyWise: Bool? = nil) -> PendingReply {
         guard let token else {
             let collector = ResponseCollector(rule: .preferred, groups: [0..<1])
             send(to: Coordinator.local, .request, request, context, isWrite: isWrite, receiver: collector, index: 0)
@@ -186,10 +187,14 @@ final class Coordinator {
         let collector = ResponseCollector(dispatch)
         if isWrite {
             if node.hints != nil { collector.origin = (self, request, dispatch.targets, context, .hintMisses) }
-        } else if let readRepair, case .quorum = dispatch.rule, case .resp(let spec, let args) = request, spec.firstKey == 1, spec.lastKey == 1,
+        } else if let readRepair, case .quorum = dispatch.rule, case .resp(let spec, let args) = request, spec.firstKey == 1,
                   args.count > 1, !spec.flags.contains(.nondeterministicOutput), node.readRepairs.load(ordering: .relaxed) {
-            collector.origin = (self, request, dispatch.targets, context,
-                                readRepair == .versions ? .repairReads(key: args[1]) : .repairByMajority(key: args[1]))
+            if spec.lastKey == 1 || (spec.lastKey == -1 && args.count == 2) {
+                collector.origin = (self, request, dispatch.targets, context,
+                                    readRepair == .versions ? .repairReads(key: args[1]) : .repairByMajority(key: args[1]))
+            } else if let keyWise {
+                collector.origin = (self, request, dispatch.targets, context, .repairEachKey(elementwise: keyWise))
+            }
         }
         if dispatch.lazy {
             // A DC_ONE read asks the next rack's owner only when the ones before it failed.
@@ -295,8 +300,12 @@ final class Coordinator {
     /// with the request's consistency, merged back in key order.
     private func split(_ spec: CommandSpec, _ args: [ByteBuffer], keys: [Int], _ context: Context) -> PendingReply {
         let pairs = spec.id == .mset
+        let isWrite = spec.flags.contains(.write)
+        // A read's owner set answers for several keys: if its replicas disagree, each key is read
+        // again on its own and repaired (`rereadEachKey`).
+        let keyWise: Bool? = isWrite ? nil : spec.id == .mget
         let groups = ownerGroups(keys.lazy.map { args[$0] })
-        if groups.count == 1 { return replicate(.resp(spec, args), isWrite: spec.flags.contains(.write), token: groups[0].token, context) }
+        if groups.count == 1 { return replicate(.resp(spec, args), isWrite: isWrite, token: groups[0].token, context, keyWise: keyWise) }
         let positions = groups.map(\.positions)
         let groupArgs = positions.map { group in
             var part = [args[0]]
@@ -315,8 +324,26 @@ final class Coordinator {
         }
         let merged = MergedReply(shape: shape, parts: groupArgs.count)
         for group in groupArgs.indices {
-            let part = replicate(.resp(spec, groupArgs[group]), isWrite: spec.flags.contains(.write), token: groupToken[group], context)
+            let part = replicate(.resp(spec, groupArgs[group]), isWrite: isWrite, token: groupToken[group], context, keyWise: keyWise)
             if let bytes = part.attach(merged, sequence: group) { merged.receive(.success(bytes), for: group) }
+        }
+        return merged
+    }
+
+    /// A multi-key read (MGET, EXISTS) of one owner set whose replicas disagreed, sent again as
+    /// one read per key: each of those has its own read repair, which answers with the key's
+    /// newest state and writes it to the stale replicas. Merged as the request was
+    /// (`elementwise`: one element per key, else the sum).
+    func rereadEachKey(_ request: Request, _ context: Context, elementwise: Bool) -> PendingReply {
+        guard case .resp(let spec, let args) = request, let keys = ClusterKeys.indexes(spec, args), !keys.isEmpty else {
+            return decided(error: "ERR Dynomite: the read could not be split by key")
+        }
+        let shape: MergedReply.Shape = elementwise ? .elements(positions: keys.indices.map { [$0] }, total: keys.count) : .sum
+        let merged = MergedReply(shape: shape, parts: keys.count)
+        for (part, index) in keys.enumerated() {
+            let key = args[index]
+            let sub = replicate(.resp(spec, [args[0], key]), isWrite: false, token: tokenizer.token(of: key.readableBytesView), context)
+            if let bytes = sub.attach(merged, sequence: part) { merged.receive(.success(bytes), for: part) }
         }
         return merged
     }

@@ -13,7 +13,7 @@ final class ReadRepair: ReplyReceiver {
     private let coordinator: Coordinator
     private let key: ByteBuffer
     private let targets: [Int]
-    private var states: [(version: UInt64, expireAt: Int, payload: ByteBuffer?)?]
+    private var states: [VersionedState?]
     private var remaining: Int
     private var outcome = Outcome.nothing
     private let then: ((Outcome) -> Void)?
@@ -23,8 +23,6 @@ final class ReadRepair: ReplyReceiver {
         case undetermined
         case nothing
     }
-
-    private static let state = CommandTable.lookup("dynamis.state")!
 
     /// The targets (bit i: target i) whose answers the reply is chosen against: the winner
     /// counts only if each of them gave its state too (else a newer answer already seen might
@@ -44,8 +42,8 @@ final class ReadRepair: ReplyReceiver {
     func start() {
         let context = Coordinator.Context(client: coordinator.maintenanceClient, resp3: false, read: .dcOne, write: .dcOne)
         for (i, target) in targets.enumerated() {
-            coordinator.send(to: target, .request, .resp(Self.state, [ByteBuffer(string: "dynamis.state"), key]), context,
-                             isWrite: false, receiver: self, index: i)
+            coordinator.send(to: target, .request, StateTransfer.stateRequest(key: key, chunk: coordinator.node.config.stateChunkSize),
+                             context, isWrite: false, receiver: self, index: i)
         }
     }
 
@@ -57,7 +55,7 @@ final class ReadRepair: ReplyReceiver {
             return
         }
         if case .success(let bytes) = reply, let parts = MergedReply.elements(bytes), let state = VersionedState(parts) {
-            states[index] = (state.version, state.expireAt, state.payload)
+            states[index] = state
         }
         remaining -= 1
         if remaining == 0 { resolve() }
@@ -75,13 +73,10 @@ final class ReadRepair: ReplyReceiver {
         guard !stale.isEmpty else { return then?(outcome) ?? () }
         coordinator.node.readRepairsDone.add(1, ordering: .relaxed)
         coordinator.node.staleReplicasFound.add(stale.count, ordering: .relaxed)
-        let request = HintDelivery.applyRequest(key: key, version: chosen.version, expireAt: chosen.expireAt, payload: chosen.payload)
-        let context = Coordinator.Context(client: coordinator.maintenanceClient, resp3: false, read: .dcOne, write: .dcOne,
-                                          version: coordinator.node.clock.next())
+        // The winner's state (in parts, when it is a big collection: the first part was read above).
         remaining = stale.count
-        for i in stale {
-            coordinator.send(to: targets[i], .request, request, context, isWrite: true, receiver: self, index: targets.count + i)
-        }
+        StateTransfer(coordinator: coordinator, key: key, first: chosen, from: targets[best], to: stale.map { targets[$0] },
+                      client: coordinator.maintenanceClient) { [self] i, reply in receive(reply, for: targets.count + stale[i]) }.start()
     }
 }
 

@@ -75,6 +75,10 @@ final class ResponseCollector: PendingReply {
         /// (the most common answer), and the replicas that answered otherwise get that
         /// answer's replica's state (DUMP + PEXPIRETIME → RESTORE … REPLACE ABSTTL, or DEL).
         case repairByMajority(key: ByteBuffer)
+        /// A multi-key quorum read (one owner set's part of MGET or EXISTS) with read repair on:
+        /// when replicas disagree, each key is read again on its own with its own repair
+        /// (`Coordinator.rereadEachKey`), merged element-wise or summed.
+        case repairEachKey(elementwise: Bool)
     }
 
     /// The request behind the answers, for `duty` (nil: no duty, nothing kept).
@@ -84,7 +88,7 @@ final class ResponseCollector: PendingReply {
             // Flags read on every answer, so an answer never copies the whole origin.
             switch origin?.duty {
             case .hintMisses?: hintsMisses = true
-            case .repairReads?: repairsReads = true
+            case .repairReads?, .repairEachKey?: repairsReads = true
             case .repairByMajority?: repairsByMajority = true
             case nil: break
             }
@@ -190,7 +194,16 @@ final class ResponseCollector: PendingReply {
     /// key). Returns whether the reply now waits.
     @discardableResult
     private func repair(fallback: ByteBuffer?) -> Bool {
-        guard !repairing, let origin, case .repairReads(let key) = origin.duty else { return false }
+        guard !repairing, let origin else { return false }
+        if case .repairEachKey(let elementwise) = origin.duty {
+            repairing = true
+            let reread = origin.coordinator.rereadEachKey(origin.request, origin.context, elementwise: elementwise)
+            // Without a reply to wait for, the per-key reads repair on their own.
+            guard fallback != nil else { return false }
+            if let bytes = reread.attach(RereadReceiver(into: self), sequence: 0) { decide(bytes) }
+            return true
+        }
+        guard case .repairReads(let key) = origin.duty else { return false }
         repairing = true
         let coordinator = origin.coordinator
         let targets = origin.targets.map(coordinator.target)

@@ -118,6 +118,9 @@ public enum ConfigLoader {
             case "max_hint_window": config.maxHintWindow = try field.integer(min: 0)
             case "max_hints_per_target": config.maxHintsPerTarget = try field.integer(min: 0)
             case "hinted_handoff_throttle": config.hintedHandoffThrottle = try field.bytes(min: 1024)
+            case "state_chunk_size":
+                config.stateChunkSize = try field.bytes(min: 1024)
+                guard config.stateChunkSize <= 256 * 1024 * 1024 else { throw ConfigError(key: key, "must be at most 256mb (a part must fit a peer frame)") }
             case "tombstone_grace": config.tombstoneGrace = try field.integer(min: 0)
             case "anti_entropy_interval": config.antiEntropyInterval = try field.integer(min: 0)
             case "anti_entropy_throttle": config.antiEntropyThrottle = try field.bytes(min: 1024)

@@ -94,6 +94,10 @@ public struct DynamisConfig: Sendable {
     public var maxHintsPerTarget = 10_000_000
     /// `hinted_handoff_throttle`, bytes of state per second per target (Cassandra's 1024 KB).
     public var hintedHandoffThrottle = 1024 * 1024
+    /// `state_chunk_size`, bytes: a key's state larger than this (a big hash, set, list or
+    /// sorted set) moves between nodes in parts of about this size (hints, read repair,
+    /// anti-entropy, streams), so no frame nears the peer frame limit (512 MB).
+    public var stateChunkSize = 16 * 1024 * 1024
     /// `tombstone_grace`, ms: how long a delete's tombstone is kept (1 day; longer than the hint window).
     public var tombstoneGrace = 86_400_000
     /// `anti_entropy_interval`, ms between background repair passes (1 h; 0: only on `/repair`).

@@ -146,7 +146,6 @@ final class RepairPass: RangePass {
 
     private static let digestSpec = CommandTable.lookup("dynamis.digest")!
     private static let keyVersionsSpec = CommandTable.lookup("dynamis.keyversions")!
-    private static let stateSpec = CommandTable.lookup("dynamis.state")!
 
     /// Lists every key of the ranges instead of comparing digests first: a copy that is mostly
     /// missing (a node streaming a range it gains) would find nearly every bucket different, and
@@ -339,17 +338,22 @@ final class RepairPass: RangePass {
     private func transfer(_ key: [UInt8], pull: Bool) {
         let keyBuffer = ByteBuffer(bytes: key)
         let (source, destination) = pull ? (current.peer, Coordinator.local) : (Coordinator.local, current.peer)
-        send(to: source, .resp(Self.stateSpec, [ByteBuffer(string: "dynamis.state"), keyBuffer]), receiver: Callback { [self] reply in
+        send(to: source, StateTransfer.stateRequest(key: keyBuffer, chunk: coordinator.node.config.stateChunkSize), receiver: Callback { [self] reply in
             guard case .success(let parts) = reply, let parts, let state = VersionedState(parts) else {
                 return transferred(ok: false, bytes: 0, pull: pull)
             }
             if state.version == 0 { return transferred(ok: true, bytes: 0, pull: pull) }  // gone meanwhile
-            let request = HintDelivery.applyRequest(key: keyBuffer, version: state.version, expireAt: state.expireAt, payload: state.payload)
-            let bytes = key.count + (state.payload?.readableBytes ?? 0)
-            // Stamped now, like any write: a frozen node refuses it if it arrives late.
-            send(to: destination, request, version: coordinator.node.clock.next(), receiver: Callback { [self] applied in
-                if case .success = applied { transferred(ok: true, bytes: bytes, pull: pull) } else { transferred(ok: false, bytes: bytes, pull: pull) }
-            })
+            // A big collection moves in parts; the pacer is charged its first part.
+            let transfer = StateTransfer(coordinator: coordinator, key: keyBuffer, first: state, from: source, to: [destination],
+                                         client: owner.clientID) { [self] _, applied in
+                if case .success(let bytes) = applied, !EngineError.isUnavailability(bytes) {
+                    transferred(ok: true, bytes: key.count + (state.payload?.readableBytes ?? 0), pull: pull)
+                } else {
+                    transferred(ok: false, bytes: key.count + (state.payload?.readableBytes ?? 0), pull: pull)
+                }
+            }
+            if destination != Coordinator.local { status.bytesExchanged.add(transfer.partBytes, ordering: .relaxed) }
+            transfer.start()
         })
     }
 
@@ -366,18 +370,21 @@ final class RepairPass: RangePass {
     }
 }
 
-/// A DYNAMIS.STATE reply: `[version, expire-at, payload|nil]`.
+/// A DYNAMIS.STATE reply: `[version, expire-at, payload|nil]`, and a cursor when the state comes
+/// in parts and more follow (`StateTransfer`).
 struct VersionedState {
     let version: UInt64
     let expireAt: Int
     let payload: ByteBuffer?
+    let cursor: ByteBuffer?
 
     init?(_ parts: [ByteBuffer]) {
-        guard parts.count == 3, let text = RESPElement.bulkText(parts[0]), let version = UInt64(text),
+        guard parts.count == 3 || parts.count == 4, let text = RESPElement.bulkText(parts[0]), let version = UInt64(text),
               let expireAt = RESPElement.integer(parts[1]) else { return nil }
         self.version = version
         self.expireAt = expireAt
         self.payload = RESPElement.bulk(parts[2])
+        self.cursor = parts.count == 4 ? RESPElement.bulk(parts[3]) : nil
     }
 }
 

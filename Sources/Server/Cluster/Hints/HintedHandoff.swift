@@ -203,9 +203,8 @@ final class HintDelivery: ReplyReceiver {
     private var dump: ByteBuffer?
     private var expireTime: ByteBuffer?
     private var applyBytes = 0
-
-    private static let state = CommandTable.lookup("dynamis.state")!
-    private static let applySpec = CommandTable.lookup("dynamis.apply")!
+    /// Where the state is read from (`start`).
+    private var source = Coordinator.local
     /// Times the state is read again after the target held a newer version.
     private var rereads = 0
 
@@ -222,11 +221,12 @@ final class HintDelivery: ReplyReceiver {
         let owners = coordinator.localOwners(token).filter { $0 != pass.peer }
         let source = owners.contains(Coordinator.local) ? Coordinator.local : owners.first
         guard let source else { return pass.failed(hint, "no live replica to read the state from") }
+        self.source = source
         let context = pass.context(version: 0)
         switch pass.replayer.kind {
         case .versioned:
-            coordinator.send(to: source, .request, .resp(Self.state, [ByteBuffer(string: "dynamis.state"), key]), context,
-                             isWrite: false, receiver: self, index: 0)
+            coordinator.send(to: source, .request, StateTransfer.stateRequest(key: key, chunk: coordinator.node.config.stateChunkSize),
+                             context, isWrite: false, receiver: self, index: 0)
         case .redis:
             StateCopy.readState(of: key, from: source, via: coordinator, context: context, receiver: self, indexes: (1, 2))
         case .memcached:
@@ -279,7 +279,11 @@ final class HintDelivery: ReplyReceiver {
             return pass.failed(hint, "unexpected state reply \(String(buffer: bytes).prefix(40))")
         }
         if state.version == 0 { return pass.delivered(hint, bytes: 0) }  // nothing stored anywhere: nothing to send
-        apply(Self.applyRequest(key: key, version: state.version, expireAt: state.expireAt, payload: state.payload))
+        // A big collection goes in parts, one at a time; the throttle is charged the first.
+        let transfer = StateTransfer(coordinator: pass.coordinator, key: key, first: state, from: source, to: [pass.peer],
+                                     client: pass.replayer.clientID) { [self] _, applied in receive(applied, for: 3) }
+        applyBytes = transfer.partBytes
+        transfer.start()
     }
 
     private func applyUnversioned() {
@@ -287,13 +291,6 @@ final class HintDelivery: ReplyReceiver {
             return pass.failed(hint, "unexpected state reply \(String(buffer: expireTime ?? ByteBuffer()).prefix(40))")
         }
         apply(request)
-    }
-
-    /// `DYNAMIS.APPLY key version expire-at [payload]` (no payload: a tombstone).
-    static func applyRequest(key: ByteBuffer, version: UInt64, expireAt: Int, payload: ByteBuffer?) -> Coordinator.Request {
-        var args = [ByteBuffer(string: "dynamis.apply"), key, ByteBuffer(string: String(version)), ByteBuffer(string: String(max(expireAt, 0)))]
-        if let payload { args.append(payload) }
-        return .resp(applySpec, args)
     }
 
     /// Step 2: the state goes to the target, in a frame stamped now (so a frozen target refuses
