@@ -21,4 +21,16 @@ import Testing
         // The shipped configs and the every-key file are valid.
         #expect(loaded >= 7)
     }
+
+    /// `state_chunk_size` takes Redis-style sizes within its bounds: a part must fit a peer frame.
+    @Test func stateChunkSizeIsBounded() throws {
+        func load(_ value: String) throws -> DynamisConfig {
+            try ConfigLoader.parse("dyn_o_mite:\n  listen: 127.0.0.1:1\n  state_chunk_size: \(value)\n")
+        }
+        #expect(try ConfigLoader.parse("dyn_o_mite:\n  listen: 127.0.0.1:1\n").stateChunkSize == 16 << 20)
+        #expect(try load("1kb").stateChunkSize == 1024)
+        #expect(try load("256mb").stateChunkSize == 256 << 20)
+        #expect(throws: ConfigError.self) { try load("512") }
+        #expect(throws: ConfigError.self) { try load("300mb") }
+    }
 }
