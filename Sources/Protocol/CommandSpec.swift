@@ -17,9 +17,14 @@ public struct CommandSpec: Sendable {
     public let statsClass: DatastoreStatsClass
     /// The key a successful run may make ready for clients blocked on it (BLPOP, BZPOPMIN, ...).
     public let wakes: WakeKey
+    /// Where the keys are when first/last/step cannot say it (a count argument, an option).
+    public let keySpec: KeySpec
+    /// How a cluster's coordinator runs it.
+    public let route: ClusterRoute
 
     public init(_ name: StaticString, _ id: CommandID, arity: Int, _ flags: CommandFlags,
-                keys: (Int, Int, Int) = (0, 0, 0), wakes: WakeKey = .none, group: StaticString) {
+                keys: (Int, Int, Int) = (0, 0, 0), keySpec: KeySpec = .range, wakes: WakeKey = .none,
+                route: ClusterRoute = .owners, group: StaticString) {
         self.name = name
         self.id = id
         self.arity = arity
@@ -30,6 +35,9 @@ public struct CommandSpec: Sendable {
         self.group = group
         self.statsClass = DatastoreStatsClass(name: name.description, group: group.description)
         self.wakes = wakes
+        self.keySpec = keySpec
+        // One rule for every blocking command: a wait on one replica would leave the others diverged.
+        self.route = flags.contains(.blocking) ? .refused("a blocking pop on one replica would leave the others diverged") : route
     }
 
     /// The name as a String, for messages.
@@ -58,6 +66,69 @@ public struct CommandSpec: Sendable {
     }
 }
 
+/// Where a command's keys are beyond first/last/step: Redis 7's key specs for the commands whose
+/// keys a count argument or an option names.
+public enum KeySpec: Sendable, Equatable {
+    /// `firstKey` through `lastKey` by `keyStep` (no keys when `firstKey` is 0).
+    case range
+    /// A count at argument `at`, then that many keys (`allowZero`: EVAL's 0 keys); with
+    /// `destination`, argument 1 is a key too (ZUNIONSTORE's).
+    case counted(at: Int, allowZero: Bool = false, destination: Bool = false)
+    /// SORT: argument 1, and STORE's destination when given.
+    case sortStore
+    /// GEORADIUS[BYMEMBER]: argument 1, and STORE's or STOREDIST's destination when given.
+    case geoStore
+}
+
+/// How a cluster's coordinator runs a command: read from the row, never decided by its id.
+public enum ClusterRoute: Sendable, Equatable {
+    /// On the owners of its keys, at the client's consistency level; several keys must share
+    /// their owners (else CROSSSLOT). Keyless ones run on the node that took them.
+    case owners
+    /// One sub-command per owner set, at the client's level, merged back (`merge`).
+    case splitByKey(ReplyMerge)
+    /// Each replica picks its own answer (SRANDMEMBER, HRANDFIELD, ZRANDMEMBER): one replica's is
+    /// the reply, whatever the level, since there is nothing to agree on.
+    case anyReplica
+    /// One owner decides (which members SPOP takes), then its result replicates as plain writes.
+    case ownerThenReplicas
+    /// Every node of every DC (FLUSHALL, FLUSHDB).
+    case everyNode(ReplyMerge)
+    /// The local rack's nodes, which hold one full copy (DBSIZE, KEYS).
+    case localRack(ReplyMerge)
+    /// SCAN: the cursor walks the local rack's nodes one after the other.
+    case rackScan
+    /// One node of the local rack (RANDOMKEY).
+    case oneRackNode
+    /// SCRIPT: LOAD and FLUSH reach every node (so EVALSHA finds the script on any owner), EXISTS
+    /// answers for all of them; other subcommands as `owners`.
+    case scriptCache
+    /// Not offered in a cluster, with the reason.
+    case refused(StaticString)
+
+    public static func == (a: ClusterRoute, b: ClusterRoute) -> Bool {
+        switch (a, b) {
+        case (.owners, .owners), (.anyReplica, .anyReplica), (.ownerThenReplicas, .ownerThenReplicas), (.rackScan, .rackScan),
+             (.oneRackNode, .oneRackNode), (.scriptCache, .scriptCache): true
+        case (.splitByKey(let x), .splitByKey(let y)), (.everyNode(let x), .everyNode(let y)), (.localRack(let x), .localRack(let y)): x == y
+        case (.refused(let x), .refused(let y)): x.description == y.description
+        default: false
+        }
+    }
+}
+
+/// How the answers of several nodes or owner sets make one reply.
+public enum ReplyMerge: Sendable, Equatable {
+    /// Element-wise in the request's key order (MGET).
+    case elements
+    /// The sum of the integers (DEL, EXISTS, DBSIZE).
+    case sum
+    /// +OK when every part said +OK (MSET, FLUSHALL).
+    case allOK
+    /// Every part's array, one after the other (KEYS).
+    case concatenated
+}
+
 /// Which key a write can fill for blocked clients (Redis's `signalKeyAsReady` calls, per command).
 public enum WakeKey: Sendable, Equatable {
     case none
@@ -84,8 +155,6 @@ public struct CommandFlags: OptionSet, Sendable {
     public static let stale = CommandFlags(rawValue: 1 << 7)
     /// Answered by the connection itself (PING, HELLO, CLIENT, ...), never by an engine.
     public static let connection = CommandFlags(rawValue: 1 << 8)
-    /// Touches every key of the node (DBSIZE, FLUSHALL): no single owner.
-    public static let keyspaceWide = CommandFlags(rawValue: 1 << 9)
     /// Executed only by forwarding engines (redis); the RocksDB engine does not have it yet.
     public static let forwardable = CommandFlags(rawValue: 1 << 10)
     /// May wait for data (BLPOP, ...): the connection reads no further request until it answers.

@@ -47,6 +47,34 @@ import Testing
         #expect(!set.acceptsArgumentCount(2))
     }
 
+    /// The rules a row's cluster route and key spec must keep (the coordinator reads nothing else).
+    @Test func routesAndKeySpecsAreConsistent() {
+        for spec in CommandTable.all {
+            // Every blocking command is refused in a cluster, with the reason.
+            if spec.flags.contains(.blocking) {
+                guard case .refused(let reason) = spec.route else { Issue.record("\(spec.name) blocks but routes \(spec.route)"); continue }
+                #expect(reason.description.contains("blocking"))
+            }
+            switch spec.route {
+            case .splitByKey(let merge):
+                // Split commands take any number of keys from argument 1 on.
+                #expect(spec.firstKey == 1 && spec.lastKey == -1 && spec.keySpec == .range, "\(spec.name)")
+                #expect(merge == (spec.flags.contains(.write) ? (spec.keyStep == 2 ? .allOK : .sum) : (spec.name.description == "mget" ? .elements : .sum)), "\(spec.name)")
+            case .anyReplica:
+                // Only a read whose healthy replicas answer differently by nature may take one answer.
+                #expect(spec.flags.contains(.readonly) && spec.flags.contains(.nondeterministicOutput), "\(spec.name)")
+            case .everyNode, .localRack, .rackScan, .oneRackNode:
+                #expect(spec.firstKey == 0 && spec.keySpec == .range, "\(spec.name) is keyspace-wide yet names keys")
+            default:
+                break
+            }
+            if case .counted(let at, _, _) = spec.keySpec { #expect(-spec.arity > at, "\(spec.name): its count must be a required argument") }
+        }
+        #expect(CommandTable.lookup("mget")!.route == .splitByKey(.elements))
+        #expect(CommandTable.lookup("zunionstore")!.keySpec == .counted(at: 2, destination: true))
+        #expect(CommandTable.lookup("blpop")!.route != .owners)
+    }
+
     @Test func namesAreUniqueAndLowercase() {
         let names = CommandTable.all.map(\.text)
         #expect(Set(names).count == names.count)

@@ -2,18 +2,17 @@ import NIOCore
 import Engines
 import Protocol
 
-/// Where a command's keys are, including commands whose key count is an argument
-/// (`numkeys`), which the command table cannot describe with first/last/step.
+/// Where a command's keys are in its arguments: the row's first/last/step, or its `KeySpec`
+/// (a `numkeys` count, SORT's or GEORADIUS's STORE destination).
 enum ClusterKeys {
     /// Argument indexes of the keys, or nil when the arguments are malformed (the engine then
     /// answers with Redis's error, wherever it runs).
     static func indexes(_ spec: CommandSpec, _ args: [ByteBuffer]) -> [Int]? {
-        switch spec.id {
-        case .lmpop, .zmpop, .sintercard, .zunion, .zinter, .zdiff, .zintercard:
-            return counted(args, at: 1)
-        case .blmpop, .bzmpop:
-            return counted(args, at: 2)
-        case .sort:
+        switch spec.keySpec {
+        case .counted(let at, let allowZero, let destination):
+            guard let keys = counted(args, at: at, allowZero: allowZero) else { return nil }
+            return destination ? [1] + keys : keys
+        case .sortStore:
             // The STORE destination must live with the sorted key.
             var j = 2
             while j < args.count {
@@ -21,14 +20,10 @@ enum ClusterKeys {
                 j += args[j].isOption("LIMIT") ? 3 : (args[j].isOption("BY") || args[j].isOption("GET")) ? 2 : 1
             }
             return [1]
-        case .georadius, .georadiusbymember:
+        case .geoStore:
             // So must GEORADIUS's STORE/STOREDIST destination.
             return GeoSearchKind(spec.id)?.storeKeyIndex(args).map { [1, $0] } ?? [1]
-        case .zunionstore, .zinterstore, .zdiffstore:
-            return counted(args, at: 2).map { [1] + $0 }
-        case .forwarded where spec.name.description == "eval" || spec.name.description == "evalsha":
-            return counted(args, at: 2, allowZero: true)
-        default:
+        case .range:
             break
         }
         guard spec.firstKey > 0 else { return [] }

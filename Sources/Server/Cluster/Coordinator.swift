@@ -112,12 +112,24 @@ final class Coordinator {
         return pending.attach(receiver, sequence: sequence)
     }
 
+    /// Runs the command as its row's `route` says (the row decides, never the command's id).
     private func route(_ spec: CommandSpec, _ args: [ByteBuffer], _ context: Context) -> PendingReply {
-        if spec.flags.contains(.keyspaceWide) { return keyspaceWide(spec, args, context) }
-        if spec.flags.contains(.blocking) {
-            return decided(error: "ERR '\(spec.name)' is not supported in a cluster: a blocking pop on one replica would leave the others diverged")
-        }
-        if spec.id == .forwarded, args.count >= 2, spec.name.description == "script" {
+        let rack = localRackNodes
+        switch spec.route {
+        case .refused(let reason):
+            return decided(error: "ERR '\(spec.name)' is not supported in a cluster: \(reason)")
+        case .everyNode(let merge):
+            let nodes = everyNode
+            return fanOut(.resp(spec, args), context, to: nodes, into: MergedReply(merge, parts: nodes.count), isWrite: spec.flags.contains(.write))
+        case .localRack(let merge):
+            return fanOut(.resp(spec, args), context, to: rack, into: MergedReply(merge, parts: rack.count), isWrite: spec.flags.contains(.write))
+        case .rackScan:
+            return scan(spec, args, context, rack: rack)
+        case .oneRackNode:
+            let collector = ResponseCollector(rule: .preferred, groups: [0..<1])
+            send(to: rack.randomElement()!, .request, .resp(spec, args), context, isWrite: false, receiver: collector, index: 0)
+            return collector
+        case .scriptCache where args.count >= 2:
             // Scripts live in each backend's cache: LOAD and FLUSH reach every node, so EVALSHA
             // finds the script on whichever node owns its keys; EXISTS answers for all of them.
             let nodes = everyNode
@@ -125,31 +137,31 @@ final class Coordinator {
             if sub == "load" { return fanOut(.resp(spec, args), context, to: nodes, into: MergedReply(shape: .identical, parts: nodes.count), isWrite: true) }
             if sub == "flush" { return fanOut(.resp(spec, args), context, to: nodes, into: MergedReply(shape: .allOK, parts: nodes.count), isWrite: true) }
             if sub == "exists" { return fanOut(.resp(spec, args), context, to: nodes, into: MergedReply(shape: .everywhere, parts: nodes.count), isWrite: false) }
+        default:
+            break
         }
         guard let keys = ClusterKeys.indexes(spec, args), !keys.isEmpty else {
             // No keys (or malformed ones): this node's engine answers, with Redis's error if any.
             return replicate(.resp(spec, args), isWrite: spec.flags.contains(.write), token: nil, context)
         }
         let token = tokenizer.token(of: args[keys[0]].readableBytesView)
-        switch spec.id {
-        case .spop where !context.forwarded:
+        switch spec.route {
+        case .ownerThenReplicas where !context.forwarded:
             return SetPop(coordinator: self, spec: spec, args: args, token: token, context: context).start()
-        case .srandmember, .hrandfield, .zrandmember:
+        case .anyReplica:
             // Each replica picks its own: one answer is the reply, there is nothing to agree on.
             return replicate(.resp(spec, args), isWrite: false, token: token, context, level: .dcOne)
-        default: break
+        case .splitByKey(let merge) where keys.count > 1:
+            return split(spec, args, keys: keys, merge: merge, context)
+        default:
+            break
         }
         if keys.count == 1 { return replicate(.resp(spec, args), isWrite: spec.flags.contains(.write), token: token, context) }
-        switch spec.id {
-        case .mget, .del, .unlink, .exists, .touch, .mset:
-            return split(spec, args, keys: keys, context)
-        default:
-            let first = signature(token)
-            for index in keys.dropFirst() where signature(tokenizer.token(of: args[index].readableBytesView)) != first {
-                return decided(error: "CROSSSLOT Keys in request don't hash to the same slot: '\(spec.name)' needs all its keys on one owner; put the shared part of the keys in a hash tag ({...})")
-            }
-            return replicate(.resp(spec, args), isWrite: spec.flags.contains(.write), token: token, context)
+        let first = signature(token)
+        for index in keys.dropFirst() where signature(tokenizer.token(of: args[index].readableBytesView)) != first {
+            return decided(error: "CROSSSLOT Keys in request don't hash to the same slot: '\(spec.name)' needs all its keys on one owner; put the shared part of the keys in a hash tag ({...})")
         }
+        return replicate(.resp(spec, args), isWrite: spec.flags.contains(.write), token: token, context)
     }
 
     func decided(error: String) -> PendingReply {
@@ -298,12 +310,13 @@ final class Coordinator {
 
     /// MGET, MSET, DEL, UNLINK, EXISTS, TOUCH: one sub-command per owner set, each replicated
     /// with the request's consistency, merged back in key order.
-    private func split(_ spec: CommandSpec, _ args: [ByteBuffer], keys: [Int], _ context: Context) -> PendingReply {
-        let pairs = spec.id == .mset
+    private func split(_ spec: CommandSpec, _ args: [ByteBuffer], keys: [Int], merge: ReplyMerge, _ context: Context) -> PendingReply {
+        // MSET's keys come with their values (key step 2).
+        let pairs = spec.keyStep == 2
         let isWrite = spec.flags.contains(.write)
         // A read's owner set answers for several keys: if its replicas disagree, each key is read
         // again on its own and repaired (`rereadEachKey`).
-        let keyWise: Bool? = isWrite ? nil : spec.id == .mget
+        let keyWise: Bool? = isWrite ? nil : merge == .elements
         let groups = ownerGroups(keys.lazy.map { args[$0] })
         if groups.count == 1 { return replicate(.resp(spec, args), isWrite: isWrite, token: groups[0].token, context, keyWise: keyWise) }
         let positions = groups.map(\.positions)
@@ -316,13 +329,8 @@ final class Coordinator {
             return part
         }
         let groupToken = groups.map(\.token)
-        let shape: MergedReply.Shape
-        switch spec.id {
-        case .mget: shape = .elements(positions: positions, total: keys.count)
-        case .mset: shape = .allOK
-        default: shape = .sum
-        }
-        let merged = MergedReply(shape: shape, parts: groupArgs.count)
+        let merged = merge == .elements ? MergedReply(shape: .elements(positions: positions, total: keys.count), parts: groupArgs.count)
+            : MergedReply(merge, parts: groupArgs.count)
         for group in groupArgs.indices {
             let part = replicate(.resp(spec, groupArgs[group]), isWrite: isWrite, token: groupToken[group], context, keyWise: keyWise)
             if let bytes = part.attach(merged, sequence: group) { merged.receive(.success(bytes), for: group) }
@@ -367,26 +375,6 @@ final class Coordinator {
     }
 
     // MARK: - Keyspace-wide commands
-
-    /// FLUSHALL/FLUSHDB go to every node of every DC; DBSIZE, KEYS and SCAN cover the local
-    /// rack's nodes, which hold one full copy of the data; RANDOMKEY asks one of them.
-    private func keyspaceWide(_ spec: CommandSpec, _ args: [ByteBuffer], _ context: Context) -> PendingReply {
-        let rack = localRackNodes
-        switch spec.id {
-        case .flushall, .flushdb:
-            return fanOut(.resp(spec, args), context, to: everyNode, into: MergedReply(shape: .allOK, parts: everyNode.count), isWrite: true)
-        case .dbsize:
-            return fanOut(.resp(spec, args), context, to: rack, into: MergedReply(shape: .sum, parts: rack.count), isWrite: false)
-        case .keys:
-            return fanOut(.resp(spec, args), context, to: rack, into: MergedReply(shape: .concatenated, parts: rack.count), isWrite: false)
-        case .scan:
-            return scan(spec, args, context, rack: rack)
-        default:
-            let collector = ResponseCollector(rule: .preferred, groups: [0..<1])
-            send(to: rack.randomElement()!, .request, .resp(spec, args), context, isWrite: false, receiver: collector, index: 0)
-            return collector
-        }
-    }
 
     /// This node and every peer, in every DC.
     var everyNode: [Int] { [Coordinator.local] + Array(cluster.peers.indices) }

@@ -54,6 +54,17 @@ final class MergedReply: PartsReply {
         super.init(parts: parts)
     }
 
+    /// A row's merge (`ReplyMerge`) of whole parts; `.elements` needs the key positions
+    /// (`init(shape:parts:)`).
+    convenience init(_ merge: ReplyMerge, parts: Int) {
+        switch merge {
+        case .sum: self.init(shape: .sum, parts: parts)
+        case .allOK: self.init(shape: .allOK, parts: parts)
+        case .concatenated: self.init(shape: .concatenated, parts: parts)
+        case .elements: preconditionFailure("element-wise merges need the keys' positions")
+        }
+    }
+
     override func merge(_ replies: [ByteBuffer]) -> ByteBuffer {
         // Any part's error is the command's error (the first in key order).
         for reply in replies where reply.getInteger(at: reply.readerIndex, as: UInt8.self) == UInt8(ascii: "-") {
