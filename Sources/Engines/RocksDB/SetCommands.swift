@@ -223,6 +223,8 @@ extension RocksDBSession {
             } else {
                 for slot in Self.distinctSlots(count ?? 1, below: total) { chosen.append(try member(at: slot)) }
             }
+            // A record that counts members its elements lack (a corrupt store) has none to give.
+            guard count != nil || !chosen.isEmpty else { throw .corrupt }
             writeMembers(chosen, &reply, array: count != nil, set: pop)
         }
     }
