@@ -16,7 +16,6 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     /// Replies buffered beyond this are flushed before the burst ends (after a commit).
     static let replyFlushThreshold = 256 * 1024
     /// Dynomite's words for a request the node's state does not serve.
-    static let stateRefusal = "ERR Dynomite: Dynomite's current state does not allow this request"
 
     let node: NodeContext
     let loop: LoopSession
@@ -276,11 +275,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
         }
         let isWrite = spec.flags.contains(.write)
         if isWrite { loop.counters.writeRequests += 1 } else { loop.counters.readRequests += 1 }
-        let state = node.settings.state
-        if state != .normal, isWrite ? !state.allowsWrites : !state.allowsReads {
+        if let refusal = Admission.check(node.settings.state, isWrite: isWrite) {
             loop.counters.refusedByState += 1
             loop.counters.errors[ErrorCause.nodeState.rawValue] += 1
-            reply.error(Self.stateRefusal)
+            reply.error(refusal.text)
         } else {
             loop.counters.countDatastore(spec, bytes: payload)
             if session.execute(spec, arguments, origin: nextOrigin, reply: &reply) {
@@ -365,12 +363,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
                     coordinateMemcached(coordinator, request, isRead: isRead)
                     continue
                 }
-                let state = node.settings.state
-                if state != .normal, request.command != .version, isRead ? !state.allowsReads : !state.allowsWrites {
+                // `version` is answered whatever the state, as PING is.
+                if request.command != .version, let refusal = Admission.check(node.settings.state, isWrite: !isRead) {
                     loop.counters.refusedByState += 1
                     loop.counters.errors[ErrorCause.nodeState.rawValue] += 1
                     if !request.noreply {
-                        reply.buffer.writeString("SERVER_ERROR Dynomite: Dynomite's current state does not allow this request\r\n")
+                        reply.buffer.writeString("SERVER_ERROR \(refusal.memcachedText)\r\n")
                     }
                 } else if session.execute(memcached: request, origin: nextOrigin, reply: &reply) {
                     appendDeferred(write: !isRead)

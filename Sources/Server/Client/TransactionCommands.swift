@@ -98,12 +98,11 @@ extension ClientConnectionHandler {
             state.multi!.append(.answered(answer))
             return replyWriter.simple("QUEUED")
         }
-        let nodeState = node.settings.state
         let isWrite = spec.flags.contains(.write)
-        if nodeState != .normal, isWrite ? !nodeState.allowsWrites : !nodeState.allowsReads {
+        if let refusal = Admission.check(node.settings.state, isWrite: isWrite) {
             loop.counters.refusedByState += 1
             state.multiFailed = true
-            return replyWriter.error(Self.stateRefusal)
+            return replyWriter.error(refusal.text)
         }
         if isWrite { loop.counters.writeRequests += 1 } else { loop.counters.readRequests += 1 }
         state.multi!.append(.engine(spec, arguments))

@@ -285,10 +285,9 @@ final class Coordinator {
     /// This node's own engine, if the node's state lets the request reach it.
     func executeLocally(_ request: Request, _ context: Context, isWrite: Bool,
                         receiver: any ReplyReceiver, index: Int) {
-        let state = node.settings.state
-        if state != .normal, isWrite ? !state.allowsWrites : !state.allowsReads {
+        if let refusal = Admission.check(node.settings.state, isWrite: isWrite) {
             loop.counters.refusedByState += 1
-            return receiver.receive(.failure(EngineError(ClientConnectionHandler.stateRefusal)), for: index)
+            return receiver.receive(.failure(EngineError(refusal.text)), for: index)
         }
         var reply = ReplyWriter(buffer: allocator.buffer(capacity: 64), resp3: context.resp3)
         let origin = RequestOrigin(client: context.client, receiver: receiver, sequence: index)

@@ -178,10 +178,9 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
             if let bytes { respond(id, .response, bytes) }
             return
         }
-        let state = node.settings.state
-        if state != .normal, isWrite ? !state.allowsWrites : !state.allowsReads {
+        if let refusal = Admission.check(node.settings.state, isWrite: isWrite) {
             loop.counters.refusedByState += 1
-            return respond(id, .failure, ByteBuffer(string: ClientConnectionHandler.stateRefusal))
+            return respond(id, .failure, ByteBuffer(string: refusal.text))
         }
         if isWrite, frame.stamp != 0, WallClock.nowMillis() - WriteVersion.millis(frame.stamp) > expiryMillis {
             // The coordinator gave up on this write long ago (a node frozen by SIGSTOP or a
