@@ -47,8 +47,14 @@ let package = Package(
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: fast),
+        // The HTTP/1 client (NIOHTTP1): Florida seeds, the snapshot tool's admin-port calls.
+        .target(name: "HTTPGet", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ], swiftSettings: fast),
         .target(name: "Server", dependencies: [
-            "Ring", "Protocol", "Engines",
+            "Ring", "Protocol", "Engines", "HTTPGet",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -65,7 +71,7 @@ let package = Package(
         ], swiftSettings: fast),
         // Export, import and backup tool (issue 7); its source lives with the other tools.
         .executableTarget(name: "dynamis-snapshot", dependencies: [
-            "Snapshot", "Engines", "Protocol", "Ring",
+            "Snapshot", "Engines", "Protocol", "Ring", "HTTPGet",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -88,7 +94,8 @@ let package = Package(
         ]),
         .testTarget(name: "SnapshotTests", dependencies: ["Snapshot", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: [
-            "Server", "Ring", "Snapshot", "TestSupport", "dynamis", "dynamis-snapshot", .product(name: "NIOCore", package: "swift-nio"),
+            "Server", "Ring", "Snapshot", "TestSupport", "dynamis", "dynamis-snapshot", "HTTPGet", .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,7 +1,8 @@
 import Foundation
 import Logging
 import NIOCore
-import NIOPosix
+import NIOHTTP1
+import HTTPGet
 import Ring
 
 /// Dynomite's `florida_provider`: an HTTP GET polled every `seeds_check_interval` for the seed
@@ -39,66 +40,21 @@ final class FloridaSeedProvider: Sendable {
         }
     }
 
-    /// One HTTP exchange; the server closes the connection after the reply (HTTP/1.0).
-    private func fetch() -> EventLoopFuture<ByteBuffer> {
-        let done = eventLoop.makePromise(of: ByteBuffer.self)
-        let request = "\(self.request)\r\nHost: \(host)\r\nConnection: close\r\n\r\n"
-        ClientBootstrap(group: eventLoop)
-            .connectTimeout(.seconds(5))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ReplyCollector(done))
-                }
-            }
-            .connect(host: host, port: port)
-            .whenComplete { result in
-                switch result {
-                case .success(let channel):
-                    channel.writeAndFlush(ByteBuffer(string: request), promise: nil)
-                    // A server that never closes does not hold the poller forever.
-                    channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
-                case .failure(let error):
-                    done.fail(error)
-                }
-            }
-        return done.futureResult
+    /// One HTTP exchange, the configured request line (`METHOD URI HTTP/1.x`) sent through
+    /// NIOHTTP1's codec (`HTTPGet`).
+    private func fetch() -> EventLoopFuture<HTTPGet.Response> {
+        let words = request.split(separator: " ")
+        let method = words.first.map { HTTPMethod(rawValue: String($0)) } ?? .GET
+        let uri = words.count > 1 ? String(words[1]) : "/"
+        let version: HTTPVersion = words.count > 2 && words[2] == "HTTP/1.0" ? .http1_0 : .http1_1
+        return HTTPGet.fetch(on: eventLoop, host: host, port: port, method: method, uri: uri, version: version)
     }
 
-    private func received(_ response: ByteBuffer) {
-        let text = String(buffer: response)
-        // Dynomite v0.8 requires an "HTTP/1.1 200" status line; 1.0 servers are accepted too.
-        guard let statusLine = text.split(separator: "\n", maxSplits: 1).first,
-              statusLine.hasPrefix("HTTP/1."), statusLine.split(separator: " ").dropFirst().first == "200" else {
-            logger.warning("florida_provider: \(host):\(port) answered '\(text.prefix(80))'; keeping the current seeds")
+    private func received(_ response: HTTPGet.Response) {
+        guard response.status == 200 else {
+            logger.warning("florida_provider: \(host):\(port) answered status \(response.status) '\(response.body.prefix(80))'; keeping the current seeds")
             return
         }
-        let body: Substring
-        if let range = text.range(of: "\r\n\r\n") { body = text[range.upperBound...] } else if let range = text.range(of: "\n\n") {
-            body = text[range.upperBound...]
-        } else {
-            body = ""
-        }
-        applier.received(String(body))
-    }
-}
-
-/// Collects an HTTP response until the server closes the connection.
-private final class ReplyCollector: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    private var collected = ByteBuffer()
-    private let done: EventLoopPromise<ByteBuffer>
-
-    init(_ done: EventLoopPromise<ByteBuffer>) { self.done = done }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
-        collected.writeBuffer(&buffer)
-    }
-
-    func channelInactive(context: ChannelHandlerContext) { done.succeed(collected) }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        done.fail(error)
-        context.close(promise: nil)
+        applier.received(response.body)
     }
 }
