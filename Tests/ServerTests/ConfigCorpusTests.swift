@@ -33,4 +33,12 @@ import Testing
         #expect(throws: ConfigError.self) { try load("512") }
         #expect(throws: ConfigError.self) { try load("300mb") }
     }
+
+    /// Dynomite keys Dynamis has no use for load, each with a log line saying it has no effect.
+    @Test func keysWithoutEffectAreNamed() throws {
+        let config = try ConfigLoader.parse("dyn_o_mite:\n  listen: 127.0.0.1:1\n  preconnect: false\n  enable_gossip: true\n  stats_interval: 5000\n")
+        for key in ["preconnect", "enable_gossip", "stats_interval"] {
+            #expect(config.warnings.contains { $0.hasPrefix("key '\(key)'") && $0.contains("no effect") }, "\(key)")
+        }
+    }
 }

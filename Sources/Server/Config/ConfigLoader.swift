@@ -104,7 +104,10 @@ public enum ConfigLoader {
                 config.warnings.append("key 'max_msgs' is accepted for Dynomite compatibility but has no effect in Dynamis")
             case "stats_listen": config.statsListen = try field.endpoint(); sawStatsListen = true
             case "timeout": config.timeoutMilliseconds = try field.integer(min: 1)
-            case "preconnect": config.preconnect = try field.boolean()
+            case "preconnect":
+                // Backend connections are always made at startup (requests wait for the first one).
+                _ = try field.boolean()
+                config.warnings.append("key 'preconnect' is accepted for Dynomite compatibility but has no effect in Dynamis: backend connections are always made at startup")
             case "server_retry_timeout": config.serverRetryTimeout = try field.integer(min: 1)
             // Dynomite's tooling writes 0 for "the default" (one connection).
             case "datastore_connections": config.datastoreConnections = max(1, try field.integer(min: 0, max: 255))
@@ -112,7 +115,9 @@ public enum ConfigLoader {
             case "remote_peer_connections": config.remotePeerConnections = max(1, try field.integer(min: 0, max: 255))
             case "hash": config.hash = try field.hashFunction()
             case "hash_tag": config.hashTag = try field.hashTag()
-            case "enable_gossip": config.enableGossip = try field.boolean()
+            case "enable_gossip":
+                _ = try field.boolean()
+                config.warnings.append("key 'enable_gossip' is accepted for Dynomite compatibility but has no effect in Dynamis: membership epochs are always gossiped between peers")
             case "read_repairs_enabled", "read_repairs": config.readRepairsEnabled = try field.boolean()
             case "hinted_handoff_enabled": config.hintedHandoff = try field.boolean()
             case "max_hint_window": config.maxHintWindow = try field.integer(min: 0)

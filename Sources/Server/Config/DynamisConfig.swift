@@ -64,23 +64,13 @@ public struct DynamisConfig: Sendable {
     /// TLS (Redis's `tls-*` settings, in Dynomite's snake case); see `TLSSettings`.
     public var tls = TLSSettings()
     public var statsListen = Endpoint(host: "0.0.0.0", port: 22222)
-    public var statsInterval = 30_000
     public var timeoutMilliseconds = 5_000
-    public var preconnect = true
-    public var autoEjectHosts = true
     public var serverRetryTimeout = 10_000
-    public var serverFailureLimit = 3
-    public var mbufSize = 16_384
-    public var maxMessages = 200_000
     public var datastoreConnections = 1
     public var localPeerConnections = 1
     public var remotePeerConnections = 1
     public var hash = HashFunction.murmur
     public var hashTag: HashTag?
-    public var gossipInterval = 30_000
-    public var enableGossip = false
-    public var env = "aws"
-    public var connMessageRate = 50_000
     /// Read repair on quorum reads whose replicas disagree (`read_repairs_enabled`, also
     /// `read_repairs`). On by default in Dynamis: it costs nothing until replicas disagree.
     public var readRepairsEnabled = true
