@@ -179,6 +179,11 @@ struct Convergence {
         let writer = try healthy.client()
         for i in 0..<100 { #expect(try writer.command("SET", "k\(i)", "old") == .simple("OK")) }
         for i in 0..<60 { #expect(try writer.command("SET", "m\(i)", "old") == .simple("OK")) }
+        // A quorum write is acknowledged by two replicas: wait until the third holds them too.
+        let before = try S.client(victim, consistency: "DC_ONE")
+        try S.eventually("the victim holds every old key") {
+            try before.command(["EXISTS"] + (0..<100).map { "k\($0)" } + (0..<60).map { "m\($0)" }) == .integer(160)
+        }
         cluster.signal(victim, SIGKILL)
         // Multi-key reads: MGET's and EXISTS's keys span every owner set.
         for i in 0..<60 {

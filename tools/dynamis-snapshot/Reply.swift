@@ -1,4 +1,5 @@
 import NIOCore
+import Protocol
 
 /// A decoded RESP reply, as the tool needs it (RESP2 shapes; RESP3 doubles and maps are not
 /// requested by anything the tool sends).
@@ -13,42 +14,29 @@ enum Reply: Equatable {
         var description: String { "malformed reply from the server" }
     }
 
-    /// Decodes one complete reply (as framed by `RESPReplyFramer`).
+    /// Decodes one complete reply (as framed by `RESPReplyFramer`) through the project's one
+    /// reply view, `RESPToken`.
     static func decode(_ buffer: ByteBuffer) throws(Malformed) -> Reply {
-        var b = buffer
-        return try decode(&b)
+        try decode(RESPToken(buffer))
     }
 
-    private static func line(_ b: inout ByteBuffer) throws(Malformed) -> String {
-        guard let view = b.readableBytesView.firstIndex(of: UInt8(ascii: "\r")) else { throw Malformed() }
-        let text = b.readString(length: view - b.readerIndex) ?? ""
-        b.moveReaderIndex(forwardBy: 2)
-        return text
-    }
-
-    private static func decode(_ b: inout ByteBuffer) throws(Malformed) -> Reply {
-        guard let marker = b.readInteger(as: UInt8.self) else { throw Malformed() }
-        let text = try line(&b)
-        switch marker {
-        case UInt8(ascii: "+"): return .simple(text)
-        case UInt8(ascii: "-"): return .error(text)
+    private static func decode(_ token: RESPToken) throws(Malformed) -> Reply {
+        if token.isNull { return token.marker == UInt8(ascii: "*") ? .array(nil) : .bulk(nil) }
+        switch token.marker {
+        case UInt8(ascii: "+"): return .simple(token.simpleText ?? "")
+        case UInt8(ascii: "-"): return .error(token.errorText ?? "")
         case UInt8(ascii: ":"):
-            guard let v = Int64(text) else { throw Malformed() }
-            return .integer(v)
+            guard let value = token.integer else { throw Malformed() }
+            return .integer(Int64(value))
         case UInt8(ascii: "$"):
-            guard let n = Int(text) else { throw Malformed() }
-            if n < 0 { return .bulk(nil) }
-            guard let bytes = b.readBytes(length: n) else { throw Malformed() }
-            b.moveReaderIndex(forwardBy: 2)
-            return .bulk(bytes)
+            guard let bytes = token.bulk else { throw Malformed() }
+            return .bulk(Array(bytes.readableBytesView))
         case UInt8(ascii: "*"):
-            guard let n = Int(text) else { throw Malformed() }
-            if n < 0 { return .array(nil) }
+            guard let elements = token.elements else { throw Malformed() }
             var items: [Reply] = []
-            items.reserveCapacity(n)
-            for _ in 0..<n { items.append(try decode(&b)) }
+            items.reserveCapacity(elements.count)
+            for element in elements { items.append(try decode(element)) }
             return .array(items)
-        case UInt8(ascii: "_"): return .bulk(nil)
         default: throw Malformed()
         }
     }

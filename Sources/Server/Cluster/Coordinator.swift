@@ -471,7 +471,7 @@ private final class ScanReply: PendingReply {
         case .failure(let error):
             decide(Self.errorBytes(error.message))
         case .success(let bytes):
-            guard let parts = MergedReply.elements(bytes), parts.count == 2, let inner = RESPElement.bulkText(parts[0]).flatMap({ UInt64($0) }) else {
+            guard let parts = MergedReply.elements(bytes), parts.count == 2, let inner = RESPToken(parts[0]).bulkText.flatMap({ UInt64($0) }) else {
                 return decide(bytes)  // an error reply passes through
             }
             var next: UInt64 = 0

@@ -75,7 +75,7 @@ final class MergedReply: PartsReply {
         case .sum:
             var total = 0
             for reply in replies {
-                guard let value = Self.integer(reply) else { return Self.errorBytes("ERR Dynomite: unexpected reply from a replica") }
+                guard let value = RESPToken(reply).integer else { return Self.errorBytes("ERR Dynomite: unexpected reply from a replica") }
                 total += value
             }
             out.writeInteger(UInt8(ascii: ":"))
@@ -120,35 +120,15 @@ final class MergedReply: PartsReply {
             RESPEncoding.decimal(first.count, into: &out)
             out.writeStaticString("\r\n")
             for i in first.indices {
-                let everywhere = lists.allSatisfy { Self.integer($0![i]) == 1 }
+                let everywhere = lists.allSatisfy { RESPToken($0![i]).integer == 1 }
                 out.writeStaticString(everywhere ? ":1\r\n" : ":0\r\n")
             }
         }
         return out
     }
 
-    /// `:n\r\n` → n.
-    static func integer(_ reply: ByteBuffer) -> Int? {
-        let view = reply.readableBytesView
-        guard view.first == UInt8(ascii: ":"), view.count >= 4 else { return nil }
-        return RedisInteger.parse(view.dropFirst().dropLast(2))
-    }
-
     /// The elements of an array (or RESP3 set) reply, each as its own bytes.
     static func elements(_ reply: ByteBuffer) -> [ByteBuffer]? {
-        var buffer = reply
-        guard let marker = buffer.readInteger(as: UInt8.self), marker == UInt8(ascii: "*") || marker == UInt8(ascii: "~"),
-              let lineEnd = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\r")) else { return nil }
-        let countBytes = buffer.readableBytesView[buffer.readerIndex..<lineEnd]
-        guard let count = Int(String(decoding: countBytes, as: UTF8.self)) else { return nil }
-        buffer.moveReaderIndex(to: lineEnd + 2)
-        var framer = RESPReplyFramer()
-        var elements: [ByteBuffer] = []
-        elements.reserveCapacity(max(count, 0))
-        for _ in 0..<max(count, 0) {
-            guard let element = try? framer.next(from: &buffer) else { return nil }
-            elements.append(element)
-        }
-        return elements
+        RESPToken(reply).elements?.map(\.base)
     }
 }

@@ -144,8 +144,8 @@ final class StateCopy: ReplyReceiver {
     /// The write of that state: `RESTORE key expire-at payload REPLACE ABSTTL`, or `DEL key` when
     /// the DUMP was null; nil for replies of another shape.
     static func writeState(of key: ByteBuffer, dump: ByteBuffer, expireTime: ByteBuffer) -> Coordinator.Request? {
-        guard let expireAt = RESPElement.integer(expireTime) else { return nil }
-        guard let payload = RESPElement.bulk(dump) else { return .resp(del, [ByteBuffer(string: "del"), key]) }
+        guard let expireAt = RESPToken(expireTime).integer else { return nil }
+        guard let payload = RESPToken(dump).bulk else { return .resp(del, [ByteBuffer(string: "del"), key]) }
         return .resp(restore, [ByteBuffer(string: "restore"), key, ByteBuffer(string: String(max(expireAt, 0))), payload,
                                ByteBuffer(string: "REPLACE"), ByteBuffer(string: "ABSTTL")])
     }

@@ -83,7 +83,7 @@ final class StateTransfer: ReplyReceiver {
             // The last (or only) part: its answer is the destination's.
             live[index] = false
             deliver(index, reply)
-        } else if case .success(let bytes) = reply, RESPElement.integer(bytes) == 1 {
+        } else if case .success(let bytes) = reply, RESPToken(bytes).integer == 1 {
             // Kept; the next part follows.
         } else {
             live[index] = false

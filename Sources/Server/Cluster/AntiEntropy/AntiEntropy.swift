@@ -247,7 +247,7 @@ final class RepairPass: RangePass {
                 awaiting -= 1
                 switch reply {
                 case .success(let parts):
-                    if let parts, parts.count == 2, let digests = RESPElement.bulk(parts[0]) {
+                    if let parts, parts.count == 2, let digests = RESPToken(parts[0]).bulk {
                         digestReplies[side] = Array(digests.readableBytesView)
                     } else {
                         taskFailed = taskFailed ?? "unexpected DYNAMIS.DIGEST reply"
@@ -309,12 +309,12 @@ final class RepairPass: RangePass {
                 }
                 var i = 1
                 while i + 1 < parts.count {
-                    if let key = RESPElement.bulk(parts[i]), let text = RESPElement.bulkText(parts[i + 1]), let version = UInt64(text) {
+                    if let key = RESPToken(parts[i]).bulk, let text = RESPToken(parts[i + 1]).bulkText, let version = UInt64(text) {
                         versionLists[side][Array(key.readableBytesView)] = version
                     }
                     i += 2
                 }
-                if taskFailed == nil, let cursor = RESPElement.bulk(parts[0]) {
+                if taskFailed == nil, let cursor = RESPToken(parts[0]).bulk {
                     return page(segment, side: side, after: cursor)
                 }
             case .failure(let why): taskFailed = taskFailed ?? why
@@ -379,12 +379,12 @@ struct VersionedState {
     let cursor: ByteBuffer?
 
     init?(_ parts: [ByteBuffer]) {
-        guard parts.count == 3 || parts.count == 4, let text = RESPElement.bulkText(parts[0]), let version = UInt64(text),
-              let expireAt = RESPElement.integer(parts[1]) else { return nil }
+        guard parts.count == 3 || parts.count == 4, let text = RESPToken(parts[0]).bulkText, let version = UInt64(text),
+              let expireAt = RESPToken(parts[1]).integer else { return nil }
         self.version = version
         self.expireAt = expireAt
-        self.payload = RESPElement.bulk(parts[2])
-        self.cursor = parts.count == 4 ? RESPElement.bulk(parts[3]) : nil
+        self.payload = RESPToken(parts[2]).bulk
+        self.cursor = parts.count == 4 ? RESPToken(parts[3]).bulk : nil
     }
 }
 

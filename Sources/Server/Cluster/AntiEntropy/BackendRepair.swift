@@ -185,7 +185,7 @@ final class BackendRepairPass: RangePass {
         for (copy, replica) in piece.replicas.enumerated() {
             coordinator.send(to: replica, .request, .resp(Self.evalSpec, args), context, isWrite: false, receiver: Callback { [self] reply in
                 if case .success(let parts) = reply, let parts, parts.count == keys.count {
-                    table[copy] = parts.map { RESPElement.bulkText($0) }
+                    table[copy] = parts.map { RESPToken($0).bulkText }
                 } else if case .failure(let why) = reply {
                     failure = failure ?? why
                 } else {

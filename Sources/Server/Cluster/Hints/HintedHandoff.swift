@@ -259,7 +259,7 @@ final class HintDelivery: ReplyReceiver {
             // Step 3: the target answered the apply. `:0`: it holds a newer version, which a
             // read-modify-write may have made on top of an older state: read the state again
             // (the source saw that write too, if it coordinated it), at most twice.
-            if RESPElement.integer(bytes) == 0, rereads < 2 {
+            if RESPToken(bytes).integer == 0, rereads < 2 {
                 rereads += 1
                 return start()
             }
@@ -302,30 +302,6 @@ final class HintDelivery: ReplyReceiver {
         }
         let stamp = pass.coordinator.node.clock.next()
         pass.coordinator.send(to: pass.peer, .request, request, pass.context(version: stamp), isWrite: true, receiver: self, index: 3)
-    }
-}
-
-/// Reads single RESP2 reply elements (as `MergedReply.elements` cuts them).
-enum RESPElement {
-    /// A bulk string's bytes; nil for a null or anything else.
-    static func bulk(_ element: ByteBuffer) -> ByteBuffer? {
-        var buffer = element
-        guard buffer.readInteger(as: UInt8.self) == UInt8(ascii: "$"),
-              let lineEnd = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\r")),
-              let length = Int(String(decoding: buffer.readableBytesView[buffer.readerIndex..<lineEnd], as: UTF8.self)),
-              length >= 0 else { return nil }
-        buffer.moveReaderIndex(to: lineEnd + 2)
-        return buffer.readSlice(length: length)
-    }
-
-    static func bulkText(_ element: ByteBuffer) -> String? { bulk(element).map { String(buffer: $0) } }
-
-    /// An integer reply's value.
-    static func integer(_ element: ByteBuffer) -> Int? {
-        var buffer = element
-        guard buffer.readInteger(as: UInt8.self) == UInt8(ascii: ":"),
-              let lineEnd = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\r")) else { return nil }
-        return Int(String(decoding: buffer.readableBytesView[buffer.readerIndex..<lineEnd], as: UTF8.self))
     }
 }
 

@@ -42,12 +42,12 @@ final class BackendKeyWalk: ReplyReceiver {
         case .success(let answer) where EngineError.isUnavailability(answer): return done(EngineError.message(ofUnavailability: answer))
         case .success(let answer): bytes = answer
         }
-        guard let parts = MergedReply.elements(bytes), parts.count == 2, let next = RESPElement.bulkText(parts[0]),
+        guard let parts = MergedReply.elements(bytes), parts.count == 2, let next = RESPToken(parts[0]).bulkText,
               let keys = MergedReply.elements(parts[1]) else {
             return done("unexpected SCAN reply \(String(buffer: bytes).prefix(60))")
         }
         let tokenizer = coordinator.tokenizer
-        let inRange = keys.compactMap(RESPElement.bulk).filter { key in
+        let inRange = keys.compactMap { RESPToken($0).bulk }.filter { key in
             let token = tokenizer.token(of: key.readableBytesView)
             return ranges.contains { $0.contains(token) }
         }

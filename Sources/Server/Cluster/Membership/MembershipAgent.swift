@@ -81,7 +81,7 @@ final class MembershipAgent: RepairPassOwner {
             let context = Coordinator.Context(client: clientID, resp3: false, read: .dcOne, write: .dcOne)
             coordinator.send(to: index, .request, request, context, isWrite: false, receiver: Callback { [self] reply in
                 asking.remove(peer.name)
-                guard case .success(let parts) = reply, let parts, parts.count == 1, let text = RESPElement.bulk(parts[0]),
+                guard case .success(let parts) = reply, let parts, parts.count == 1, let text = RESPToken(parts[0]).bulk,
                       let theirs = MembershipStore.decode(text.readableBytesView) else { return }
                 known[peer.name] = (theirs.epoch, WallClock.nowMillis())
                 node.membership.offer(theirs, from: peer.name)
