@@ -207,7 +207,7 @@ extension RocksDBSession {
                             case .wrongType: wrongType = true
                             case .missing: break
                             case .found(var state):
-                                let value = popValues(key, &state, count: 1, left: spec.id == .blpop)[0]
+                                let value = try popValues(key, &state, count: 1, left: spec.id == .blpop)[0]
                                 stageListMeta(key, state)
                                 out.arrayHeader(2)
                                 out.bulk(key)

@@ -141,11 +141,15 @@ extension RocksDBSession {
     }
 
     /// Removes up to `count` elements from one end; returns them in pop order.
-    func popValues(_ key: ByteBuffer, _ state: inout ListState, count: Int, left: Bool) -> [[UInt8]] {
+    func popValues(_ key: ByteBuffer, _ state: inout ListState, count: Int, left: Bool) throws(RocksDBError) -> [[UInt8]] {
+        // A stored list is never empty and holds every element its head and tail span: a record
+        // that says otherwise (a corrupt store) has nothing to pop.
+        guard state.count > 0 else { throw .corrupt }
         let n = min(count, state.count)
         guard n > 0 else { return [] }
         var values = left ? listValues(key, state, from: 0, to: n - 1)
                           : listValues(key, state, from: state.count - n, to: state.count - 1).reversed()
+        guard values.count == n else { throw .corrupt }
         for i in 0..<n {
             let index = left ? state.head &+ UInt64(i) : state.tail &- 1 &- UInt64(i)
             stageElement(listElementKey(key, state, index: index), value: nil)
@@ -169,7 +173,7 @@ extension RocksDBSession {
                 if case .wrongType = try lookupList(args[1], now: WallClock.nowMillis()) { return reply.error(RedisError.wrongType) }
                 return count == nil ? reply.null() : reply.nullArray()
             }
-            let values = popValues(args[1], &state, count: count ?? 1, left: left)
+            let values = try popValues(args[1], &state, count: count ?? 1, left: left)
             stageListMeta(args[1], state)
             if count == nil {
                 reply.bulk(bytes: values[0])
@@ -385,7 +389,7 @@ extension RocksDBSession {
                 case .found(let d): destination = d
                 }
             }
-            let value = popValues(args[1], &source, count: 1, left: from!)[0]
+            let value = try popValues(args[1], &source, count: 1, left: from!)[0]
             if sameKey { destination = source }
             pushValues(args[2], &destination, [value], left: to!)
             if sameKey {
@@ -435,7 +439,7 @@ extension RocksDBSession {
                 case .wrongType: return reply.error(RedisError.wrongType)
                 case .missing: continue
                 case .found(var state):
-                    let values = popValues(key, &state, count: count, left: left)
+                    let values = try popValues(key, &state, count: count, left: left)
                     stageListMeta(key, state)
                     reply.arrayHeader(2)
                     reply.bulk(key)
