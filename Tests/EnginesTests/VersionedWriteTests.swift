@@ -27,6 +27,16 @@ struct VersionedWriteTests {
         try body(EngineHarness(engine), engine, WallClock.nowMillis())
     }
 
+    /// Two fresh engines (a transfer's source and target), their harnesses, and the time now (ms).
+    func withTwoEngines(_ body: (EngineHarness, EngineHarness, Int64) throws -> Void) throws {
+        let source = TemporaryDirectory("versions")
+        let target = TemporaryDirectory("versions")
+        defer { source.remove(); target.remove() }
+        let from = try openEngine(source.path), to = try openEngine(target.path)
+        defer { from.shutdown(); to.shutdown() }
+        try body(EngineHarness(from), EngineHarness(to), WallClock.nowMillis())
+    }
+
     func version(_ ms: Int64, counter: UInt64 = 0, node: UInt64 = 1) -> UInt64 {
         UInt64(ms) << 22 | counter << 12 | node
     }
@@ -138,53 +148,48 @@ struct VersionedWriteTests {
     /// Hinted handoff's and read repair's transfer: the state read with DYNAMIS.STATE, applied
     /// with a stamped DYNAMIS.APPLY. Twice, or after a newer write, it changes nothing, and says so.
     @Test func aStateAppliedTwiceOrLateChangesNothing() throws {
-        let source = TemporaryDirectory("versions")
-        let target = TemporaryDirectory("versions")
-        defer { source.remove(); target.remove() }
-        let from = try openEngine(source.path), to = try openEngine(target.path)
-        defer { from.shutdown(); to.shutdown() }
-        let a = EngineHarness(from), b = EngineHarness(to)
-        let t = WallClock.nowMillis()
-        stamped(a, version(t), "RPUSH", "l", "x", "y")
-        stamped(a, version(t + 1), "PEXPIREAT", "l", String(t + 600_000))
-        let state = a.run("DYNAMIS.STATE", "l")
-        let dump = a.run("DUMP", "l")
-        // The payload is the DUMP payload; the expiry absolute.
-        #expect(state.hasPrefix("*3\r\n$\(String(version(t + 1)).count)\r\n\(version(t + 1))\r\n:\(t + 600_000)\r\n"))
-        #expect(state.hasSuffix(dump))
-        // The payload's bytes, as the peer frame carries them.
-        var raw = ReplyWriter(buffer: ByteBuffer())
-        _ = a.session.execute(CommandTable.lookup("dump")!, [ByteBuffer(string: "DUMP"), ByteBuffer(string: "l")],
-                              origin: RequestOrigin(client: 1, receiver: NoReceiver.shared, sequence: 0), reply: &raw)
-        let header = raw.buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n"))! + 1
-        let payload = ByteBuffer(bytes: raw.buffer.readableBytesView[header..<(raw.buffer.writerIndex - 2)])
-        func apply() -> String {
-            b.session.version = version(t + 1)
-            defer { b.session.version = 0 }
-            let args = ["DYNAMIS.APPLY", "l", String(version(t + 1)), String(t + 600_000)].map { ByteBuffer(string: $0) } + [payload]
-            var reply = ReplyWriter(buffer: ByteBuffer())
-            _ = b.session.execute(CommandTable.lookup("dynamis.apply")!, args,
-                                  origin: RequestOrigin(client: 1, receiver: NoReceiver.shared, sequence: 0), reply: &reply)
-            #expect(b.session.endOfBurst() == nil)
-            return String(decoding: reply.buffer.readableBytesView, as: UTF8.self)
+        try withTwoEngines { a, b, t in
+            stamped(a, version(t), "RPUSH", "l", "x", "y")
+            stamped(a, version(t + 1), "PEXPIREAT", "l", String(t + 600_000))
+            let state = a.run("DYNAMIS.STATE", "l")
+            let dump = a.run("DUMP", "l")
+            // The payload is the DUMP payload; the expiry absolute.
+            #expect(state.hasPrefix("*3\r\n$\(String(version(t + 1)).count)\r\n\(version(t + 1))\r\n:\(t + 600_000)\r\n"))
+            #expect(state.hasSuffix(dump))
+            // The payload's bytes, as the peer frame carries them.
+            var raw = ReplyWriter(buffer: ByteBuffer())
+            _ = a.session.execute(CommandTable.lookup("dump")!, [ByteBuffer(string: "DUMP"), ByteBuffer(string: "l")],
+                                  origin: RequestOrigin(client: 1, receiver: NoReceiver.shared, sequence: 0), reply: &raw)
+            let header = raw.buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n"))! + 1
+            let payload = ByteBuffer(bytes: raw.buffer.readableBytesView[header..<(raw.buffer.writerIndex - 2)])
+            func apply() -> String {
+                b.session.version = version(t + 1)
+                defer { b.session.version = 0 }
+                let args = ["DYNAMIS.APPLY", "l", String(version(t + 1)), String(t + 600_000)].map { ByteBuffer(string: $0) } + [payload]
+                var reply = ReplyWriter(buffer: ByteBuffer())
+                _ = b.session.execute(CommandTable.lookup("dynamis.apply")!, args,
+                                      origin: RequestOrigin(client: 1, receiver: NoReceiver.shared, sequence: 0), reply: &reply)
+                #expect(b.session.endOfBurst() == nil)
+                return String(decoding: reply.buffer.readableBytesView, as: UTF8.self)
+            }
+            #expect(apply() == ":1\r\n")
+            #expect(b.run("LRANGE", "l", "0", "-1") == "*2\r\n$1\r\nx\r\n$1\r\ny\r\n")
+            #expect(b.run("PEXPIRETIME", "l") == ":\(t + 600_000)\r\n")
+            #expect(b.run("DYNAMIS.STATE", "l") == state)
+            #expect(apply() == ":1\r\n")
+            #expect(b.run("DYNAMIS.STATE", "l") == state)
+            // A newer write on the target, then the old state again: the newer write stays.
+            stamped(b, version(t + 50), "RPUSH", "l", "z")
+            #expect(apply() == ":0\r\n")
+            #expect(b.run("LRANGE", "l", "0", "-1") == "*3\r\n$1\r\nx\r\n$1\r\ny\r\n$1\r\nz\r\n")
+            // A stamped RESTORE (a client's, replicated) obeys the same rule; unstamped it is refused.
+            #expect(stamped(b, version(t + 40), "DEL", "l") == ":0\r\n")
+            #expect(b.run("DYNAMIS.APPLY", "l", "0", "0") == "-ERR syntax error\r\n")
+            // A tombstone state deletes and keeps its version (not the frame's stamp).
+            #expect(stamped(b, version(t + 70), "DYNAMIS.APPLY", "l", String(version(t + 60)), "0") == ":1\r\n")
+            #expect(b.run("EXISTS", "l") == ":0\r\n")
+            #expect(b.run("DYNAMIS.STATE", "l") == "*3\r\n$\(String(version(t + 60)).count)\r\n\(version(t + 60))\r\n:0\r\n$-1\r\n")
         }
-        #expect(apply() == ":1\r\n")
-        #expect(b.run("LRANGE", "l", "0", "-1") == "*2\r\n$1\r\nx\r\n$1\r\ny\r\n")
-        #expect(b.run("PEXPIRETIME", "l") == ":\(t + 600_000)\r\n")
-        #expect(b.run("DYNAMIS.STATE", "l") == state)
-        #expect(apply() == ":1\r\n")
-        #expect(b.run("DYNAMIS.STATE", "l") == state)
-        // A newer write on the target, then the old state again: the newer write stays.
-        stamped(b, version(t + 50), "RPUSH", "l", "z")
-        #expect(apply() == ":0\r\n")
-        #expect(b.run("LRANGE", "l", "0", "-1") == "*3\r\n$1\r\nx\r\n$1\r\ny\r\n$1\r\nz\r\n")
-        // A stamped RESTORE (a client's, replicated) obeys the same rule; unstamped it is refused.
-        #expect(stamped(b, version(t + 40), "DEL", "l") == ":0\r\n")
-        #expect(b.run("DYNAMIS.APPLY", "l", "0", "0") == "-ERR syntax error\r\n")
-        // A tombstone state deletes and keeps its version (not the frame's stamp).
-        #expect(stamped(b, version(t + 70), "DYNAMIS.APPLY", "l", String(version(t + 60)), "0") == ":1\r\n")
-        #expect(b.run("EXISTS", "l") == ":0\r\n")
-        #expect(b.run("DYNAMIS.STATE", "l") == "*3\r\n$\(String(version(t + 60)).count)\r\n\(version(t + 60))\r\n:0\r\n$-1\r\n")
     }
 
     /// Runs `args` (binary-safe) on `harness`, ending the burst; the reply's bytes.
@@ -221,60 +226,55 @@ struct VersionedWriteTests {
     /// which applies them joined, under the same rules as a one-frame state.
     @Test(arguments: ["hash", "set", "list", "zset"])
     func aBigCollectionMovesInParts(_ type: String) throws {
-        let source = TemporaryDirectory("versions")
-        let target = TemporaryDirectory("versions")
-        defer { source.remove(); target.remove() }
-        let from = try openEngine(source.path), to = try openEngine(target.path)
-        defer { from.shutdown(); to.shutdown() }
-        let a = EngineHarness(from), b = EngineHarness(to)
-        let t = WallClock.nowMillis()
-        let v = version(t)
-        for i in 0..<400 {
-            switch type {
-            case "hash": stamped(a, v, "HSET", "k", "field-\(i)", "value-\(i)")
-            case "set": stamped(a, v, "SADD", "k", "member-\(i)")
-            case "list": stamped(a, v, "RPUSH", "k", "element-\(i)")
-            default: stamped(a, v, "ZADD", "k", String(i % 37), "member-\(i)")
+        try withTwoEngines { a, b, t in
+            let v = version(t)
+            for i in 0..<400 {
+                switch type {
+                case "hash": stamped(a, v, "HSET", "k", "field-\(i)", "value-\(i)")
+                case "set": stamped(a, v, "SADD", "k", "member-\(i)")
+                case "list": stamped(a, v, "RPUSH", "k", "element-\(i)")
+                default: stamped(a, v, "ZADD", "k", String(i % 37), "member-\(i)")
+                }
             }
+            stamped(a, v, "PEXPIREAT", "k", String(t + 600_000))
+            let words = { (w: [String]) in w.map { ByteBuffer(string: $0) } }
+            var parts: [ByteBuffer] = []
+            var reply = raw(a, words(["DYNAMIS.STATE", "k", "MAXBYTES", "1024"]))
+            while true {
+                guard let part = statePart(reply) else { Issue.record("not a state part: \(String(buffer: reply))"); return }
+                parts.append(part.payload)
+                guard let cursor = part.cursor else { break }
+                #expect(part.payload.readableBytes < 2048)
+                reply = raw(a, words(["DYNAMIS.STATE", "k", "MAXBYTES", "1024", "FROM", String(v)]) + [cursor])
+            }
+            #expect(parts.count >= 8, "\(parts.count) parts")
+            // Small enough for one part: the reply is the whole state, as without MAXBYTES.
+            #expect(String(buffer: raw(a, words(["DYNAMIS.STATE", "k", "MAXBYTES", "100000000"]))) == a.run("DYNAMIS.STATE", "k"))
+            let head = words(["DYNAMIS.APPLY", "k", String(v), String(t + 600_000)])
+            let stamp = version(t + 5)
+            // The last part without the others, or a part out of turn, is refused.
+            #expect(String(buffer: raw(b, head + [parts.last!, ByteBuffer(string: "PARTS"), ByteBuffer(string: String(parts.count))], version: stamp))
+                    .hasPrefix("-ERR Dynomite: a part of this state is missing"))
+            #expect(String(buffer: raw(b, head + [parts[1], ByteBuffer(string: "PART"), ByteBuffer(string: "1")], version: stamp))
+                    .hasPrefix("-ERR Dynomite: a part of this state is missing"))
+            for (i, part) in parts.dropLast().enumerated() {
+                #expect(String(buffer: raw(b, head + [part, ByteBuffer(string: "PART"), ByteBuffer(string: String(i))], version: stamp)) == ":1\r\n")
+                #expect(b.run("EXISTS", "k") == ":0\r\n", "a partial state never shows")
+            }
+            #expect(String(buffer: raw(b, head + [parts.last!, ByteBuffer(string: "PARTS"), ByteBuffer(string: String(parts.count))], version: stamp)) == ":1\r\n")
+            #expect(b.run("DUMP", "k") == a.run("DUMP", "k"))
+            #expect(b.run("PEXPIRETIME", "k") == ":\(t + 600_000)\r\n")
+            #expect(b.run("DYNAMIS.STATE", "k") == a.run("DYNAMIS.STATE", "k"))
+            // A newer write on the target: the first part of the old state is answered 0 (the sender stops).
+            stamped(b, version(t + 50), "DEL", "k")
+            #expect(String(buffer: raw(b, head + [parts[0], ByteBuffer(string: "PART"), ByteBuffer(string: "0")], version: stamp)) == ":0\r\n")
+            // The key changed on the source between two parts: the next part is refused.
+            guard let first = statePart(raw(a, words(["DYNAMIS.STATE", "k", "MAXBYTES", "1024"]))), let cursor = first.cursor else {
+                Issue.record("no first part"); return
+            }
+            stamped(a, version(t + 60), "PERSIST", "k")
+            #expect(String(buffer: raw(a, words(["DYNAMIS.STATE", "k", "MAXBYTES", "1024", "FROM", String(v)]) + [cursor]))
+                    .hasPrefix("-ERR Dynomite: the key changed while its state was read in parts"))
         }
-        stamped(a, v, "PEXPIREAT", "k", String(t + 600_000))
-        let words = { (w: [String]) in w.map { ByteBuffer(string: $0) } }
-        var parts: [ByteBuffer] = []
-        var reply = raw(a, words(["DYNAMIS.STATE", "k", "MAXBYTES", "1024"]))
-        while true {
-            guard let part = statePart(reply) else { Issue.record("not a state part: \(String(buffer: reply))"); return }
-            parts.append(part.payload)
-            guard let cursor = part.cursor else { break }
-            #expect(part.payload.readableBytes < 2048)
-            reply = raw(a, words(["DYNAMIS.STATE", "k", "MAXBYTES", "1024", "FROM", String(v)]) + [cursor])
-        }
-        #expect(parts.count >= 8, "\(parts.count) parts")
-        // Small enough for one part: the reply is the whole state, as without MAXBYTES.
-        #expect(String(buffer: raw(a, words(["DYNAMIS.STATE", "k", "MAXBYTES", "100000000"]))) == a.run("DYNAMIS.STATE", "k"))
-        let head = words(["DYNAMIS.APPLY", "k", String(v), String(t + 600_000)])
-        let stamp = version(t + 5)
-        // The last part without the others, or a part out of turn, is refused.
-        #expect(String(buffer: raw(b, head + [parts.last!, ByteBuffer(string: "PARTS"), ByteBuffer(string: String(parts.count))], version: stamp))
-                .hasPrefix("-ERR Dynomite: a part of this state is missing"))
-        #expect(String(buffer: raw(b, head + [parts[1], ByteBuffer(string: "PART"), ByteBuffer(string: "1")], version: stamp))
-                .hasPrefix("-ERR Dynomite: a part of this state is missing"))
-        for (i, part) in parts.dropLast().enumerated() {
-            #expect(String(buffer: raw(b, head + [part, ByteBuffer(string: "PART"), ByteBuffer(string: String(i))], version: stamp)) == ":1\r\n")
-            #expect(b.run("EXISTS", "k") == ":0\r\n", "a partial state never shows")
-        }
-        #expect(String(buffer: raw(b, head + [parts.last!, ByteBuffer(string: "PARTS"), ByteBuffer(string: String(parts.count))], version: stamp)) == ":1\r\n")
-        #expect(b.run("DUMP", "k") == a.run("DUMP", "k"))
-        #expect(b.run("PEXPIRETIME", "k") == ":\(t + 600_000)\r\n")
-        #expect(b.run("DYNAMIS.STATE", "k") == a.run("DYNAMIS.STATE", "k"))
-        // A newer write on the target: the first part of the old state is answered 0 (the sender stops).
-        stamped(b, version(t + 50), "DEL", "k")
-        #expect(String(buffer: raw(b, head + [parts[0], ByteBuffer(string: "PART"), ByteBuffer(string: "0")], version: stamp)) == ":0\r\n")
-        // The key changed on the source between two parts: the next part is refused.
-        guard let first = statePart(raw(a, words(["DYNAMIS.STATE", "k", "MAXBYTES", "1024"]))), let cursor = first.cursor else {
-            Issue.record("no first part"); return
-        }
-        stamped(a, version(t + 60), "PERSIST", "k")
-        #expect(String(buffer: raw(a, words(["DYNAMIS.STATE", "k", "MAXBYTES", "1024", "FROM", String(v)]) + [cursor]))
-                .hasPrefix("-ERR Dynomite: the key changed while its state was read in parts"))
     }
 }
