@@ -1,0 +1,30 @@
+extension CommandTable {
+    /// The keyspace: keys of any type, expiry, SCAN, DUMP/RESTORE, SORT.
+    static let keyspaceRows: [CommandSpec] = [
+        .init("del", .del, arity: -2, [.write], keys: (1, -1, 1), route: .splitByKey(.sum), group: "generic"),
+        .init("unlink", .unlink, arity: -2, [.write, .fast], keys: (1, -1, 1), route: .splitByKey(.sum), group: "generic"),
+        .init("exists", .exists, arity: -2, [.readonly, .fast], keys: (1, -1, 1), route: .splitByKey(.sum), group: "generic"),
+        .init("type", .type, arity: 2, [.readonly, .fast], keys: (1, 1, 1), group: "generic"),
+        .init("expire", .expire, arity: -3, [.relativeExpiry, .write, .fast], keys: (1, 1, 1), group: "generic"),
+        .init("pexpire", .pexpire, arity: -3, [.relativeExpiry, .write, .fast], keys: (1, 1, 1), group: "generic"),
+        .init("expireat", .expireat, arity: -3, [.write, .fast], keys: (1, 1, 1), group: "generic"),
+        .init("pexpireat", .pexpireat, arity: -3, [.write, .fast], keys: (1, 1, 1), group: "generic"),
+        .init("ttl", .ttl, arity: 2, [.nondeterministicOutput, .readonly, .fast], keys: (1, 1, 1), group: "generic"),
+        .init("pttl", .pttl, arity: 2, [.nondeterministicOutput, .readonly, .fast], keys: (1, 1, 1), group: "generic"),
+        .init("expiretime", .expiretime, arity: 2, [.readonly, .fast], keys: (1, 1, 1), group: "generic"),
+        .init("pexpiretime", .pexpiretime, arity: 2, [.readonly, .fast], keys: (1, 1, 1), group: "generic"),
+        .init("persist", .persist, arity: 2, [.write, .fast], keys: (1, 1, 1), group: "generic"),
+        .init("touch", .touch, arity: -2, [.readonly, .fast], keys: (1, -1, 1), route: .splitByKey(.sum), group: "generic"),
+        .init("object", .object, arity: -2, [.nondeterministicOutput, .readonly], keys: (2, 2, 1), group: "generic"),
+        .init("dump", .dump, arity: 2, [.readonly], keys: (1, 1, 1), group: "generic"),
+        .init("restore", .restore, arity: -4, [.relativeExpiry, .write, .wholeValue], keys: (1, 1, 1), wakes: .argument(1), group: "generic"),
+        .init("sort", .sort, arity: -2, [.write], keys: (1, 1, 1), keySpec: .sortStore, wakes: .sortStore, group: "generic"),
+        .init("sort_ro", .sortRO, arity: -2, [.readonly], keys: (1, 1, 1), group: "generic"),
+        .init("keys", .keys, arity: 2, [.readonly], route: .localRack(.concatenated), group: "generic"),
+        .init("scan", .scan, arity: -2, [.readonly], route: .rackScan, group: "generic"),
+        .init("randomkey", .randomkey, arity: 1, [.readonly], route: .oneRackNode, group: "generic"),
+        .init("copy", .copy, arity: -3, [.write], keys: (1, 2, 1), wakes: .argument(2), group: "generic"),
+        .init("rename", .rename, arity: 3, [.write], keys: (1, 2, 1), wakes: .argument(2), group: "generic"),
+        .init("renamenx", .renamenx, arity: 3, [.write], keys: (1, 2, 1), wakes: .argument(2), group: "generic"),
+    ]
+}
