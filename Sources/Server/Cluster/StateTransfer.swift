@@ -26,6 +26,9 @@ final class StateTransfer: ReplyReceiver {
     private var awaiting = 0
 
     private static let stateSpec = CommandTable.lookup("dynamis.state")!
+    /// How the receiving node's passing refusals begin: its staging full or a part missing
+    /// (`Versions.swift`), or its node state.
+    static let retryLater = "ERR Dynomite: "
     private static let applySpec = CommandTable.lookup("dynamis.apply")!
 
     /// `DYNAMIS.STATE key MAXBYTES n`: the first (or only) part of `key`'s state, n being the
@@ -79,6 +82,12 @@ final class StateTransfer: ReplyReceiver {
     func receive(_ reply: Result<ByteBuffer, EngineError>, for index: Int) {
         if index == destinations.count { return nextPart(reply) }
         guard index < destinations.count, live[index] else { return }
+        var reply = reply
+        // A destination that cannot take parts now (its staging full, a part lost) is a failure
+        // to retry later, not a refusal of the state: a hint stays, a repair counts an error.
+        if case .success(let bytes) = reply, let text = RESPToken(bytes).errorText, text.hasPrefix(Self.retryLater) {
+            reply = .failure(EngineError(text))
+        }
         if state.cursor == nil {
             // The last (or only) part: its answer is the destination's.
             live[index] = false
