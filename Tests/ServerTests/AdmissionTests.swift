@@ -1,3 +1,4 @@
+import Protocol
 import Testing
 @testable import Server
 
@@ -17,5 +18,17 @@ import Testing
         #expect(refusal == .nodeState)
         #expect(refusal?.text == "ERR Dynomite: Dynomite's current state does not allow this request")
         #expect(refusal?.memcachedText == "Dynomite: Dynomite's current state does not allow this request")
+    }
+
+    /// Refused rows always; blocking commands only where a connection is shared (a forwarding
+    /// engine's backend pool, a peer's link), never on the RocksDB engine's own client path.
+    @Test func unsupportedCommandsAreRefusedWithRedisStyleText() {
+        let subscribe = CommandTable.lookup("subscribe")!, blpop = CommandTable.lookup("blpop")!, get = CommandTable.lookup("get")!
+        #expect(Admission.check(subscribe, sharedConnection: false) == .unsupported("subscribe"))
+        #expect(Admission.check(blpop, sharedConnection: true) == .unsupported("blpop"))
+        #expect(Admission.check(blpop, sharedConnection: false) == nil)
+        #expect(Admission.check(get, sharedConnection: true) == nil)
+        #expect(Admission.Refusal.unsupported("blpop").text
+                == "ERR 'blpop' is not supported by Dynamis: it needs per-connection state on one server (subscriptions, transactions, blocking pops, replication)")
     }
 }

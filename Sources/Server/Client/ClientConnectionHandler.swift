@@ -269,10 +269,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
         if let coordinator = loop.coordinator {
             return coordinate(coordinator, spec)
         }
-        if spec.flags.contains(.blocking), forwardsCommands {
-            // On a pooled backend connection a blocking pop would stall every client sharing it.
-            return reply.error(Self.notSupported(spec))
-        }
+        // On a pooled backend connection a blocking pop would stall every client sharing it.
+        if let refusal = Admission.check(spec, sharedConnection: forwardsCommands) { return reply.error(refusal.text) }
         let isWrite = spec.flags.contains(.write)
         if isWrite { loop.counters.writeRequests += 1 } else { loop.counters.readRequests += 1 }
         if let refusal = Admission.check(node.settings.state, isWrite: isWrite) {

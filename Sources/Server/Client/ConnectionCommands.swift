@@ -8,11 +8,6 @@ import Glibc
 
 /// Commands the connection answers itself, never an engine.
 extension ClientConnectionHandler {
-    /// The refusal for commands that need per-connection state on one server.
-    static func notSupported(_ spec: CommandSpec) -> String {
-        "ERR '\(spec.name)' is not supported by Dynamis: it needs per-connection state on one server (subscriptions, transactions, blocking pops, replication)"
-    }
-
     func executeConnectionCommand(_ spec: CommandSpec, _ args: [ByteBuffer]) {
         switch spec.id {
         case .ping:
@@ -53,7 +48,7 @@ extension ClientConnectionHandler {
             state.consistency = level
             replyWriter.ok()
         case .refused:
-            replyWriter.error(Self.notSupported(spec))
+            replyWriter.error(Admission.Refusal.unsupported(spec.text).text)
         default:
             replyWriter.error("ERR unknown command '\(spec.name)'")
         }

@@ -21,7 +21,7 @@ extension ClientConnectionHandler {
             return "ERR '\(spec.name)' is not supported in a Dynamis cluster: a transaction's keys live on different nodes"
         }
         // Forwarding engines share each backend connection between clients.
-        if !session.supportsTransactions { return Self.notSupported(spec) }
+        if !session.supportsTransactions { return Admission.Refusal.unsupported(spec.text).text }
         return nil
     }
 
@@ -80,9 +80,9 @@ extension ClientConnectionHandler {
             session.unwatch(&state.watching)
             return executeConnectionCommand(spec, arguments)
         }
-        if spec.id == .refused {
+        if let refusal = Admission.check(spec, sharedConnection: false) {
             state.multiFailed = true
-            return replyWriter.error(Self.notSupported(spec))
+            return replyWriter.error(refusal.text)
         }
         if spec.id == .unwatch {
             state.multi!.append(.answered(ByteBuffer(string: "+OK\r\n")))

@@ -189,8 +189,9 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
             node.lateWritesRefused.add(1, ordering: .relaxed)
             return respond(id, .failure, ByteBuffer(string: "ERR Peer: the write arrived after its coordinator's timeout; not applied"))
         }
-        if case .resp(let spec, _) = request, spec.flags.contains(.blocking) {
-            return respond(id, .response, PendingReply.errorBytes(ClientConnectionHandler.notSupported(spec)))
+        // A peer's connection serves every client of its coordinator: a replica never waits.
+        if case .resp(let spec, _) = request, let refusal = Admission.check(spec, sharedConnection: true) {
+            return respond(id, .response, PendingReply.errorBytes(refusal.text))
         }
         let lengthAt = PeerFrame.begin(.response, id: id, into: &out.buffer)
         out.resp3 = resp3
