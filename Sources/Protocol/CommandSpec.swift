@@ -21,10 +21,12 @@ public struct CommandSpec: Sendable {
     public let keySpec: KeySpec
     /// How a cluster's coordinator runs it.
     public let route: ClusterRoute
+    /// Where its relative expiry is, which a cluster's coordinator makes absolute (`AbsoluteExpiry`).
+    public let relativeExpiry: RelativeExpiry
 
     public init(_ name: StaticString, _ id: CommandID, arity: Int, _ flags: CommandFlags,
                 keys: (Int, Int, Int) = (0, 0, 0), keySpec: KeySpec = .range, wakes: WakeKey = .none,
-                route: ClusterRoute = .owners, group: StaticString) {
+                route: ClusterRoute = .owners, relativeExpiry: RelativeExpiry = .none, group: StaticString) {
         self.name = name
         self.id = id
         self.arity = arity
@@ -36,6 +38,7 @@ public struct CommandSpec: Sendable {
         self.statsClass = DatastoreStatsClass(name: name.description, group: group.description)
         self.wakes = wakes
         self.keySpec = keySpec
+        self.relativeExpiry = relativeExpiry
         // One rule for every blocking command: a wait on one replica would leave the others diverged.
         self.route = flags.contains(.blocking) ? .refused("a blocking pop on one replica would leave the others diverged") : route
     }
@@ -64,6 +67,20 @@ public struct CommandSpec: Sendable {
         if flags.contains(.stale) { names.append("stale") }
         return names
     }
+}
+
+/// Where a write carries a relative expiry (EX, EXPIRE, SETEX, RESTORE's ttl), which a cluster's
+/// coordinator turns into an absolute one before replicating, as Redis 7 propagates such writes.
+public enum RelativeExpiry: Sendable, Equatable {
+    case none
+    /// EXPIRE and PEXPIRE: argument 2 is the time; the write becomes PEXPIREAT.
+    case expireArgument(milliseconds: Bool)
+    /// SETEX and PSETEX (key, time, value): the write becomes SET key value PXAT.
+    case setex(milliseconds: Bool)
+    /// SET and GETEX: an EX or PX option at argument `first` or later becomes PXAT.
+    case option(first: Int)
+    /// RESTORE: argument 2 is a TTL in ms; ABSTTL is appended.
+    case restoreTTL
 }
 
 /// Where a command's keys are beyond first/last/step: Redis 7's key specs for the commands whose
@@ -162,9 +179,6 @@ public struct CommandFlags: OptionSet, Sendable {
     /// Healthy replicas may answer it differently (a TTL read a moment apart, a random pick):
     /// Redis's `nondeterministic_output`. Read repair never treats such replies as a disagreement.
     public static let nondeterministicOutput = CommandFlags(rawValue: 1 << 12)
-    /// May carry a relative expiry (EX, EXPIRE, SETEX, RESTORE's ttl), which a cluster's
-    /// coordinator turns into an absolute one before replicating (`AbsoluteExpiry`).
-    public static let relativeExpiry = CommandFlags(rawValue: 1 << 13)
     /// Its whole effect is one read-modify-write of its key, so the RocksDB engine may run it in
     /// a grouped write (`GroupedWrites.swift`): a burst's pushes to one list cost one metadata write.
     public static let groupable = CommandFlags(rawValue: 1 << 14)

@@ -2,13 +2,13 @@ extension CommandTable {
     /// Strings.
     static let stringRows: [CommandSpec] = [
         .init("get", .get, arity: 2, [.readonly, .fast], keys: (1, 1, 1), group: "string"),
-        .init("set", .set, arity: -3, [.relativeExpiry, .write, .denyOOM, .wholeValue], keys: (1, 1, 1), group: "string"),
+        .init("set", .set, arity: -3, [.write, .denyOOM, .wholeValue], keys: (1, 1, 1), relativeExpiry: .option(first: 3), group: "string"),
         .init("setnx", .setnx, arity: 3, [.write, .denyOOM, .fast], keys: (1, 1, 1), group: "string"),
-        .init("setex", .setex, arity: 4, [.relativeExpiry, .write, .denyOOM, .wholeValue], keys: (1, 1, 1), group: "string"),
-        .init("psetex", .psetex, arity: 4, [.relativeExpiry, .write, .denyOOM, .wholeValue], keys: (1, 1, 1), group: "string"),
+        .init("setex", .setex, arity: 4, [.write, .denyOOM, .wholeValue], keys: (1, 1, 1), relativeExpiry: .setex(milliseconds: false), group: "string"),
+        .init("psetex", .psetex, arity: 4, [.write, .denyOOM, .wholeValue], keys: (1, 1, 1), relativeExpiry: .setex(milliseconds: true), group: "string"),
         .init("getset", .getset, arity: 3, [.write, .denyOOM, .fast], keys: (1, 1, 1), group: "string"),
         .init("getdel", .getdel, arity: 2, [.write, .fast], keys: (1, 1, 1), group: "string"),
-        .init("getex", .getex, arity: -2, [.relativeExpiry, .write, .fast], keys: (1, 1, 1), group: "string"),
+        .init("getex", .getex, arity: -2, [.write, .fast], keys: (1, 1, 1), relativeExpiry: .option(first: 2), group: "string"),
         .init("mget", .mget, arity: -2, [.readonly, .fast], keys: (1, -1, 1), route: .splitByKey(.elements), group: "string"),
         .init("mset", .mset, arity: -3, [.write, .denyOOM, .wholeValue], keys: (1, -1, 2), route: .splitByKey(.allOK), group: "string"),
         .init("msetnx", .msetnx, arity: -3, [.write, .denyOOM], keys: (1, -1, 2), group: "string"),

@@ -8,29 +8,28 @@ import Protocol
 /// `ABSTTL`. Every replica then expires the key at the same instant, however late the write
 /// reaches it (a hint's or repair's state carries the same absolute time), so an expired key
 /// needs no tombstone. Only well-formed, in-range values are rewritten: anything else travels as
-/// sent and gets Redis's own error from each replica. Commands whose row carries
-/// `.relativeExpiry` come here; the rewrite of each is below, in one place.
+/// sent and gets Redis's own error from each replica. The row's `relativeExpiry` says where the
+/// time is; each form's rewrite is below, in one place.
 enum AbsoluteExpiry {
     private static let pexpireat = CommandTable.lookup("pexpireat")!
     private static let set = CommandTable.lookup("set")!
 
     /// The absolute form of a write with a relative expiry, or nil to send it unchanged.
     static func rewrite(_ spec: CommandSpec, _ args: [ByteBuffer], now: Int64) -> (CommandSpec, [ByteBuffer])? {
-        switch spec.id {
-        case .expire, .pexpire:
+        switch spec.relativeExpiry {
+        case .expireArgument(let milliseconds):
             // EXPIRE key seconds [NX|XX|GT|LT] → PEXPIREAT key ms [NX|XX|GT|LT]
-            guard args.count >= 3, let at = absolute(args[2], milliseconds: spec.id == .pexpire, now: now) else { return nil }
+            guard args.count >= 3, let at = absolute(args[2], milliseconds: milliseconds, now: now) else { return nil }
             var out = args
             out[0] = ByteBuffer(string: "PEXPIREAT")
             out[2] = at
             return (pexpireat, out)
-        case .setex, .psetex:
+        case .setex(let milliseconds):
             // SETEX key seconds value → SET key value PXAT ms
-            guard args.count == 4, let at = absolute(args[2], milliseconds: spec.id == .psetex, now: now) else { return nil }
+            guard args.count == 4, let at = absolute(args[2], milliseconds: milliseconds, now: now) else { return nil }
             return (set, [ByteBuffer(string: "SET"), args[1], args[3], ByteBuffer(string: "PXAT"), at])
-        case .set, .getex:
+        case .option(let first):
             // SET key value … EX|PX n … / GETEX key EX|PX n → … PXAT ms …
-            let first = spec.id == .set ? 3 : 2
             guard args.count > first + 1 else { return nil }
             for i in first..<(args.count - 1) {
                 let seconds = args[i].isOption("EX")
@@ -42,7 +41,7 @@ enum AbsoluteExpiry {
                 return (spec, out)
             }
             return nil
-        case .restore:
+        case .restoreTTL:
             // RESTORE key ttl payload [REPLACE] … → RESTORE key ms payload … ABSTTL
             guard args.count >= 4, !args.dropFirst(4).contains(where: { $0.isOption("ABSTTL") }),
                   let at = absolute(args[2], milliseconds: true, now: now) else { return nil }
@@ -50,7 +49,7 @@ enum AbsoluteExpiry {
             out[2] = at
             out.append(ByteBuffer(string: "ABSTTL"))
             return (spec, out)
-        default:
+        case .none:
             return nil
         }
     }

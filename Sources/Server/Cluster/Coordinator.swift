@@ -104,7 +104,7 @@ final class Coordinator {
                  receiver: any ReplyReceiver, sequence: Int) -> ByteBuffer? {
         var context = context
         if context.version == 0, spec.flags.contains(.write) { context.version = node.clock.next() }
-        if spec.flags.contains(.relativeExpiry), !context.forwarded,
+        if spec.relativeExpiry != .none, !context.forwarded,
            let (absolute, rewritten) = AbsoluteExpiry.rewrite(spec, args, now: WallClock.nowMillis()) {
             return route(absolute, rewritten, context).attach(receiver, sequence: sequence)
         }
