@@ -1,5 +1,6 @@
-/// Every command Dynamis knows, for dispatch without string comparisons.
-public enum CommandID: Sendable, Hashable {
+/// Every command Dynamis knows, for dispatch without string comparisons. The raw value indexes
+/// an engine's handler table (`RocksDBHandlers`), so a command is found without a switch.
+public enum CommandID: UInt8, Sendable, Hashable, CaseIterable {
     // Connection and server
     case ping, echo, quit, select, hello, client, command, info, time, auth, config
     /// Dynomite's per-connection consistency pseudo-command, `DYNO_CONFIG:CONN_CONSISTENCY <level>`.

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// What the layers above need to know about a command, Redis-style: its arity, flags and where
 /// its keys are. One table (`CommandTable`) that every layer consults. Plain data (static
 /// strings only), so passing it around costs no reference counting on the hot path.
@@ -93,8 +95,27 @@ public enum KeySpec: Sendable, Equatable {
     case counted(at: Int, allowZero: Bool = false, destination: Bool = false)
     /// SORT: argument 1, and STORE's destination when given.
     case sortStore
-    /// GEORADIUS[BYMEMBER]: argument 1, and STORE's or STOREDIST's destination when given.
-    case geoStore
+    /// GEORADIUS[BYMEMBER]: argument 1, and STORE's or STOREDIST's destination when given among
+    /// the options from argument `optionsFrom` on (Redis 7's keyword key spec).
+    case geoStore(optionsFrom: Int)
+
+    /// The argument after GEORADIUS's last STORE or STOREDIST (the last one given wins, as in
+    /// Redis), skipping COUNT's value; nil when it stores nothing. Routing (the destination lives
+    /// with the source), blocked-pop wake-ups and the engine read this one scan.
+    public static func geoStoreDestination(_ args: [ByteBuffer], optionsFrom first: Int) -> Int? {
+        var store: Int?
+        var i = first
+        while i < args.count {
+            if args[i].isOption("COUNT") { i += 2; continue }
+            if args[i].isOption("STORE") || args[i].isOption("STOREDIST"), i + 1 < args.count {
+                store = i + 1
+                i += 2
+                continue
+            }
+            i += 1
+        }
+        return store
+    }
 }
 
 /// How a cluster's coordinator runs a command: read from the row, never decided by its id.
@@ -153,8 +174,8 @@ public enum WakeKey: Sendable, Equatable {
     case argument(Int)
     /// SORT's `STORE destination`, when given.
     case sortStore
-    /// The destination of GEORADIUS[BYMEMBER] STORE/STOREDIST and GEOSEARCHSTORE.
-    case geoStore
+    /// The destination of GEORADIUS[BYMEMBER] STORE/STOREDIST (see `KeySpec.geoStoreDestination`).
+    case geoStore(optionsFrom: Int)
 }
 
 /// Command flags, as in Redis's command table, plus where Dynamis executes the command.

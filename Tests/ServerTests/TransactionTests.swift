@@ -16,6 +16,10 @@ struct TransactionTests {
         ["MULTI"], ["SET", "b", "1"], ["DISCARD"], ["EXEC"], ["GET", "b"], ["MULTI"], ["EXEC"],
         // Blocking pops never block inside MULTI.
         ["MULTI"], ["BLPOP", "q", "0"], ["RPUSH", "q", "v"], ["BLPOP", "q", "0"], ["LLEN", "q"], ["EXEC"],
+        // ... and an empty source answers each form's own null (BLMOVE's is a null bulk string).
+        ["MULTI"], ["BLMOVE", "none", "d", "LEFT", "RIGHT", "0"], ["BRPOPLPUSH", "none", "d", "0"], ["BRPOP", "none", "0"],
+        ["BZPOPMIN", "none", "0"], ["BZPOPMAX", "none", "0"], ["BLMPOP", "0", "1", "none", "LEFT"], ["BZMPOP", "0", "1", "none", "MIN"],
+        ["RPUSH", "src", "a"], ["BRPOPLPUSH", "src", "d", "0"], ["ZADD", "zz", "1", "m"], ["BZPOPMAX", "zz", "0"], ["EXEC"],
         // WATCH: the client's own write breaks it; a key nobody wrote does not.
         ["WATCH", "w"], ["SET", "w", "changed"], ["MULTI"], ["SET", "x", "1"], ["EXEC"], ["GET", "x"],
         ["WATCH", "w2"], ["MULTI"], ["SET", "x", "2"], ["EXEC"], ["GET", "x"],

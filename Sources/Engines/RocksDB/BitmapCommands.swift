@@ -396,3 +396,16 @@ extension RocksDBSession {
         return (UInt64(bitPattern: base &+ increment), false)
     }
 }
+
+extension RocksDBSession {
+    /// Bitmaps: the RocksDB engine's handlers (the rows are in `Protocol/Commands/`).
+    static let bitmapCommands: [(CommandID, RocksDBHandler)] = [
+        (.getbit, .run { s, a, r throws(RocksDBError) in try s.getbit(a, &r) }),
+        (.setbit, .run { s, a, r throws(RocksDBError) in try s.setbit(a, &r) }),
+        (.bitcount, .run { s, a, r throws(RocksDBError) in try s.bitcount(a, &r) }),
+        (.bitpos, .run { s, a, r throws(RocksDBError) in try s.bitpos(a, &r) }),
+        (.bitop, .run { s, a, r throws(RocksDBError) in try s.bitop(a, &r) }),
+        (.bitfield, .run { s, a, r throws(RocksDBError) in try s.bitfield(a, &r, readOnly: false) }),
+        (.bitfieldRO, .run { s, a, r throws(RocksDBError) in try s.bitfield(a, &r, readOnly: true) }),
+    ]
+}

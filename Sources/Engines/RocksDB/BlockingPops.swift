@@ -121,8 +121,8 @@ final class BlockedPop: @unchecked Sendable {  // mutable state is confined to `
 extension RocksDBSession {
     /// Whether a blocked pop's source key now holds its type (a list, or a sorted set for the
     /// Z forms): only then does a wrong-type answer concern the client (BLMOVE's destination).
-    func sourceIsPoppable(_ spec: CommandSpec, _ args: [ByteBuffer]) -> Bool {
-        guard spec.id == .blmove || spec.id == .brpoplpush else { return false }
+    func sourceIsPoppable(_ pop: BlockingPop, _ args: [ByteBuffer]) -> Bool {
+        guard pop.moves else { return false }
         encodeKey(args[1])
         return (try? readMeta(now: WallClock.nowMillis()))??.type == .list
     }
@@ -137,8 +137,8 @@ extension RocksDBSession {
     /// BLPOP/BRPOP/BZPOPMIN/BZPOPMAX key [key ...] timeout, BLMOVE/BRPOPLPUSH, and
     /// BLMPOP/BZMPOP timeout numkeys key [key ...] LEFT|RIGHT|MIN|MAX [COUNT n].
     /// Answers at once when it can (or on an error); otherwise waits and returns true.
-    func blockingPop(_ spec: CommandSpec, _ args: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
-        let multi = spec.id == .blmpop || spec.id == .bzmpop
+    func blockingPop(_ pop: BlockingPop, _ args: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
+        let multi = if case .multi = pop { true } else { false }
         guard let timeout = Double(args[multi ? 1 : args.count - 1].text), timeout.isFinite else {
             reply.error("ERR timeout is not a float or out of range")
             return false
@@ -148,8 +148,8 @@ extension RocksDBSession {
             return false
         }
         let resp3 = reply.resp3
-        let moves = spec.id == .blmove || spec.id == .brpoplpush
-        switch attemptPop(spec, args, resp3: resp3) {
+        let moves = pop.moves
+        switch attemptPop(pop, args, resp3: resp3) {
         case .popped(var bytes):
             reply.buffer.writeBuffer(&bytes)
             // What BLMOVE pushed may be what another client waits for (chains of BLMOVEs).
@@ -167,15 +167,15 @@ extension RocksDBSession {
             let count = args[2].redisInteger ?? 0
             keys = args[3..<(3 + count)].map(\.bytes)
         } else {
-            keys = (spec.id == .blmove || spec.id == .brpoplpush) ? [args[1].bytes] : args[1..<(args.count - 1)].map(\.bytes)
+            keys = moves ? [args[1].bytes] : args[1..<(args.count - 1)].map(\.bytes)
         }
         let waiter = BlockedPop(eventLoop: eventLoop, keys: keys, origin: origin, registry: engine.blocking) { [self] in
-            switch attemptPop(spec, args, resp3: resp3) {
+            switch attemptPop(pop, args, resp3: resp3) {
             case .popped(let bytes):
                 if moves { engine.blocking.keyReady(args[2].bytes) }
                 return bytes
             case .empty: return nil
-            case .error(let text) where text == RedisError.wrongType && !sourceIsPoppable(spec, args):
+            case .error(let text) where text == RedisError.wrongType && !sourceIsPoppable(pop, args):
                 // A key woken by a write that left it another type (MULTI; LPUSH; DEL; SET) is
                 // not served: the client stays blocked, as in Redis.
                 return nil
@@ -192,12 +192,11 @@ extension RocksDBSession {
     }
 
     /// One attempt, over the keys in order.
-    func attemptPop(_ spec: CommandSpec, _ args: [ByteBuffer], resp3: Bool) -> PopAttempt {
+    func attemptPop(_ pop: BlockingPop, _ args: [ByteBuffer], resp3: Bool) -> PopAttempt {
         var out = ReplyWriter(buffer: ByteBufferAllocator().buffer(capacity: 64), resp3: resp3)
         do {
-            switch spec.id {
-            case .blpop, .brpop, .bzpopmin, .bzpopmax:
-                let list = spec.id == .blpop || spec.id == .brpop
+            switch pop {
+            case .first(let list, let fromStart):
                 for key in args[1..<(args.count - 1)] {
                     var wrongType = false
                     var found = false
@@ -207,7 +206,7 @@ extension RocksDBSession {
                             case .wrongType: wrongType = true
                             case .missing: break
                             case .found(var state):
-                                let value = try popValues(key, &state, count: 1, left: spec.id == .blpop)[0]
+                                let value = try popValues(key, &state, count: 1, left: fromStart)[0]
                                 stageListMeta(key, state)
                                 out.arrayHeader(2)
                                 out.bulk(key)
@@ -220,14 +219,14 @@ extension RocksDBSession {
                             case .missing: break
                             case .found(let meta, let generation, let count):
                                 var popped: ZEntry?
-                                zwalk(key, generation: generation, reverse: spec.id == .bzpopmax) { entry in
+                                zwalk(key, generation: generation, reverse: !fromStart) { entry in
                                     popped = entry
                                     return false
                                 }
                                 guard let entry = popped else { return }
                                 stageZRemove(key, generation: generation, entry: entry)
                                 stageZsetAfterPop(key, meta: meta, generation: generation, remaining: count - 1, last: entry,
-                                                  max: spec.id == .bzpopmax)
+                                                  max: !fromStart)
                                 out.arrayHeader(3)
                                 out.bulk(key)
                                 out.bulk(bytes: entry.member)
@@ -240,20 +239,20 @@ extension RocksDBSession {
                     if found { return .popped(out.buffer) }
                 }
                 return .empty
-            case .blmpop, .bzmpop:
+            case .multi(let list):
                 // LMPOP/ZMPOP's own parsing, errors and reply, without the timeout.
-                var popArgs = [ByteBuffer(string: spec.id == .blmpop ? "LMPOP" : "ZMPOP")]
+                var popArgs = [ByteBuffer(string: list ? "LMPOP" : "ZMPOP")]
                 popArgs.append(contentsOf: args[2...])
-                if spec.id == .blmpop { try lmpop(popArgs, &out) } else { try zmpop(popArgs, &out) }
+                if list { try lmpop(popArgs, &out) } else { try zmpop(popArgs, &out) }
                 let view = out.buffer.readableBytesView
                 if view.first == UInt8(ascii: "-") {
                     return .error(String(decoding: view.dropFirst().dropLast(2), as: UTF8.self))
                 }
                 if view.starts(with: "*-1".utf8) || view.starts(with: "_".utf8) { return .empty }
                 return .popped(out.buffer)
-            case .blmove, .brpoplpush:
-                let moveArgs = spec.id == .brpoplpush ? [args[0], args[1], args[2]] : Array(args[0..<5])
-                if spec.id == .brpoplpush {
+            case .move(let rpoplpush):
+                let moveArgs = rpoplpush ? [args[0], args[1], args[2]] : Array(args[0..<5])
+                if rpoplpush {
                     try lmove(moveArgs, &out, fromLeft: false, toLeft: true)
                 } else {
                     try lmove(moveArgs, &out, fromLeft: nil, toLeft: nil)
@@ -265,8 +264,6 @@ extension RocksDBSession {
                 if view.starts(with: "$-1".utf8) || view.starts(with: "_".utf8) { return .empty }
                 engine.blocking.keyReady(args[2].bytes)
                 return .popped(out.buffer)
-            default:
-                return .empty
             }
         } catch {
             return .error("ERR Storage: \(error.message)")

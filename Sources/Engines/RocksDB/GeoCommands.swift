@@ -334,23 +334,11 @@ extension RocksDBSession {
 }
 
 /// Which command of the geo search family runs (Redis's `georadiusGeneric` flags).
-public enum GeoSearchKind: Equatable, Sendable {
+enum GeoSearchKind: Equatable, Sendable {
     case radius(readOnly: Bool)
     case radiusByMember(readOnly: Bool)
     case search
     case searchStore
-
-    public init?(_ id: CommandID) {
-        switch id {
-        case .georadius: self = .radius(readOnly: false)
-        case .georadiusRO: self = .radius(readOnly: true)
-        case .georadiusbymember: self = .radiusByMember(readOnly: false)
-        case .georadiusbymemberRO: self = .radiusByMember(readOnly: true)
-        case .geosearch: self = .search
-        case .geosearchstore: self = .searchStore
-        default: return nil
-        }
-    }
 
     var sourceIndex: Int { self == .searchStore ? 2 : 1 }
     var acceptsStore: Bool {
@@ -362,27 +350,31 @@ public enum GeoSearchKind: Equatable, Sendable {
     var isSearch: Bool { self == .search || self == .searchStore }
 
     /// Where the destination key is: GEOSEARCHSTORE's first key, or the argument after
-    /// GEORADIUS's STORE/STOREDIST (the last one given wins, as in Redis); nil when the command
-    /// stores nothing. Routing (the destination lives with the source) and blocked-pop wake-ups
-    /// read this too.
-    public func storeKeyIndex(_ args: [ByteBuffer]) -> Int? {
+    /// GEORADIUS's STORE/STOREDIST (the same scan as routing's and wake-ups'); nil when the command
+    /// stores nothing.
+    func storeKeyIndex(_ args: [ByteBuffer]) -> Int? {
         switch self {
         case .searchStore: return args.count > 1 ? 1 : nil
         case .search: return nil
         case .radius(let readOnly), .radiusByMember(let readOnly):
             if readOnly { return nil }
-            var store: Int?
-            var i = self == .radius(readOnly: false) ? 6 : 5
-            while i < args.count {
-                if args[i].isOption("COUNT") { i += 2; continue }
-                if args[i].isOption("STORE") || args[i].isOption("STOREDIST"), i + 1 < args.count {
-                    store = i + 1
-                    i += 2
-                    continue
-                }
-                i += 1
-            }
-            return store
+            return KeySpec.geoStoreDestination(args, optionsFrom: self == .radius(readOnly: false) ? 6 : 5)
         }
     }
+}
+
+extension RocksDBSession {
+    /// Geo: the RocksDB engine's handlers (the rows are in `Protocol/Commands/`).
+    static let geoCommands: [(CommandID, RocksDBHandler)] = [
+        (.geoadd, .run { s, a, r throws(RocksDBError) in try s.geoadd(a, &r) }),
+        (.geopos, .run { s, a, r throws(RocksDBError) in try s.geopos(a, &r) }),
+        (.geodist, .run { s, a, r throws(RocksDBError) in try s.geodist(a, &r) }),
+        (.geohash, .run { s, a, r throws(RocksDBError) in try s.geohash(a, &r) }),
+        (.georadius, .run { s, a, r throws(RocksDBError) in try s.geoSearch(a, &r, kind: .radius(readOnly: false)) }),
+        (.georadiusRO, .run { s, a, r throws(RocksDBError) in try s.geoSearch(a, &r, kind: .radius(readOnly: true)) }),
+        (.georadiusbymember, .run { s, a, r throws(RocksDBError) in try s.geoSearch(a, &r, kind: .radiusByMember(readOnly: false)) }),
+        (.georadiusbymemberRO, .run { s, a, r throws(RocksDBError) in try s.geoSearch(a, &r, kind: .radiusByMember(readOnly: true)) }),
+        (.geosearch, .run { s, a, r throws(RocksDBError) in try s.geoSearch(a, &r, kind: .search) }),
+        (.geosearchstore, .run { s, a, r throws(RocksDBError) in try s.geoSearch(a, &r, kind: .searchStore) }),
+    ]
 }

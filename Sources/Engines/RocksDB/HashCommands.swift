@@ -154,3 +154,25 @@ extension RocksDBSession {
         }
     }
 }
+
+extension RocksDBSession {
+    /// Hashes: the RocksDB engine's handlers (the rows are in `Protocol/Commands/`).
+    static let hashCommands: [(CommandID, RocksDBHandler)] = [
+        (.hset, .run { s, a, r throws(RocksDBError) in try s.hset(a, &r, onlyIfNew: false, okReply: false) }),
+        (.hmset, .run { s, a, r throws(RocksDBError) in try s.hset(a, &r, onlyIfNew: false, okReply: true) }),
+        (.hsetnx, .run { s, a, r throws(RocksDBError) in try s.hset(a, &r, onlyIfNew: true, okReply: false) }),
+        (.hget, .run { s, a, r throws(RocksDBError) in try s.hget(a, &r) }),
+        (.hmget, .run { s, a, r throws(RocksDBError) in try s.hmget(a, &r) }),
+        (.hgetall, .run { s, a, r throws(RocksDBError) in try s.hgetall(a, &r, listing: .all) }),
+        (.hkeys, .run { s, a, r throws(RocksDBError) in try s.hgetall(a, &r, listing: .keys) }),
+        (.hvals, .run { s, a, r throws(RocksDBError) in try s.hgetall(a, &r, listing: .values) }),
+        (.hlen, .run { s, a, r throws(RocksDBError) in try s.collectionCount(.hash, a[1], &r) }),
+        (.hexists, .run { s, a, r throws(RocksDBError) in try s.hexists(a, &r, length: false) }),
+        (.hstrlen, .run { s, a, r throws(RocksDBError) in try s.hexists(a, &r, length: true) }),
+        (.hdel, .run { s, a, r throws(RocksDBError) in try s.hdel(a, &r) }),
+        (.hincrby, .run { s, a, r throws(RocksDBError) in try s.hincr(a, &r, float: false) }),
+        (.hincrbyfloat, .run { s, a, r throws(RocksDBError) in try s.hincr(a, &r, float: true) }),
+        (.hrandfield, .run { s, a, r throws(RocksDBError) in try s.randomElements(a, &r, type: .hash) }),
+        (.hscan, .run { s, a, r throws(RocksDBError) in try s.collectionScan(a, &r, type: .hash) }),
+    ]
+}

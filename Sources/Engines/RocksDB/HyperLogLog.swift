@@ -448,3 +448,12 @@ extension RocksDBSession {
         }
     }
 }
+
+extension RocksDBSession {
+    /// HyperLogLog: the RocksDB engine's handlers (the rows are in `Protocol/Commands/`).
+    static let hyperLogLogCommands: [(CommandID, RocksDBHandler)] = [
+        (.pfadd, .run { s, a, r throws(RocksDBError) in try s.pfadd(a, &r) }),
+        (.pfcount, .run { s, a, r throws(RocksDBError) in try s.pfcount(a, &r) }),
+        (.pfmerge, .run { s, a, r throws(RocksDBError) in try s.pfmerge(a, &r) }),
+    ]
+}

@@ -146,3 +146,43 @@ extension RocksDBSession {
         reply.ok()
     }
 }
+
+extension RocksDBSession {
+    /// Keyspace: the RocksDB engine's handlers (the rows are in `Protocol/Commands/`).
+    static let keyspaceCommands: [(CommandID, RocksDBHandler)] = [
+        (.del, .run { s, a, r throws(RocksDBError) in try s.del(a, &r) }),
+        (.unlink, .run { s, a, r throws(RocksDBError) in try s.del(a, &r) }),
+        (.exists, .run { s, a, r throws(RocksDBError) in try s.exists(a, &r, touch: false) }),
+        (.touch, .run { s, a, r throws(RocksDBError) in try s.exists(a, &r, touch: true) }),
+        (.type, .run { s, a, r throws(RocksDBError) in try s.type(a, &r) }),
+        (.expire, .run { s, a, r throws(RocksDBError) in try s.expire(a, &r, base: WallClock.nowMillis(), seconds: true) }),
+        (.pexpire, .run { s, a, r throws(RocksDBError) in try s.expire(a, &r, base: WallClock.nowMillis(), seconds: false) }),
+        (.expireat, .run { s, a, r throws(RocksDBError) in try s.expire(a, &r, base: 0, seconds: true) }),
+        (.pexpireat, .run { s, a, r throws(RocksDBError) in try s.expire(a, &r, base: 0, seconds: false) }),
+        (.ttl, .run { s, a, r throws(RocksDBError) in try s.ttl(a, &r, milliseconds: false, absolute: false) }),
+        (.pttl, .run { s, a, r throws(RocksDBError) in try s.ttl(a, &r, milliseconds: true, absolute: false) }),
+        (.expiretime, .run { s, a, r throws(RocksDBError) in try s.ttl(a, &r, milliseconds: false, absolute: true) }),
+        (.pexpiretime, .run { s, a, r throws(RocksDBError) in try s.ttl(a, &r, milliseconds: true, absolute: true) }),
+        (.persist, .run { s, a, r throws(RocksDBError) in try s.persist(a, &r) }),
+        (.object, .run { s, a, r throws(RocksDBError) in try s.object(a, &r) }),
+        (.rename, .run { s, a, r throws(RocksDBError) in try s.rename(a, &r, onlyIfNew: false) }),
+        (.renamenx, .run { s, a, r throws(RocksDBError) in try s.rename(a, &r, onlyIfNew: true) }),
+        (.copy, .run { s, a, r throws(RocksDBError) in try s.copy(a, &r) }),
+        (.sort, .run { s, a, r throws(RocksDBError) in try s.sort(a, &r, readOnly: false) }),
+        (.sortRO, .run { s, a, r throws(RocksDBError) in try s.sort(a, &r, readOnly: true) }),
+        (.dump, .run { s, a, r throws(RocksDBError) in try s.dump(a, &r) }),
+        (.restore, .run { s, a, r throws(RocksDBError) in try s.restore(a, &r) }),
+        (.keys, .run { s, a, r throws(RocksDBError) in try s.keys(a, &r) }),
+        (.scan, .run { s, a, r throws(RocksDBError) in try s.scan(a, &r) }),
+        (.randomkey, .run { s, a, r throws(RocksDBError) in try s.randomkey(&r) }),
+    ]
+}
+
+extension RocksDBSession {
+    /// Server commands over the whole keyspace: the RocksDB engine's handlers (the rows are in `Protocol/Commands/`).
+    static let serverCommands: [(CommandID, RocksDBHandler)] = [
+        (.dbsize, .run { s, a, r throws(RocksDBError) in try s.dbsize(&r) }),
+        (.flushall, .run { s, a, r throws(RocksDBError) in try s.flushall(a, &r) }),
+        (.flushdb, .run { s, a, r throws(RocksDBError) in try s.flushall(a, &r) }),
+    ]
+}

@@ -452,3 +452,31 @@ extension RocksDBSession {
         }
     }
 }
+
+extension RocksDBSession {
+    /// Lists: the RocksDB engine's handlers (the rows are in `Protocol/Commands/`).
+    static let listCommands: [(CommandID, RocksDBHandler)] = [
+        (.lpush, .run { s, a, r throws(RocksDBError) in try s.push(a, &r, left: true, onlyIfExists: false) }),
+        (.rpush, .run { s, a, r throws(RocksDBError) in try s.push(a, &r, left: false, onlyIfExists: false) }),
+        (.lpushx, .run { s, a, r throws(RocksDBError) in try s.push(a, &r, left: true, onlyIfExists: true) }),
+        (.rpushx, .run { s, a, r throws(RocksDBError) in try s.push(a, &r, left: false, onlyIfExists: true) }),
+        (.lpop, .run { s, a, r throws(RocksDBError) in try s.pop(a, &r, left: true) }),
+        (.rpop, .run { s, a, r throws(RocksDBError) in try s.pop(a, &r, left: false) }),
+        (.llen, .run { s, a, r throws(RocksDBError) in try s.llen(a, &r) }),
+        (.lrange, .run { s, a, r throws(RocksDBError) in try s.lrange(a, &r) }),
+        (.lindex, .run { s, a, r throws(RocksDBError) in try s.lindex(a, &r) }),
+        (.lset, .run { s, a, r throws(RocksDBError) in try s.lset(a, &r) }),
+        (.ltrim, .run { s, a, r throws(RocksDBError) in try s.ltrim(a, &r) }),
+        (.lrem, .run { s, a, r throws(RocksDBError) in try s.lrem(a, &r) }),
+        (.linsert, .run { s, a, r throws(RocksDBError) in try s.linsert(a, &r) }),
+        (.lpos, .run { s, a, r throws(RocksDBError) in try s.lpos(a, &r) }),
+        (.lmove, .run { s, a, r throws(RocksDBError) in try s.lmove(a, &r, fromLeft: nil, toLeft: nil) }),
+        (.rpoplpush, .run { s, a, r throws(RocksDBError) in try s.lmove(a, &r, fromLeft: false, toLeft: true) }),
+        (.lmpop, .run { s, a, r throws(RocksDBError) in try s.lmpop(a, &r) }),
+        (.blpop, .blockingPop(.first(list: true, fromStart: true))),
+        (.brpop, .blockingPop(.first(list: true, fromStart: false))),
+        (.blmpop, .blockingPop(.multi(list: true))),
+        (.blmove, .blockingPop(.move(rpoplpush: false))),
+        (.brpoplpush, .blockingPop(.move(rpoplpush: true))),
+    ]
+}

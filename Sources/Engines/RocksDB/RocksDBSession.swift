@@ -56,6 +56,9 @@ final class RocksDBSession: EngineSession {
     var tracksVersion = false
     var observedVersion: UInt64 = 0
 
+    /// `handlerTable`, held by the session so that a command's dispatch reads no global.
+    let handlers = RocksDBSession.handlerTable
+
     init(engine: RocksDBEngine, eventLoop: EventLoop) {
         self.engine = engine
         self.eventLoop = eventLoop
@@ -78,10 +81,10 @@ final class RocksDBSession: EngineSession {
 
     func execute(_ spec: CommandSpec, _ args: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
         if spec.flags.contains(.write), engine.watches.hasWatchers { touchWatched(spec, args) }
-        if spec.flags.contains(.blocking) {
+        if case .blockingPop(let pop)? = handler(spec) {
             if failure != nil { return false }
             do { try commitPending() } catch { reply.error("ERR Storage: \(error.message)"); return false }
-            return blockingPop(spec, args, origin: origin, reply: &reply)
+            return blockingPop(pop, args, origin: origin, reply: &reply)
         }
         groupable = spec.flags.contains(.groupable) && !engine.blocking.hasWaiters
         // A stamped single-key read-modify-write never lowers its key's version (see `stamp`).
@@ -100,8 +103,8 @@ final class RocksDBSession: EngineSession {
             case .none: break
             case .argument(let index):
                 if index < args.count { engine.blocking.keyReady(args[index].bytes) }
-            case .geoStore:
-                if let store = GeoSearchKind(spec.id)?.storeKeyIndex(args) { engine.blocking.keyReady(args[store].bytes) }
+            case .geoStore(let optionsFrom):
+                if let store = KeySpec.geoStoreDestination(args, optionsFrom: optionsFrom) { engine.blocking.keyReady(args[store].bytes) }
             case .sortStore:
                 if let store = args.indices.dropFirst(2).first(where: { args[$0].isOption("STORE") }), store + 1 < args.count {
                     engine.blocking.keyReady(args[store + 1].bytes)
@@ -123,161 +126,14 @@ final class RocksDBSession: EngineSession {
     private func execute(_ spec: CommandSpec, _ args: [ByteBuffer], reply: inout ReplyWriter) {
         if failure != nil { return }
         do {
-            switch spec.id {
-            case .set, .setex, .psetex, .mset: try commitGroup()  // may join the burst's blind group
-            default: if !groupable { try commitPending() }  // everything else must see the groups
-            }
-            switch spec.id {
-            case .get: try get(args, &reply)
-            case .set: try set(args, &reply)
-            case .setnx: try setnx(args, &reply)
-            case .setex: try setex(args, &reply, milliseconds: false)
-            case .psetex: try setex(args, &reply, milliseconds: true)
-            case .getset: try getset(args, &reply)
-            case .getdel: try getdel(args, &reply)
-            case .getex: try getex(args, &reply)
-            case .mget: try mget(args, &reply)
-            case .mset: try mset(args, &reply)
-            case .msetnx: try msetnx(args, &reply)
-            case .append: try append(args, &reply)
-            case .strlen: try strlen(args, &reply)
-            case .getrange, .substr: try getrange(args, &reply)
-            case .setrange: try setrange(args, &reply)
-            case .lcs: try lcs(args, &reply)
-            case .pfadd: try pfadd(args, &reply)
-            case .pfcount: try pfcount(args, &reply)
-            case .pfmerge: try pfmerge(args, &reply)
-            case .geoadd: try geoadd(args, &reply)
-            case .geopos: try geopos(args, &reply)
-            case .geodist: try geodist(args, &reply)
-            case .geohash: try geohash(args, &reply)
-            case .georadius, .georadiusRO, .georadiusbymember, .georadiusbymemberRO, .geosearch, .geosearchstore:
-                try geoSearch(args, &reply, kind: GeoSearchKind(spec.id)!)
-            case .getbit: try getbit(args, &reply)
-            case .setbit: try setbit(args, &reply)
-            case .bitcount: try bitcount(args, &reply)
-            case .bitpos: try bitpos(args, &reply)
-            case .bitop: try bitop(args, &reply)
-            case .bitfield: try bitfield(args, &reply, readOnly: false)
-            case .bitfieldRO: try bitfield(args, &reply, readOnly: true)
-            case .incr: try incrBy(args[1], 1, &reply)
-            case .decr: try incrBy(args[1], -1, &reply)
-            case .incrby: try incrby(args, &reply, negate: false)
-            case .decrby: try incrby(args, &reply, negate: true)
-            case .incrbyfloat: try incrbyfloat(args, &reply)
-            case .del, .unlink: try del(args, &reply)
-            case .exists: try exists(args, &reply, touch: false)
-            case .touch: try exists(args, &reply, touch: true)
-            case .type: try type(args, &reply)
-            case .expire: try expire(args, &reply, base: WallClock.nowMillis(), seconds: true)
-            case .pexpire: try expire(args, &reply, base: WallClock.nowMillis(), seconds: false)
-            case .expireat: try expire(args, &reply, base: 0, seconds: true)
-            case .pexpireat: try expire(args, &reply, base: 0, seconds: false)
-            case .ttl: try ttl(args, &reply, milliseconds: false, absolute: false)
-            case .pttl: try ttl(args, &reply, milliseconds: true, absolute: false)
-            case .expiretime: try ttl(args, &reply, milliseconds: false, absolute: true)
-            case .pexpiretime: try ttl(args, &reply, milliseconds: true, absolute: true)
-            case .persist: try persist(args, &reply)
-            case .dbsize: try dbsize(&reply)
-            case .flushall, .flushdb: try flushall(args, &reply)
-            case .hset: try hset(args, &reply, onlyIfNew: false, okReply: false)
-            case .hmset: try hset(args, &reply, onlyIfNew: false, okReply: true)
-            case .hsetnx: try hset(args, &reply, onlyIfNew: true, okReply: false)
-            case .hget: try hget(args, &reply)
-            case .hmget: try hmget(args, &reply)
-            case .hgetall: try hgetall(args, &reply, listing: .all)
-            case .hkeys: try hgetall(args, &reply, listing: .keys)
-            case .hvals: try hgetall(args, &reply, listing: .values)
-            case .hlen: try collectionCount(.hash, args[1], &reply)
-            case .hexists: try hexists(args, &reply, length: false)
-            case .hstrlen: try hexists(args, &reply, length: true)
-            case .hdel: try hdel(args, &reply)
-            case .hincrby: try hincr(args, &reply, float: false)
-            case .hincrbyfloat: try hincr(args, &reply, float: true)
-            case .lpush: try push(args, &reply, left: true, onlyIfExists: false)
-            case .rpush: try push(args, &reply, left: false, onlyIfExists: false)
-            case .lpushx: try push(args, &reply, left: true, onlyIfExists: true)
-            case .rpushx: try push(args, &reply, left: false, onlyIfExists: true)
-            case .lpop: try pop(args, &reply, left: true)
-            case .rpop: try pop(args, &reply, left: false)
-            case .llen: try llen(args, &reply)
-            case .lrange: try lrange(args, &reply)
-            case .lindex: try lindex(args, &reply)
-            case .lset: try lset(args, &reply)
-            case .ltrim: try ltrim(args, &reply)
-            case .lrem: try lrem(args, &reply)
-            case .linsert: try linsert(args, &reply)
-            case .lpos: try lpos(args, &reply)
-            case .lmove: try lmove(args, &reply, fromLeft: nil, toLeft: nil)
-            case .rpoplpush: try lmove(args, &reply, fromLeft: false, toLeft: true)
-            case .lmpop: try lmpop(args, &reply)
-            case .zadd: try zadd(args, &reply, zincrby: false)
-            case .zincrby: try zadd([args[0], args[1], args[2], args[3]], &reply, zincrby: true)
-            case .zrem: try zrem(args, &reply)
-            case .zcard: try collectionCount(.zset, args[1], &reply)
-            case .zscore: try zscore(args, &reply, many: false)
-            case .zmscore: try zscore(args, &reply, many: true)
-            case .zrank: try zrank(args, &reply, reverse: false)
-            case .zrevrank: try zrank(args, &reply, reverse: true)
-            case .zcount: try zcount(args, &reply, lex: false)
-            case .zlexcount: try zcount(args, &reply, lex: true)
-            case .zrange: try zrange(args, &reply, fixed: nil)
-            case .zrevrange: try zrange(args, &reply, fixed: (.rank, true))
-            case .zrangebyscore: try zrange(args, &reply, fixed: (.score, false))
-            case .zrevrangebyscore: try zrange(args, &reply, fixed: (.score, true))
-            case .zrangebylex: try zrange(args, &reply, fixed: (.lex, false))
-            case .zrevrangebylex: try zrange(args, &reply, fixed: (.lex, true))
-            case .zremrangebyrank: try zremrange(args, &reply, kind: .rank)
-            case .zremrangebyscore: try zremrange(args, &reply, kind: .score)
-            case .zremrangebylex: try zremrange(args, &reply, kind: .lex)
-            case .zpopmin: try zpop(args, &reply, max: false)
-            case .zpopmax: try zpop(args, &reply, max: true)
-            case .zunion: try zsetOperation(args, &reply, .union, store: false)
-            case .zinter: try zsetOperation(args, &reply, .inter, store: false)
-            case .zdiff: try zsetOperation(args, &reply, .diff, store: false)
-            case .zunionstore: try zsetOperation(args, &reply, .union, store: true)
-            case .zinterstore: try zsetOperation(args, &reply, .inter, store: true)
-            case .zdiffstore: try zsetOperation(args, &reply, .diff, store: true)
-            case .zintercard: try zsetOperation(args, &reply, .inter, store: false, cardinality: true)
-            case .zrangestore: try zrangestore(args, &reply)
-            case .object: try object(args, &reply)
-            case .zmpop: try zmpop(args, &reply)
-            case .zrandmember: try randomElements(args, &reply, type: .zset)
-            case .hrandfield: try randomElements(args, &reply, type: .hash)
-            case .rename: try rename(args, &reply, onlyIfNew: false)
-            case .renamenx: try rename(args, &reply, onlyIfNew: true)
-            case .copy: try copy(args, &reply)
-            case .sort: try sort(args, &reply, readOnly: false)
-            case .sortRO: try sort(args, &reply, readOnly: true)
-            case .dump: try dump(args, &reply)
-            case .restore: try restore(args, &reply)
-            case .dynamisState: try state(args, &reply)
-            case .dynamisApply: try apply(args, &reply)
-            case .dynamisDigest: digest(args, &reply)
-            case .dynamisKeyVersions: keyVersions(args, &reply)
-            case .hscan: try collectionScan(args, &reply, type: .hash)
-            case .sscan: try collectionScan(args, &reply, type: .set)
-            case .zscan: try collectionScan(args, &reply, type: .zset)
-            case .keys: try keys(args, &reply)
-            case .scan: try scan(args, &reply)
-            case .randomkey: try randomkey(&reply)
-            case .sadd: try sadd(args, &reply)
-            case .srem: try srem(args, &reply)
-            case .smembers: try smembers(args, &reply)
-            case .sismember: try sismember(args, &reply, many: false)
-            case .smismember: try sismember(args, &reply, many: true)
-            case .scard: try collectionCount(.set, args[1], &reply)
-            case .smove: try smove(args, &reply)
-            case .spop: try srandom(args, &reply, pop: true)
-            case .srandmember: try srandom(args, &reply, pop: false)
-            case .sinter: try setOperation(args, &reply, .inter)
-            case .sunion: try setOperation(args, &reply, .union)
-            case .sdiff: try setOperation(args, &reply, .diff)
-            case .sinterstore: try setOperationStore(args, &reply, .inter)
-            case .sunionstore: try setOperationStore(args, &reply, .union)
-            case .sdiffstore: try setOperationStore(args, &reply, .diff)
-            case .sintercard: try sintercard(args, &reply)
-            default:
+            switch handler(spec) {
+            case .run(let run)?:
+                if !groupable { try commitPending() }  // it must see the groups, unless it joins one
+                try run(self, args, &reply)
+            case .blindWrite(let run)?:
+                try commitGroup()  // it may join the burst's blind batch, never the read-modify-write group
+                try run(self, args, &reply)
+            case .blockingPop?, nil:
                 reply.error("ERR unknown command '\(spec.name)'")
             }
         } catch {

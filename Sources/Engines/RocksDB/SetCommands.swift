@@ -236,3 +236,26 @@ extension RocksDBSession {
         for member in members { reply.bulk(bytes: member) }
     }
 }
+
+extension RocksDBSession {
+    /// Sets: the RocksDB engine's handlers (the rows are in `Protocol/Commands/`).
+    static let setCommands: [(CommandID, RocksDBHandler)] = [
+        (.sscan, .run { s, a, r throws(RocksDBError) in try s.collectionScan(a, &r, type: .set) }),
+        (.sadd, .run { s, a, r throws(RocksDBError) in try s.sadd(a, &r) }),
+        (.srem, .run { s, a, r throws(RocksDBError) in try s.srem(a, &r) }),
+        (.smembers, .run { s, a, r throws(RocksDBError) in try s.smembers(a, &r) }),
+        (.sismember, .run { s, a, r throws(RocksDBError) in try s.sismember(a, &r, many: false) }),
+        (.smismember, .run { s, a, r throws(RocksDBError) in try s.sismember(a, &r, many: true) }),
+        (.scard, .run { s, a, r throws(RocksDBError) in try s.collectionCount(.set, a[1], &r) }),
+        (.smove, .run { s, a, r throws(RocksDBError) in try s.smove(a, &r) }),
+        (.spop, .run { s, a, r throws(RocksDBError) in try s.srandom(a, &r, pop: true) }),
+        (.srandmember, .run { s, a, r throws(RocksDBError) in try s.srandom(a, &r, pop: false) }),
+        (.sinter, .run { s, a, r throws(RocksDBError) in try s.setOperation(a, &r, .inter) }),
+        (.sunion, .run { s, a, r throws(RocksDBError) in try s.setOperation(a, &r, .union) }),
+        (.sdiff, .run { s, a, r throws(RocksDBError) in try s.setOperation(a, &r, .diff) }),
+        (.sinterstore, .run { s, a, r throws(RocksDBError) in try s.setOperationStore(a, &r, .inter) }),
+        (.sunionstore, .run { s, a, r throws(RocksDBError) in try s.setOperationStore(a, &r, .union) }),
+        (.sdiffstore, .run { s, a, r throws(RocksDBError) in try s.setOperationStore(a, &r, .diff) }),
+        (.sintercard, .run { s, a, r throws(RocksDBError) in try s.sintercard(a, &r) }),
+    ]
+}

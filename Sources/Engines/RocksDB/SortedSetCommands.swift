@@ -535,3 +535,44 @@ extension RocksDBSession {
         }
     }
 }
+
+extension RocksDBSession {
+    /// Sorted sets: the RocksDB engine's handlers (the rows are in `Protocol/Commands/`).
+    static let sortedSetCommands: [(CommandID, RocksDBHandler)] = [
+        (.zadd, .run { s, a, r throws(RocksDBError) in try s.zadd(a, &r, zincrby: false) }),
+        (.zincrby, .run { s, a, r throws(RocksDBError) in try s.zadd([a[0], a[1], a[2], a[3]], &r, zincrby: true) }),
+        (.zrem, .run { s, a, r throws(RocksDBError) in try s.zrem(a, &r) }),
+        (.zcard, .run { s, a, r throws(RocksDBError) in try s.collectionCount(.zset, a[1], &r) }),
+        (.zscore, .run { s, a, r throws(RocksDBError) in try s.zscore(a, &r, many: false) }),
+        (.zmscore, .run { s, a, r throws(RocksDBError) in try s.zscore(a, &r, many: true) }),
+        (.zrank, .run { s, a, r throws(RocksDBError) in try s.zrank(a, &r, reverse: false) }),
+        (.zrevrank, .run { s, a, r throws(RocksDBError) in try s.zrank(a, &r, reverse: true) }),
+        (.zcount, .run { s, a, r throws(RocksDBError) in try s.zcount(a, &r, lex: false) }),
+        (.zlexcount, .run { s, a, r throws(RocksDBError) in try s.zcount(a, &r, lex: true) }),
+        (.zrange, .run { s, a, r throws(RocksDBError) in try s.zrange(a, &r, fixed: nil) }),
+        (.zrevrange, .run { s, a, r throws(RocksDBError) in try s.zrange(a, &r, fixed: (.rank, true)) }),
+        (.zrangebyscore, .run { s, a, r throws(RocksDBError) in try s.zrange(a, &r, fixed: (.score, false)) }),
+        (.zrevrangebyscore, .run { s, a, r throws(RocksDBError) in try s.zrange(a, &r, fixed: (.score, true)) }),
+        (.zrangebylex, .run { s, a, r throws(RocksDBError) in try s.zrange(a, &r, fixed: (.lex, false)) }),
+        (.zrevrangebylex, .run { s, a, r throws(RocksDBError) in try s.zrange(a, &r, fixed: (.lex, true)) }),
+        (.zremrangebyrank, .run { s, a, r throws(RocksDBError) in try s.zremrange(a, &r, kind: .rank) }),
+        (.zremrangebyscore, .run { s, a, r throws(RocksDBError) in try s.zremrange(a, &r, kind: .score) }),
+        (.zremrangebylex, .run { s, a, r throws(RocksDBError) in try s.zremrange(a, &r, kind: .lex) }),
+        (.zpopmin, .run { s, a, r throws(RocksDBError) in try s.zpop(a, &r, max: false) }),
+        (.zpopmax, .run { s, a, r throws(RocksDBError) in try s.zpop(a, &r, max: true) }),
+        (.zunion, .run { s, a, r throws(RocksDBError) in try s.zsetOperation(a, &r, .union, store: false) }),
+        (.zinter, .run { s, a, r throws(RocksDBError) in try s.zsetOperation(a, &r, .inter, store: false) }),
+        (.zdiff, .run { s, a, r throws(RocksDBError) in try s.zsetOperation(a, &r, .diff, store: false) }),
+        (.zunionstore, .run { s, a, r throws(RocksDBError) in try s.zsetOperation(a, &r, .union, store: true) }),
+        (.zinterstore, .run { s, a, r throws(RocksDBError) in try s.zsetOperation(a, &r, .inter, store: true) }),
+        (.zdiffstore, .run { s, a, r throws(RocksDBError) in try s.zsetOperation(a, &r, .diff, store: true) }),
+        (.zintercard, .run { s, a, r throws(RocksDBError) in try s.zsetOperation(a, &r, .inter, store: false, cardinality: true) }),
+        (.zrangestore, .run { s, a, r throws(RocksDBError) in try s.zrangestore(a, &r) }),
+        (.zmpop, .run { s, a, r throws(RocksDBError) in try s.zmpop(a, &r) }),
+        (.zrandmember, .run { s, a, r throws(RocksDBError) in try s.randomElements(a, &r, type: .zset) }),
+        (.zscan, .run { s, a, r throws(RocksDBError) in try s.collectionScan(a, &r, type: .zset) }),
+        (.bzpopmin, .blockingPop(.first(list: false, fromStart: true))),
+        (.bzpopmax, .blockingPop(.first(list: false, fromStart: false))),
+        (.bzmpop, .blockingPop(.multi(list: false))),
+    ]
+}

@@ -358,3 +358,31 @@ extension RocksDBSession {
         }
     }
 }
+
+extension RocksDBSession {
+    /// Strings: the RocksDB engine's handlers (the rows are in `Protocol/Commands/`).
+    static let stringCommands: [(CommandID, RocksDBHandler)] = [
+        (.get, .run { s, a, r throws(RocksDBError) in try s.get(a, &r) }),
+        (.set, .blindWrite { s, a, r throws(RocksDBError) in try s.set(a, &r) }),
+        (.setnx, .run { s, a, r throws(RocksDBError) in try s.setnx(a, &r) }),
+        (.setex, .blindWrite { s, a, r throws(RocksDBError) in try s.setex(a, &r, milliseconds: false) }),
+        (.psetex, .blindWrite { s, a, r throws(RocksDBError) in try s.setex(a, &r, milliseconds: true) }),
+        (.getset, .run { s, a, r throws(RocksDBError) in try s.getset(a, &r) }),
+        (.getdel, .run { s, a, r throws(RocksDBError) in try s.getdel(a, &r) }),
+        (.getex, .run { s, a, r throws(RocksDBError) in try s.getex(a, &r) }),
+        (.mget, .run { s, a, r throws(RocksDBError) in try s.mget(a, &r) }),
+        (.mset, .blindWrite { s, a, r throws(RocksDBError) in try s.mset(a, &r) }),
+        (.msetnx, .run { s, a, r throws(RocksDBError) in try s.msetnx(a, &r) }),
+        (.append, .run { s, a, r throws(RocksDBError) in try s.append(a, &r) }),
+        (.strlen, .run { s, a, r throws(RocksDBError) in try s.strlen(a, &r) }),
+        (.getrange, .run { s, a, r throws(RocksDBError) in try s.getrange(a, &r) }),
+        (.substr, .run { s, a, r throws(RocksDBError) in try s.getrange(a, &r) }),
+        (.setrange, .run { s, a, r throws(RocksDBError) in try s.setrange(a, &r) }),
+        (.lcs, .run { s, a, r throws(RocksDBError) in try s.lcs(a, &r) }),
+        (.incr, .run { s, a, r throws(RocksDBError) in try s.incrBy(a[1], 1, &r) }),
+        (.decr, .run { s, a, r throws(RocksDBError) in try s.incrBy(a[1], -1, &r) }),
+        (.incrby, .run { s, a, r throws(RocksDBError) in try s.incrby(a, &r, negate: false) }),
+        (.decrby, .run { s, a, r throws(RocksDBError) in try s.incrby(a, &r, negate: true) }),
+        (.incrbyfloat, .run { s, a, r throws(RocksDBError) in try s.incrbyfloat(a, &r) }),
+    ]
+}

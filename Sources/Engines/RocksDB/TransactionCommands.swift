@@ -10,8 +10,10 @@ import Protocol
 extension RocksDBSession {
     var supportsTransactions: Bool { true }
 
+    /// A write's keys are touched; a write with no keys (FLUSHALL, FLUSHDB) touches every key,
+    /// as Redis's `touchAllWatchedKeysInDb`.
     func touchWatched(_ spec: CommandSpec, _ args: [ByteBuffer]) {
-        if spec.id == .flushall || spec.id == .flushdb {
+        if spec.firstKey == 0 && spec.keySpec == .range {
             engine.watches.touchedAll()
         } else {
             engine.watches.touched(args[1...])
@@ -72,11 +74,12 @@ extension RocksDBSession {
                 case .answered(var bytes):
                     reply.buffer.writeBuffer(&bytes)
                 case .engine(let spec, let args):
-                    if spec.flags.contains(.blocking) {
-                        // Inside MULTI a blocking pop never waits, as in Redis.
-                        switch attemptPop(spec, args, resp3: reply.resp3) {
+                    if case .blockingPop(let pop)? = handler(spec) {
+                        // Inside MULTI a blocking pop never waits, as in Redis: an empty source
+                        // answers BLMOVE's null, or the others' null array.
+                        switch attemptPop(pop, args, resp3: reply.resp3) {
                         case .popped(var bytes): reply.buffer.writeBuffer(&bytes)
-                        case .empty: reply.nullArray()
+                        case .empty: if pop.moves { reply.null() } else { reply.nullArray() }
                         case .error(let text): reply.error(text)
                         }
                     } else {

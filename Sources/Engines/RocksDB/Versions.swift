@@ -205,3 +205,13 @@ extension Metadata {
         return !isTombstone || -expireAt + grace <= now
     }
 }
+
+extension RocksDBSession {
+    /// Node-to-node state transfer and digests: the RocksDB engine's handlers (the rows are in `Protocol/Commands/`).
+    static let nodeCommands: [(CommandID, RocksDBHandler)] = [
+        (.dynamisState, .run { s, a, r throws(RocksDBError) in try s.state(a, &r) }),
+        (.dynamisApply, .run { s, a, r throws(RocksDBError) in try s.apply(a, &r) }),
+        (.dynamisDigest, .run { s, a, r throws(RocksDBError) in s.digest(a, &r) }),
+        (.dynamisKeyVersions, .run { s, a, r throws(RocksDBError) in s.keyVersions(a, &r) }),
+    ]
+}

@@ -20,9 +20,9 @@ enum ClusterKeys {
                 j += args[j].isOption("LIMIT") ? 3 : (args[j].isOption("BY") || args[j].isOption("GET")) ? 2 : 1
             }
             return [1]
-        case .geoStore:
+        case .geoStore(let optionsFrom):
             // So must GEORADIUS's STORE/STOREDIST destination.
-            return GeoSearchKind(spec.id)?.storeKeyIndex(args).map { [1, $0] } ?? [1]
+            return KeySpec.geoStoreDestination(args, optionsFrom: optionsFrom).map { [1, $0] } ?? [1]
         case .range:
             break
         }
