@@ -13,7 +13,7 @@ public enum CommandID: UInt8, Sendable, Hashable, CaseIterable {
     case getbit, setbit, bitcount, bitpos, bitop, bitfield, bitfieldRO
     case lcs
     // HyperLogLog (over strings)
-    case pfadd, pfcount, pfmerge
+    case pfadd, pfcount, pfmerge, pfdebug, pfselftest
     // Geo (over sorted sets)
     case geoadd, geopos, geodist, geohash, georadius, georadiusRO, georadiusbymember, georadiusbymemberRO
     case geosearch, geosearchstore

@@ -29,6 +29,25 @@ struct HyperLogLogTests {
         #expect(differences.isEmpty, "\(differences.prefix(5).joined(separator: "\n"))")
     }
 
+    /// PFDEBUG's four subcommands and errors, and PFSELFTEST, against Redis: GETREG and TODENSE
+    /// store a sparse HLL as dense (GET compares the bytes), DECODE prints the sparse opcodes.
+    @Test func pfdebugAndPfselftestMatchRedis() throws {
+        let harness = try DifferentialHarness()
+        defer { harness.stop() }
+        let script: [[String]] = [
+            ["PFDEBUG", "ENCODING", "none"], ["PFDEBUG", "NOPE", "none"], ["PFDEBUG", "GETREG"], ["PFDEBUG", "GETREG", "a", "b"],
+            ["SET", "s", "not an hll"], ["PFDEBUG", "ENCODING", "s"], ["LPUSH", "l", "x"], ["PFDEBUG", "DECODE", "l"],
+            ["PFADD", "h", "a", "b", "c"], ["PFDEBUG", "nope", "h"], ["PFDEBUG", "encoding", "h"], ["PFDEBUG", "DECODE", "h"],
+            ["PFADD", "h2", "x", "y"], ["PFDEBUG", "TODENSE", "h2"], ["GET", "h2"], ["PFDEBUG", "TODENSE", "h2"],
+            ["PFDEBUG", "ENCODING", "h2"], ["PFDEBUG", "DECODE", "h2"], ["PFCOUNT", "h2"],
+            ["PFDEBUG", "GETREG", "h"], ["GET", "h"], ["PFDEBUG", "ENCODING", "h"], ["PFADD", "h", "d"], ["PFCOUNT", "h"],
+            ["PFADD", "e", "q"], ["EXPIRE", "e", "1000"], ["PFDEBUG", "TODENSE", "e"], ["TTL", "e"],
+            ["PFSELFTEST"], ["PFSELFTEST", "x"],
+        ]
+        let differences = try harness.run(script: script)
+        #expect(differences.isEmpty, "\(differences.prefix(5).joined(separator: "\n"))")
+    }
+
     /// Seeded random elements into a few HLLs, merges and counts, with every value compared
     /// byte for byte after each command.
     @Test func randomSequencesMatchRedisByteForByte() throws {
