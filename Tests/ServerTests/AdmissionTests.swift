@@ -1,3 +1,4 @@
+import NIOCore
 import Protocol
 import Testing
 @testable import Server
@@ -30,5 +31,32 @@ import Testing
         #expect(Admission.check(get, sharedConnection: true) == nil)
         #expect(Admission.Refusal.unsupported("blpop").text
                 == "ERR 'blpop' is not supported by Dynamis: it needs per-connection state on one server (subscriptions, transactions, blocking pops, replication)")
+    }
+
+    /// The front of the RESP entry points, in Redis 7.0's order: the name, the argument count,
+    /// then authentication; what each entry point offers (peer-only rows are hidden from clients,
+    /// connection rows from peers, backend-only rows on the RocksDB engine).
+    @Test func requestsAreLookedUpThenCountedThenAuthenticated() {
+        func args(_ words: String...) -> [ByteBuffer] { words.map { ByteBuffer(string: $0) } }
+        let anonymous = Admission.Entry.client(authenticated: false), client = Admission.Entry.client(authenticated: true)
+        func rejection(_ a: [ByteBuffer], _ entry: Admission.Entry, forwards: Bool = false) -> Admission.Rejection? {
+            if case .failure(let r) = Admission.command(a, from: entry, forwardsCommands: forwards) { return r }
+            return nil
+        }
+        #expect(rejection(args("nope", "x"), client) == .unknownCommand)
+        #expect(rejection(args("GET"), anonymous) == .arity("get"))  // before NOAUTH, as redis-server 7.0
+        #expect(rejection(args("GET", "a"), anonymous) == .noAuth)
+        #expect(rejection(args("AUTH", "pw"), anonymous) == nil)
+        #expect(rejection(args("get", "a"), client) == nil)
+        #expect(rejection(args("dynamis.topology"), client) == .unknownCommand)
+        #expect(rejection(args("dynamis.topology"), .peer) == nil)
+        #expect(rejection(args("PING"), .peer) == .unknownCommand)
+        #expect(rejection(args("GET", "a", "b"), .peer) == .arity("get"))
+        #expect(rejection(args("EVAL", "return 1", "0"), client) == .unknownCommand)
+        #expect(rejection(args("EVAL", "return 1", "0"), client, forwards: true) == nil)
+        #expect(Admission.Rejection.arity("get").message(args("GET")) == "ERR wrong number of arguments for 'get' command")
+        #expect(Admission.Rejection.noAuth.message([]) == "NOAUTH Authentication required.")
+        #expect(Admission.Rejection.unknownCommand.message(args("nope", "x")) == "ERR unknown command 'nope', with args beginning with: 'x' ")
+        #expect(Admission.Rejection.arity("get").cause == .arity && Admission.Rejection.noAuth.cause == .noauth)
     }
 }

@@ -10,6 +10,8 @@ struct AuthTests {
         defer { node.remove() }
         let client = try node.client()
         #expect(try client.command("GET", "a") == .error("NOAUTH Authentication required."))
+        // The argument count is checked before authentication, as redis-server 7.0 does.
+        #expect(try client.command("GET") == .error("ERR wrong number of arguments for 'get' command"))
         #expect(try client.command("PING") == .error("NOAUTH Authentication required."))
         #expect(try client.command("AUTH", "wrong") == .error("WRONGPASS invalid username-password pair or user is disabled."))
         #expect(try client.command("AUTH", "bob", "s3cret") == .error("WRONGPASS invalid username-password pair or user is disabled."))

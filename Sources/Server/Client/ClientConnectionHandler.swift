@@ -236,23 +236,19 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     }
 
     private func dispatch(context: ChannelHandlerContext) {
-        guard let spec = CommandTable.lookup(arguments[0]),
-              forwardsCommands || !spec.flags.contains(.forwardable), !spec.flags.contains(.peerOnly)
-        else {
-            loop.counters.errors[ErrorCause.unknownCommand.rawValue] += 1
+        let spec: CommandSpec
+        switch Admission.command(arguments, from: .client(authenticated: state.authenticated), forwardsCommands: forwardsCommands) {
+        case .success(let row): spec = row
+        case .failure(let rejection):
+            loop.counters.errors[rejection.cause.rawValue] += 1
+            let message = rejection.message(arguments)
+            // EXEC's own arity error discards the transaction (Redis's `execCommandAbort`, in or
+            // out of MULTI); any other rejection inside MULTI dooms it.
+            if case .arity = rejection, CommandTable.lookup(arguments[0])?.id == .exec {
+                return abortTransaction(because: String(message.dropFirst(4)))
+            }
             if state.multi != nil { state.multiFailed = true }
-            return reply.error(bytes: UnknownCommand.message(arguments))
-        }
-        guard state.authenticated || spec.flags.contains(.noAuth) else {
-            loop.counters.errors[ErrorCause.noauth.rawValue] += 1
-            return reply.error("NOAUTH Authentication required.")
-        }
-        guard spec.acceptsArgumentCount(arguments.count) else {
-            loop.counters.errors[ErrorCause.arity.rawValue] += 1
-            let message = "wrong number of arguments for '\(spec.name)' command"
-            if spec.id == .exec { return abortTransaction(because: message) }
-            if state.multi != nil { state.multiFailed = true }
-            return reply.error("ERR " + message)
+            return reply.error(message)
         }
         if state.multi != nil || spec.id.isTransactionControl {
             return transactionCommand(spec)

@@ -132,12 +132,13 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
 
     private func execute(_ frame: PeerFrame) {
         let id = frame.id
-        guard let spec = CommandTable.lookup(arguments[0]),
-              node.forwardsCommands || !spec.flags.contains(.forwardable),
-              spec.acceptsArgumentCount(arguments.count), !spec.flags.contains(.connection) else {
+        let spec: CommandSpec
+        switch Admission.command(arguments, from: .peer, forwardsCommands: node.forwardsCommands) {
+        case .success(let row): spec = row
+        case .failure(let rejection):
             // The coordinator checked the command already; a peer with another command table
             // (a mixed-version cluster) gets the error as its reply.
-            return respond(id, .response, PendingReply.errorBytes(String(decoding: UnknownCommand.message(arguments), as: UTF8.self)))
+            return respond(id, .response, PendingReply.errorBytes(rejection.message(arguments)))
         }
         if spec.flags.contains(.peerOnly) { return respond(id, .response, node.membership.answer(arguments, from: peerName)) }
         run(.resp(spec, arguments), frame, isWrite: spec.flags.contains(.write))
