@@ -98,6 +98,27 @@ public struct Topology: Sendable {
         return (0..<count).map { owner(of: token, datacenter: datacenter, rack: (preferred + $0) % count) }
     }
 
+    /// Where a multi-key request splits: the keys' tokens grouped by their owners in every rack of
+    /// every DC (keys with the same owners everywhere travel together), as each group's first
+    /// token and the positions of its keys, groups in first-seen order.
+    public func ownerGroups(_ tokens: some Sequence<UInt32>) -> [(token: UInt32, positions: [Int])] {
+        var groupOf: [[NodePosition]: Int] = [:]
+        var groups: [(token: UInt32, positions: [Int])] = []
+        for (position, token) in tokens.enumerated() {
+            var owners: [NodePosition] = []
+            for dc in datacenters.indices {
+                for rack in datacenters[dc].racks.indices { owners.append(owner(of: token, datacenter: dc, rack: rack)) }
+            }
+            if let existing = groupOf[owners] {
+                groups[existing].positions.append(position)
+            } else {
+                groupOf[owners] = groups.count
+                groups.append((token, [position]))
+            }
+        }
+        return groups
+    }
+
     /// Where a request for `token` goes: the owner in every local rack (the coordinator's own
     /// rack first), and for every remote DC its owners in preference order.
     public func replicaPlan(for token: UInt32) -> ReplicaPlan {

@@ -22,6 +22,26 @@ import Testing
         #expect(topology.replicaPlan(for: 5).local.map { topology.node(at: $0).host } == ["a2", "a1", "a3"])
     }
 
+    /// A multi-key request splits by owners in every rack: keys whose owners differ in any rack
+    /// are apart (rack3's single node owns them all, racks 1 and 2 split them), groups in
+    /// first-seen order, positions in key order.
+    @Test func ownerGroupsSplitKeysByTheirOwnersInEveryRack() throws {
+        let local = Self.node("a2", "rack2", "dc1", 0)
+        let peers = [
+            Self.node("a1", "rack1", "dc1", 0), Self.node("b1", "rack1", "dc1", 2_147_483_648),
+            Self.node("b2", "rack2", "dc1", 2_147_483_648), Self.node("a3", "rack3", "dc1", 0),
+        ]
+        let topology = try Topology(local: local, peers: peers)
+        let groups = topology.ownerGroups([5, 3_000_000_000, 10, 2_147_483_648, 4])
+        #expect(groups.map(\.token) == [5, 3_000_000_000])
+        #expect(groups.map(\.positions) == [[0, 2, 4], [1, 3]])
+        #expect(topology.ownerGroups([7]).map(\.positions) == [[0]])
+        #expect(topology.ownerGroups([UInt32]()).isEmpty)
+        // One rack of one node: everything together.
+        let single = try Topology(local: Self.node("s", "r", "dc", 0), peers: [])
+        #expect(single.ownerGroups([1, 4_000_000_000, 9]).map(\.positions) == [[0, 1, 2]])
+    }
+
     /// Remote DCs get one preselected target (local rack index mod their rack count) and the
     /// other racks' owners as failover candidates, in rack-name order.
     @Test func remoteDatacenterTargetsArePreselectedThenFailover() throws {

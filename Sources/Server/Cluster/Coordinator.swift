@@ -157,8 +157,7 @@ final class Coordinator {
             break
         }
         if keys.count == 1 { return replicate(.resp(spec, args), isWrite: spec.flags.contains(.write), token: token, context) }
-        let first = signature(token)
-        for index in keys.dropFirst() where signature(tokenizer.token(of: args[index].readableBytesView)) != first {
+        if ownerGroups(keys.lazy.map { args[$0] }).count > 1 {
             return decided(error: "CROSSSLOT Keys in request don't hash to the same slot: '\(spec.name)' needs all its keys on one owner; put the shared part of the keys in a hash tag ({...})")
         }
         return replicate(.resp(spec, args), isWrite: spec.flags.contains(.write), token: token, context)
@@ -168,15 +167,6 @@ final class Coordinator {
         let reply = PendingReply()
         reply.decide(PendingReply.errorBytes(error))
         return reply
-    }
-
-    /// The owners of a token in every rack of every DC: keys with equal signatures live together.
-    func signature(_ token: UInt32) -> [Int] {
-        var result: [Int] = []
-        for dc in targets.indices {
-            for rack in targets[dc].indices { result.append(target(topology.owner(of: token, datacenter: dc, rack: rack))) }
-        }
-        return result
     }
 
     // MARK: - One owner set
@@ -355,22 +345,10 @@ final class Coordinator {
         return merged
     }
 
-    /// Keys grouped by their owners in every rack of every DC (keys with equal signatures live
-    /// together): each group's token and the positions of its keys, in first-seen order.
+    /// Keys grouped by their owners in every rack of every DC (`Topology.ownerGroups`).
     func ownerGroups(_ keys: some Sequence<ByteBuffer>) -> [(token: UInt32, positions: [Int])] {
-        var groupOf: [[Int]: Int] = [:]
-        var groups: [(token: UInt32, positions: [Int])] = []
-        for (position, key) in keys.enumerated() {
-            let token = tokenizer.token(of: key.readableBytesView)
-            let sig = signature(token)
-            if let existing = groupOf[sig] {
-                groups[existing].positions.append(position)
-            } else {
-                groupOf[sig] = groups.count
-                groups.append((token, [position]))
-            }
-        }
-        return groups
+        let tokenizer = self.tokenizer
+        return topology.ownerGroups(keys.lazy.map { tokenizer.token(of: $0.readableBytesView) })
     }
 
     // MARK: - Keyspace-wide commands

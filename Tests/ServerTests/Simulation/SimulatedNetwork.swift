@@ -13,11 +13,14 @@ final class SimulatedNetwork {
     enum Reply: Equatable, CustomStringConvertible {
         case ok
         case value(Int?)
+        /// A multi-key read's values, in the keys' order.
+        case values([Int?])
 
         var description: String {
             switch self {
             case .ok: return "OK"
             case .value(let v): return v.map(String.init) ?? "nil"
+            case .values(let vs): return "[" + vs.map { $0.map(String.init) ?? "nil" }.joined(separator: ",") + "]"
             }
         }
     }
@@ -25,6 +28,8 @@ final class SimulatedNetwork {
     enum Operation {
         case write(key: Int, value: Int)
         case read(key: Int)
+        /// One owner set's part of an MGET.
+        case readMany(keys: [Int])
     }
 
     struct SimNode {
@@ -163,6 +168,8 @@ final class SimulatedNetwork {
             return .ok
         case .read(let key):
             return .value(nodes[node]!.data[key])
+        case .readMany(let keys):
+            return .values(keys.map { nodes[node]!.data[$0] })
         }
     }
 
