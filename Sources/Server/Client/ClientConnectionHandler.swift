@@ -454,7 +454,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     }
 
     private func countFailure(_ error: EngineError) {
-        loop.counters.errors[(error.message.hasPrefix("ERR Peer") ? ErrorCause.peer : ErrorCause.storage).rawValue] += 1
+        let cause: ErrorCause = switch error.cause {
+        case .storage: .storage
+        case .peer: .peer
+        case .nodeState: .nodeState
+        }
+        loop.counters.errors[cause.rawValue] += 1
     }
 
     private func recordLatency(reads: Int32, writes: Int32, since start: Int, now: Int) {

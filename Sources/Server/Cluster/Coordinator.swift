@@ -277,7 +277,7 @@ final class Coordinator {
                         receiver: any ReplyReceiver, index: Int) {
         if let refusal = Admission.check(node.settings.state, isWrite: isWrite) {
             loop.counters.refusedByState += 1
-            return receiver.receive(.failure(EngineError(refusal.text)), for: index)
+            return receiver.receive(.failure(EngineError(refusal.text, cause: .nodeState)), for: index)
         }
         var reply = ReplyWriter(buffer: allocator.buffer(capacity: 64), resp3: context.resp3)
         let origin = RequestOrigin(client: context.client, receiver: receiver, sequence: index)

@@ -8,10 +8,10 @@ import Ring
 
 /// Why a request to a peer got no answer, in Dynomite's words (`ERR Peer: ...`).
 enum PeerError {
-    static let notConnected = EngineError("ERR Peer: Peer Node is not connected")
-    static let lost = EngineError("ERR Peer: Peer Node connection lost")
-    static let timedOut = EngineError("ERR Peer: Peer Node timed out")
-    static let overloaded = EngineError("ERR Peer: too many requests in flight to the peer")
+    static let notConnected = EngineError("ERR Peer: Peer Node is not connected", cause: .peer)
+    static let lost = EngineError("ERR Peer: Peer Node connection lost", cause: .peer)
+    static let timedOut = EngineError("ERR Peer: Peer Node timed out", cause: .peer)
+    static let overloaded = EngineError("ERR Peer: too many requests in flight to the peer", cause: .peer)
 }
 
 /// One outgoing connection from an event loop to a peer, multiplexing many requests.
@@ -248,7 +248,7 @@ final class PeerConnection: @unchecked Sendable {  // only used on its event loo
             if frame.kind == .response {
                 entry.receiver.receive(.success(frame.payload), for: entry.sequence)
             } else {
-                entry.receiver.receive(.failure(EngineError(String(buffer: frame.payload))), for: entry.sequence)
+                entry.receiver.receive(.failure(EngineError(String(buffer: frame.payload), cause: .peer)), for: entry.sequence)
             }
         case .hello:
             guard let channel = handshaking else {
