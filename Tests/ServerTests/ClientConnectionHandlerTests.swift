@@ -9,7 +9,9 @@ import Testing
 /// The client connection handler in `EmbeddedChannel`s on one `EmbeddedEventLoop`, over a real
 /// RocksDB engine and no sockets: reply order across local answers, errors, transactions and a
 /// blocked pop; replies to writes held until their group commits; requests split across reads.
-@Suite(.serialized, .timeLimit(.minutes(1)))
+// The limit catches a hang, not slowness: in the full parallel run on two cores a test can wait
+// over a minute for a thread of the cooperative pool (every suite then reports ~78 s).
+@Suite(.serialized, .timeLimit(.minutes(3)))
 struct ClientConnectionHandlerTests {
     /// One node (no peers) with its loop session on an embedded event loop.
     final class Fixture {
