@@ -48,6 +48,10 @@ public struct CommandSpec: Sendable {
     /// The name as a String, for messages.
     public var text: String { name.description }
 
+    /// A command Dynamis refuses everywhere (`Commands/Unsupported.swift`: subscriptions, MONITOR,
+    /// replication, ...): admission answers it with the reason, COMMAND does not list it.
+    public var isUnsupported: Bool { id == .refused }
+
     /// Same table entry.
     public func isSame(as other: CommandSpec) -> Bool { name.utf8Start == other.name.utf8Start }
 

@@ -97,7 +97,7 @@ enum Admission {
     /// peer's request).
     @inline(__always)
     static func check(_ spec: CommandSpec, sharedConnection: Bool) -> Refusal? {
-        if spec.id == .refused || (sharedConnection && spec.flags.contains(.blocking)) { return .unsupported(spec.text) }
+        if spec.isUnsupported || (sharedConnection && spec.flags.contains(.blocking)) { return .unsupported(spec.text) }
         return nil
     }
 

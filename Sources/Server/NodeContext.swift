@@ -109,7 +109,7 @@ public final class NodeContext: Sendable {
     /// The commands this node runs, for COMMAND.
     var commands: [CommandSpec] {
         CommandTable.all.filter { spec in
-            spec.id != .refused && !spec.flags.contains(.peerOnly) && (forwardsCommands || !spec.flags.contains(.forwardable))
+            !spec.isUnsupported && !spec.flags.contains(.peerOnly) && (forwardsCommands || !spec.flags.contains(.forwardable))
         }
     }
 

@@ -241,14 +241,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
         case .success(let row): spec = row
         case .failure(let rejection):
             loop.counters.errors[rejection.cause.rawValue] += 1
-            let message = rejection.message(arguments)
-            // EXEC's own arity error discards the transaction (Redis's `execCommandAbort`, in or
-            // out of MULTI); any other rejection inside MULTI dooms it.
-            if case .arity = rejection, CommandTable.lookup(arguments[0])?.id == .exec {
-                return abortTransaction(because: String(message.dropFirst(4)))
-            }
-            if state.multi != nil { state.multiFailed = true }
-            return reply.error(message)
+            return rejected(rejection)
         }
         if state.multi != nil || spec.id.isTransactionControl {
             return transactionCommand(spec)

@@ -27,6 +27,17 @@ extension ClientConnectionHandler {
 
     /// A refused EXEC (Redis's `execCommandAbort`): any open transaction and every WATCH are
     /// dropped, in or out of MULTI.
+    /// A request admission turned away: EXEC's own arity error discards the transaction (Redis's
+    /// `execCommandAbort`, in or out of MULTI); any other rejection inside MULTI dooms it.
+    func rejected(_ rejection: Admission.Rejection) {
+        let message = rejection.message(arguments)
+        if case .arity = rejection, CommandTable.lookup(arguments[0])?.id == .exec {
+            return abortTransaction(because: String(message.dropFirst(4)))
+        }
+        if state.multi != nil { state.multiFailed = true }
+        replyWriter.error(message)
+    }
+
     func abortTransaction(because message: String) {
         state.multi = nil
         state.multiFailed = false
