@@ -6,14 +6,18 @@ import Testing
         Node(host: host, port: 8101, rack: rack, datacenter: dc, token: token)
     }
 
-    @Test func replicaPlanHasTheOwnerOfEveryLocalRackOwnRackFirst() throws {
-        let local = Self.node("a2", "rack2", "dc1", 0)
+    /// Three racks from a2's point of view: racks 1 and 2 split the ring at 2^31 (a below,
+    /// b above), rack 3's one node owns it all.
+    static func threeRacks() throws -> Topology {
         let peers = [
-            Self.node("a1", "rack1", "dc1", 0), Self.node("b1", "rack1", "dc1", 2_147_483_648),
-            Self.node("b2", "rack2", "dc1", 2_147_483_648),
-            Self.node("a3", "rack3", "dc1", 0),
+            node("a1", "rack1", "dc1", 0), node("b1", "rack1", "dc1", 2_147_483_648),
+            node("b2", "rack2", "dc1", 2_147_483_648), node("a3", "rack3", "dc1", 0),
         ]
-        let topology = try Topology(local: local, peers: peers)
+        return try Topology(local: node("a2", "rack2", "dc1", 0), peers: peers)
+    }
+
+    @Test func replicaPlanHasTheOwnerOfEveryLocalRackOwnRackFirst() throws {
+        let topology = try Self.threeRacks()
         #expect(topology.localReplicationFactor == 3)
         let plan = topology.replicaPlan(for: 3_000_000_000)
         #expect(plan.local.map { topology.node(at: $0).host } == ["b2", "b1", "a3"])
@@ -26,12 +30,7 @@ import Testing
     /// are apart (rack3's single node owns them all, racks 1 and 2 split them), groups in
     /// first-seen order, positions in key order.
     @Test func ownerGroupsSplitKeysByTheirOwnersInEveryRack() throws {
-        let local = Self.node("a2", "rack2", "dc1", 0)
-        let peers = [
-            Self.node("a1", "rack1", "dc1", 0), Self.node("b1", "rack1", "dc1", 2_147_483_648),
-            Self.node("b2", "rack2", "dc1", 2_147_483_648), Self.node("a3", "rack3", "dc1", 0),
-        ]
-        let topology = try Topology(local: local, peers: peers)
+        let topology = try Self.threeRacks()
         let groups = topology.ownerGroups([5, 3_000_000_000, 10, 2_147_483_648, 4])
         #expect(groups.map(\.token) == [5, 3_000_000_000])
         #expect(groups.map(\.positions) == [[0, 2, 4], [1, 3]])
