@@ -127,6 +127,21 @@ extension RocksDBSession {
         return (try? readMeta(now: WallClock.nowMillis()))??.type == .list
     }
 
+    /// What LMOVE, LMPOP and ZMPOP did, besides writing their reply: the blocking forms act on it
+    /// without reading the reply's bytes.
+    enum PopOutcome {
+        case popped
+        case empty
+        /// Refused with this error text (also written as the reply).
+        case refused(String)
+    }
+
+    /// An argument or type error: the error text, for a caller that decides on it.
+    struct Refusal: Error {
+        let message: String
+        init(_ message: String) { self.message = message }
+    }
+
     /// The outcome of one attempt at a blocking pop.
     enum PopAttempt {
         case popped(ByteBuffer)
@@ -243,30 +258,33 @@ extension RocksDBSession {
                 // LMPOP/ZMPOP's own parsing, errors and reply, without the timeout.
                 var popArgs = [ByteBuffer(string: list ? "LMPOP" : "ZMPOP")]
                 popArgs.append(contentsOf: args[2...])
-                if list { try lmpop(popArgs, &out) } else { try zmpop(popArgs, &out) }
-                let view = out.buffer.readableBytesView
-                if view.first == UInt8(ascii: "-") {
-                    return .error(String(decoding: view.dropFirst().dropLast(2), as: UTF8.self))
+                switch list ? try lmpop(popArgs, &out) : try zmpop(popArgs, &out) {
+                case .refused(let text): return .error(text)
+                case .empty: return .empty
+                case .popped: return .popped(out.buffer)
                 }
-                if view.starts(with: "*-1".utf8) || view.starts(with: "_".utf8) { return .empty }
-                return .popped(out.buffer)
             case .move(let rpoplpush):
                 let moveArgs = rpoplpush ? [args[0], args[1], args[2]] : Array(args[0..<5])
-                if rpoplpush {
-                    try lmove(moveArgs, &out, fromLeft: false, toLeft: true)
-                } else {
-                    try lmove(moveArgs, &out, fromLeft: nil, toLeft: nil)
+                let outcome = rpoplpush ? try lmove(moveArgs, &out, fromLeft: false, toLeft: true)
+                    : try lmove(moveArgs, &out, fromLeft: nil, toLeft: nil)
+                switch outcome {
+                case .refused(let text): return .error(text)
+                case .empty: return .empty
+                case .popped: break
                 }
-                let view = out.buffer.readableBytesView
-                if view.first == UInt8(ascii: "-") {
-                    return .error(String(decoding: view.dropFirst().dropLast(2), as: UTF8.self))
-                }
-                if view.starts(with: "$-1".utf8) || view.starts(with: "_".utf8) { return .empty }
                 engine.blocking.keyReady(args[2].bytes)
                 return .popped(out.buffer)
             }
         } catch {
             return .error("ERR Storage: \(error.message)")
         }
+    }
+}
+
+extension ReplyWriter {
+    /// Writes the error reply and reports it as the pop's outcome.
+    mutating func refuse(_ text: String) -> RocksDBSession.PopOutcome {
+        error(text)
+        return .refused(text)
     }
 }

@@ -366,17 +366,19 @@ extension RocksDBSession {
     }
 
     /// LMOVE and RPOPLPUSH: pops from one end of `source`, pushes on one end of `destination`.
-    func lmove(_ args: [ByteBuffer], _ reply: inout ReplyWriter, fromLeft: Bool?, toLeft: Bool?) throws(RocksDBError) {
+    @discardableResult
+    func lmove(_ args: [ByteBuffer], _ reply: inout ReplyWriter, fromLeft: Bool?, toLeft: Bool?) throws(RocksDBError) -> PopOutcome {
         var from = fromLeft, to = toLeft
         if from == nil {
-            guard let f = Self.side(args[3]), let t = Self.side(args[4]) else { return reply.error(RedisError.syntax) }
+            guard let f = Self.side(args[3]), let t = Self.side(args[4]) else { return reply.refuse(RedisError.syntax) }
             (from, to) = (f, t)
         }
-        try modify(stripes: listStripe(args[1], args[2])) { () throws(RocksDBError) in
+        return try modify(stripes: listStripe(args[1], args[2])) { () throws(RocksDBError) -> PopOutcome in
             let now = WallClock.nowMillis()
             guard case .found(var source) = try lookupList(args[1], now: now) else {
-                if case .wrongType = try lookupList(args[1], now: now) { return reply.error(RedisError.wrongType) }
-                return reply.null()
+                if case .wrongType = try lookupList(args[1], now: now) { return reply.refuse(RedisError.wrongType) }
+                reply.null()
+                return .empty
             }
             var destination: ListState
             let sameKey = args[1] == args[2]
@@ -384,7 +386,7 @@ extension RocksDBSession {
                 destination = source
             } else {
                 switch try lookupList(args[2], now: now) {
-                case .wrongType: return reply.error(RedisError.wrongType)
+                case .wrongType: return reply.refuse(RedisError.wrongType)
                 case .missing: destination = newList()
                 case .found(let d): destination = d
                 }
@@ -399,6 +401,7 @@ extension RocksDBSession {
                 stageListMeta(args[2], destination)
             }
             reply.bulk(bytes: value)
+            return .popped
         }
     }
 
@@ -411,32 +414,38 @@ extension RocksDBSession {
     /// The arguments of LMPOP and ZMPOP: `numkeys key [key ...] <first>|<second> [COUNT count]`.
     /// Returns the keys, whether the first side was named, and the count; nil with the error
     /// written.
-    func multiPopArguments(_ args: [ByteBuffer], first: StaticString, second: StaticString, _ reply: inout ReplyWriter)
-        -> (keys: ArraySlice<ByteBuffer>, first: Bool, count: Int)? {
-        guard let numkeys = args[1].redisInteger, numkeys > 0 else { reply.error("ERR numkeys should be greater than 0"); return nil }
-        guard numkeys <= args.count - 3 else { reply.error(RedisError.syntax); return nil }
+    func multiPopArguments(_ args: [ByteBuffer], first: StaticString, second: StaticString)
+        -> Result<(keys: ArraySlice<ByteBuffer>, first: Bool, count: Int), Refusal> {
+        guard let numkeys = args[1].redisInteger, numkeys > 0 else { return .failure(.init("ERR numkeys should be greater than 0")) }
+        guard numkeys <= args.count - 3 else { return .failure(.init(RedisError.syntax)) }
         let side = args[2 + numkeys]
-        guard side.isOption(first) || side.isOption(second) else { reply.error(RedisError.syntax); return nil }
+        guard side.isOption(first) || side.isOption(second) else { return .failure(.init(RedisError.syntax)) }
         var count = 1
         var i = 3 + numkeys
         var sawCount = false
         while i < args.count {
-            guard args[i].isOption("COUNT"), i + 1 < args.count, !sawCount else { reply.error(RedisError.syntax); return nil }
-            guard let value = args[i + 1].redisInteger, value > 0 else { reply.error("ERR count should be greater than 0"); return nil }
+            guard args[i].isOption("COUNT"), i + 1 < args.count, !sawCount else { return .failure(.init(RedisError.syntax)) }
+            guard let value = args[i + 1].redisInteger, value > 0 else { return .failure(.init("ERR count should be greater than 0")) }
             count = value
             sawCount = true
             i += 2
         }
-        return (args[2..<(2 + numkeys)], side.isOption(first), count)
+        return .success((args[2..<(2 + numkeys)], side.isOption(first), count))
     }
 
     /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]
-    func lmpop(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        guard let (keys, left, count) = multiPopArguments(args, first: "LEFT", second: "RIGHT", &reply) else { return }
-        try modify(stripes: keys.map { k in KeyLocks.stripe(of: k.withUnsafeReadableBytes { engine.keyToken($0) }) }) { () throws(RocksDBError) in
+    @discardableResult
+    func lmpop(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) -> PopOutcome {
+        let (keys, left, count): (ArraySlice<ByteBuffer>, Bool, Int)
+        switch multiPopArguments(args, first: "LEFT", second: "RIGHT") {
+        case .failure(let refusal): return reply.refuse(refusal.message)
+        case .success(let parsed): (keys, left, count) = parsed
+        }
+        return try modify(stripes: keys.map { k in KeyLocks.stripe(of: k.withUnsafeReadableBytes { engine.keyToken($0) }) }) {
+            () throws(RocksDBError) -> PopOutcome in
             for key in keys {
                 switch try lookupList(key, now: WallClock.nowMillis()) {
-                case .wrongType: return reply.error(RedisError.wrongType)
+                case .wrongType: return reply.refuse(RedisError.wrongType)
                 case .missing: continue
                 case .found(var state):
                     let values = try popValues(key, &state, count: count, left: left)
@@ -445,10 +454,11 @@ extension RocksDBSession {
                     reply.bulk(key)
                     reply.arrayHeader(values.count)
                     for value in values { reply.bulk(bytes: value) }
-                    return
+                    return .popped
                 }
             }
             reply.nullArray()
+            return .empty
         }
     }
 }

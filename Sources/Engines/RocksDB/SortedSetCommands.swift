@@ -502,13 +502,19 @@ extension RocksDBSession {
     }
 
     /// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: pops from the first non-empty set.
-    func zmpop(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        guard let (keys, min, count) = multiPopArguments(args, first: "MIN", second: "MAX", &reply) else { return }
+    @discardableResult
+    func zmpop(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) -> PopOutcome {
+        let (keys, min, count): (ArraySlice<ByteBuffer>, Bool, Int)
+        switch multiPopArguments(args, first: "MIN", second: "MAX") {
+        case .failure(let refusal): return reply.refuse(refusal.message)
+        case .success(let parsed): (keys, min, count) = parsed
+        }
         let max = !min
-        try modify(stripes: keys.map { k in KeyLocks.stripe(of: k.withUnsafeReadableBytes { engine.keyToken($0) }) }) { () throws(RocksDBError) in
+        return try modify(stripes: keys.map { k in KeyLocks.stripe(of: k.withUnsafeReadableBytes { engine.keyToken($0) }) }) {
+            () throws(RocksDBError) -> PopOutcome in
             for key in keys {
                 switch try lookupCollection(.zset, key, now: WallClock.nowMillis()) {
-                case .wrongType: return reply.error(RedisError.wrongType)
+                case .wrongType: return reply.refuse(RedisError.wrongType)
                 case .missing: continue
                 case .found(let meta, let generation, let total):
                     var popped: [ZEntry] = []
@@ -528,10 +534,11 @@ extension RocksDBSession {
                         reply.bulk(bytes: entry.member)
                         writeScore(entry.score, &reply)
                     }
-                    return
+                    return .popped
                 }
             }
             reply.nullArray()
+            return .empty
         }
     }
 }
