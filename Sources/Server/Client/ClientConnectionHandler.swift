@@ -29,24 +29,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     private var memcachedParser = MemcachedRequestParser()
     private(set) var arguments: [ByteBuffer] = []
     private var unparsed: ByteBuffer?
-    /// Replies ready to send. They precede every entry of `deferred`.
-    private var reply: ReplyWriter
-    /// Replies after the first one an engine has not produced yet, in request order; an entry
-    /// is nil until its reply arrives. `deferredBase` numbers the first entry.
-    private var deferred = CircularBuffer<ByteBuffer?>()
-    private var deferredBase = 0
-    /// For each `deferred` entry: when its requests were read and how many reads and writes
-    /// it answers, for the latency histograms.
-    private var deferredTiming = CircularBuffer<(start: Int, reads: Int32, writes: Int32)>()
-    /// Replies in `reply` not yet sent, by class, and when the oldest of them was read.
-    private var bufferedReads: Int32 = 0
-    private var bufferedWrites: Int32 = 0
-    private var bufferedSince = 0
-    /// How many of `reply`'s bytes (and replies) precede `deferred`: those buffered before its
-    /// first entry. Bytes after them answer later requests and must queue behind `deferred`.
-    private var precedingBytes = 0
-    private var precedingReads: Int32 = 0
-    private var precedingWrites: Int32 = 0
+    /// Replies in request order: those ready, and places for those on their way.
+    private var queue: ReplyQueue
     /// When the requests being processed were read (one clock call per read).
     private var readTime = 0
     /// The sequence number of a blocking command still waiting: no further request is read
@@ -77,7 +61,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
         let id = node.nextClientID.add(1, ordering: .relaxed).oldValue
         self.state = ClientState(id: id, address: Self.ipPort(channel.remoteAddress))
         self.localAddress = Self.ipPort(channel.localAddress)
-        self.reply = ReplyWriter(buffer: channel.allocator.buffer(capacity: 4096))
+        self.queue = ReplyQueue(allocator: channel.allocator)
         if node.config.requirePass != nil {
             state.authenticated = false
             parser.limits = .unauthenticated
@@ -118,7 +102,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     /// replies still on their way (as in Redis, blocked clients are not timed out).
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
-            guard blockedOn == nil, deferred.isEmpty, !closing else { return }
+            guard blockedOn == nil, !queue.isWaiting, !closing else { return }
             logger.info("closing client \(state.address): idle for more than \(node.config.clientTimeoutSeconds) s (client_timeout)")
             loop.counters.disconnects[DisconnectCause.idleTimeout.rawValue] += 1
             closing = true
@@ -140,7 +124,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if closing { return }
         readTime = monotonicMicros()
-        if bufferedReads == 0, bufferedWrites == 0 { bufferedSince = readTime }
+        queue.reading(at: readTime)
         var incoming = unwrapInboundIn(data)
         if unparsed == nil {
             process(&incoming, context: context)
@@ -197,7 +181,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     private func process(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
         if speaksMemcached { return processMemcached(&buffer, context: context) }
         while !closing && blockedOn == nil && !heldByPause {
-            if deferred.count >= Self.maxRepliesInFlight {
+            if queue.placesHeld >= Self.maxRepliesInFlight {
                 pause(context)
                 return
             }
@@ -206,7 +190,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
                 guard try parser.next(from: &buffer, into: &arguments) else { return }
             } catch {
                 loop.counters.errors[ErrorCause.protocolError.rawValue] += 1
-                reply.error("ERR Protocol error: \(error.message)")
+                queue.ready.error("ERR Protocol error: \(error.message)")
                 keepReplyOrder()
                 closing = true
                 return
@@ -219,7 +203,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
             // A reply written here (an unknown command, arity or NOAUTH error too) queues behind
             // replies still on their way.
             keepReplyOrder()
-            if reply.buffer.readableBytes > Self.replyFlushThreshold, !waitingForCommit {
+            if queue.ready.buffer.readableBytes > Self.replyFlushThreshold, !waitingForCommit {
                 // A large burst: commit now rather than buffer without bound.
                 sendReplies(failure: loop.commitNow(), context: context)
             }
@@ -259,22 +243,22 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
             return coordinate(coordinator, spec)
         }
         // On a pooled backend connection a blocking pop would stall every client sharing it.
-        if let refusal = Admission.check(spec, sharedConnection: forwardsCommands) { return reply.error(refusal.text) }
+        if let refusal = Admission.check(spec, sharedConnection: forwardsCommands) { return queue.ready.error(refusal.text) }
         let isWrite = spec.flags.contains(.write)
         if isWrite { loop.counters.writeRequests += 1 } else { loop.counters.readRequests += 1 }
         if let refusal = Admission.check(node.settings.state, isWrite: isWrite) {
             loop.counters.refusedByState += 1
             loop.counters.errors[ErrorCause.nodeState.rawValue] += 1
-            reply.error(refusal.text)
+            queue.ready.error(refusal.text)
         } else {
             loop.counters.countDatastore(spec, bytes: payload)
-            if session.execute(spec, arguments, origin: nextOrigin, reply: &reply) {
-                if spec.flags.contains(.blocking) { blockedOn = deferredBase + deferred.count }
+            if session.execute(spec, arguments, origin: nextOrigin, reply: &queue.ready) {
+                if spec.flags.contains(.blocking) { blockedOn = queue.nextSequence }
                 appendDeferred(write: isWrite)  // the engine answers later, through `receive`
                 return
             }
         }
-        if isWrite { bufferedWrites += 1 } else { bufferedReads += 1 }
+        queue.answered(write: isWrite)
         keepReplyOrder()
     }
 
@@ -283,14 +267,14 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     private func coordinate(_ coordinator: Coordinator, _ spec: CommandSpec) {
         let isWrite = spec.flags.contains(.write)
         if isWrite { loop.counters.writeRequests += 1 } else { loop.counters.readRequests += 1 }
-        let context = Coordinator.Context(client: state.id, resp3: reply.resp3,
+        let context = Coordinator.Context(client: state.id, resp3: queue.ready.resp3,
                                           read: state.consistency ?? node.settings.readConsistency,
                                           write: state.consistency ?? node.settings.writeConsistency)
-        let sequence = deferredBase + deferred.count
+        let sequence = queue.nextSequence
         if var bytes = coordinator.execute(spec, arguments, context, receiver: self, sequence: sequence) {
             countFailure(bytes)
-            reply.buffer.writeBuffer(&bytes)
-            if isWrite { bufferedWrites += 1 } else { bufferedReads += 1 }
+            queue.ready.buffer.writeBuffer(&bytes)
+            queue.answered(write: isWrite)
             keepReplyOrder()
         } else {
             appendDeferred(write: isWrite)
@@ -306,7 +290,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     /// Replies drained below the limit: read the requests that waited.
     private func resumeIfPaused(_ context: ChannelHandlerContext) {
         // A command CLIENT PAUSE holds back is retried by its own timer, not by arriving replies.
-        guard paused, !heldByPause, deferred.count < Self.maxRepliesInFlight / 2 else { return }
+        guard paused, !heldByPause, queue.placesHeld < Self.maxRepliesInFlight / 2 else { return }
         paused = false
         context.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
         if var pending = unparsed {
@@ -314,7 +298,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
             process(&pending, context: context)
             if pending.readableBytes > 0, !closing { unparsed = pending }
         }
-        if reply.buffer.readableBytes > 0 || deferred.first.map({ $0 != nil }) == true {
+        if queue.ready.buffer.readableBytes > 0 || queue.firstArrived {
             loop.wait(self)
         }
     }
@@ -323,15 +307,15 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
         while !closing {
             // The same backpressure as RESP: noreply writes hold places too, so a client
             // pipelining them cannot queue without bound in front of slow replicas.
-            if deferred.count >= Self.maxRepliesInFlight {
+            if queue.placesHeld >= Self.maxRepliesInFlight {
                 pause(context)
                 return
             }
             guard let outcome = memcachedParser.next(from: &buffer) else { return }
             switch outcome {
             case .reply(let text, let close):
-                reply.buffer.writeString(text)
-                reply.buffer.writeStaticString("\r\n")
+                queue.ready.buffer.writeString(text)
+                queue.ready.buffer.writeStaticString("\r\n")
                 closing = close
             case .request(let request):
                 if request.command == .quit {
@@ -340,7 +324,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
                 }
                 if request.command == .mn {
                     // The no-op answers in its place, after everything before it.
-                    reply.buffer.writeStaticString("MN\r\n")
+                    queue.ready.buffer.writeStaticString("MN\r\n")
                     keepReplyOrder()
                     continue
                 }
@@ -355,16 +339,16 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
                     loop.counters.refusedByState += 1
                     loop.counters.errors[ErrorCause.nodeState.rawValue] += 1
                     if !request.noreply {
-                        reply.buffer.writeString("SERVER_ERROR \(refusal.memcachedText)\r\n")
+                        queue.ready.buffer.writeString("SERVER_ERROR \(refusal.memcachedText)\r\n")
                     }
-                } else if session.execute(memcached: request, origin: nextOrigin, reply: &reply) {
+                } else if session.execute(memcached: request, origin: nextOrigin, reply: &queue.ready) {
                     appendDeferred(write: !isRead)
                     continue
                 }
-                if isRead { bufferedReads += 1 } else { bufferedWrites += 1 }
+                queue.answered(write: !isRead)
             }
             keepReplyOrder()
-            if reply.buffer.readableBytes > Self.replyFlushThreshold, !waitingForCommit {
+            if queue.ready.buffer.readableBytes > Self.replyFlushThreshold, !waitingForCommit {
                 sendReplies(failure: loop.commitNow(), context: context)
             }
         }
@@ -378,12 +362,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
         let context = Coordinator.Context(client: state.id, resp3: false, read: node.settings.readConsistency,
                                           write: node.settings.writeConsistency)
         let receiver: any ReplyReceiver = request.noreply ? SilencedReply(self) : self
-        if let bytes = coordinator.execute(memcached: request, context, receiver: receiver, sequence: deferredBase + deferred.count) {
+        if let bytes = coordinator.execute(memcached: request, context, receiver: receiver, sequence: queue.nextSequence) {
             countFailure(bytes)
             if request.noreply { return }
             var translated = MemcachedReplies.forClient(bytes)
-            reply.buffer.writeBuffer(&translated)
-            if isRead { bufferedReads += 1 } else { bufferedWrites += 1 }
+            queue.ready.buffer.writeBuffer(&translated)
+            queue.answered(write: !isRead)
             keepReplyOrder()
         } else {
             appendDeferred(write: !isRead)
@@ -401,41 +385,15 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
 
     /// The origin of the request being executed: this connection, and the reply's number.
     private var nextOrigin: RequestOrigin {
-        RequestOrigin(client: state.id, receiver: self, sequence: deferredBase + deferred.count)
+        RequestOrigin(client: state.id, receiver: self, sequence: queue.nextSequence)
     }
 
     /// A reply just written behind one still on its way must wait its turn.
-    private func keepReplyOrder() {
-        guard !deferred.isEmpty, reply.buffer.readableBytes > precedingBytes else { return }
-        let later = reply.buffer.getSlice(at: reply.buffer.readerIndex + precedingBytes,
-                                          length: reply.buffer.readableBytes - precedingBytes)!
-        if precedingBytes == 0 {
-            reply.buffer = allocator.buffer(capacity: 256)
-        } else {
-            reply.buffer.moveWriterIndex(to: reply.buffer.readerIndex + precedingBytes)
-        }
-        deferred.append(later)
-        deferredTiming.append((bufferedSince, bufferedReads, bufferedWrites))
-        bufferedReads = 0
-        bufferedWrites = 0
-        bufferedSince = readTime
-    }
+    @inline(__always)
+    private func keepReplyOrder() { queue.keepOrder(readTime: readTime) }
 
-    /// Queues a reply an engine or the coordinator will produce later. Replies already
-    /// buffered go out before it.
-    private func appendDeferred(write: Bool) {
-        if deferred.isEmpty {
-            precedingBytes = reply.buffer.readableBytes
-            precedingReads = bufferedReads
-            precedingWrites = bufferedWrites
-            bufferedReads = 0
-            bufferedWrites = 0
-        } else {
-            keepReplyOrder()
-        }
-        deferred.append(nil)
-        deferredTiming.append((readTime, write ? 0 : 1, write ? 1 : 0))
-    }
+    /// Holds a place for a reply an engine or the coordinator will produce later.
+    private func appendDeferred(write: Bool) { queue.expect(write: write, readTime: readTime) }
 
     /// Counts a coordinator's or engine's error reply that reports a missing replica or storage.
     private func countFailure(_ bytes: ByteBuffer) {
@@ -481,9 +439,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     }
 
     private func deferredReplyArrived(_ sequence: Int, _ bytes: ByteBuffer) {
-        let index = sequence - deferredBase
-        guard index >= 0, index < deferred.count else { return }
-        deferred[deferred.index(deferred.startIndex, offsetBy: index)] = bytes
+        let arrival = queue.arrived(sequence, bytes)
+        guard arrival != .unknown else { return }
         if sequence == blockedOn {
             // Unblocked: read the requests that queued up behind it.
             blockedOn = nil
@@ -495,7 +452,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
         }
         // Replies become sendable only in order. Many arrive together (one backend read holds
         // many), so they are sent once, at the end of the loop's pass: one write per client.
-        if index == 0 { loop.wait(self) }
+        if arrival == .sendable { loop.wait(self) }
     }
 
     /// Sends the buffered replies, or, when the writes they acknowledge failed, the error and
@@ -503,46 +460,20 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     private func sendReplies(failure: String?, context: ChannelHandlerContext) {
         if let failure {
             logger.error("client \(state.address): \(failure)")
-            reply.buffer.clear()
-            reply.error(failure)
+            queue.ready.buffer.clear()
+            queue.ready.error(failure)
             closing = true
         }
-        var wrote = false
         let now = monotonicMicros()
-        if precedingReads + precedingWrites > 0 {
-            recordLatency(reads: precedingReads, writes: precedingWrites, since: bufferedSince, now: now)
-        }
-        if deferred.isEmpty, bufferedReads + bufferedWrites > 0 {
-            recordLatency(reads: bufferedReads, writes: bufferedWrites, since: bufferedSince, now: now)
-            bufferedReads = 0
-            bufferedWrites = 0
-        }
-        precedingBytes = 0
-        precedingReads = 0
-        precedingWrites = 0
-        if deferred.isEmpty { bufferedSince = now }
-        if reply.buffer.readableBytes > 0 {
-            context.write(wrapOutboundOut(reply.buffer), promise: nil)
-            // NIO usually writes small replies at once and lets go of the buffer, so clearing
-            // it reuses the same storage; if a write is still pending, this copies on write.
-            reply.buffer.clear()
-            wrote = true
-        }
-        while let first = deferred.first, let ready = first {
-            deferred.removeFirst()
-            let timing = deferredTiming.removeFirst()
-            recordLatency(reads: timing.reads, writes: timing.writes, since: timing.start, now: now)
-            deferredBase += 1
-            if failure == nil { context.write(wrapOutboundOut(ready), promise: nil) }
-            wrote = true
-        }
+        let wrote = queue.drain(now: now, sendPlaces: failure == nil, send: { context.write(wrapOutboundOut($0), promise: nil) },
+                                record: { reads, writes, since in recordLatency(reads: reads, writes: writes, since: since, now: now) })
         if wrote {
             context.flush()
             // What the socket could not take stays queued in the channel: a client that does not
             // read its replies is cut off before they grow past the limit.
             if !context.channel.isWritable, !closing,
                let queued = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes),
-               queued + reply.buffer.readableBytes > node.config.clientOutputBufferLimit {
+               queued + queue.ready.buffer.readableBytes > node.config.clientOutputBufferLimit {
                 logger.warning("closing client \(state.address): \(queued) bytes of replies unread, over client_output_buffer_limit (\(node.config.clientOutputBufferLimit))")
                 loop.counters.disconnects[DisconnectCause.outputBufferLimit.rawValue] += 1
                 closing = true
@@ -551,7 +482,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
                 return
             }
         }
-        if closing, deferred.isEmpty || failure != nil {
+        if closing, !queue.isWaiting || failure != nil {
             unparsed = nil
             context.close(promise: nil)
             return
@@ -599,8 +530,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     func closeAfterReply() { closing = true }
 
     var replyWriter: ReplyWriter {
-        get { reply }
-        _modify { yield &reply }
+        get { queue.ready }
+        _modify { yield &queue.ready }
     }
 }
 
