@@ -49,7 +49,7 @@ struct ReplyQueue {
     }
 
     /// The number the next place will get (a reply the engine or coordinator answers later).
-    var nextSequence: Int { base + later.count }
+    @inline(__always) var nextSequence: Int { base + later.count }
     /// Places still holding replies back (backpressure reads this).
     var placesHeld: Int { later.count }
     /// Whether any reply is still on its way.
@@ -58,19 +58,27 @@ struct ReplyQueue {
     var firstArrived: Bool { later.first.map { $0 != nil } == true }
 
     /// Requests are read at `time`: with nothing buffered, the next replies' clock starts now.
+    @inline(__always)
     mutating func reading(at time: Int) {
         if bufferedReads == 0, bufferedWrites == 0 { bufferedSince = time }
     }
 
     /// A reply to a read or a write was just written to `ready` (timed; errors are not).
+    @inline(__always)
     mutating func answered(write: Bool) {
         if write { bufferedWrites += 1 } else { bufferedReads += 1 }
     }
 
     /// Replies just written behind a place still empty must wait their turn: they become a place
     /// of their own.
+    @inline(__always)
     mutating func keepOrder(readTime: Int) {
+        // Every reply passes here: the common case (nothing on its way) is one comparison.
         guard !later.isEmpty, ready.buffer.readableBytes > precedingBytes else { return }
+        queueBehind(readTime: readTime)
+    }
+
+    private mutating func queueBehind(readTime: Int) {
         let behind = ready.buffer.getSlice(at: ready.buffer.readerIndex + precedingBytes,
                                            length: ready.buffer.readableBytes - precedingBytes)!
         if precedingBytes == 0 {
@@ -101,6 +109,7 @@ struct ReplyQueue {
     }
 
     /// The reply for place `sequence` arrived.
+    @inline(__always)
     mutating func arrived(_ sequence: Int, _ bytes: ByteBuffer) -> Arrival {
         let index = sequence - base
         guard index >= 0, index < later.count else { return .unknown }
