@@ -42,13 +42,14 @@ extension StorageEngine {
 
 /// One event loop's view of an engine, shared by the loop's connections.
 public protocol EngineSession: AnyObject {
-    /// Executes one command (already checked against the command table). Either writes the
-    /// reply into `reply` and returns false, or returns true and later hands the reply to
-    /// `origin.receiver`, on the session's event loop and never before this call returns.
-    func execute(_ spec: CommandSpec, _ arguments: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Bool
+    /// Executes one command (already checked against the command table): writes the reply
+    /// into `reply` (`.answered`), or later hands it to `origin.receiver`, on the session's
+    /// event loop and never before this call returns (`.later`), or reports that its storage
+    /// could not run it (`.failed`, with nothing written).
+    func execute(_ spec: CommandSpec, _ arguments: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Execution
     /// The same for a memcached text-protocol request (engines whose clients speak memcached).
-    /// A `noreply` request returns false and writes nothing.
-    func execute(memcached request: MemcachedRequest, origin: RequestOrigin, reply: inout ReplyWriter) -> Bool
+    /// A `noreply` request that runs is `.answered` with nothing written.
+    func execute(memcached request: MemcachedRequest, origin: RequestOrigin, reply: inout ReplyWriter) -> Execution
 
     /// True while writes grouped from this loop's connections wait for `endOfBurst`: replies
     /// acknowledging them must not be sent before it.
@@ -79,6 +80,25 @@ public protocol EngineSession: AnyObject {
     /// EXEC: runs the queued commands as one atomic transaction and writes EXEC's reply (their
     /// replies as an array, or a null array when a watched key changed).
     func exec(_ queue: [QueuedCommand], watching list: WatchList, reply: inout ReplyWriter)
+}
+
+/// What `EngineSession.execute` did with a request.
+public enum Execution: Sendable, Equatable {
+    /// The reply is in the writer (nothing, for a memcached `noreply` request).
+    case answered
+    /// The engine hands the reply (or its failure) to the origin's receiver later.
+    case later
+    /// The engine's storage (or the backend it forwards to) could not run the request: nothing
+    /// was written. The caller words the error in its own protocol and counts its cause, and a
+    /// coordinator counts the replica as missing, never as an answer.
+    case failed(EngineError)
+
+    /// True when the reply comes later, through the origin's receiver.
+    @inlinable
+    public var isLater: Bool {
+        if case .later = self { return true }
+        return false
+    }
 }
 
 /// One command of a MULTI block: for the engine to run, or already answered by the connection
@@ -121,8 +141,8 @@ extension EngineSession {
     }
 
     /// Engines whose clients speak RESP never see memcached requests.
-    public func execute(memcached request: MemcachedRequest, origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
+    public func execute(memcached request: MemcachedRequest, origin: RequestOrigin, reply: inout ReplyWriter) -> Execution {
         reply.buffer.writeString("SERVER_ERROR this engine speaks RESP\r\n")
-        return false
+        return .answered
     }
 }

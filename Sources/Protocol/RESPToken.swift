@@ -29,6 +29,9 @@ public struct RESPToken: Sendable, Hashable {
         return (view[(view.startIndex + 1)..<end], end + 2)
     }
 
+    /// True for an error reply (`-`, or RESP3's blob error `!`).
+    public var isError: Bool { marker == UInt8(ascii: "-") || marker == UInt8(ascii: "!") }
+
     /// An error reply's text (without the `-`; RESP3's blob error's bytes), else nil.
     public var errorText: String? {
         guard let marker, let header else { return nil }

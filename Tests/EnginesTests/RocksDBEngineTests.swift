@@ -23,7 +23,7 @@ struct EngineHarness {
         let args = words.map { ByteBuffer(string: $0) }
         let spec = CommandTable.lookup(args[0])!
         var reply = ReplyWriter(buffer: ByteBuffer())
-        #expect(!session.execute(spec, args, origin: RequestOrigin(client: 1, receiver: NoReceiver.shared, sequence: 0), reply: &reply))
+        #expect(session.execute(spec, args, origin: RequestOrigin(client: 1, receiver: NoReceiver.shared, sequence: 0), reply: &reply) == .answered)
         return String(decoding: reply.buffer.readableBytesView, as: UTF8.self)
     }
 

@@ -90,7 +90,7 @@ struct SetSlotIndexTests {
             var reply = ReplyWriter(buffer: ByteBuffer())
             let args = ["BLPOP", "nothing", "0"].map { ByteBuffer(string: $0) }
             #expect(blocked.execute(CommandTable.lookup(args[0])!, args, origin: RequestOrigin(client: 2, receiver: IgnoredReplies.shared, sequence: 0),
-                                    reply: &reply))
+                                    reply: &reply) == .later)
             #expect(engine.blockedClients == 1)
         }
         let seed = UInt64.random(in: 0...UInt64.max)

@@ -93,6 +93,9 @@ struct RedisEngineTests {
         #expect(errors > 0)  // the kill did land mid-pipeline
         #expect(outOfOrder == 0)  // successes form a prefix: only requests in flight at the kill failed
         #expect(try client.command("GET", "before") == .error("ERR Storage: Datastore refused connection"))
+        // Each failure counted once, by the cause the engine gave it (not read off the reply).
+        #expect(try metricSample(adminPort: node.adminPort, "dynamis_client_errors_total{cause=\"storage\"}") == Double(errors + 1))
+        #expect(try metricSample(adminPort: node.adminPort, "dynamis_client_errors_total{cause=\"peer\"}") == 0)
         try backend.restart()
         var recovered = false
         for _ in 0..<100 where !recovered {

@@ -315,6 +315,15 @@ public func httpRequest(port: Int, host: String = "127.0.0.1", method: String = 
     return (status, String(decoding: body, as: UTF8.self))
 }
 
+/// One sample of a node's `/metrics` (`series` as printed, labels included); nil if absent.
+public func metricSample(adminPort: Int, _ series: String) throws -> Double? {
+    let (_, body) = try httpRequest(port: adminPort, path: "/metrics")
+    for line in body.split(separator: "\n") where line.hasPrefix(series + " ") {
+        return Double(line.dropFirst(series.count + 1))
+    }
+    return nil
+}
+
 /// Waits until every thread of `pid` is stopped. SIGSTOP takes effect only when the thread the
 /// kernel picked to take it next runs; on a loaded machine the process's other threads keep
 /// serving until then, so a test that needs it frozen must wait.

@@ -4,12 +4,12 @@ import Protocol
 /// One event loop's forwarding to memcached: checked requests go as the bytes they came as.
 final class MemcachedSession: ForwardingSession<MemcachedWire>, EngineSession {
     /// Memcached clients never send RESP.
-    func execute(_ spec: CommandSpec, _ arguments: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
+    func execute(_ spec: CommandSpec, _ arguments: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Execution {
         reply.buffer.writeString("ERROR\r\n")
-        return false
+        return .answered
     }
 
-    func execute(memcached request: MemcachedRequest, origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
+    func execute(memcached request: MemcachedRequest, origin: RequestOrigin, reply: inout ReplyWriter) -> Execution {
         let kind: UInt8? = request.noreply ? nil : request.responseKind.rawValue
         var raw = request.raw
         if request.quiet {
@@ -19,13 +19,7 @@ final class MemcachedSession: ForwardingSession<MemcachedWire>, EngineSession {
             raw.writeImmutableBuffer(request.raw)
             raw.writeStaticString("mn\r\n")
         }
-        if let error = pool.connection(for: origin.client).send(raw: raw, kind: kind, origin: origin) {
-            if !request.noreply {
-                // "ERR Storage: ..." in Redis terms; memcached clients expect SERVER_ERROR.
-                reply.buffer.writeString("SERVER_ERROR " + error.message.dropFirst("ERR ".count) + "\r\n")
-            }
-            return false
-        }
-        return kind != nil
+        if let error = pool.connection(for: origin.client).send(raw: raw, kind: kind, origin: origin) { return .failed(error) }
+        return kind != nil ? .later : .answered
     }
 }

@@ -15,7 +15,7 @@ final class RedisSession: ForwardingSession<RESPWire>, EngineSession {
         super.init(pool: pool)
     }
 
-    func execute(_ spec: CommandSpec, _ arguments: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
+    func execute(_ spec: CommandSpec, _ arguments: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Execution {
         let pool: BackendPool<RESPWire>
         if reply.resp3 {
             if resp3Pool == nil { resp3Pool = makeRESP3Pool() }
@@ -23,11 +23,8 @@ final class RedisSession: ForwardingSession<RESPWire>, EngineSession {
         } else {
             pool = self.pool
         }
-        if let error = pool.connection(for: origin.client).send(arguments, origin: origin) {
-            reply.error(error.message)
-            return false
-        }
-        return true
+        if let error = pool.connection(for: origin.client).send(arguments, origin: origin) { return .failed(error) }
+        return .later
     }
 
     override var hasPendingWrites: Bool { super.hasPendingWrites || (resp3Pool?.hasUnflushedRequests ?? false) }

@@ -62,12 +62,12 @@ final class BlockedPop: @unchecked Sendable {  // mutable state is confined to `
     let client: Int
     private let sequence: Int
     private var receiver: (any ReplyReceiver)?
-    private let attempt: () -> ByteBuffer?
+    private let attempt: () -> Result<ByteBuffer, EngineError>?
     private let registry: BlockingRegistry
     private var timeout: Scheduled<Void>?
 
     init(eventLoop: EventLoop, keys: [[UInt8]], origin: RequestOrigin, registry: BlockingRegistry,
-         attempt: @escaping () -> ByteBuffer?) {
+         attempt: @escaping () -> Result<ByteBuffer, EngineError>?) {
         self.eventLoop = eventLoop
         self.keys = keys
         self.client = origin.client
@@ -84,14 +84,14 @@ final class BlockedPop: @unchecked Sendable {  // mutable state is confined to `
         registry.register(self)
         if timeoutSeconds > 0 {
             timeout = eventLoop.scheduleTask(in: .nanoseconds(Int64(timeoutSeconds * 1_000_000_000))) { [self] in
-                deliver(timedOutReply)
+                deliver(.success(timedOutReply))
             }
         }
     }
 
     /// CLIENT UNBLOCK: the timeout's reply now, or Redis's UNBLOCKED error.
     func unblock(withError: Bool) {
-        deliver(withError ? ByteBuffer(string: "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n") : timedOutReply)
+        deliver(.success(withError ? ByteBuffer(string: "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n") : timedOutReply))
     }
 
     /// A key became ready: try again; on success answer, stop waiting, and pass the signal on
@@ -101,10 +101,10 @@ final class BlockedPop: @unchecked Sendable {  // mutable state is confined to `
         deliver(reply)
     }
 
-    private func deliver(_ reply: ByteBuffer) {
+    private func deliver(_ reply: Result<ByteBuffer, EngineError>) {
         guard let receiver else { return }
         finish()
-        receiver.receive(.success(reply), for: sequence)
+        receiver.receive(reply, for: sequence)
     }
 
     /// Stops waiting (the connection closed, or an answer went out). A signal meant for this
@@ -146,21 +146,24 @@ extension RocksDBSession {
     enum PopAttempt {
         case popped(ByteBuffer)
         case empty
+        /// Refused (Redis's error text: wrong type, a bad argument).
         case error(String)
+        /// The storage failed.
+        case failed(EngineError)
     }
 
     /// BLPOP/BRPOP/BZPOPMIN/BZPOPMAX key [key ...] timeout, BLMOVE/BRPOPLPUSH, and
     /// BLMPOP/BZMPOP timeout numkeys key [key ...] LEFT|RIGHT|MIN|MAX [COUNT n].
-    /// Answers at once when it can (or on an error); otherwise waits and returns true.
-    func blockingPop(_ pop: BlockingPop, _ args: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
+    /// Answers at once when it can (or on an error); otherwise waits (`.later`).
+    func blockingPop(_ pop: BlockingPop, _ args: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Execution {
         let multi = if case .multi = pop { true } else { false }
         guard let timeout = Double(args[multi ? 1 : args.count - 1].text), timeout.isFinite else {
             reply.error("ERR timeout is not a float or out of range")
-            return false
+            return .answered
         }
         guard timeout >= 0 else {
             reply.error("ERR timeout is negative")
-            return false
+            return .answered
         }
         let resp3 = reply.resp3
         let moves = pop.moves
@@ -169,10 +172,12 @@ extension RocksDBSession {
             reply.buffer.writeBuffer(&bytes)
             // What BLMOVE pushed may be what another client waits for (chains of BLMOVEs).
             if moves { engine.blocking.keyReady(args[2].bytes) }
-            return false
+            return .answered
         case .error(let text):
             reply.error(text)
-            return false
+            return .answered
+        case .failed(let error):
+            return .failed(error)
         case .empty:
             break
         }
@@ -188,7 +193,7 @@ extension RocksDBSession {
             switch attemptPop(pop, args, resp3: resp3) {
             case .popped(let bytes):
                 if moves { engine.blocking.keyReady(args[2].bytes) }
-                return bytes
+                return .success(bytes)
             case .empty: return nil
             case .error(let text) where text == RedisError.wrongType && !sourceIsPoppable(pop, args):
                 // A key woken by a write that left it another type (MULTI; LPUSH; DEL; SET) is
@@ -197,13 +202,15 @@ extension RocksDBSession {
             case .error(let text):
                 var writer = ReplyWriter(buffer: ByteBufferAllocator().buffer(capacity: 64), resp3: resp3)
                 writer.error(text)
-                return writer.buffer
+                return .success(writer.buffer)
+            case .failed(let error):
+                return .failure(error)
             }
         }
         var timedOut = ReplyWriter(buffer: ByteBufferAllocator().buffer(capacity: 8), resp3: resp3)
         timedOut.nullArray()
         waiter.start(timeoutSeconds: timeout, timedOutReply: timedOut.buffer)
-        return true
+        return .later
     }
 
     /// One attempt, over the keys in order.
@@ -276,7 +283,7 @@ extension RocksDBSession {
                 return .popped(out.buffer)
             }
         } catch {
-            return .error("ERR Storage: \(error.message)")
+            return .failed(Self.storageError(error))
         }
     }
 }

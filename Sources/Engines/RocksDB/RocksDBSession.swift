@@ -79,11 +79,12 @@ final class RocksDBSession: EngineSession {
         rocksdb_writebatch_wi_destroy(group)
     }
 
-    func execute(_ spec: CommandSpec, _ args: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Bool {
+    func execute(_ spec: CommandSpec, _ args: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Execution {
+        // A burst whose writes failed refuses everything until `endOfBurst` reports it.
+        if let failure { return .failed(EngineError(failure)) }
         if spec.flags.contains(.write), engine.watches.hasWatchers { touchWatched(spec, args) }
         if case .blockingPop(let pop)? = handler(spec) {
-            if failure != nil { return false }
-            do { try commitPending() } catch { reply.error("ERR Storage: \(error.message)"); return false }
+            do { try commitPending() } catch { return .failed(Self.storageError(error)) }
             return blockingPop(pop, args, origin: origin, reply: &reply)
         }
         groupable = spec.flags.contains(.groupable) && !engine.blocking.hasWaiters
@@ -92,10 +93,16 @@ final class RocksDBSession: EngineSession {
             && args.count > 1 && !spec.flags.contains(.wholeValue)
         tracksVersion = readModifyWrite
         observedVersion = 0
-        execute(spec, args, reply: &reply)
+        let start = reply.buffer.writerIndex
+        let error = run(spec, args, reply: &reply)
         tracksVersion = false
         if readModifyWrite { raiseVersion(of: args[1]) }
         groupable = false
+        if let error {
+            // What the command wrote before its storage failed is no reply.
+            reply.buffer.moveWriterIndex(to: start)
+            return .failed(error)
+        }
         // Pushes (and anything else that can fill a list or sorted set) wake blocked clients: the
         // command's table row says which key.
         if spec.wakes != .none, engine.blocking.hasWaiters {
@@ -111,20 +118,25 @@ final class RocksDBSession: EngineSession {
                 }
             }
         }
-        return false
+        return .answered
     }
 
     func clientClosed(_ client: Int) {
         engine.blocking.cancel(client: client, on: eventLoop)
     }
 
-    /// One queued command of EXEC (the session's `transaction` is set).
+    /// One queued command of EXEC (the session's `transaction` is set). A storage failure is
+    /// that command's reply in EXEC's array, as Redis answers a failed command there.
     func executeInTransaction(_ spec: CommandSpec, _ args: [ByteBuffer], reply: inout ReplyWriter) {
-        execute(spec, args, reply: &reply)
+        let start = reply.buffer.writerIndex
+        if let error = failure.map({ EngineError($0) }) ?? run(spec, args, reply: &reply) {
+            reply.buffer.moveWriterIndex(to: start)
+            reply.error(error.message)
+        }
     }
 
-    private func execute(_ spec: CommandSpec, _ args: [ByteBuffer], reply: inout ReplyWriter) {
-        if failure != nil { return }
+    /// Runs the command's handler; returns its storage failure, if any (the reply is then partial).
+    private func run(_ spec: CommandSpec, _ args: [ByteBuffer], reply: inout ReplyWriter) -> EngineError? {
         do {
             switch handler(spec) {
             case .run(let run)?:
@@ -137,9 +149,13 @@ final class RocksDBSession: EngineSession {
                 reply.error("ERR unknown command '\(spec.name)'")
             }
         } catch {
-            reply.error("ERR Storage: \(error.message)")
+            return Self.storageError(error)
         }
+        return nil
     }
+
+    /// A RocksDB failure in Dynomite's words for a datastore error.
+    static func storageError(_ error: RocksDBError) -> EngineError { EngineError("ERR Storage: \(error.message)") }
 
     var hasPendingWrites: Bool { !pendingStripes.isEmpty || walDirty || groupOpen }
 

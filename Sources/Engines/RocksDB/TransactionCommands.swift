@@ -81,6 +81,7 @@ extension RocksDBSession {
                         case .popped(var bytes): reply.buffer.writeBuffer(&bytes)
                         case .empty: if pop.moves { reply.null() } else { reply.nullArray() }
                         case .error(let text): reply.error(text)
+                        case .failed(let error): reply.error(error.message)
                         }
                     } else {
                         executeInTransaction(spec, args, reply: &reply)

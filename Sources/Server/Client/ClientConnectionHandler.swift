@@ -252,10 +252,15 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
             queue.ready.error(refusal.text)
         } else {
             loop.counters.countDatastore(spec, bytes: payload)
-            if session.execute(spec, arguments, origin: nextOrigin, reply: &queue.ready) {
+            switch session.execute(spec, arguments, origin: nextOrigin, reply: &queue.ready) {
+            case .answered: break
+            case .later:
                 if spec.flags.contains(.blocking) { blockedOn = queue.nextSequence }
                 appendDeferred(write: isWrite)  // the engine answers later, through `receive`
                 return
+            case .failed(let error):
+                countFailure(error)
+                queue.ready.error(error.message)
             }
         }
         queue.answered(write: isWrite)
@@ -271,9 +276,13 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
                                           read: state.consistency ?? node.settings.readConsistency,
                                           write: state.consistency ?? node.settings.writeConsistency)
         let sequence = queue.nextSequence
-        if var bytes = coordinator.execute(spec, arguments, context, receiver: self, sequence: sequence) {
-            countFailure(bytes)
-            queue.ready.buffer.writeBuffer(&bytes)
+        if let outcome = coordinator.execute(spec, arguments, context, receiver: self, sequence: sequence) {
+            switch outcome {
+            case .success(var bytes): queue.ready.buffer.writeBuffer(&bytes)
+            case .failure(let error):
+                countFailure(error)
+                queue.ready.error(error.message)
+            }
             queue.answered(write: isWrite)
             keepReplyOrder()
         } else {
@@ -341,9 +350,19 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
                     if !request.noreply {
                         queue.ready.buffer.writeString("SERVER_ERROR \(refusal.memcachedText)\r\n")
                     }
-                } else if session.execute(memcached: request, origin: nextOrigin, reply: &queue.ready) {
-                    appendDeferred(write: !isRead)
-                    continue
+                } else {
+                    switch session.execute(memcached: request, origin: nextOrigin, reply: &queue.ready) {
+                    case .answered: break
+                    case .later:
+                        appendDeferred(write: !isRead)
+                        continue
+                    case .failed(let error):
+                        countFailure(error)
+                        if !request.noreply {
+                            var text = MemcachedReplies.serverError(error.message)
+                            queue.ready.buffer.writeBuffer(&text)
+                        }
+                    }
                 }
                 queue.answered(write: !isRead)
             }
@@ -355,18 +374,23 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     }
 
     /// A memcached-engine node with peers. The reply is the replicas' memcached answer, or the
-    /// coordinator's error as SERVER_ERROR. A `noreply` request still holds its place among the
+    /// coordinator's failure as SERVER_ERROR. A `noreply` request still holds its place among the
     /// replies on their way (with an empty reply), so replicas that fall behind slow its writer
     /// down like anyone else's.
     private func coordinateMemcached(_ coordinator: Coordinator, _ request: MemcachedRequest, isRead: Bool) {
         let context = Coordinator.Context(client: state.id, resp3: false, read: node.settings.readConsistency,
                                           write: node.settings.writeConsistency)
         let receiver: any ReplyReceiver = request.noreply ? SilencedReply(self) : self
-        if let bytes = coordinator.execute(memcached: request, context, receiver: receiver, sequence: queue.nextSequence) {
-            countFailure(bytes)
+        if let outcome = coordinator.execute(memcached: request, context, receiver: receiver, sequence: queue.nextSequence) {
+            var bytes: ByteBuffer
+            switch outcome {
+            case .success(let reply): bytes = reply
+            case .failure(let error):
+                countFailure(error)
+                bytes = MemcachedReplies.serverError(error.message)
+            }
             if request.noreply { return }
-            var translated = MemcachedReplies.forClient(bytes)
-            queue.ready.buffer.writeBuffer(&translated)
+            queue.ready.buffer.writeBuffer(&bytes)
             queue.answered(write: !isRead)
             keepReplyOrder()
         } else {
@@ -376,10 +400,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
 
     /// The answer to a `noreply` request: counted, then replaced by nothing.
     fileprivate func silenced(_ result: Result<ByteBuffer, EngineError>, for sequence: Int) {
-        switch result {
-        case .success(let bytes): countFailure(bytes)
-        case .failure(let error): countFailure(error)
-        }
+        if case .failure(let error) = result { countFailure(error) }
         deferredReplyArrived(sequence, ByteBuffer())
     }
 
@@ -395,15 +416,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     /// Holds a place for a reply an engine or the coordinator will produce later.
     private func appendDeferred(write: Bool) { queue.expect(write: write, readTime: readTime) }
 
-    /// Counts a coordinator's or engine's error reply that reports a missing replica or storage.
-    private func countFailure(_ bytes: ByteBuffer) {
-        guard bytes.readableBytes > 6, bytes.getInteger(at: bytes.readerIndex, as: UInt8.self) == UInt8(ascii: "-") else { return }
-        if EngineError.isUnavailability(bytes) || bytes.readableBytesView.starts(with: "-ERR Dynomite: Failed".utf8) {
-            let storage = bytes.readableBytesView.starts(with: "-ERR Storage".utf8)
-            loop.counters.errors[(storage ? ErrorCause.storage : ErrorCause.peer).rawValue] += 1
-        }
-    }
-
+    /// Counts a failure (this node's storage, its peers, its state) by the cause it carries.
     private func countFailure(_ error: EngineError) {
         let cause: ErrorCause = switch error.cause {
         case .storage: .storage
@@ -423,18 +436,17 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     func receive(_ result: Result<ByteBuffer, EngineError>, for sequence: Int) {
         switch result {
         case .success(let bytes):
-            countFailure(bytes)
-            deferredReplyArrived(sequence, speaksMemcached ? MemcachedReplies.forClient(bytes) : bytes)
+            deferredReplyArrived(sequence, bytes)
         case .failure(let error):
             countFailure(error)
-            var writer = ReplyWriter(buffer: allocator.buffer(capacity: 64))
             if speaksMemcached {
                 // memcached clients know SERVER_ERROR; the message keeps its "Storage: ..." source.
-                writer.buffer.writeString("SERVER_ERROR " + error.message.dropFirst("ERR ".count) + "\r\n")
+                deferredReplyArrived(sequence, MemcachedReplies.serverError(error.message))
             } else {
+                var writer = ReplyWriter(buffer: allocator.buffer(capacity: 64))
                 writer.error(error.message)
+                deferredReplyArrived(sequence, writer.buffer)
             }
-            deferredReplyArrived(sequence, writer.buffer)
         }
     }
 

@@ -98,10 +98,11 @@ final class Coordinator {
 
     // MARK: - Entry point
 
-    /// Executes a command on its replicas. Returns the reply when it is already decided,
-    /// otherwise nil: the reply then goes to `receiver` as `sequence`.
+    /// Executes a command on its replicas. Returns the outcome (the reply, or the failure that
+    /// left it unanswered) when it is already decided, otherwise nil: it then goes to
+    /// `receiver` as `sequence`.
     func execute(_ spec: CommandSpec, _ args: [ByteBuffer], _ context: Context,
-                 receiver: any ReplyReceiver, sequence: Int) -> ByteBuffer? {
+                 receiver: any ReplyReceiver, sequence: Int) -> Result<ByteBuffer, EngineError>? {
         var context = context
         if context.version == 0, spec.flags.contains(.write) { context.version = node.clock.next() }
         if spec.relativeExpiry != .none, !context.forwarded,
@@ -163,6 +164,8 @@ final class Coordinator {
         return replicate(.resp(spec, args), isWrite: spec.flags.contains(.write), token: token, context)
     }
 
+    /// A RESP request's reply decided by the coordinator alone: Redis's error for a request it
+    /// refuses (memcached requests are refused in memcached's words, in `MemcachedRouting`).
     func decided(error: String) -> PendingReply {
         let reply = PendingReply()
         reply.decide(PendingReply.errorBytes(error))
@@ -281,18 +284,22 @@ final class Coordinator {
         }
         var reply = ReplyWriter(buffer: allocator.buffer(capacity: 64), resp3: context.resp3)
         let origin = RequestOrigin(client: context.client, receiver: receiver, sequence: index)
-        let deferred: Bool
+        let execution: Execution
         let session = loop.session
         session.version = isWrite ? context.version : 0
         switch request {
         case .resp(let spec, let args):
             loop.counters.countDatastore(spec, args)
-            deferred = session.execute(spec, args, origin: origin, reply: &reply)
-        case .memcached(let memcached): deferred = session.execute(memcached: memcached, origin: origin, reply: &reply)
+            execution = session.execute(spec, args, origin: origin, reply: &reply)
+        case .memcached(let memcached): execution = session.execute(memcached: memcached, origin: origin, reply: &reply)
         }
         session.version = 0
-        if deferred || session.hasPendingWrites { loop.commitSoon() }
-        if !deferred { receiver.receive(.success(reply.buffer), for: index) }
+        if execution.isLater || session.hasPendingWrites { loop.commitSoon() }
+        switch execution {
+        case .answered: receiver.receive(.success(reply.buffer), for: index)
+        case .later: break
+        case .failed(let error): receiver.receive(.failure(error), for: index)
+        }
     }
 
     // MARK: - Multi-key commands
@@ -322,7 +329,7 @@ final class Coordinator {
             : MergedReply(merge, parts: groupArgs.count)
         for group in groupArgs.indices {
             let part = replicate(.resp(spec, groupArgs[group]), isWrite: isWrite, token: groupToken[group], context, keyWise: keyWise)
-            if let bytes = part.attach(merged, sequence: group) { merged.receive(.success(bytes), for: group) }
+            if let outcome = part.attach(merged, sequence: group) { merged.receive(outcome, for: group) }
         }
         return merged
     }
@@ -340,7 +347,7 @@ final class Coordinator {
         for (part, index) in keys.enumerated() {
             let key = args[index]
             let sub = replicate(.resp(spec, [args[0], key]), isWrite: false, token: tokenizer.token(of: key.readableBytesView), context)
-            if let bytes = sub.attach(merged, sequence: part) { merged.receive(.success(bytes), for: part) }
+            if let outcome = sub.attach(merged, sequence: part) { merged.receive(outcome, for: part) }
         }
         return merged
     }
@@ -426,11 +433,7 @@ private final class PendingCopy: ReplyReceiver {
     }
 
     func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {
-        switch reply {
-        case .failure: coordinator.missed(request, target: target)
-        case .success(let bytes) where EngineError.isUnavailability(bytes): coordinator.missed(request, target: target)
-        case .success: break
-        }
+        if case .failure = reply { coordinator.missed(request, target: target) }
     }
 }
 
@@ -447,7 +450,7 @@ private final class ScanReply: PendingReply {
     override func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {
         switch reply {
         case .failure(let error):
-            decide(Self.errorBytes(error.message))
+            decide(.failure(error))
         case .success(let bytes):
             guard let parts = MergedReply.elements(bytes), parts.count == 2, let inner = RESPToken(parts[0]).bulkText.flatMap({ UInt64($0) }) else {
                 return decide(bytes)  // an error reply passes through

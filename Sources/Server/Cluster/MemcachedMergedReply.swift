@@ -19,8 +19,6 @@ final class MemcachedMergedReply: PartsReply {
         super.init(parts: parts)
     }
 
-    override func failureBytes(_ error: EngineError) -> ByteBuffer { MemcachedReplies.serverError(error.message) }
-
     override func merge(_ replies: [ByteBuffer]) -> ByteBuffer {
         switch shape {
         case .allOK:
@@ -59,13 +57,6 @@ enum MemcachedReplies {
         out.writeSubstring(text)
         out.writeStaticString("\r\n")
         return out
-    }
-
-    /// A coordinator's own error (`-ERR ...\r\n`, RESP) as memcached's SERVER_ERROR; any other
-    /// reply, which came from a memcached backend, as it is.
-    static func forClient(_ reply: ByteBuffer) -> ByteBuffer {
-        guard reply.readableBytesView.first == UInt8(ascii: "-") else { return reply }
-        return serverError(String(decoding: reply.readableBytesView.dropFirst().dropLast(2), as: UTF8.self))
     }
 
     /// The VALUE blocks of a retrieval reply (`VALUE <key> <flags> <bytes> [<cas>]`, the data,

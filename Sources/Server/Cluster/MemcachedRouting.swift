@@ -5,10 +5,11 @@ import Protocol
 /// The memcached engine in a cluster: requests go to their replicas as the bytes the client
 /// sent, and replies are compared and chosen exactly like RESP replies.
 extension Coordinator {
-    /// Executes a memcached request on its replicas. Returns the reply when already decided,
-    /// otherwise nil (the reply then goes to `receiver` as `sequence`). A `noreply` request
-    /// goes to the replicas expecting a reply: the caller drops it in the client's place.
-    func execute(memcached request: MemcachedRequest, _ context: Context, receiver: any ReplyReceiver, sequence: Int) -> ByteBuffer? {
+    /// Executes a memcached request on its replicas. Returns the outcome when already decided,
+    /// otherwise nil (it then goes to `receiver` as `sequence`). A `noreply` request goes to
+    /// the replicas expecting a reply: the caller drops it in the client's place.
+    func execute(memcached request: MemcachedRequest, _ context: Context, receiver: any ReplyReceiver,
+                 sequence: Int) -> Result<ByteBuffer, EngineError>? {
         var context = context
         if context.version == 0, request.isWrite { context.version = node.clock.next() }
         return route(memcached: request.expectingReply(), context).attach(receiver, sequence: sequence)
@@ -44,7 +45,9 @@ extension Coordinator {
     private func routeMeta(_ request: MemcachedRequest, _ context: Context) -> PendingReply {
         let flags = request.metaFlags
         if request.command != .mg, request.command != .me, flags.contains(where: { $0.hasPrefix("C") }) {
-            return decided(error: "ERR Dynomite: meta compare-and-swap (the C flag) needs a single copy of the item; in a cluster use gets and cas")
+            let refused = PendingReply()
+            refused.decide(MemcachedReplies.serverError("ERR Dynomite: meta compare-and-swap (the C flag) needs a single copy of the item; in a cluster use gets and cas"))
+            return refused
         }
         let token = tokenizer.token(of: request.keys[0].readableBytesView)
         let perCopy = request.command == .me
@@ -66,7 +69,7 @@ extension Coordinator {
         for (group, owners) in groups.enumerated() {
             let part = replicate(.memcached(request.retrieval(of: owners.positions.map { request.keys[$0] })), isWrite: isWrite,
                                  token: owners.token, context, level: level)
-            if let bytes = part.attach(merged, sequence: group) { merged.receive(.success(bytes), for: group) }
+            if let outcome = part.attach(merged, sequence: group) { merged.receive(outcome, for: group) }
         }
         return merged
     }

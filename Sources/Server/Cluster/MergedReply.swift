@@ -13,19 +13,22 @@ class PartsReply: PendingReply {
     }
 
     override final func receive(_ reply: Result<ByteBuffer, EngineError>, for part: Int) {
-        guard !isDecided, part < parts.count, parts[part] == nil else { return }
+        guard !isDecided, part < parts.count, parts[part] == nil, failures[part] == nil else { return }
         switch reply {
         case .success(let bytes): parts[part] = bytes
-        case .failure(let error): parts[part] = failureBytes(error)
+        case .failure(let error): failures[part] = error
         }
         remaining -= 1
-        if remaining == 0 { decide(merge(parts.map { $0! })) }
+        guard remaining == 0 else { return }
+        // A part that failed (the first in part order) fails the whole request.
+        if let failure = failures.min(by: { $0.key < $1.key })?.value { return decide(.failure(failure)) }
+        decide(merge(parts.map { $0! }))
     }
 
-    /// A part that failed, in the client's protocol.
-    func failureBytes(_ error: EngineError) -> ByteBuffer { Self.errorBytes(error.message) }
+    /// The parts that failed, by part (rarely any: a dictionary costs nothing until then).
+    private var failures: [Int: EngineError] = [:]
 
-    /// The one reply, from every part's reply in part order.
+    /// The one reply, from every part's reply in part order (none failed).
     func merge(_ replies: [ByteBuffer]) -> ByteBuffer { preconditionFailure("subclasses merge") }
 }
 

@@ -15,7 +15,7 @@ class OneOwnerThenReplicas: PendingReply {
     private let candidates: [Int]
     private var tried = 0
     /// The first owner's failure, as the reply says when none can answer (in ResponseCollector's words).
-    private var firstFailure: String?
+    private var firstFailure: EngineError?
     private var following = false
     private static let replication = Int.max
 
@@ -34,9 +34,9 @@ class OneOwnerThenReplicas: PendingReply {
 
     private func next() {
         guard tried < candidates.count else {
-            let first = firstFailure ?? "ERR Peer: Peer Node is not connected"
+            let first = firstFailure ?? EngineError("ERR Peer: Peer Node is not connected", cause: .peer)
             let n = candidates.count
-            return decide(Self.errorBytes(n == 1 ? first : "\(first) (0 of \(n) replicas answered, 1 needed)"))
+            return decide(.failure(n == 1 ? first : EngineError("\(first.message) (0 of \(n) replicas answered, 1 needed)", cause: first.cause)))
         }
         tried += 1
         coordinator.send(to: candidates[tried - 1], .request, first, context, isWrite: true, receiver: self, index: tried - 1)
@@ -47,12 +47,7 @@ class OneOwnerThenReplicas: PendingReply {
     func follow(_ reply: ByteBuffer) -> (request: Coordinator.Request, answered: ByteBuffer)? { nil }
 
     /// The client's reply once the follow-up write is decided (`verdict`: its merged answer).
-    func replyAfter(_ verdict: Result<ByteBuffer, EngineError>) -> ByteBuffer {
-        switch verdict {
-        case .failure(let error): return Self.errorBytes(error.message)
-        case .success(let bytes): return bytes
-        }
-    }
+    func replyAfter(_ verdict: Result<ByteBuffer, EngineError>) -> Result<ByteBuffer, EngineError> { verdict }
 
     override final func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {
         if sequence == Self.replication {
@@ -62,17 +57,14 @@ class OneOwnerThenReplicas: PendingReply {
         guard !following, sequence == tried - 1 else { return }
         switch reply {
         case .failure(let error):
-            firstFailure = firstFailure ?? error.message
-            next()
-        case .success(let bytes) where EngineError.isUnavailability(bytes):
-            // That owner's storage or link is down (e.g. a dead backend): the next one answers.
-            firstFailure = firstFailure ?? EngineError.message(ofUnavailability: bytes)
+            // That owner, its link or its storage is down (e.g. a dead backend): the next one answers.
+            firstFailure = firstFailure ?? error
             next()
         case .success(let bytes):
             guard let (request, answered) = follow(bytes) else { return decide(bytes) }
             following = true
             let write = coordinator.replicate(request, isWrite: true, token: token, context, answered: (candidates[tried - 1], answered))
-            if let verdict = write.attach(self, sequence: Self.replication) { receive(.success(verdict), for: Self.replication) }
+            if let verdict = write.attach(self, sequence: Self.replication) { receive(verdict, for: Self.replication) }
         }
     }
 }

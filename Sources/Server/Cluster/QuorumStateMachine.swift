@@ -1,3 +1,4 @@
+import Engines
 import Ring
 
 /// How a request's answers are reduced to one reply.
@@ -22,8 +23,9 @@ struct QuorumStateMachine<Reply: Equatable> {
     /// What the request comes to.
     enum Outcome: Equatable {
         case reply(Reply)
-        /// Too few replicas answered, or (safe quorums) too few agreed: the error's text.
-        case error(String)
+        /// Too few replicas answered (the first failure's words and cause), or (safe quorums)
+        /// too few agreed.
+        case error(Failure)
     }
 
     enum Action: Equatable {
@@ -40,10 +42,11 @@ struct QuorumStateMachine<Reply: Equatable> {
         /// Not sent yet: a DC_ONE read's failover target, sent when the ones before it fail.
         case unsent
         case answered(Reply, order: Int)
-        case failed(String)
+        case failed(Failure)
     }
 
-    static var quorumMismatch: String { "ERR Dynomite: Failed to achieve Quorum" }
+    /// Dynomite's error when a safe quorum's answers do not agree; counted as a peer failure.
+    static var quorumMismatch: Failure { EngineError("ERR Dynomite: Failed to achieve Quorum", cause: .peer) }
 
     let rule: Rule
     /// `groups[g]` is a range of target indexes.
@@ -69,18 +72,16 @@ struct QuorumStateMachine<Reply: Equatable> {
             answers[index] = .answered(reply, order: arrivals)
             arrivals += 1
         case .failure(let failure):
-            answers[index] = .failed(failure.message)
+            answers[index] = .failed(failure)
         }
         let action = evaluate()
         if case .decide = action { isDecided = true }
         return action
     }
 
-    /// Why a target gave no answer (its own words: `ERR Peer: Peer Node timed out`, ...).
-    struct Failure: Error, Equatable {
-        let message: String
-        init(_ message: String) { self.message = message }
-    }
+    /// Why a target gave no answer (its own words, `ERR Peer: Peer Node timed out`, ..., and
+    /// its cause for the counters).
+    typealias Failure = EngineError
 
     private mutating func evaluate() -> Action {
         switch rule {
@@ -112,7 +113,7 @@ struct QuorumStateMachine<Reply: Equatable> {
     private enum Tally {
         case waiting
         case decided(Reply)
-        case failed(String)
+        case failed(Failure)
     }
 
     private func tally(_ range: Range<Int>, safe: Bool) -> Tally {
@@ -148,17 +149,18 @@ struct QuorumStateMachine<Reply: Equatable> {
     }
 
     /// Too few replicas answered: the first failure's own words, and how short the quorum fell.
-    private func noAnswer(_ range: Range<Int>, needed: Int) -> String {
-        var first = "ERR Peer: Peer Node is not connected"
+    private func noAnswer(_ range: Range<Int>, needed: Int) -> Failure {
+        var first = EngineError("ERR Peer: Peer Node is not connected", cause: .peer)
         var failed = 0
         for i in range {
-            if case .failed(let message) = answers[i] {
-                if failed == 0 { first = message }
+            if case .failed(let failure) = answers[i] {
+                if failed == 0 { first = failure }
                 failed += 1
             }
         }
         if range.count == 1 { return first }
-        return "\(first) (\(range.count - failed) of \(range.count) replicas answered, \(needed) needed)"
+        return EngineError("\(first.message) (\(range.count - failed) of \(range.count) replicas answered, \(needed) needed)",
+                           cause: first.cause)
     }
 }
 

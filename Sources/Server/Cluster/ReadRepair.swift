@@ -151,7 +151,7 @@ final class StateCopy: ReplyReceiver {
     }
 
     func receive(_ reply: Result<ByteBuffer, EngineError>, for index: Int) {
-        guard index < 2, case .success(let bytes) = reply, !EngineError.isUnavailability(bytes) else { return }
+        guard index < 2, case .success(let bytes) = reply else { return }
         if index == 0 { dump = bytes } else { expireTime = bytes }
         guard let dump, let expireTime, let request = Self.writeState(of: key, dump: dump, expireTime: expireTime) else { return }
         if readRepair {

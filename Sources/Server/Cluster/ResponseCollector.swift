@@ -7,24 +7,28 @@ import Ring
 /// when every answer it needed came back synchronously (local storage), and otherwise hands
 /// it to the waiting receiver when it is decided.
 class PendingReply: ReplyReceiver {
-    private var result: ByteBuffer?
+    private var result: Result<ByteBuffer, EngineError>?
     private var target: (receiver: any ReplyReceiver, sequence: Int)?
     private(set) var isDecided = false
 
     /// Sets the reply (once; later calls are ignored: late answers are swallowed).
-    final func decide(_ bytes: ByteBuffer) {
+    final func decide(_ bytes: ByteBuffer) { decide(.success(bytes)) }
+
+    /// Sets the outcome: the reply, or the failure (too few replicas answered, a part's storage
+    /// failed) that the client's connection words in its protocol and counts by its cause.
+    final func decide(_ outcome: Result<ByteBuffer, EngineError>) {
         guard !isDecided else { return }
         isDecided = true
         if let target {
             self.target = nil
-            target.receiver.receive(.success(bytes), for: target.sequence)
+            target.receiver.receive(outcome, for: target.sequence)
         } else {
-            result = bytes
+            result = outcome
         }
     }
 
-    /// The reply if already decided; otherwise it will go to `receiver` as `sequence`.
-    final func attach(_ receiver: any ReplyReceiver, sequence: Int) -> ByteBuffer? {
+    /// The outcome if already decided; otherwise it will go to `receiver` as `sequence`.
+    final func attach(_ receiver: any ReplyReceiver, sequence: Int) -> Result<ByteBuffer, EngineError>? {
         if let result {
             self.result = nil
             return result
@@ -47,9 +51,8 @@ class PendingReply: ReplyReceiver {
 }
 
 /// The answers of one request's replicas, reduced to one reply by the consistency level: the
-/// channel-facing side of `QuorumStateMachine`. It sorts each answer into a reply or a failure
-/// (an `ERR Storage ...` reply from a replica whose storage is down counts as no answer), feeds
-/// the machine, and performs its actions.
+/// channel-facing side of `QuorumStateMachine`. It feeds the machine each answer or failure (a
+/// replica whose storage is down reports a failure, never an answer) and performs its actions.
 final class ResponseCollector: PendingReply {
     private var machine: QuorumStateMachine<ByteBuffer>
     /// Sends target `index` later (DC_ONE failover); nil when every target was sent at once.
@@ -110,15 +113,7 @@ final class ResponseCollector: PendingReply {
     private var repairing = false
 
     override func receive(_ reply: Result<ByteBuffer, EngineError>, for index: Int) {
-        let answer: Result<ByteBuffer, QuorumStateMachine<ByteBuffer>.Failure>
-        switch reply {
-        case .success(let bytes) where EngineError.isUnavailability(bytes):
-            answer = .failure(.init(EngineError.message(ofUnavailability: bytes)))
-        case .success(let bytes):
-            answer = .success(bytes)
-        case .failure(let error):
-            answer = .failure(.init(error.message))
-        }
+        let answer = reply
         if index < targetCount {
             switch answer {
             case .failure where hintsMisses:
@@ -145,10 +140,10 @@ final class ResponseCollector: PendingReply {
                 majority = bytes
                 copyMajority()
             }
-        case .decide(.error(let message)):
+        case .decide(.error(let failure)):
             // A safe quorum still reports the mismatch (as Dynomite does); the repair makes the retry succeed.
             if disagreed { repair(fallback: nil) }
-            decide(Self.errorBytes(message))
+            decide(.failure(failure))
         }
     }
 
@@ -187,7 +182,8 @@ final class ResponseCollector: PendingReply {
 
     /// The reply when replicas disagreed and one whose answer counted could not be asked for its
     /// state, or the winner could not be asked again: no answer rather than a possibly older one.
-    static let undetermined = "ERR Dynomite: replicas disagree and one of them could not be asked for its version; retry"
+    static let undetermined = EngineError("ERR Dynomite: replicas disagree and one of them could not be asked for its version; retry",
+                                          cause: .peer)
 
     /// Starts the read repair once. With `fallback` the reply waits for it: the winner's node is
     /// asked the request again and its answer decides (`fallback` when no replica stores the
@@ -200,7 +196,7 @@ final class ResponseCollector: PendingReply {
             let reread = origin.coordinator.rereadEachKey(origin.request, origin.context, elementwise: elementwise)
             // Without a reply to wait for, the per-key reads repair on their own.
             guard fallback != nil else { return false }
-            if let bytes = reread.attach(RereadReceiver(into: self), sequence: 0) { decide(bytes) }
+            if let outcome = reread.attach(RereadReceiver(into: self), sequence: 0) { decide(outcome) }
             return true
         }
         guard case .repairReads(let key) = origin.duty else { return false }
@@ -216,7 +212,7 @@ final class ResponseCollector: PendingReply {
             switch outcome {
             case .winner(let target): winner = target
             case .nothing: return decide(fallback)
-            case .undetermined: return decide(Self.errorBytes(Self.undetermined))
+            case .undetermined: return decide(.failure(Self.undetermined))
             }
             coordinator.send(to: winner, .request, origin.request, origin.context, isWrite: false, receiver: RereadReceiver(into: self), index: 0)
         }.start()
@@ -233,10 +229,8 @@ private final class RereadReceiver: ReplyReceiver {
 
     func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {
         switch reply {
-        case .success(let bytes) where !EngineError.isUnavailability(bytes):
-            collector.decide(bytes)
-        default:
-            collector.decide(PendingReply.errorBytes(ResponseCollector.undetermined))
+        case .success(let bytes): collector.decide(bytes)
+        case .failure: collector.decide(.failure(ResponseCollector.undetermined))
         }
     }
 }

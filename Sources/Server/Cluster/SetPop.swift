@@ -26,10 +26,11 @@ final class SetPop: OneOwnerThenReplicas {
     }
 
     /// The SREM's own verdict (a failed quorum) is the reply; otherwise what was popped.
-    override func replyAfter(_ verdict: Result<ByteBuffer, EngineError>) -> ByteBuffer {
+    override func replyAfter(_ verdict: Result<ByteBuffer, EngineError>) -> Result<ByteBuffer, EngineError> {
         switch verdict {
-        case .failure(let error): return Self.errorBytes(error.message)
-        case .success(let bytes): return bytes.readableBytesView.first == UInt8(ascii: "-") ? bytes : popped!
+        case .failure: return verdict
+        // A replica's error reply (WRONGTYPE: the key changed type meanwhile) is the reply.
+        case .success(let bytes): return RESPToken(bytes).isError ? verdict : .success(popped!)
         }
     }
 

@@ -111,15 +111,13 @@ final class StateTransfer: ReplyReceiver {
     /// The source's next part; a failure (the key changed meanwhile, the source went away) ends
     /// every destination's transfer with it.
     private func nextPart(_ reply: Result<ByteBuffer, EngineError>) {
-        guard case .success(let bytes) = reply, !EngineError.isUnavailability(bytes), let parts = MergedReply.elements(bytes),
+        guard case .success(let bytes) = reply, let parts = MergedReply.elements(bytes),
               let next = VersionedState(parts), next.version == state.version, next.payload != nil else {
             // The source's trouble, not the destinations': a failure (a hint is kept, a repair retried).
             let why: String
             switch reply {
             case .failure(let error): why = error.message
-            case .success(let bytes):
-                why = EngineError.isUnavailability(bytes) ? EngineError.message(ofUnavailability: bytes)
-                    : String(buffer: bytes).trimmingCharacters(in: .whitespacesAndNewlines)
+            case .success(let bytes): why = String(buffer: bytes).trimmingCharacters(in: .whitespacesAndNewlines)
             }
             let failure: Result<ByteBuffer, EngineError> = .failure(EngineError("the next part of the state could not be read: \(why)"))
             for i in destinations.indices where live[i] {

@@ -171,12 +171,16 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
             node.clock.observe(frame.stamp)
             let context = Coordinator.Context(client: clientID, resp3: resp3, read: .dcOne, write: .dcOne, forwarded: true,
                                               version: frame.stamp)
-            let bytes: ByteBuffer?
+            let outcome: Result<ByteBuffer, EngineError>?
             switch request {
-            case .resp(let spec, let args): bytes = coordinator.execute(spec, args, context, receiver: self, sequence: sequence)
-            case .memcached(let memcached): bytes = coordinator.execute(memcached: memcached, context, receiver: self, sequence: sequence)
+            case .resp(let spec, let args): outcome = coordinator.execute(spec, args, context, receiver: self, sequence: sequence)
+            case .memcached(let memcached): outcome = coordinator.execute(memcached: memcached, context, receiver: self, sequence: sequence)
             }
-            if let bytes { respond(id, .response, bytes) }
+            switch outcome {
+            case .success(let bytes)?: respond(id, .response, bytes)
+            case .failure(let error)?: respond(id, .failure, ByteBuffer(string: error.message))
+            case nil: break
+            }
             return
         }
         if let refusal = Admission.check(node.settings.state, isWrite: isWrite) {
@@ -197,7 +201,7 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
         let lengthAt = PeerFrame.begin(.response, id: id, into: &out.buffer)
         out.resp3 = resp3
         let origin = RequestOrigin(client: clientID, receiver: self, sequence: sequence)
-        let deferred: Bool
+        let execution: Execution
         let session = loop.session
         if isWrite, frame.stamp != 0 {
             // The coordinator's version: written with the data, and this node's clock moves past it.
@@ -207,14 +211,20 @@ final class PeerServerHandler: ChannelInboundHandler, ReplyReceiver, CommitWaite
         switch request {
         case .resp(let spec, let args):
             loop.counters.countDatastore(spec, args)
-            deferred = session.execute(spec, args, origin: origin, reply: &out)
-        case .memcached(let memcached): deferred = session.execute(memcached: memcached, origin: origin, reply: &out)
+            execution = session.execute(spec, args, origin: origin, reply: &out)
+        case .memcached(let memcached): execution = session.execute(memcached: memcached, origin: origin, reply: &out)
         }
         session.version = 0
-        if deferred {
-            out.buffer.moveWriterIndex(to: lengthAt - PeerFrame.lengthOffset)  // drop the header: the reply comes later
-        } else {
+        switch execution {
+        case .answered:
             PeerFrame.finish(lengthAt: lengthAt, in: &out.buffer)
+        case .later:
+            out.buffer.moveWriterIndex(to: lengthAt - PeerFrame.lengthOffset)  // drop the header: the reply comes later
+        case .failed(let error):
+            // The storage could not run it: a failure frame, which the coordinator counts as a
+            // missing replica, never as that replica's answer.
+            out.buffer.moveWriterIndex(to: lengthAt - PeerFrame.lengthOffset)
+            respond(id, .failure, ByteBuffer(string: error.message))
         }
     }
 

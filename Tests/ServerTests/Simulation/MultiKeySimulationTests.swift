@@ -63,12 +63,13 @@ import Testing
         // Each part at the client's level; the parts' replies merged by the node's own code.
         let level = Level.allCases[Int(net.random.next() % UInt64(Level.allCases.count))]
         let merged = MergedReply(shape: .elements(positions: groups.map(\.positions), total: keyCount), parts: groups.count)
-        var partReplies: [ByteBuffer] = []
+        var partReplies: [Result<ByteBuffer, EngineError>] = []
         var values = [Int?](repeating: nil, count: keyCount)
         for (g, group) in groups.enumerated() {
             let outcome = ReplicationSimulationTests.run(.readMany(keys: group.positions), level: level, token: group.token, on: net,
                                                          context: "\(context) \(level) part \(g)", readRepair: false, &findings)
             var bytes = ByteBuffer()
+            let part: Result<ByteBuffer, EngineError>
             switch outcome {
             case .reply(.values(let answer))? where answer.count == group.positions.count:
                 bytes.writeString("*\(answer.count)\r\n")
@@ -76,24 +77,28 @@ import Testing
                     values[group.positions[i]] = value
                     if let value { bytes.writeString("$\(String(value).utf8.count)\r\n\(value)\r\n") } else { bytes.writeString("$-1\r\n") }
                 }
-            case .error(let message)?:
-                bytes = PendingReply.errorBytes(message)
+                part = .success(bytes)
+            case .error(let failure)?:
+                part = .failure(failure)
             default:
                 violations.append("\(context): part \(g) answered \(String(describing: outcome))")
                 return (violations + findings.violations, false, groups.count)
             }
-            partReplies.append(bytes)
-            merged.receive(.success(bytes), for: g)
+            partReplies.append(part)
+            merged.receive(part, for: g)
         }
         violations += findings.violations
-        guard let reply = merged.attach(Nowhere(), sequence: 0) else {
+        guard let outcome = merged.attach(Nowhere(), sequence: 0) else {
             return (violations + ["\(context): the merged reply was not decided after every part answered"], false, groups.count)
         }
-        // Any failed part fails the read with the first failed part's error; otherwise one
+        // Any failed part fails the read with the first failed part's failure; otherwise one
         // element per key, in the client's order, each the value its part answered.
-        if let failed = partReplies.first(where: { $0.readableBytesView.first == UInt8(ascii: "-") }) {
-            if reply != failed { violations.append("\(context): a failed part gave \(String(buffer: reply))") }
+        if let failed = partReplies.first(where: { if case .failure = $0 { true } else { false } }) {
+            if outcome != failed { violations.append("\(context): a failed part gave \(outcome)") }
             return (violations, false, groups.count)
+        }
+        guard case .success(let reply) = outcome else {
+            return (violations + ["\(context): no part failed, yet the merge failed: \(outcome)"], false, groups.count)
         }
         var expected = "*\(keyCount)\r\n"
         for value in values { expected += value.map { "$\(String($0).utf8.count)\r\n\($0)\r\n" } ?? "$-1\r\n" }

@@ -323,6 +323,6 @@ import Testing
         var one = M(rule: .preferred, groups: [0..<3], lazy: true)
         #expect(one.receive(.failure(.init("down")), from: 0) == .send(1))
         #expect(one.receive(.failure(.init("down")), from: 1) == .send(2))
-        #expect(one.receive(.failure(.init("down")), from: 2) == .decide(.error("down (0 of 3 replicas answered, 1 needed)")))
+        #expect(one.receive(.failure(.init("down")), from: 2) == .decide(.error(.init("down (0 of 3 replicas answered, 1 needed)"))))
     }
 }

@@ -346,7 +346,7 @@ final class RepairPass: RangePass {
             // A big collection moves in parts; the pacer is charged its first part.
             let transfer = StateTransfer(coordinator: coordinator, key: keyBuffer, first: state, from: source, to: [destination],
                                          client: owner.clientID) { [self] _, applied in
-                if case .success(let bytes) = applied, !EngineError.isUnavailability(bytes) {
+                if case .success = applied {
                     transferred(ok: true, bytes: key.count + (state.payload?.readableBytes ?? 0), pull: pull)
                 } else {
                     transferred(ok: false, bytes: key.count + (state.payload?.readableBytes ?? 0), pull: pull)
@@ -405,10 +405,8 @@ final class Callback: ReplyReceiver {
     func receive(_ reply: Result<ByteBuffer, EngineError>, for sequence: Int) {
         if case .success(let bytes) = reply { countsBytes?.bytesExchanged.add(bytes.readableBytes, ordering: .relaxed) }
         switch reply {
-        case .success(let bytes) where EngineError.isUnavailability(bytes):
-            handler(.failure(EngineError.message(ofUnavailability: bytes)))
-        case .success(let bytes) where bytes.readableBytesView.first == UInt8(ascii: "-"):
-            handler(.failure(String(String(buffer: bytes).dropFirst().prefix { $0 != "\r" })))
+        case .success(let bytes) where RESPToken(bytes).isError:
+            handler(.failure(RESPToken(bytes).errorText ?? "an error reply"))
         case .success(let bytes): handler(.success(MergedReply.elements(bytes)))
         case .failure(let error): handler(.failure(error.message))
         }

@@ -238,8 +238,7 @@ final class HintDelivery: ReplyReceiver {
     func receive(_ reply: Result<ByteBuffer, EngineError>, for step: Int) {
         let bytes: ByteBuffer
         switch reply {
-        case .success(let answer) where !EngineError.isUnavailability(answer): bytes = answer
-        case .success(let answer): return pass.failed(hint, EngineError.message(ofUnavailability: answer))
+        case .success(let answer): bytes = answer
         case .failure(let error): return pass.failed(hint, error.message)
         }
         switch step {

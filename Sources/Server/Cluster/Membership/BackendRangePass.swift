@@ -39,7 +39,6 @@ final class BackendKeyWalk: ReplyReceiver {
         let bytes: ByteBuffer
         switch reply {
         case .failure(let error): return done(error.message)
-        case .success(let answer) where EngineError.isUnavailability(answer): return done(EngineError.message(ofUnavailability: answer))
         case .success(let answer): bytes = answer
         }
         guard let parts = MergedReply.elements(bytes), parts.count == 2, let next = RESPToken(parts[0]).bulkText,
@@ -179,8 +178,7 @@ private final class BackendKeyCopy: ReplyReceiver {
 
     func receive(_ reply: Result<ByteBuffer, EngineError>, for index: Int) {
         guard !finished else { return }
-        guard case .success(let answer) = reply, !EngineError.isUnavailability(answer),
-              answer.readableBytesView.first != UInt8(ascii: "-") else { return finishOnce(ok: false) }
+        guard case .success(let answer) = reply, !RESPToken(answer).isError else { return finishOnce(ok: false) }
         switch index {
         case 0: dump = answer
         case 1: expireTime = answer
