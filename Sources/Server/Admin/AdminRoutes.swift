@@ -274,7 +274,7 @@ final class AdminRoutes: Sendable {
             var inside = 0
             var outside = 0
             let tokenizer = coordinator.tokenizer
-            BackendKeyWalk(coordinator: coordinator, target: Coordinator.local, ranges: [0...UInt32.max], clientID: coordinator.maintenanceClient,
+            BackendKeyWalk(coordinator: coordinator, target: Target.local, ranges: [0...UInt32.max], clientID: coordinator.maintenanceClient,
                            page: { keys, more in
                                for key in keys {
                                    let token = tokenizer.token(of: key.readableBytesView)

@@ -4,15 +4,26 @@ import NIOCore
 import Protocol
 import Ring
 
+/// Where the coordinator sends a request: this node's own engine (no network), or a peer by
+/// its index in the cluster map's `peers` (which is also its link's index in `PeerLinks`).
+enum Target: Hashable, Sendable, CustomStringConvertible {
+    case local
+    case peer(Int)
+
+    var description: String {
+        switch self {
+        case .local: "local"
+        case .peer(let index): "peer \(index)"
+        }
+    }
+}
+
 /// Routes one event loop's requests to their replicas: key → data token → the owner in each
 /// rack (DESIGN.md §5), each owner being this node's own engine (no network) or a peer link.
 /// The consistency level says how many answers a reply waits for; replies are compared by
 /// content. Runs on its loop only, like the connections it serves.
 final class Coordinator {
     typealias Consistency = DynamisConfig.Consistency
-
-    /// A target is a peer index, or `Coordinator.local` for this node's own engine.
-    static let local = -1
 
     let cluster: ClusterMap
     let links: PeerLinks
@@ -21,12 +32,12 @@ final class Coordinator {
     let tokenizer: KeyTokenizer
     private let topology: Topology
     /// `targets[dc][rack][i]`: the target of the i-th node (token order) of that rack.
-    private let targets: [[[Int]]]
+    private let targets: [[[Target]]]
     /// While a membership change is in flight in this DC: the changed rack's ring once it is
     /// done, its place in `topology`, and the target of each of its nodes. Writes also go to a
     /// token's owner in that ring when it differs (the pending owner).
     private let pending: (datacenter: Int, rack: Int, ring: RackRing)?
-    private let pendingTargets: [Int]
+    private let pendingTargets: [Target]
     private let allocator = ByteBufferAllocator()
     let logger: Logger
     /// The client id of this coordinator's own requests (read repair): one peer connection, in order.
@@ -52,12 +63,12 @@ final class Coordinator {
         self.topology = cluster.topology
         self.targets = cluster.topology.datacenters.map { dc in
             dc.racks.map { rack in
-                rack.nodes.map { n in n.name == cluster.local.name ? Coordinator.local : cluster.peerIndex[n.name]! }
+                rack.nodes.map { n in n.name == cluster.local.name ? Target.local : .peer(cluster.peerIndex[n.name]!) }
             }
         }
         if let pending = cluster.pending, pending.datacenter == cluster.topology.localDatacenterIndex {
             self.pending = pending
-            self.pendingTargets = pending.ring.nodes.map { n in n.name == cluster.local.name ? Coordinator.local : cluster.peerIndex[n.name]! }
+            self.pendingTargets = pending.ring.nodes.map { n in n.name == cluster.local.name ? Target.local : .peer(cluster.peerIndex[n.name]!) }
         } else {
             self.pending = nil
             self.pendingTargets = []
@@ -90,9 +101,9 @@ final class Coordinator {
         var version: UInt64 = 0
     }
 
-    /// The target (peer index, or `local`) of a node of the topology.
+    /// Where a node of the topology is reached: this node's engine, or its peer link.
     @inline(__always)
-    func target(_ position: NodePosition) -> Int {
+    func target(_ position: NodePosition) -> Target {
         targets[position.datacenter][position.rack][position.index]
     }
 
@@ -180,11 +191,11 @@ final class Coordinator {
     /// (keyless commands) runs on this node alone. `answered` is a local owner whose answer is
     /// already known (it is not sent the command).
     func replicate(_ request: Request, isWrite: Bool, token: UInt32?, _ context: Context,
-                   level forced: Consistency? = nil, answered: (target: Int, reply: ByteBuffer)? = nil,
+                   level forced: Consistency? = nil, answered: (target: Target, reply: ByteBuffer)? = nil,
                    keyWise: Bool? = nil) -> PendingReply {
         guard let token else {
             let collector = ResponseCollector(rule: .preferred, groups: [0..<1])
-            send(to: Coordinator.local, .request, request, context, isWrite: isWrite, receiver: collector, index: 0)
+            send(to: Target.local, .request, request, context, isWrite: isWrite, receiver: collector, index: 0)
             return collector
         }
         let dispatch = ReplicaDispatch(token: token, topology: topology, level: forced ?? (isWrite ? context.write : context.read),
@@ -250,20 +261,20 @@ final class Coordinator {
     }
 
     /// The owners of `token` in this node's DC: its own rack's first, then the others in rack order.
-    func localOwners(_ token: UInt32) -> [Int] {
+    func localOwners(_ token: UInt32) -> [Target] {
         topology.localReplicas(of: token).map(target)
     }
 
     /// Sends to one target; an immediate failure is reported to `receiver` at once.
-    func send(to target: Int, _ kind: PeerFrame.Kind, _ request: Request, _ context: Context,
+    func send(to target: Target, _ kind: PeerFrame.Kind, _ request: Request, _ context: Context,
               isWrite: Bool, receiver: any ReplyReceiver, index: Int) {
-        if target == Coordinator.local {
+        guard case .peer(let peer) = target else {
             return executeLocally(request, context, isWrite: isWrite, receiver: receiver, index: index)
         }
         var flags: PeerFrame.Flags = []
         if context.resp3 { flags.insert(.resp3) }
         if isWrite { flags.insert(.write) }
-        let connection = links.connection(to: target, client: context.client)
+        let connection = links.connection(to: peer, client: context.client)
         let error: EngineError?
         switch request {
         case .resp(_, let args):
@@ -361,13 +372,13 @@ final class Coordinator {
     // MARK: - Keyspace-wide commands
 
     /// This node and every peer, in every DC.
-    var everyNode: [Int] { [Coordinator.local] + Array(cluster.peers.indices) }
+    var everyNode: [Target] { [.local] + cluster.peers.indices.map(Target.peer) }
 
     /// The local rack's nodes: one full copy of the data.
-    var localRackNodes: [Int] { targets[topology.localDatacenterIndex][topology.localRackIndex] }
+    var localRackNodes: [Target] { targets[topology.localDatacenterIndex][topology.localRackIndex] }
 
     /// Sends one request to each of `nodes`; `merged` joins their answers (part i is node i's).
-    func fanOut(_ request: Request, _ context: Context, to nodes: [Int], into merged: PendingReply, isWrite: Bool) -> PendingReply {
+    func fanOut(_ request: Request, _ context: Context, to nodes: [Target], into merged: PendingReply, isWrite: Bool) -> PendingReply {
         for (i, target) in nodes.enumerated() {
             send(to: target, .request, request, context, isWrite: isWrite, receiver: merged, index: i)
         }
@@ -376,7 +387,7 @@ final class Coordinator {
 
     /// SCAN over the local rack's nodes one after another. The cluster cursor carries the node
     /// (low 8 bits) and that node's own cursor (the rest), so it needs no server-side state.
-    private func scan(_ spec: CommandSpec, _ args: [ByteBuffer], _ context: Context, rack: [Int]) -> PendingReply {
+    private func scan(_ spec: CommandSpec, _ args: [ByteBuffer], _ context: Context, rack: [Target]) -> PendingReply {
         guard let cursor = UInt64(args[1].text), rack.count <= 256, Int(cursor & 0xFF) < rack.count else {
             return decided(error: "ERR invalid cursor")
         }
@@ -394,10 +405,10 @@ private final class RemoteCopy: ReplyReceiver {
     private let coordinator: Coordinator
     private let request: Coordinator.Request
     private let context: Coordinator.Context
-    private let candidates: [Int]
+    private let candidates: [Target]
     private var tried = 0
 
-    init(coordinator: Coordinator, request: Coordinator.Request, context: Coordinator.Context, candidates: [Int]) {
+    init(coordinator: Coordinator, request: Coordinator.Request, context: Coordinator.Context, candidates: [Target]) {
         self.coordinator = coordinator
         self.request = request
         self.context = context
@@ -424,9 +435,9 @@ private final class RemoteCopy: ReplyReceiver {
 private final class PendingCopy: ReplyReceiver {
     private let coordinator: Coordinator
     private let request: Coordinator.Request
-    private let target: Int
+    private let target: Target
 
-    init(coordinator: Coordinator, request: Coordinator.Request, target: Int) {
+    init(coordinator: Coordinator, request: Coordinator.Request, target: Target) {
         self.coordinator = coordinator
         self.request = request
         self.target = target

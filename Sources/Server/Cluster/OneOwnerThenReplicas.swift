@@ -12,7 +12,7 @@ class OneOwnerThenReplicas: PendingReply {
     let token: UInt32
     let context: Coordinator.Context
     private let first: Coordinator.Request
-    private let candidates: [Int]
+    private let candidates: [Target]
     private var tried = 0
     /// The first owner's failure, as the reply says when none can answer (in ResponseCollector's words).
     private var firstFailure: EngineError?

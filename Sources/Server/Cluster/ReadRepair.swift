@@ -12,14 +12,14 @@ import Protocol
 final class ReadRepair: ReplyReceiver {
     private let coordinator: Coordinator
     private let key: ByteBuffer
-    private let targets: [Int]
+    private let targets: [Target]
     private var states: [VersionedState?]
     private var remaining: Int
     private var outcome = Outcome.nothing
     private let then: ((Outcome) -> Void)?
 
     enum Outcome {
-        case winner(Int)
+        case winner(Target)
         case undetermined
         case nothing
     }
@@ -29,7 +29,7 @@ final class ReadRepair: ReplyReceiver {
     /// lose to an older state, and the collector keeps its own decision).
     private let answered: UInt64
 
-    init(coordinator: Coordinator, key: ByteBuffer, targets: [Int], answered: UInt64 = 0, then: ((Outcome) -> Void)?) {
+    init(coordinator: Coordinator, key: ByteBuffer, targets: [Target], answered: UInt64 = 0, then: ((Outcome) -> Void)?) {
         self.answered = answered
         self.coordinator = coordinator
         self.key = key
@@ -106,8 +106,8 @@ enum RepairPlan {
 final class StateCopy: ReplyReceiver {
     private let coordinator: Coordinator
     private let key: ByteBuffer
-    private let source: Int
-    private let stale: [Int]
+    private let source: Target
+    private let stale: [Target]
     private var dump: ByteBuffer?
     private var expireTime: ByteBuffer?
 
@@ -119,7 +119,7 @@ final class StateCopy: ReplyReceiver {
     /// Counted as a read repair (false: anti-entropy, which counts its own).
     private let readRepair: Bool
 
-    init(coordinator: Coordinator, key: ByteBuffer, from source: Int, to stale: [Int], readRepair: Bool = true) {
+    init(coordinator: Coordinator, key: ByteBuffer, from source: Target, to stale: [Target], readRepair: Bool = true) {
         self.readRepair = readRepair
         self.coordinator = coordinator
         self.key = key
@@ -133,7 +133,7 @@ final class StateCopy: ReplyReceiver {
     }
 
     /// Asks `source` for `key`'s DUMP and PEXPIRETIME, answered to `receiver` as `indexes`.
-    static func readState(of key: ByteBuffer, from source: Int, via coordinator: Coordinator, context: Coordinator.Context,
+    static func readState(of key: ByteBuffer, from source: Target, via coordinator: Coordinator, context: Coordinator.Context,
                           receiver: any ReplyReceiver, indexes: (dump: Int, expiry: Int)) {
         coordinator.send(to: source, .request, .resp(dumpSpec, [ByteBuffer(string: "dump"), key]), context, isWrite: false,
                          receiver: receiver, index: indexes.dump)

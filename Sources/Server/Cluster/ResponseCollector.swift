@@ -170,7 +170,7 @@ final class ResponseCollector: PendingReply {
     private func copyMajority() {
         guard let majority, var all = answers, let origin, case .repairByMajority(let key) = origin.duty,
               let source = all.firstIndex(where: { $0 == majority }) else { return }
-        var stale: [Int] = []
+        var stale: [Target] = []
         for i in all.indices where all[i] != nil && all[i] != majority {
             stale.append(origin.coordinator.target(origin.targets[i]))
             all[i] = majority  // sent once
@@ -208,7 +208,7 @@ final class ResponseCollector: PendingReply {
             return false
         }
         ReadRepair(coordinator: coordinator, key: key, targets: targets, answered: answeredMask) { [self] outcome in
-            let winner: Int
+            let winner: Target
             switch outcome {
             case .winner(let target): winner = target
             case .nothing: return decide(fallback)

@@ -16,8 +16,8 @@ import Protocol
 final class StateTransfer: ReplyReceiver {
     private let coordinator: Coordinator
     private let key: ByteBuffer
-    private let source: Int
-    private let destinations: [Int]
+    private let source: Target
+    private let destinations: [Target]
     private let client: Int
     private let deliver: (Int, Result<ByteBuffer, EngineError>) -> Void
     private var state: VersionedState
@@ -48,7 +48,7 @@ final class StateTransfer: ReplyReceiver {
 
     /// `first` is the source's reply to `stateRequest`; `client` the connection id the frames are
     /// sent for (the caller's maintenance client).
-    init(coordinator: Coordinator, key: ByteBuffer, first: VersionedState, from source: Int, to destinations: [Int],
+    init(coordinator: Coordinator, key: ByteBuffer, first: VersionedState, from source: Target, to destinations: [Target],
          client: Int, deliver: @escaping (Int, Result<ByteBuffer, EngineError>) -> Void) {
         self.coordinator = coordinator
         self.key = key

@@ -51,8 +51,8 @@ final class AntiEntropy: RepairPassOwner {
             return
         }
         nextCycle = now + interval
-        let tasks = RepairPlanning.tasks(coordinator.cluster.topology, within: range).compactMap { task -> RepairPass.Target? in
-            coordinator.cluster.peerIndex[task.peer].map { RepairPass.Target(task: task, peer: $0) }
+        let tasks = RepairPlanning.tasks(coordinator.cluster.topology, within: range).compactMap { task -> RepairPass.PeerTask? in
+            coordinator.cluster.peerIndex[task.peer].map { RepairPass.PeerTask(task: task, peer: .peer($0)) }
         }
         let status = node.repair
         let started: any RangePass
@@ -95,9 +95,9 @@ protocol RepairPassOwner: AnyObject {
 /// A pass over token ranges against other nodes: `RepairPass` (versioned copies compared by
 /// digests) or `BackendRangePass` (a backend's keys copied by SCAN + DUMP).
 protocol RangePass: AnyObject {
-    var targets: [RepairPass.Target] { get }
+    var targets: [RepairPass.PeerTask] { get }
     /// Tasks that stopped on an error (a peer down, a failed request), for the owner to retry.
-    var failedTargets: [RepairPass.Target] { get }
+    var failedTargets: [RepairPass.PeerTask] { get }
     /// Keys that could not be moved (their task went on).
     var failedTransfers: Int { get }
     var summary: String { get }
@@ -108,19 +108,20 @@ protocol RangePass: AnyObject {
 /// One pass: its tasks one after another; in each, digest chunks, then differing segments,
 /// then transfers, a few in flight.
 final class RepairPass: RangePass {
-    struct Target {
+    /// One task: a token range compared with one copy (a peer; every copy's for backend repair).
+    struct PeerTask {
         let task: RepairPlanning.Task
-        let peer: Int
+        let peer: Target
     }
 
     unowned let owner: any RepairPassOwner
     /// Tasks that stopped on an error (a peer down, a failed request), for the owner to retry.
-    private(set) var failedTargets: [Target] = []
+    private(set) var failedTargets: [PeerTask] = []
     /// Transfers that failed (the task went on; the key is left for the next pass).
     private(set) var failedTransfers = 0
     let coordinator: Coordinator
     let status: RepairStatus
-    let targets: [Target]
+    let targets: [PeerTask]
     private var targetIndex = -1
     private var chunks: [ClosedRange<UInt32>] = []
     /// Segments whose digests differ, to split into refined buckets.
@@ -152,7 +153,7 @@ final class RepairPass: RangePass {
     /// listing costs one paged scan instead of a digest and a key list per bucket.
     let listsEverything: Bool
 
-    init(owner: any RepairPassOwner, coordinator: Coordinator, status: RepairStatus, targets: [Target], listsEverything: Bool = false) {
+    init(owner: any RepairPassOwner, coordinator: Coordinator, status: RepairStatus, targets: [PeerTask], listsEverything: Bool = false) {
         self.listsEverything = listsEverything
         self.owner = owner
         self.coordinator = coordinator
@@ -164,7 +165,7 @@ final class RepairPass: RangePass {
         "\(targets.count - failedRanges) of \(targets.count) range(s) compared, \(segmentsDiffering) segment(s) differed, \(pulled) key(s) pulled, \(pushed) pushed"
     }
 
-    private var current: Target { targets[targetIndex] }
+    private var current: PeerTask { targets[targetIndex] }
 
     private func context(version: UInt64 = 0) -> Coordinator.Context {
         Coordinator.Context(client: owner.clientID, resp3: false, read: .dcOne, write: .dcOne, version: version)
@@ -242,7 +243,7 @@ final class RepairPass: RangePass {
         if bits != TokenSegments.bits { args.append(ByteBuffer(string: String(bits))) }
         digestReplies = [nil, nil]
         awaiting = 2
-        for (side, target) in [Coordinator.local, current.peer].enumerated() {
+        for (side, target) in [Target.local, current.peer].enumerated() {
             send(to: target, .resp(Self.digestSpec, args), receiver: Callback { [self] reply in
                 awaiting -= 1
                 switch reply {
@@ -278,8 +279,8 @@ final class RepairPass: RangePass {
     }
 
     /// Sends to a copy, counting the request's bytes and the reply's when the copy is the peer.
-    private func send(to target: Int, _ request: Coordinator.Request, version: UInt64 = 0, receiver: Callback) {
-        if target != Coordinator.local {
+    private func send(to target: Target, _ request: Coordinator.Request, version: UInt64 = 0, receiver: Callback) {
+        if target != Target.local {
             if case .resp(_, let args) = request { status.bytesExchanged.add(args.reduce(0) { $0 + $1.readableBytes }, ordering: .relaxed) }
             receiver.countsBytes = status
         }
@@ -299,7 +300,7 @@ final class RepairPass: RangePass {
         var args = [ByteBuffer(string: "dynamis.keyversions"), ByteBuffer(string: String(segment.lowerBound)),
                     ByteBuffer(string: String(segment.upperBound))]
         if let after { args.append(after) }
-        let target = side == 0 ? Coordinator.local : current.peer
+        let target = side == 0 ? Target.local : current.peer
         send(to: target, .resp(Self.keyVersionsSpec, args), receiver: Callback { [self] reply in
             switch reply {
             case .success(let parts):
@@ -337,7 +338,7 @@ final class RepairPass: RangePass {
     /// One key's state from the copy that has the newer one to the other.
     private func transfer(_ key: [UInt8], pull: Bool) {
         let keyBuffer = ByteBuffer(bytes: key)
-        let (source, destination) = pull ? (current.peer, Coordinator.local) : (Coordinator.local, current.peer)
+        let (source, destination) = pull ? (current.peer, Target.local) : (Target.local, current.peer)
         send(to: source, StateTransfer.stateRequest(key: keyBuffer, chunk: coordinator.node.config.stateChunkSize), receiver: Callback { [self] reply in
             guard case .success(let parts) = reply, let parts, let state = VersionedState(parts) else {
                 return transferred(ok: false, bytes: 0, pull: pull)
@@ -352,7 +353,7 @@ final class RepairPass: RangePass {
                     transferred(ok: false, bytes: key.count + (state.payload?.readableBytes ?? 0), pull: pull)
                 }
             }
-            if destination != Coordinator.local { status.bytesExchanged.add(transfer.partBytes, ordering: .relaxed) }
+            if destination != Target.local { status.bytesExchanged.add(transfer.partBytes, ordering: .relaxed) }
             transfer.start()
         })
     }

@@ -71,9 +71,9 @@ final class BackendRepairPass: RangePass {
     unowned let owner: any RepairPassOwner
     let coordinator: Coordinator
     let status: RepairStatus
-    private let pieces: [(range: ClosedRange<UInt32>, replicas: [Int])]
-    let targets: [RepairPass.Target]
-    private(set) var failedTargets: [RepairPass.Target] = []
+    private let pieces: [(range: ClosedRange<UInt32>, replicas: [Target])]
+    let targets: [RepairPass.PeerTask]
+    private(set) var failedTargets: [RepairPass.PeerTask] = []
     private(set) var failedTransfers = 0
     private var index = -1
     private var keys: Set<ByteBuffer> = []
@@ -99,11 +99,11 @@ final class BackendRepairPass: RangePass {
         self.status = status
         let cluster = coordinator.cluster
         self.pieces = pieces.compactMap { piece in
-            let replicas = piece.replicas.map { $0 == cluster.local.name ? Coordinator.local : cluster.peerIndex[$0] }
+            let replicas = piece.replicas.map { $0 == cluster.local.name ? Target.local : cluster.peerIndex[$0].map(Target.peer) }
             guard replicas.allSatisfy({ $0 != nil }) else { return nil }
             return (piece.range, replicas.map { $0! })
         }
-        self.targets = self.pieces.map { .init(task: .init(peer: "every copy", range: $0.range), peer: $0.replicas.last ?? Coordinator.local) }
+        self.targets = self.pieces.map { .init(task: .init(peer: "every copy", range: $0.range), peer: $0.replicas.last ?? Target.local) }
     }
 
     var summary: String {
@@ -116,7 +116,7 @@ final class BackendRepairPass: RangePass {
         next()
     }
 
-    private var piece: (range: ClosedRange<UInt32>, replicas: [Int]) { pieces[index] }
+    private var piece: (range: ClosedRange<UInt32>, replicas: [Target]) { pieces[index] }
 
     private func next() {
         if index >= 0 {

@@ -7,9 +7,9 @@ import Ring
 extension Coordinator {
     /// Peer `target` did not acknowledge `request` (down, refused, timed out, storage down):
     /// it gets a hint for each of the request's keys. Hints do not count toward consistency.
-    func missed(_ request: Request, target: Int) {
-        guard target != Coordinator.local, target < cluster.peers.count, let hints = node.hints else { return }
-        let name = cluster.peers[target].name
+    func missed(_ request: Request, target: Target) {
+        guard case .peer(let peer) = target, peer < cluster.peers.count, let hints = node.hints else { return }
+        let name = cluster.peers[peer].name
         switch request {
         case .resp(let spec, let args):
             guard let keys = ClusterKeys.indexes(spec, args) else { return }
@@ -72,7 +72,7 @@ final class HintReplayer {
                 guard ready <= now else { continue }
                 readyAt[name] = nil
                 logger.info("hinted handoff: \(name) is answering; sending it the state of \(count) key(s) it missed")
-                let pass = HintPass(replayer: self, coordinator: coordinator, target: name, peer: peer)
+                let pass = HintPass(replayer: self, coordinator: coordinator, target: name, peer: .peer(peer))
                 passes[name] = pass
                 pass.pump()
                 continue
@@ -87,7 +87,7 @@ final class HintReplayer {
             let probe: Coordinator.Request = kind == .memcached
                 ? .memcached(MemcachedStateCopy.request("version\r\n")!)
                 : .resp(Self.probe, [ByteBuffer(string: "exists"), ByteBuffer(string: "dynamis:probe")])
-            coordinator.send(to: peer, .request, probe, context, isWrite: false, receiver: Probe { [self] answered in
+            coordinator.send(to: .peer(peer), .request, probe, context, isWrite: false, receiver: Probe { [self] answered in
                                  probing.remove(name)
                                  guard answered else {
                                      retryAfter[name] = WallClock.nowMillis() + 2000
@@ -123,7 +123,7 @@ private final class HintPass {
     unowned let replayer: HintReplayer
     let coordinator: Coordinator
     let target: String
-    let peer: Int
+    let peer: Target
     private var cursor: [UInt8]?
     private var queue: [HintStore.Hint] = []
     private var exhausted = false
@@ -134,7 +134,7 @@ private final class HintPass {
     private(set) var delivered = 0
     static let maxInFlight = 16
 
-    init(replayer: HintReplayer, coordinator: Coordinator, target: String, peer: Int) {
+    init(replayer: HintReplayer, coordinator: Coordinator, target: String, peer: Target) {
         self.replayer = replayer
         self.coordinator = coordinator
         self.target = target
@@ -204,7 +204,7 @@ final class HintDelivery: ReplyReceiver {
     private var expireTime: ByteBuffer?
     private var applyBytes = 0
     /// Where the state is read from (`start`).
-    private var source = Coordinator.local
+    private var source = Target.local
     /// Times the state is read again after the target held a newer version.
     private var rereads = 0
 
@@ -219,7 +219,7 @@ final class HintDelivery: ReplyReceiver {
         let coordinator = pass.coordinator
         let token = coordinator.tokenizer.token(of: key.readableBytesView)
         let owners = coordinator.localOwners(token).filter { $0 != pass.peer }
-        let source = owners.contains(Coordinator.local) ? Coordinator.local : owners.first
+        let source = owners.contains(Target.local) ? Target.local : owners.first
         guard let source else { return pass.failed(hint, "no live replica to read the state from") }
         self.source = source
         let context = pass.context(version: 0)

@@ -10,7 +10,7 @@ import Ring
 /// a scan of the whole keyspace.
 final class BackendKeyWalk: ReplyReceiver {
     private let coordinator: Coordinator
-    private let target: Int
+    private let target: Target
     private let ranges: [ClosedRange<UInt32>]
     private let clientID: Int
     private let page: ([ByteBuffer], @escaping () -> Void) -> Void
@@ -19,7 +19,7 @@ final class BackendKeyWalk: ReplyReceiver {
     private static let scanSpec = CommandTable.lookup("scan")!
     static let pageSize = "1000"
 
-    init(coordinator: Coordinator, target: Int, ranges: [ClosedRange<UInt32>], clientID: Int,
+    init(coordinator: Coordinator, target: Target, ranges: [ClosedRange<UInt32>], clientID: Int,
          page: @escaping ([ByteBuffer], @escaping () -> Void) -> Void, done: @escaping (String?) -> Void) {
         self.coordinator = coordinator
         self.target = target
@@ -66,8 +66,8 @@ final class BackendRangePass: RangePass {
     unowned let owner: any RepairPassOwner
     let coordinator: Coordinator
     let status: RepairStatus
-    let targets: [RepairPass.Target]
-    private(set) var failedTargets: [RepairPass.Target] = []
+    let targets: [RepairPass.PeerTask]
+    private(set) var failedTargets: [RepairPass.PeerTask] = []
     private(set) var failedTransfers = 0
     private var index = -1
     private var queue: [ByteBuffer] = []
@@ -78,7 +78,7 @@ final class BackendRangePass: RangePass {
     private var waitingForWindow = false
     static let maxInFlight = 16
 
-    init(owner: any RepairPassOwner, coordinator: Coordinator, status: RepairStatus, targets: [RepairPass.Target]) {
+    init(owner: any RepairPassOwner, coordinator: Coordinator, status: RepairStatus, targets: [RepairPass.PeerTask]) {
         self.owner = owner
         self.coordinator = coordinator
         self.status = status
@@ -157,12 +157,12 @@ final class BackendRangePass: RangePass {
 private final class BackendKeyCopy: ReplyReceiver {
     private unowned let pass: BackendRangePass
     private let key: ByteBuffer
-    private let source: Int
+    private let source: Target
     private var dump: ByteBuffer?
     private var expireTime: ByteBuffer?
     private var bytes = 0
 
-    init(pass: BackendRangePass, key: ByteBuffer, source: Int) {
+    init(pass: BackendRangePass, key: ByteBuffer, source: Target) {
         self.pass = pass
         self.key = key
         self.source = source
@@ -189,7 +189,7 @@ private final class BackendKeyCopy: ReplyReceiver {
         if case .resp(_, let args) = request { bytes = args.reduce(0) { $0 + $1.readableBytes } }
         var context = self.context
         context.version = pass.coordinator.node.clock.next()
-        pass.coordinator.send(to: Coordinator.local, .request, request, context, isWrite: true, receiver: self, index: 2)
+        pass.coordinator.send(to: Target.local, .request, request, context, isWrite: true, receiver: self, index: 2)
     }
 
     private var finished = false

@@ -43,7 +43,7 @@ final class MembershipAgent: RepairPassOwner {
     private var streamEpoch: UInt64 = 0
     private var pass: (any RangePass)?
     /// The tasks that copied successfully (the catch-up pass repeats them).
-    private var copied: [RepairPass.Target] = []
+    private var copied: [RepairPass.PeerTask] = []
     private var retryAt: Int64 = 0
     private var cleanedEpoch: UInt64?
     private var cleaning = false
@@ -79,7 +79,7 @@ final class MembershipAgent: RepairPassOwner {
             asking.insert(peer.name)
             let request = Coordinator.Request.resp(Self.topologySpec, [ByteBuffer(string: "dynamis.topology"), payload])
             let context = Coordinator.Context(client: clientID, resp3: false, read: .dcOne, write: .dcOne)
-            coordinator.send(to: index, .request, request, context, isWrite: false, receiver: Callback { [self] reply in
+            coordinator.send(to: .peer(index), .request, request, context, isWrite: false, receiver: Callback { [self] reply in
                 asking.remove(peer.name)
                 guard case .success(let parts) = reply, let parts, parts.count == 1, let text = RESPToken(parts[0]).bulk,
                       let theirs = MembershipStore.decode(text.readableBytesView) else { return }
@@ -118,11 +118,11 @@ final class MembershipAgent: RepairPassOwner {
             break
         case .copying:
             let gains = membership.gains(of: me, ownership: cluster.topology.ownership)
-            var targets: [RepairPass.Target] = []
+            var targets: [RepairPass.PeerTask] = []
             var fromOtherRacks: [ClosedRange<UInt32>] = []
             for gain in gains {
                 if let source = gain.source, let peer = cluster.peerIndex[source] {
-                    targets.append(.init(task: .init(peer: source, range: gain.range), peer: peer))
+                    targets.append(.init(task: .init(peer: source, range: gain.range), peer: .peer(peer)))
                     logger.info("stream: tokens \(gain.range.lowerBound)-\(gain.range.upperBound) from \(source) started")
                 } else {
                     fromOtherRacks.append(gain.range)
@@ -148,7 +148,7 @@ final class MembershipAgent: RepairPassOwner {
         }
     }
 
-    private func start(_ targets: [RepairPass.Target], _ coordinator: Coordinator) {
+    private func start(_ targets: [RepairPass.PeerTask], _ coordinator: Coordinator) {
         let status = node.membership.stream
         status.running.store(true, ordering: .relaxed)
         status.rangesTotal.store(targets.count, ordering: .relaxed)
@@ -163,20 +163,20 @@ final class MembershipAgent: RepairPassOwner {
 
     /// The owners of `ranges` in the other racks of this DC (of the other DCs, when this DC has
     /// one rack): where the data is when its owner in this rack cannot send it.
-    private func otherRackTargets(_ ranges: [ClosedRange<UInt32>], _ cluster: ClusterMap) -> [RepairPass.Target] {
+    private func otherRackTargets(_ ranges: [ClosedRange<UInt32>], _ cluster: ClusterMap) -> [RepairPass.PeerTask] {
         let topology = cluster.topology
         var racks: [RackRing] = topology.localDatacenter.racks.enumerated().filter { $0.offset != topology.localRackIndex }.map(\.element)
         if racks.isEmpty {
             racks = topology.datacenters.enumerated().filter { $0.offset != topology.localDatacenterIndex }.flatMap(\.element.racks)
         }
-        var targets: [RepairPass.Target] = []
+        var targets: [RepairPass.PeerTask] = []
         for range in ranges {
             for rack in racks {
                 for (j, owner) in rack.nodes.enumerated() {
                     guard let peer = cluster.peerIndex[owner.name] else { continue }
                     for theirs in rack.ranges(ownedBy: j, rule: topology.ownership) {
                         if let both = RepairPlanning.intersect(range, theirs) {
-                            targets.append(.init(task: .init(peer: owner.name, range: both), peer: peer))
+                            targets.append(.init(task: .init(peer: owner.name, range: both), peer: .peer(peer)))
                             logger.info("stream: tokens \(both.lowerBound)-\(both.upperBound) from \(owner.name) (rack \(rack.name)) started")
                         }
                     }
@@ -279,13 +279,13 @@ final class MembershipAgent: RepairPassOwner {
     private func backendCleanup(_ coordinator: Coordinator, epoch: UInt64, drop: [ClosedRange<UInt32>]) {
         var deleted = 0
         let delSpec = CommandTable.lookup("del")!
-        BackendKeyWalk(coordinator: coordinator, target: Coordinator.local, ranges: drop, clientID: clientID,
+        BackendKeyWalk(coordinator: coordinator, target: Target.local, ranges: drop, clientID: clientID,
                        page: { [self] keys, more in
                            guard !keys.isEmpty else { return more() }
                            deleted += keys.count
                            let context = Coordinator.Context(client: clientID, resp3: false, read: .dcOne, write: .dcOne,
                                                              version: node.clock.next())
-                           coordinator.send(to: Coordinator.local, .request, .resp(delSpec, [ByteBuffer(string: "del")] + keys), context,
+                           coordinator.send(to: Target.local, .request, .resp(delSpec, [ByteBuffer(string: "del")] + keys), context,
                                             isWrite: true, receiver: Callback { _ in more() }, index: 0)
                        },
                        done: { [self] failure in cleaned(epoch: epoch, ranges: drop.count, keys: deleted, failure: failure) }).start()
