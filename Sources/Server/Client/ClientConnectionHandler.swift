@@ -33,19 +33,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     private var queue: ReplyQueue
     /// When the requests being processed were read (one clock call per read).
     private var readTime = 0
-    /// The sequence number of a blocking command still waiting: no further request is read
-    /// until it answers, as in Redis.
-    private var blockedOn: Int?
-    /// Too many replies are still on their way (peers, a backend): no further request is
-    /// read until some arrive. This is the backpressure that keeps a fast client from
-    /// queueing without bound in front of a slow replica.
-    private var paused = false
-    static let maxRepliesInFlight = 4096
-    private var closing = false
+    /// Whether the next request runs: blocked, stopped by backpressure or CLIENT PAUSE, closing.
+    private var flow = ConnectionFlow()
     /// `ip:port` of the listener this client reached (CLIENT KILL LADDR).
     let localAddress: String
-    /// Set while CLIENT PAUSE holds this connection's next command back.
-    private var heldByPause = false
     private let logger: Logger
     private let allocator: ByteBufferAllocator
     /// Whether this node's engine runs the forwarded commands (cached: read per request).
@@ -85,7 +76,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
             // Redis accepts, answers with the error, and closes; memcached says it in its own words.
             logger.warning("refusing client \(state.address): maxclients (\(node.config.maxClients)) connections are open")
             loop.counters.disconnects[DisconnectCause.maxClients.rawValue] += 1
-            closing = true
+            flow.close()
             let text = speaksMemcached ? "ERROR Too many open connections\r\n" : "-ERR max number of clients reached\r\n"
             context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: text)), promise: nil)
             context.close(promise: nil)
@@ -102,10 +93,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     /// replies still on their way (as in Redis, blocked clients are not timed out).
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
-            guard blockedOn == nil, !queue.isWaiting, !closing else { return }
+            guard flow.mayTimeOut, !queue.isWaiting else { return }
             logger.info("closing client \(state.address): idle for more than \(node.config.clientTimeoutSeconds) s (client_timeout)")
             loop.counters.disconnects[DisconnectCause.idleTimeout.rawValue] += 1
-            closing = true
+            flow.close()
             context.close(promise: nil)
             return
         }
@@ -122,19 +113,19 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if closing { return }
+        if flow.isClosing { return }
         readTime = monotonicMicros()
         queue.reading(at: readTime)
         var incoming = unwrapInboundIn(data)
         if unparsed == nil {
             process(&incoming, context: context)
-            if incoming.readableBytes > 0, !closing { unparsed = incoming }
+            if incoming.readableBytes > 0, !flow.isClosing { unparsed = incoming }
         } else {
             unparsed!.writeBuffer(&incoming)
             var buffer = unparsed!
             unparsed = nil  // keep the storage uniquely referenced while it is parsed
             process(&buffer, context: context)
-            if buffer.readableBytes > 0, !closing {
+            if buffer.readableBytes > 0, !flow.isClosing {
                 if buffer.readerIndex > 64 * 1024 { buffer.discardReadBytes() }
                 unparsed = buffer
             }
@@ -142,7 +133,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
         if let pending = unparsed, pending.readableBytes > Self.queryBufferLimit {
             logger.warning("closing client \(state.address): query buffer over \(Self.queryBufferLimit) bytes")
             loop.counters.disconnects[DisconnectCause.queryBufferLimit.rawValue] += 1
-            closing = true
+            flow.close()
             unparsed = nil
             context.close(promise: nil)
         }
@@ -164,7 +155,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         // Backpressure: stop reading requests while the client is not reading replies.
-        context.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable && !paused).whenFailure { _ in }
+        context.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable && !flow.readsStopped).whenFailure { _ in }
         context.fireChannelWritabilityChanged()
     }
 
@@ -180,11 +171,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
 
     private func process(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
         if speaksMemcached { return processMemcached(&buffer, context: context) }
-        while !closing && blockedOn == nil && !heldByPause {
-            if queue.placesHeld >= Self.maxRepliesInFlight {
-                pause(context)
-                return
-            }
+        while true {
+            let next = flow.mayRunNext(placesHeld: queue.placesHeld)
+            perform(next.action, context)
+            guard next.run else { return }
             let mark = buffer.readerIndex
             do {
                 guard try parser.next(from: &buffer, into: &arguments) else { return }
@@ -192,7 +182,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
                 loop.counters.errors[ErrorCause.protocolError.rawValue] += 1
                 queue.ready.error("ERR Protocol error: \(error.message)")
                 keepReplyOrder()
-                closing = true
+                flow.close()
                 return
             }
             if let deadline = pauseDeadline() {
@@ -255,7 +245,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
             switch session.execute(spec, arguments, origin: nextOrigin, reply: &queue.ready) {
             case .answered: break
             case .later:
-                if spec.flags.contains(.blocking) { blockedOn = queue.nextSequence }
+                if spec.flags.contains(.blocking) { flow.blocked(on: queue.nextSequence) }
                 appendDeferred(write: isWrite)  // the engine answers later, through `receive`
                 return
             case .failed(let error):
@@ -290,45 +280,46 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
         }
     }
 
-    private func pause(_ context: ChannelHandlerContext) {
-        guard !paused else { return }
-        paused = true
-        context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+    /// Performs what the flow's transition asks for.
+    private func perform(_ action: ConnectionFlow.Action, _ context: ChannelHandlerContext) {
+        switch action {
+        case .none: break
+        case .stopReading:
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+        case .resume:
+            // Read again, and run the requests that waited in the input.
+            context.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
+            processUnparsed(context)
+            if queue.ready.buffer.readableBytes > 0 || queue.firstArrived {
+                loop.wait(self)
+            }
+        }
     }
 
-    /// Replies drained below the limit: read the requests that waited.
-    private func resumeIfPaused(_ context: ChannelHandlerContext) {
-        // A command CLIENT PAUSE holds back is retried by its own timer, not by arriving replies.
-        guard paused, !heldByPause, queue.placesHeld < Self.maxRepliesInFlight / 2 else { return }
-        paused = false
-        context.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenFailure { _ in }
-        if var pending = unparsed {
-            unparsed = nil
-            process(&pending, context: context)
-            if pending.readableBytes > 0, !closing { unparsed = pending }
-        }
-        if queue.ready.buffer.readableBytes > 0 || queue.firstArrived {
-            loop.wait(self)
-        }
+    /// Runs the requests that waited in the input (behind a blocked command, backpressure or a pause).
+    private func processUnparsed(_ context: ChannelHandlerContext) {
+        guard var pending = unparsed else { return }
+        unparsed = nil
+        process(&pending, context: context)
+        if pending.readableBytes > 0, !flow.isClosing { unparsed = pending }
     }
 
     private func processMemcached(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
-        while !closing {
+        while true {
             // The same backpressure as RESP: noreply writes hold places too, so a client
             // pipelining them cannot queue without bound in front of slow replicas.
-            if queue.placesHeld >= Self.maxRepliesInFlight {
-                pause(context)
-                return
-            }
+            let next = flow.mayRunNext(placesHeld: queue.placesHeld)
+            perform(next.action, context)
+            guard next.run else { return }
             guard let outcome = memcachedParser.next(from: &buffer) else { return }
             switch outcome {
             case .reply(let text, let close):
                 queue.ready.buffer.writeString(text)
                 queue.ready.buffer.writeStaticString("\r\n")
-                closing = close
+                if close { flow.close() }
             case .request(let request):
                 if request.command == .quit {
-                    closing = true
+                    flow.close()
                     return
                 }
                 if request.command == .mn {
@@ -453,14 +444,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     private func deferredReplyArrived(_ sequence: Int, _ bytes: ByteBuffer) {
         let arrival = queue.arrived(sequence, bytes)
         guard arrival != .unknown else { return }
-        if sequence == blockedOn {
-            // Unblocked: read the requests that queued up behind it.
-            blockedOn = nil
-            if let context, var pending = unparsed {
-                unparsed = nil
-                process(&pending, context: context)
-                if pending.readableBytes > 0, !closing { unparsed = pending }
-            }
+        if flow.replyArrived(sequence), let context {
+            // Unblocked: run the requests that queued up behind it.
+            processUnparsed(context)
         }
         // Replies become sendable only in order. Many arrive together (one backend read holds
         // many), so they are sent once, at the end of the loop's pass: one write per client.
@@ -474,7 +460,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
             logger.error("client \(state.address): \(failure)")
             queue.ready.buffer.clear()
             queue.ready.error(failure)
-            closing = true
+            flow.close()
         }
         let now = monotonicMicros()
         let wrote = queue.drain(now: now, sendPlaces: failure == nil, send: { context.write(wrapOutboundOut($0), promise: nil) },
@@ -483,23 +469,23 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
             context.flush()
             // What the socket could not take stays queued in the channel: a client that does not
             // read its replies is cut off before they grow past the limit.
-            if !context.channel.isWritable, !closing,
+            if !context.channel.isWritable, !flow.isClosing,
                let queued = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes),
                queued + queue.ready.buffer.readableBytes > node.config.clientOutputBufferLimit {
                 logger.warning("closing client \(state.address): \(queued) bytes of replies unread, over client_output_buffer_limit (\(node.config.clientOutputBufferLimit))")
                 loop.counters.disconnects[DisconnectCause.outputBufferLimit.rawValue] += 1
-                closing = true
+                flow.close()
                 unparsed = nil
                 context.close(promise: nil)
                 return
             }
         }
-        if closing, !queue.isWaiting || failure != nil {
+        if flow.isClosing, !queue.isWaiting || failure != nil {
             unparsed = nil
             context.close(promise: nil)
             return
         }
-        resumeIfPaused(context)
+        perform(flow.repliesDrained(placesHeld: queue.placesHeld), context)
     }
 
     /// `ip:port`, as Redis prints client addresses.
@@ -510,9 +496,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
 
     /// CLIENT KILL reached this connection: it closes now (after what is already answered).
     func killed() {
-        guard let context, !closing else { return }
+        guard let context, flow.close() else { return }
         logger.info("closing client \(state.address): killed by CLIENT KILL")
-        closing = true
         context.close(promise: nil)
     }
 
@@ -520,15 +505,13 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     /// stops, and processing resumes at the deadline (or sooner, at CLIENT UNPAUSE's next check).
     private func holdForPause(until deadline: Int64, _ buffer: inout ByteBuffer, rewindTo mark: Int, context: ChannelHandlerContext) {
         buffer.moveReaderIndex(to: mark)
-        heldByPause = true
-        pause(context)
+        perform(flow.holdForPause(), context)
         let delay = max(1, min(deadline - WallClock.nowMillis(), 100))
         // Checked at most every 100 ms, so CLIENT UNPAUSE releases the client soon after.
         context.eventLoop.scheduleTask(in: .milliseconds(delay)) { [self] in
             guard let context = self.context else { return }
             // Still paused: the command is held again, and the check rescheduled.
-            heldByPause = false
-            resumeIfPaused(context)
+            perform(flow.pauseCheckDue(placesHeld: queue.placesHeld), context)
         }
     }
 
@@ -539,7 +522,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
     }
 
     /// The connection must close once its replies are flushed (QUIT).
-    func closeAfterReply() { closing = true }
+    func closeAfterReply() { flow.close() }
 
     var replyWriter: ReplyWriter {
         get { queue.ready }
