@@ -72,13 +72,13 @@ extension RocksDBSession {
         groupOpen = false
         transaction = nil
         defer {
-            rocksdb_writebatch_wi_clear(group)
+            group.clear()
             releaseStripes()
         }
         writeGroupMetadata()
-        guard rocksdb_writebatch_wi_count(group) > 0 else { return }
+        guard !group.isEmpty else { return }
         do {
-            try db.write(transaction: group)
+            try db.write(group)
             walDirty = true
         } catch {
             failure = "ERR Storage: \(error.message)"
@@ -89,16 +89,12 @@ extension RocksDBSession {
     /// Moves the combined metadata records into the group's batch.
     private func writeGroupMetadata() {
         guard !groupMetadata.isEmpty else { return }
-        let family = db.handle(.metadata)
         for (key, value) in groupMetadata {
             key.bytes.withUnsafeBytes { k in
-                let keyPointer = k.baseAddress?.assumingMemoryBound(to: CChar.self)
                 if let value {
-                    value.withUnsafeBytes { v in
-                        rocksdb_writebatch_wi_put_cf(group, family, keyPointer, k.count, v.baseAddress?.assumingMemoryBound(to: CChar.self), v.count)
-                    }
+                    value.withUnsafeBytes { v in group.put(.metadata, k, v) }
                 } else {
-                    rocksdb_writebatch_wi_delete_cf(group, family, keyPointer, k.count)
+                    group.delete(.metadata, k)
                 }
             }
         }
@@ -109,7 +105,7 @@ extension RocksDBSession {
         groupOpen = false
         transaction = nil
         groupMetadata.removeAll(keepingCapacity: true)
-        rocksdb_writebatch_wi_clear(group)
+        group.clear()
         releaseStripes()
     }
 

@@ -140,7 +140,7 @@ extension RocksDBSession {
             return reply.error(RedisError.syntax)
         }
         // Inside EXEC the flush applies at once, and the transaction's earlier writes go with it.
-        if let transaction { rocksdb_writebatch_wi_clear(transaction) }
+        transaction?.clear()
         walDirty = true
         for family in [ColumnFamily.metadata, .subkeys, .zscore, .setslots] { try db.deleteAll(family) }
         reply.ok()

@@ -16,10 +16,10 @@ final class RocksDBSession: EngineSession {
     let db: RocksDatabase
     let eventLoop: EventLoop
     /// Grouped blind writes of the current burst, and the lock stripes of their keys.
-    private let pending: OpaquePointer
+    private let pending: WriteBatch
     private var pendingStripes: [Int] = []
     /// For read-modify-write commands, written at once under their keys' locks.
-    let immediate: OpaquePointer
+    let immediate: WriteBatch
     /// Reused scratch space for encoded keys and values.
     var keyScratch: [UInt8] = []
     var valueScratch: [UInt8] = []
@@ -27,14 +27,14 @@ final class RocksDBSession: EngineSession {
     /// While EXEC runs: the transaction's batch (a WriteBatchWithIndex). Every write goes into
     /// it and every read sees it over the database, so the queued commands see each other's
     /// writes while other clients see none of them until one atomic commit.
-    var transaction: OpaquePointer?
+    var transaction: IndexedWriteBatch?
     /// Keys pushed to during EXEC: blocked clients are woken once the commit is visible.
     var readyAfterCommit: [[UInt8]] = []
     /// Something was written since the last `endOfBurst`: its WAL records must reach the file
     /// before any reply of this pass goes out.
     var walDirty = false
     /// The pass's grouped read-modify-writes (a WriteBatchWithIndex), open while `groupOpen`.
-    let group: OpaquePointer
+    let group: IndexedWriteBatch
     var groupOpen = false
     /// The stripes held for the open group, as a list and as a bitmap.
     var heldStripes: [Int] = []
@@ -63,20 +63,18 @@ final class RocksDBSession: EngineSession {
         self.engine = engine
         self.eventLoop = eventLoop
         self.db = engine.database
-        pending = rocksdb_writebatch_create()
-        immediate = rocksdb_writebatch_create()
-        group = rocksdb_writebatch_wi_create(0, 1)
+        pending = WriteBatch(db)
+        immediate = WriteBatch(db)
+        group = IndexedWriteBatch(db)
         holds = Array(repeating: false, count: KeyLocks.stripeCount)
         keyScratch.reserveCapacity(256)
         valueScratch.reserveCapacity(256)
     }
 
     deinit {
-        // Uncommitted grouped writes were never acknowledged: dropping them loses nothing.
-        rocksdb_writebatch_destroy(pending)
-        rocksdb_writebatch_destroy(immediate)
+        // Uncommitted grouped writes were never acknowledged: dropping them (with the batches)
+        // loses nothing.
         releaseStripes()
-        rocksdb_writebatch_wi_destroy(group)
     }
 
     func execute(_ spec: CommandSpec, _ args: [ByteBuffer], origin: RequestOrigin, reply: inout ReplyWriter) -> Execution {
@@ -226,10 +224,7 @@ final class RocksDBSession: EngineSession {
         }
         if version != 0, transaction == nil {
             keyScratch.withUnsafeBytes { k in
-                valueScratch.withUnsafeBytes { v in
-                    rocksdb_writebatch_merge_cf(pending, db.handle(.metadata), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
-                                                v.baseAddress?.assumingMemoryBound(to: CChar.self), v.count)
-                }
+                valueScratch.withUnsafeBytes { v in pending.merge(.metadata, k, v) }
             }
         } else {
             putInto(pending, .metadata)
@@ -239,37 +234,35 @@ final class RocksDBSession: EngineSession {
 
     /// Puts `keyScratch` → `valueScratch` into a batch.
     @inline(__always)
-    func putInto(_ batch: OpaquePointer, _ family: ColumnFamily) {
+    func putInto(_ batch: WriteBatch, _ family: ColumnFamily) {
         keyScratch.withUnsafeBytes { k in
             valueScratch.withUnsafeBytes { v in put(batch, family, k, v) }
         }
     }
 
     @inline(__always)
-    func deleteInto(_ batch: OpaquePointer, _ family: ColumnFamily) {
+    func deleteInto(_ batch: WriteBatch, _ family: ColumnFamily) {
         keyScratch.withUnsafeBytes { k in delete(batch, family, k) }
     }
 
     /// A put into `batch`, or into the transaction's batch while EXEC runs.
     @inline(__always)
-    func put(_ batch: OpaquePointer, _ family: ColumnFamily, _ k: UnsafeRawBufferPointer, _ v: UnsafeRawBufferPointer) {
+    func put(_ batch: WriteBatch, _ family: ColumnFamily, _ k: UnsafeRawBufferPointer, _ v: UnsafeRawBufferPointer) {
         if let transaction {
             if groupOpen, family == .metadata { return groupMetadata[StoredKey(Array(k))] = .some(Array(v)) }
-            rocksdb_writebatch_wi_put_cf(transaction, db.handle(family), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
-                                         v.baseAddress?.assumingMemoryBound(to: CChar.self), v.count)
+            transaction.put(family, k, v)
         } else {
-            rocksdb_writebatch_put_cf(batch, db.handle(family), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
-                                      v.baseAddress?.assumingMemoryBound(to: CChar.self), v.count)
+            batch.put(family, k, v)
         }
     }
 
     @inline(__always)
-    func delete(_ batch: OpaquePointer, _ family: ColumnFamily, _ k: UnsafeRawBufferPointer) {
+    func delete(_ batch: WriteBatch, _ family: ColumnFamily, _ k: UnsafeRawBufferPointer) {
         if let transaction {
             if groupOpen, family == .metadata { return groupMetadata[StoredKey(Array(k))] = .some(nil) }
-            rocksdb_writebatch_wi_delete_cf(transaction, db.handle(family), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count)
+            transaction.delete(family, k)
         } else {
-            rocksdb_writebatch_delete_cf(batch, db.handle(family), k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count)
+            batch.delete(family, k)
         }
     }
 
@@ -318,7 +311,7 @@ final class RocksDBSession: EngineSession {
             do throws(RocksDBError) { try db.write(pending) } catch { writeError = error }
             walDirty = true
         }
-        rocksdb_writebatch_clear(pending)
+        pending.clear()
         pendingStripes.removeAll(keepingCapacity: true)
         if let writeError {
             failure = "ERR Storage: \(writeError.message)"
@@ -341,10 +334,10 @@ final class RocksDBSession: EngineSession {
         let sorted = Array(Set(stripes)).sorted()
         var result: Result<R, RocksDBError>!
         engine.locks.withLocks(sortedStripes: sorted) {
-            rocksdb_writebatch_clear(immediate)
+            immediate.clear()
             do throws(RocksDBError) {
                 let value = try body()
-                if rocksdb_writebatch_count(immediate) > 0 {
+                if !immediate.isEmpty {
                     try db.write(immediate)
                     walDirty = true
                 }

@@ -149,12 +149,6 @@ final class RocksDatabase: @unchecked Sendable {  // RocksDB's DB and CF handles
         return PinnedValue(slice)
     }
 
-    func write(_ batch: OpaquePointer) throws(RocksDBError) {
-        var error: UnsafeMutablePointer<CChar>?
-        rocksdb_write(db, writeOptions, batch, &error)
-        if let error { throw Self.consume(error) }
-    }
-
     func put(_ family: ColumnFamily, key: [UInt8], value: [UInt8]) throws(RocksDBError) {
         var error: UnsafeMutablePointer<CChar>?
         key.withUnsafeBytes { k in
@@ -267,31 +261,6 @@ final class RocksDatabase: @unchecked Sendable {  // RocksDB's DB and CF handles
     }
 
     // MARK: - Reads and writes through a transaction's batch (MULTI/EXEC)
-
-    /// An iterator over the database with `transaction`'s writes laid over it.
-    func makeIterator(_ family: ColumnFamily, scan: Bool, through transaction: OpaquePointer) -> OpaquePointer {
-        rocksdb_writebatch_wi_create_iterator_with_base_cf(transaction, makeIterator(family, scan: scan), handle(family))!
-    }
-
-    /// The value as the transaction sees it: its own write if it made one, else the database's.
-    func pinned(_ family: ColumnFamily, key: [UInt8], through transaction: OpaquePointer) throws(RocksDBError) -> PinnedValue? {
-        var error: UnsafeMutablePointer<CChar>?
-        var length = 0
-        let value = key.withUnsafeBytes { k in
-            rocksdb_writebatch_wi_get_from_batch_and_db_cf(transaction, db, readOptions, handle(family),
-                                                           k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count, &length, &error)
-        }
-        if let error { throw Self.consume(error) }
-        guard let value else { return nil }
-        return PinnedValue(owned: value, length: length)
-    }
-
-    /// Commits a transaction's batch atomically.
-    func write(transaction: OpaquePointer) throws(RocksDBError) {
-        var error: UnsafeMutablePointer<CChar>?
-        rocksdb_write_writebatch_wi(db, writeOptions, transaction, &error)
-        if let error { throw Self.consume(error) }
-    }
 
     static func key(_ iterator: OpaquePointer) -> [UInt8] {
         var length = 0

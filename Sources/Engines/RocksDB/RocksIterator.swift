@@ -12,7 +12,7 @@ final class RocksIterator {
     }
 
     /// Over the database with a transaction's uncommitted writes laid over it.
-    init(_ database: RocksDatabase, _ family: ColumnFamily, scan: Bool, through transaction: OpaquePointer?) {
+    init(_ database: RocksDatabase, _ family: ColumnFamily, scan: Bool, through transaction: IndexedWriteBatch?) {
         if let transaction {
             handle = database.makeIterator(family, scan: scan, through: transaction)
         } else {

@@ -61,12 +61,9 @@ extension RocksDBSession {
                     if case .engine(let spec, let args) = item, spec.flags.contains(.write) { touchWatched(spec, args) }
                 }
             }
-            let batch = rocksdb_writebatch_wi_create(0, 1)
+            let batch = IndexedWriteBatch(db)
             transaction = batch
-            defer {
-                transaction = nil
-                rocksdb_writebatch_wi_destroy(batch)
-            }
+            defer { transaction = nil }
             let start = reply.buffer.writerIndex
             reply.arrayHeader(queue.count)
             for item in queue {
@@ -89,7 +86,7 @@ extension RocksDBSession {
                 }
             }
             do throws(RocksDBError) {
-                if let batch { try db.write(transaction: batch) }
+                try db.write(batch)
                 walDirty = true
                 committed = true
             } catch {
