@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A/B of single commands: two dynamis binaries run side by side (one idle while the other is
 # measured), the order alternating each round, CPU µs per operation of the measured process.
-#   bash bench/ab-commands.sh OLD_BINARY NEW_BINARY     (ROUNDS=6 N=200000 by default)
+#   bash bench/ab-commands.sh OLD_BINARY NEW_BINARY     (ROUNDS=6 N=200000 PIPELINE=16 by default)
+# COMMANDS picks commands by name (e.g. COMMANDS="get set" PIPELINE=1 for the per-request cost).
 # Prints per command both binaries' samples and the ratio of the medians (new / old). For a
 # change that touches every command's dispatch, cheap commands show it most.
 set -euo pipefail
@@ -9,6 +10,8 @@ cd "$(dirname "$0")/.."
 old=${1:?usage: bench/ab-commands.sh OLD_BINARY NEW_BINARY}; new=${2:?usage: bench/ab-commands.sh OLD_BINARY NEW_BINARY}
 ROUNDS=${ROUNDS:-6}
 N=${N:-200000}
+PIPELINE=${PIPELINE:-16}
+COMMANDS=${COMMANDS:-}
 source "$(dirname "$0")/lib.sh"
 work=$(mktemp -d /tmp/dynamis-ab-commands.XXXXXX)
 start() {  # binary name port -> pid
@@ -26,13 +29,14 @@ done
 run() {  # port pid command... -> CPU µs/op
   local port=$1 pid=$2 before after; shift 2
   before=$(cpu_ticks "$pid")
-  redis-benchmark -p "$port" -n "$N" -r 1000 -P 16 -c 50 "$@" >/dev/null 2>&1
+  redis-benchmark -p "$port" -n "$N" -r 1000 -P "$PIPELINE" -c 50 "$@" >/dev/null 2>&1
   after=$(cpu_ticks "$pid")
   python3 -c "print(f'{($after - $before) * $TICK_US / $N:.2f}')"
 }
 echo "| command | old µs/op | new µs/op | new / old (medians) |"
 echo "|---|---|---|---|"
 for cmd in "get k:__rand_int__" "set k:__rand_int__ v" "zscore z:__rand_int__ m__rand_int__" "zrange z:__rand_int__ 0 9" "pfcount hll:__rand_int__"; do
+  if [[ -n "$COMMANDS" && " $COMMANDS " != *" ${cmd%% *} "* ]]; then continue; fi
   o=""; n=""
   for r in $(seq 1 "$ROUNDS"); do
     # shellcheck disable=SC2086
