@@ -217,7 +217,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
             loop.counters.errors[rejection.cause.rawValue] += 1
             return rejected(rejection)
         }
-        if state.multi != nil || spec.id.isTransactionControl {
+        if state.transaction.isOpen || spec.id.isTransactionControl {
             return transactionCommand(spec)
         }
         if spec.flags.contains(.connection) {
@@ -556,9 +556,7 @@ struct ClientState {
     /// instead of the node's.
     var consistency: DynamisConfig.Consistency?
     let connectedAt = ContinuousClock.now
-    /// Between MULTI and EXEC/DISCARD: the queued commands; nil outside a transaction.
-    var multi: [QueuedCommand]?
-    /// A command was refused while queueing: EXEC answers EXECABORT.
-    var multiFailed = false
+    /// MULTI: outside a transaction, or the commands queued for EXEC.
+    var transaction = TransactionQueue.none
     var watching = WatchList()
 }
