@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A/B two dynamis binaries on the same machine in the same run, alternating, for hot-path
 # changes: a single RocksDB node, and a 3-rack x 1-node cluster at DC_QUORUM through one node.
-#   bash bench/ab.sh OLD_BINARY NEW_BINARY      (ROUNDS=3 N=100000 by default)
+#   bash bench/ab.sh OLD_BINARY NEW_BINARY      (ROUNDS=3 N=100000 SETUPS="single cluster" by default)
 # Build the old one from a worktree: git worktree add /tmp/base REV && (cd /tmp/base &&
 # swift build -c release --product dynamis). Prints, per setup, test and pipeline depth, the
 # median ops/s and the median CPU µs per operation of all Dynamis processes together (steady
@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 old=${1:?usage: bench/ab.sh OLD_BINARY NEW_BINARY}; new=${2:?usage: bench/ab.sh OLD_BINARY NEW_BINARY}
 ROUNDS=${ROUNDS:-3}
+SETUPS=${SETUPS:-single cluster}
 N=${N:-100000}
 CLIENTS=${CLIENTS:-50}
 BASE=${BASE:-19700}
@@ -54,12 +55,11 @@ cluster() {  # binary label
   tools/cluster down --dir "$work/cluster" >/dev/null
 }
 for _ in $(seq 1 "$ROUNDS"); do
-  single "$old" old; single "$new" new
-  cluster "$old" old; cluster "$new" new
+  for setup in $SETUPS; do "$setup" "$old" old; "$setup" "$new" new; done
 done
 echo "| setup | test | pipeline | old ops/s | new ops/s | old CPU µs/op | new CPU µs/op | new / old CPU |"
 echo "|---|---|---|---|---|---|---|---|"
-for setup in single cluster; do for pipeline in 1 16; do for test in set get; do
+for setup in $SETUPS; do for pipeline in 1 16; do for test in set get; do
   k="$setup $test $pipeline"
   # shellcheck disable=SC2086
   ro=$(median ${rps["$k old"]}); rn=$(median ${rps["$k new"]}); co=$(median ${cpu["$k old"]}); cn=$(median ${cpu["$k new"]})
