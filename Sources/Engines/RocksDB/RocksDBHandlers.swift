@@ -6,9 +6,13 @@ import Protocol
 /// GET) and found by the command's id, with no switch over commands anywhere in the engine.
 enum RocksDBHandler: Sendable {
     typealias Run = @Sendable (RocksDBSession, [ByteBuffer], inout ReplyWriter) throws(RocksDBError) -> Void
+    typealias StoreRun = @Sendable (RocksDBSession, [ByteBuffer], inout ReplyWriter) throws(StoreError) -> Void
     /// Runs once every grouped write before it is committed (so it sees them), or inside the
     /// pass's group when its row is `.groupable`.
     case run(Run)
+    /// The same for a family moved onto its store (`Stores/`): its refusals arrive as a
+    /// `StoreError` the engine words for the client, its storage failures as the command's failure.
+    case store(StoreRun)
     /// A blind whole-value write (SET, SETEX, PSETEX, MSET): it may join the burst's batch of
     /// blind writes, committed once per event-loop pass (`RocksDBSession`).
     case blindWrite(Run)

@@ -135,11 +135,23 @@ final class RocksDBSession: EngineSession {
 
     /// Runs the command's handler; returns its storage failure, if any (the reply is then partial).
     private func run(_ spec: CommandSpec, _ args: [ByteBuffer], reply: inout ReplyWriter) -> EngineError? {
-        do {
+        let start = reply.buffer.writerIndex
+        do throws(RocksDBError) {
             switch handler(spec) {
             case .run(let run)?:
                 if !groupable { try commitPending() }  // it must see the groups, unless it joins one
                 try run(self, args, &reply)
+            case .store(let run)?:
+                if !groupable { try commitPending() }
+                do throws(StoreError) {
+                    try run(self, args, &reply)
+                } catch .storage(let error) {
+                    throw error
+                } catch {
+                    // A refusal: the store staged nothing, and the reply is the refusal alone.
+                    reply.buffer.moveWriterIndex(to: start)
+                    reply.error(error.redisMessage)
+                }
             case .blindWrite(let run)?:
                 try commitGroup()  // it may join the burst's blind batch, never the read-modify-write group
                 try run(self, args, &reply)

@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// An error from RocksDB's C API, with RocksDB's own message.
-public struct RocksDBError: Error, CustomStringConvertible, Sendable {
+public struct RocksDBError: Error, CustomStringConvertible, Sendable, Equatable {
     public let message: String
     public var description: String { message }
 

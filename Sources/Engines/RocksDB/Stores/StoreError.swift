@@ -1,0 +1,64 @@
+import NIOCore
+
+/// Why a data-type store did not do what it was asked: a refusal the command words for its
+/// client, or the storage's own failure. Stores throw these instead of writing replies.
+enum StoreError: Error, Equatable {
+    /// The key holds another type.
+    case wrongType
+    /// A stored value an increment reads is not an integer.
+    case notInteger
+    /// A stored value an increment reads is not a float.
+    case notFloat
+    /// An integer increment would leave the 64-bit range.
+    case overflow
+    /// A float increment would produce NaN or an infinity.
+    case notFinite
+    /// RocksDB failed: the command fails as a whole (the engine reports `ERR Storage: …`).
+    case storage(RocksDBError)
+
+    /// Redis's words for a refusal, for a command that does not word it its own way (hashes
+    /// say "hash value is not an integer" where strings say "value is not an integer").
+    var redisMessage: String {
+        switch self {
+        case .wrongType: RedisError.wrongType
+        case .notInteger: RedisError.notInteger
+        case .notFloat: RedisError.notFloat
+        case .overflow: RedisError.overflow
+        case .notFinite: "ERR increment would produce NaN or Infinity"
+        case .storage(let error): "ERR Storage: \(error.message)"
+        }
+    }
+}
+
+extension RocksDBSession {
+    /// `modify` for a store: runs `body` holding the key's stripe, in the pass's group when the
+    /// command may join one. A store throws its refusals (wrong type, a value that is not a
+    /// number) before it stages anything, so a refusal writes nothing.
+    func modifying<R>(_ key: ByteBuffer, _ body: () throws(StoreError) -> R) throws(StoreError) -> R {
+        let token = key.withUnsafeReadableBytes { engine.keyToken($0) }
+        var refusal: StoreError?
+        let result: R?
+        do throws(RocksDBError) {
+            result = try modify(token: token) { () throws(RocksDBError) -> R? in
+                do throws(StoreError) {
+                    return try body()
+                } catch .storage(let error) {
+                    throw error
+                } catch {
+                    refusal = error
+                    return nil
+                }
+            }
+        } catch {
+            throw .storage(error)
+        }
+        if let refusal { throw refusal }
+        return result!
+    }
+
+    /// A storage call from a store: RocksDB's failure as the store's.
+    @inline(__always)
+    func storing<R>(_ body: () throws(RocksDBError) -> R) throws(StoreError) -> R {
+        do throws(RocksDBError) { return try body() } catch { throw .storage(error) }
+    }
+}
