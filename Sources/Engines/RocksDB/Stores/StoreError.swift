@@ -31,15 +31,23 @@ enum StoreError: Error, Equatable {
 }
 
 extension RocksDBSession {
-    /// `modify` for a store: runs `body` holding the key's stripe, in the pass's group when the
-    /// command may join one. A store throws its refusals (wrong type, a value that is not a
+    /// `modify` for a store: runs `body` holding the key's lock stripe, in the pass's group when
+    /// the command may join one. A store throws its refusals (wrong type, a value that is not a
     /// number) before it stages anything, so a refusal writes nothing.
     func modifying<R>(_ key: ByteBuffer, _ body: () throws(StoreError) -> R) throws(StoreError) -> R {
-        let token = key.withUnsafeReadableBytes { engine.keyToken($0) }
+        try modifying(stripes: [KeyLocks.stripe(of: key.withUnsafeReadableBytes { engine.keyToken($0) })], body)
+    }
+
+    /// The same holding every key's stripe.
+    func modifying<R>(_ keys: some Collection<ByteBuffer>, _ body: () throws(StoreError) -> R) throws(StoreError) -> R {
+        try modifying(stripes: keys.map { key in KeyLocks.stripe(of: key.withUnsafeReadableBytes { engine.keyToken($0) }) }, body)
+    }
+
+    private func modifying<R>(stripes: [Int], _ body: () throws(StoreError) -> R) throws(StoreError) -> R {
         var refusal: StoreError?
         let result: R?
         do throws(RocksDBError) {
-            result = try modify(token: token) { () throws(RocksDBError) -> R? in
+            result = try modify(stripes: stripes) { () throws(RocksDBError) -> R? in
                 do throws(StoreError) {
                     return try body()
                 } catch .storage(let error) {
