@@ -216,65 +216,37 @@ extension RocksDBSession {
     /// One attempt, over the keys in order.
     func attemptPop(_ pop: BlockingPop, _ args: [ByteBuffer], resp3: Bool) -> PopAttempt {
         var out = ReplyWriter(buffer: ByteBufferAllocator().buffer(capacity: 64), resp3: resp3)
-        do {
+        do throws(StoreError) {
             switch pop {
             case .first(let list, let fromStart):
                 for key in args[1..<(args.count - 1)] {
-                    var wrongType = false
-                    var found = false
-                    try modify(token: key.withUnsafeReadableBytes { engine.keyToken($0) }) { () throws(RocksDBError) in
-                        if list {
-                            switch try lookupList(key, now: WallClock.nowMillis()) {
-                            case .wrongType: wrongType = true
-                            case .missing: break
-                            case .found(var state):
-                                let value = try popValues(key, &state, count: 1, left: fromStart)[0]
-                                stageListMeta(key, state)
-                                out.arrayHeader(2)
-                                out.bulk(key)
-                                out.bulk(bytes: value)
-                                found = true
-                            }
-                        } else {
-                            switch try lookupCollection(.zset, key, now: WallClock.nowMillis()) {
-                            case .wrongType: wrongType = true
-                            case .missing: break
-                            case .found(let meta, let generation, let count):
-                                var popped: ZEntry?
-                                zwalk(key, generation: generation, reverse: !fromStart) { entry in
-                                    popped = entry
-                                    return false
-                                }
-                                guard let entry = popped else { return }
-                                stageZRemove(key, generation: generation, entry: entry)
-                                stageZsetAfterPop(key, meta: meta, generation: generation, remaining: count - 1, last: entry,
-                                                  max: !fromStart)
-                                out.arrayHeader(3)
-                                out.bulk(key)
-                                out.bulk(bytes: entry.member)
-                                writeScore(entry.score, &out)
-                                found = true
-                            }
-                        }
+                    if list {
+                        guard let value = try lists.pop(key, count: 1, left: fromStart)?.first else { continue }
+                        out.arrayHeader(2)
+                        out.bulk(key)
+                        out.bulk(bytes: value)
+                        return .popped(out.buffer)
                     }
-                    if wrongType { return .error(RedisError.wrongType) }
-                    if found { return .popped(out.buffer) }
+                    switch try storing({ () throws(RocksDBError) in try zpopFirst(key, max: !fromStart, &out) }) {
+                    case .popped: return .popped(out.buffer)
+                    case .refused(let text): return .error(text)
+                    case .empty: continue
+                    }
                 }
                 return .empty
             case .multi(let list):
                 // LMPOP/ZMPOP's own parsing, errors and reply, without the timeout.
                 var popArgs = [ByteBuffer(string: list ? "LMPOP" : "ZMPOP")]
                 popArgs.append(contentsOf: args[2...])
-                switch list ? try lmpop(popArgs, &out) : try zmpop(popArgs, &out) {
+                let outcome = list ? try lmpop(popArgs, &out) : try storing { () throws(RocksDBError) in try zmpop(popArgs, &out) }
+                switch outcome {
                 case .refused(let text): return .error(text)
                 case .empty: return .empty
                 case .popped: return .popped(out.buffer)
                 }
             case .move(let rpoplpush):
                 let moveArgs = rpoplpush ? [args[0], args[1], args[2]] : Array(args[0..<5])
-                let outcome = rpoplpush ? try lmove(moveArgs, &out, fromLeft: false, toLeft: true)
-                    : try lmove(moveArgs, &out, fromLeft: nil, toLeft: nil)
-                switch outcome {
+                switch try lmove(moveArgs, &out, rpoplpush: rpoplpush) {
                 case .refused(let text): return .error(text)
                 case .empty: return .empty
                 case .popped: break
@@ -282,9 +254,37 @@ extension RocksDBSession {
                 engine.blocking.keyReady(args[2].bytes)
                 return .popped(out.buffer)
             }
-        } catch {
+        } catch .storage(let error) {
             return .failed(Self.storageError(error))
+        } catch {
+            return .error(error.redisMessage)
         }
+    }
+
+    /// BZPOPMIN/BZPOPMAX on one key: pops its lowest (or highest) member into `out`.
+    private func zpopFirst(_ key: ByteBuffer, max: Bool, _ out: inout ReplyWriter) throws(RocksDBError) -> PopOutcome {
+        var outcome = PopOutcome.empty
+        try modify(token: key.withUnsafeReadableBytes { engine.keyToken($0) }) { () throws(RocksDBError) in
+            switch try lookupCollection(.zset, key, now: WallClock.nowMillis()) {
+            case .wrongType: outcome = .refused(RedisError.wrongType)
+            case .missing: break
+            case .found(let meta, let generation, let count):
+                var popped: ZEntry?
+                zwalk(key, generation: generation, reverse: max) { entry in
+                    popped = entry
+                    return false
+                }
+                guard let entry = popped else { return }
+                stageZRemove(key, generation: generation, entry: entry)
+                stageZsetAfterPop(key, meta: meta, generation: generation, remaining: count - 1, last: entry, max: max)
+                out.arrayHeader(3)
+                out.bulk(key)
+                out.bulk(bytes: entry.member)
+                writeScore(entry.score, &out)
+                outcome = .popped
+            }
+        }
+        return outcome
     }
 }
 

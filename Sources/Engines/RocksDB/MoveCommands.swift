@@ -49,9 +49,7 @@ extension RocksDBSession {
         case .set(let members):
             stageNewSet(key, members, expireAt: expireAt)
         case .list(let values):
-            var state = newList()
-            state.expireAt = expireAt
-            rewriteList(key, &state, values)
+            lists.replace(key, with: values, expireAt: expireAt)
         case .zset(let entries):
             stageNewZSet(key, entries, expireAt: expireAt)
         }

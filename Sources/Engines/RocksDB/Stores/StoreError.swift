@@ -13,6 +13,10 @@ enum StoreError: Error, Equatable {
     case overflow
     /// A float increment would produce NaN or an infinity.
     case notFinite
+    /// The key a command changes in place does not exist (LSET).
+    case noSuchKey
+    /// An index past either end (LSET).
+    case outOfRange
     /// RocksDB failed: the command fails as a whole (the engine reports `ERR Storage: …`).
     case storage(RocksDBError)
 
@@ -25,6 +29,8 @@ enum StoreError: Error, Equatable {
         case .notFloat: RedisError.notFloat
         case .overflow: RedisError.overflow
         case .notFinite: "ERR increment would produce NaN or Infinity"
+        case .noSuchKey: "ERR no such key"
+        case .outOfRange: "ERR index out of range"
         case .storage(let error): "ERR Storage: \(error.message)"
         }
     }
