@@ -227,18 +227,19 @@ extension RocksDBSession {
                         out.bulk(bytes: value)
                         return .popped(out.buffer)
                     }
-                    switch try storing({ () throws(RocksDBError) in try zpopFirst(key, max: !fromStart, &out) }) {
-                    case .popped: return .popped(out.buffer)
-                    case .refused(let text): return .error(text)
-                    case .empty: continue
-                    }
+                    guard let entry = try zsets.pop(key, count: 1, max: !fromStart)?.first else { continue }
+                    out.arrayHeader(3)
+                    out.bulk(key)
+                    out.bulk(bytes: entry.member)
+                    writeScore(entry.score, &out)
+                    return .popped(out.buffer)
                 }
                 return .empty
             case .multi(let list):
                 // LMPOP/ZMPOP's own parsing, errors and reply, without the timeout.
                 var popArgs = [ByteBuffer(string: list ? "LMPOP" : "ZMPOP")]
                 popArgs.append(contentsOf: args[2...])
-                let outcome = list ? try lmpop(popArgs, &out) : try storing { () throws(RocksDBError) in try zmpop(popArgs, &out) }
+                let outcome = list ? try lmpop(popArgs, &out) : try zmpop(popArgs, &out)
                 switch outcome {
                 case .refused(let text): return .error(text)
                 case .empty: return .empty
@@ -259,32 +260,6 @@ extension RocksDBSession {
         } catch {
             return .error(error.redisMessage)
         }
-    }
-
-    /// BZPOPMIN/BZPOPMAX on one key: pops its lowest (or highest) member into `out`.
-    private func zpopFirst(_ key: ByteBuffer, max: Bool, _ out: inout ReplyWriter) throws(RocksDBError) -> PopOutcome {
-        var outcome = PopOutcome.empty
-        try modify(token: key.withUnsafeReadableBytes { engine.keyToken($0) }) { () throws(RocksDBError) in
-            switch try lookupCollection(.zset, key, now: WallClock.nowMillis()) {
-            case .wrongType: outcome = .refused(RedisError.wrongType)
-            case .missing: break
-            case .found(let meta, let generation, let count):
-                var popped: ZEntry?
-                zwalk(key, generation: generation, reverse: max) { entry in
-                    popped = entry
-                    return false
-                }
-                guard let entry = popped else { return }
-                stageZRemove(key, generation: generation, entry: entry)
-                stageZsetAfterPop(key, meta: meta, generation: generation, remaining: count - 1, last: entry, max: max)
-                out.arrayHeader(3)
-                out.bulk(key)
-                out.bulk(bytes: entry.member)
-                writeScore(entry.score, &out)
-                outcome = .popped
-            }
-        }
-        return outcome
     }
 }
 

@@ -76,7 +76,7 @@ extension RocksDBSession {
     // MARK: Commands
 
     /// GEOADD key [NX|XX] [CH] longitude latitude member [...]: ZADD with geohash scores.
-    func geoadd(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+    func geoadd(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(StoreError) {
         var xx = false, nx = false
         var first = 2
         while first < args.count {
@@ -366,7 +366,7 @@ enum GeoSearchKind: Equatable, Sendable {
 extension RocksDBSession {
     /// Geo: the RocksDB engine's handlers (the rows are in `Protocol/Commands/`).
     static let geoCommands: [(CommandID, RocksDBHandler)] = [
-        (.geoadd, .run { s, a, r throws(RocksDBError) in try s.geoadd(a, &r) }),
+        (.geoadd, .store { s, a, r throws(StoreError) in try s.geoadd(a, &r) }),
         (.geopos, .run { s, a, r throws(RocksDBError) in try s.geopos(a, &r) }),
         (.geodist, .run { s, a, r throws(RocksDBError) in try s.geodist(a, &r) }),
         (.geohash, .run { s, a, r throws(RocksDBError) in try s.geohash(a, &r) }),

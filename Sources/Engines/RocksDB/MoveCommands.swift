@@ -51,7 +51,7 @@ extension RocksDBSession {
         case .list(let values):
             lists.replace(key, with: values, expireAt: expireAt)
         case .zset(let entries):
-            stageNewZSet(key, entries, expireAt: expireAt)
+            zsets.replace(key, with: entries, expireAt: expireAt)
         }
     }
 

@@ -8,26 +8,19 @@ extension RocksDBSession {
     enum ZSetOperation { case union, inter, diff }
     enum Aggregate { case sum, min, max }
 
-    /// The members (and scores) of a sorted set or a plain set; nil with WRONGTYPE written.
-    private func zsource(_ key: ByteBuffer, now: Int64, _ reply: inout ReplyWriter) throws(RocksDBError) -> [ZEntry]? {
-        encodeKey(key)
-        guard let record = try readRecord(now: now) else { return [] }
-        switch record.meta.type {
-        case .zset:
-            guard let (generation, _) = Metadata.collection(record.stored) else { return [] }
-            return zentries(key, generation: generation)
-        case .set:
-            guard let (generation, _) = Metadata.collection(record.stored) else { return [] }
-            return elements(key, generation: generation).map { ZEntry(member: $0.field, score: 1) }
-        default:
-            reply.error(RedisError.wrongType)
-            return nil
+    /// The members (and scores) of a sorted set, or of a plain set with score 1: each store
+    /// reads its own type, and a key that is neither is refused.
+    private func zsource(_ key: ByteBuffer) throws(StoreError) -> [ZEntry] {
+        do {
+            return try zsets.entries(key)
+        } catch .wrongType {
+            return try sets.members(key).map { ZEntry(member: $0, score: 1) }
         }
     }
 
     /// `destination` is set for the STORE forms; `cardinality` for ZINTERCARD.
     func zsetOperation(_ args: [ByteBuffer], _ reply: inout ReplyWriter, _ operation: ZSetOperation,
-                       store: Bool, cardinality: Bool = false) throws(RocksDBError) {
+                       store: Bool, cardinality: Bool = false) throws(StoreError) {
         let numkeysIndex = store ? 2 : 1
         guard let setCount = args[numkeysIndex].redisInteger else { return reply.error(RedisError.notInteger) }
         guard setCount >= 1 else {
@@ -38,28 +31,25 @@ extension RocksDBSession {
         if store {
             // The STORE forms read and write under every involved key's lock, so no other
             // client's write lands between reading the sources and replacing the destination.
-            let stripes = (CollectionOfOne(args[1]) + Array(keys)).map { k in
-                KeyLocks.stripe(of: k.withUnsafeReadableBytes { engine.keyToken($0) })
-            }
-            try modify(stripes: stripes) { () throws(RocksDBError) in
+            let stored = try zsets.replace(args[1], readingAlso: keys) { () throws(StoreError) -> [ZEntry]? in
                 try zsetOperationBody(args, &reply, operation, keys: keys, setCount: setCount, numkeysIndex: numkeysIndex,
-                                      store: true, cardinality: false)
+                                      store: true, cardinality: false)?.entries
             }
-        } else {
-            try zsetOperationBody(args, &reply, operation, keys: keys, setCount: setCount, numkeysIndex: numkeysIndex,
-                                  store: false, cardinality: cardinality)
+            if let stored { reply.integer(stored) }
+        } else if let (result, withScores) = try zsetOperationBody(args, &reply, operation, keys: keys, setCount: setCount,
+                                                                   numkeysIndex: numkeysIndex, store: false, cardinality: cardinality) {
+            writeEntries(result, withScores: withScores, &reply)
         }
     }
 
+    /// Reads the sources (their types are checked before the options, as Redis does), parses
+    /// the options and combines: the entries and whether WITHSCORES was given; nil with the
+    /// reply written (an option's error, or ZINTERCARD's count).
     private func zsetOperationBody(_ args: [ByteBuffer], _ reply: inout ReplyWriter, _ operation: ZSetOperation,
                                    keys: ArraySlice<ByteBuffer>, setCount: Int, numkeysIndex: Int, store: Bool,
-                                   cardinality: Bool) throws(RocksDBError) {
-        let now = WallClock.nowMillis()
+                                   cardinality: Bool) throws(StoreError) -> (entries: [ZEntry], withScores: Bool)? {
         var sources: [[ZEntry]] = []
-        for key in keys {
-            guard let entries = try zsource(key, now: now, &reply) else { return }
-            sources.append(entries)
-        }
+        for key in keys { sources.append(try zsource(key)) }
         var weights = [Double](repeating: 1, count: setCount)
         var aggregate = Aggregate.sum
         var withScores = false
@@ -70,33 +60,32 @@ extension RocksDBSession {
             let word = args[j]
             if operation != .diff, !cardinality, remaining >= setCount + 1, word.isOption("WEIGHTS") {
                 for i in 0..<setCount {
-                    guard let weight = Score.parseStrict(args[j + 1 + i].bytes) else { return reply.error("ERR weight value is not a float") }
+                    guard let weight = Score.parseStrict(args[j + 1 + i].bytes) else { return reply.refusing("ERR weight value is not a float") }
                     weights[i] = weight
                 }
                 j += setCount + 1
             } else if operation != .diff, !cardinality, remaining >= 2, word.isOption("AGGREGATE") {
                 let kind = args[j + 1]
                 if kind.isOption("SUM") { aggregate = .sum } else if kind.isOption("MIN") { aggregate = .min }
-                else if kind.isOption("MAX") { aggregate = .max } else { return reply.error(RedisError.syntax) }
+                else if kind.isOption("MAX") { aggregate = .max } else { return reply.refusing(RedisError.syntax) }
                 j += 2
             } else if !store, !cardinality, word.isOption("WITHSCORES") {
                 withScores = true
                 j += 1
             } else if cardinality, remaining >= 2, word.isOption("LIMIT") {
-                guard let value = args[j + 1].redisInteger, value >= 0 else { return reply.error("ERR LIMIT can't be negative") }
+                guard let value = args[j + 1].redisInteger, value >= 0 else { return reply.refusing("ERR LIMIT can't be negative") }
                 limit = value
                 j += 2
             } else {
-                return reply.error(RedisError.syntax)
+                return reply.refusing(RedisError.syntax)
             }
         }
         let result = Self.combine(sources, weights: weights, aggregate: aggregate, operation)
-        if cardinality { return reply.integer(limit > 0 ? min(limit, result.count) : result.count) }
-        if store {
-            stageNewZSet(args[1], result)
-            return reply.integer(result.count)
+        if cardinality {
+            reply.integer(limit > 0 ? min(limit, result.count) : result.count)
+            return nil
         }
-        writeEntries(result, withScores: withScores, &reply)
+        return (result, withScores)
     }
 
     static func combine(_ sources: [[ZEntry]], weights: [Double], aggregate: Aggregate, _ operation: ZSetOperation) -> [ZEntry] {
@@ -139,5 +128,13 @@ extension RocksDBSession {
         return scores.map { ZEntry(member: $0.key, score: $0.value) }.sorted {
             $0.score != $1.score ? $0.score < $1.score : $0.member.lexicographicallyPrecedes($1.member)
         }
+    }
+}
+
+extension ReplyWriter {
+    /// Writes an error and gives nil, for a parser that answers with its result or nothing.
+    mutating func refusing<T>(_ message: String) -> T? {
+        error(message)
+        return nil
     }
 }

@@ -13,6 +13,8 @@ enum StoreError: Error, Equatable {
     case overflow
     /// A float increment would produce NaN or an infinity.
     case notFinite
+    /// An increment would make a sorted-set score NaN (+inf plus -inf).
+    case scoreNaN
     /// The key a command changes in place does not exist (LSET).
     case noSuchKey
     /// An index past either end (LSET).
@@ -29,6 +31,7 @@ enum StoreError: Error, Equatable {
         case .notFloat: RedisError.notFloat
         case .overflow: RedisError.overflow
         case .notFinite: "ERR increment would produce NaN or Infinity"
+        case .scoreNaN: "ERR resulting score is not a number (NaN)"
         case .noSuchKey: "ERR no such key"
         case .outOfRange: "ERR index out of range"
         case .storage(let error): "ERR Storage: \(error.message)"
