@@ -15,7 +15,7 @@ enum RocksDBHandler: Sendable {
     case store(StoreRun)
     /// A blind whole-value write (SET, SETEX, PSETEX, MSET): it may join the burst's batch of
     /// blind writes, committed once per event-loop pass (`RocksDBSession`).
-    case blindWrite(Run)
+    case blindWrite(StoreRun)
     /// A pop that may wait for data (`BlockingPops.swift`).
     case blockingPop(BlockingPop)
 }

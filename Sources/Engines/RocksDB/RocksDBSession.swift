@@ -143,18 +143,10 @@ final class RocksDBSession: EngineSession {
                 try run(self, args, &reply)
             case .store(let run)?:
                 if !groupable { try commitPending() }
-                do throws(StoreError) {
-                    try run(self, args, &reply)
-                } catch .storage(let error) {
-                    throw error
-                } catch {
-                    // A refusal: the store staged nothing, and the reply is the refusal alone.
-                    reply.buffer.moveWriterIndex(to: start)
-                    reply.error(error.redisMessage)
-                }
+                try runStore(run, args, &reply, start: start)
             case .blindWrite(let run)?:
                 try commitGroup()  // it may join the burst's blind batch, never the read-modify-write group
-                try run(self, args, &reply)
+                try runStore(run, args, &reply, start: start)
             case .blockingPop?, nil:
                 reply.error("ERR unknown command '\(spec.name)'")
             }
@@ -162,6 +154,20 @@ final class RocksDBSession: EngineSession {
             return Self.storageError(error)
         }
         return nil
+    }
+
+    /// Runs a store family's handler: a refusal becomes the reply (the store staged nothing),
+    /// a storage failure the command's failure.
+    @inline(__always)
+    private func runStore(_ run: RocksDBHandler.StoreRun, _ args: [ByteBuffer], _ reply: inout ReplyWriter, start: Int) throws(RocksDBError) {
+        do throws(StoreError) {
+            try run(self, args, &reply)
+        } catch .storage(let error) {
+            throw error
+        } catch {
+            reply.buffer.moveWriterIndex(to: start)
+            reply.error(error.redisMessage)
+        }
     }
 
     /// A RocksDB failure in Dynomite's words for a datastore error.

@@ -13,12 +13,17 @@ enum StoreError: Error, Equatable {
     case overflow
     /// A float increment would produce NaN or an infinity.
     case notFinite
+    /// A string would grow past Redis's 512 MB (proto-max-bulk-len).
+    case tooLong
     /// An increment would make a sorted-set score NaN (+inf plus -inf).
     case scoreNaN
     /// The key a command changes in place does not exist (LSET).
     case noSuchKey
     /// An index past either end (LSET).
     case outOfRange
+    /// A refusal its caller worded: an argument Redis checks only once the key is read (GETEX's
+    /// expiry).
+    case invalid(String)
     /// RocksDB failed: the command fails as a whole (the engine reports `ERR Storage: …`).
     case storage(RocksDBError)
 
@@ -31,9 +36,11 @@ enum StoreError: Error, Equatable {
         case .notFloat: RedisError.notFloat
         case .overflow: RedisError.overflow
         case .notFinite: "ERR increment would produce NaN or Infinity"
+        case .tooLong: RedisError.stringTooLong
         case .scoreNaN: "ERR resulting score is not a number (NaN)"
         case .noSuchKey: "ERR no such key"
         case .outOfRange: "ERR index out of range"
+        case .invalid(let message): message
         case .storage(let error): "ERR Storage: \(error.message)"
         }
     }
@@ -75,7 +82,7 @@ extension RocksDBSession {
 
     /// A storage call from a store: RocksDB's failure as the store's.
     @inline(__always)
-    func storing<R>(_ body: () throws(RocksDBError) -> R) throws(StoreError) -> R {
+    func storing<R: ~Copyable>(_ body: () throws(RocksDBError) -> R) throws(StoreError) -> R {
         do throws(RocksDBError) { return try body() } catch { throw .storage(error) }
     }
 }

@@ -1,0 +1,103 @@
+import Foundation
+import NIOCore
+import NIOEmbedded
+import TestSupport
+import Testing
+@testable import Engines
+
+/// The string store's typed API on a real RocksDB, without commands or replies.
+@Suite(.timeLimit(.minutes(2)))
+struct StringStoreTests {
+    func buffer(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
+    func text(_ bytes: [UInt8]?) -> String? { bytes.map { String(decoding: $0, as: UTF8.self) } }
+    func value(_ strings: StringStore, _ key: String) throws -> String? {
+        try strings.withValue(buffer(key)) { $0.map { String(decoding: $0, as: UTF8.self) } }
+    }
+
+    func withStore(_ body: (StringStore, EngineHarness) throws -> Void) throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let engine = try openEngine(directory.path)
+        defer { engine.shutdown() }
+        let harness = EngineHarness(engine)
+        try body((harness.session as! RocksDBSession).strings, harness)
+    }
+
+    @Test func setsUnderConditionsAndReadsBack() throws {
+        try withStore { strings, harness throws in
+            let key = buffer("k")
+            let missing = try strings.set(key, buffer("v1"), expireAt: nil, .init(xx: true))
+            #expect(!missing.written && missing.old == nil)
+            #expect(try value(strings, "k") == nil, "XX writes nothing to a missing key")
+            #expect(try strings.set(key, buffer("v1"), expireAt: nil, .init(nx: true)).written)
+            let second = try strings.set(key, buffer("v2"), expireAt: nil, .init(get: true))
+            #expect(second.written && text(second.old) == "v1")
+            #expect(!(try strings.setIfAbsent(key, buffer("v3"))))
+            #expect(try strings.length(key) == 2)
+            #expect(try strings.setAllIfAbsent(ArraySlice(["a", "1", "k", "2"].map(buffer))) == false, "k exists: nothing is set")
+            #expect(try value(strings, "a") == nil)
+            #expect(try strings.setAllIfAbsent(ArraySlice(["a", "1", "b", "2"].map(buffer))))
+            var read: [String?] = []
+            try strings.withValues(ArraySlice(["a", "none", "b", "k"].map(buffer))) { read.append($0.map { String(decoding: $0, as: UTF8.self) }) }
+            #expect(read == ["1", nil, "2", "v2"])
+            #expect(text(try strings.getAndSet(key, buffer("v4"))) == "v2")
+            #expect(text(try strings.getAndDelete(key)) == "v4")
+            #expect(harness.run("EXISTS", "k") == ":0\r\n")
+        }
+    }
+
+    @Test func expiryChangesOfGetex() throws {
+        try withStore { strings, harness throws in
+            let key = buffer("k")
+            strings.setBlind(key, buffer("v"), expireAt: 0)
+            #expect(text(try strings.getAndExpire(key) { _ throws(StoreError) in .at(WallClock.nowMillis() + 100_000) }) == "v")
+            #expect(harness.run("TTL", "k") != ":-1\r\n", "an expiry was set")
+            #expect(text(try strings.getAndExpire(key) { _ throws(StoreError) in .persist }) == "v")
+            #expect(harness.run("TTL", "k") == ":-1\r\n")
+            #expect(throws: StoreError.invalid("bad")) { try strings.getAndExpire(key) { _ throws(StoreError) in throw .invalid("bad") } }
+            #expect(try strings.getAndExpire(buffer("none")) { _ throws(StoreError) in throw .invalid("never asked") } == nil,
+                    "a missing key answers before its options are checked")
+            #expect(text(try strings.getAndExpire(key) { now throws(StoreError) in .at(now) }) == "v")
+            #expect(harness.run("EXISTS", "k") == ":0\r\n", "an expiry in the past deletes the key")
+        }
+    }
+
+    @Test func editsAndIncrements() throws {
+        try withStore { strings, _ throws in
+            let key = buffer("k")
+            #expect(try strings.append(key, buffer("ab")) == 2)
+            #expect(try strings.overwrite(key, at: 4, with: buffer("cd")) == 6)
+            #expect(try value(strings, "k") == "ab\0\0cd")
+            #expect(try strings.overwrite(key, at: 100, with: buffer("")) == 6, "an empty patch changes nothing")
+            #expect(throws: StoreError.tooLong) { try strings.overwrite(key, at: maxStringLength, with: buffer("x")) }
+            #expect(throws: StoreError.notInteger) { try strings.increment(key, by: 1) }
+            #expect(try strings.increment(buffer("n"), by: 41) == 41)
+            #expect(try strings.increment(buffer("n"), by: 1) == 42)
+            strings.setBlind(buffer("max"), buffer("\(Int.max)"), expireAt: 0)
+            #expect(throws: StoreError.overflow) { try strings.increment(buffer("max"), by: 1) }
+            #expect(try value(strings, "max") == "\(Int.max)", "a refused increment writes nothing")
+            #expect(text(try strings.increment(buffer("f"), byFloat: 1.5)) == "1.5")
+            #expect(throws: StoreError.notFloat) { try strings.increment(buffer("f"), byFloat: nil) }
+            #expect(throws: StoreError.notFloat) { try strings.increment(key, byFloat: 1) }
+        }
+    }
+
+    @Test func anotherTypeIsRefusedAndUntouched() throws {
+        try withStore { strings, harness throws in
+            harness.run("RPUSH", "l", "x")
+            let key = buffer("l")
+            #expect(throws: StoreError.wrongType) { try strings.withValue(key) { _ in } }
+            #expect(throws: StoreError.wrongType) { try strings.length(key) }
+            #expect(throws: StoreError.wrongType) { try strings.set(key, buffer("v"), expireAt: nil, .init(get: true)) }
+            #expect(throws: StoreError.wrongType) { try strings.getAndSet(key, buffer("v")) }
+            #expect(throws: StoreError.wrongType) { try strings.getAndDelete(key) }
+            #expect(throws: StoreError.wrongType) { try strings.append(key, buffer("v")) }
+            #expect(throws: StoreError.wrongType) { try strings.increment(key, by: 1) }
+            #expect(throws: StoreError.wrongType) { try strings.increment(key, byFloat: nil) }
+            var read: [Bool] = []
+            try strings.withValues([key, key]) { read.append($0 == nil) }
+            #expect(read == [true, true], "MGET answers nil for another type")
+            #expect(harness.run("LRANGE", "l", "0", "-1") == "*1\r\n$1\r\nx\r\n")
+        }
+    }
+}
