@@ -94,7 +94,7 @@ extension RocksDBSession {
         (.hdel, .store { s, a, r throws(StoreError) in try s.hdel(a, &r) }),
         (.hincrby, .store { s, a, r throws(StoreError) in try s.hincrby(a, &r) }),
         (.hincrbyfloat, .store { s, a, r throws(StoreError) in try s.hincrbyfloat(a, &r) }),
-        (.hrandfield, .run { s, a, r throws(RocksDBError) in try s.randomElements(a, &r, type: .hash) }),
-        (.hscan, .run { s, a, r throws(RocksDBError) in try s.collectionScan(a, &r, type: .hash) }),
+        (.hrandfield, .store { s, a, r throws(StoreError) in try s.randomElements(a, &r, type: .hash) }),
+        (.hscan, .store { s, a, r throws(StoreError) in try s.collectionScan(a, &r) { () throws(StoreError) in try s.hashes.all(a[1]).map { ($0.field, $0.value) } } }),
     ]
 }

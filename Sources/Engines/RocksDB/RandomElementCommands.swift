@@ -1,14 +1,12 @@
 import NIOCore
 import Protocol
 
-/// ZRANDMEMBER and HRANDFIELD. Hashes and sorted sets keep no slot index (sets do, see
-/// `SetSlotIndex.swift`: an index would cost every HSET and ZADD a write), so a pick walks the
-/// collection in order. The walk steps over elements without copying them, copies and formats
-/// only the picked ones, and stops at the last position wanted.
+/// ZRANDMEMBER and HRANDFIELD: which positions to pick and the reply; the stores walk to them
+/// (`HashStore.fields(_:at:values:)`, `ZSetStore.entries(_:at:)`).
 extension RocksDBSession {
     /// Random members (fields), with scores (values) on request. A positive count gives distinct
     /// elements, a negative one allows repeats.
-    func randomElements(_ args: [ByteBuffer], _ reply: inout ReplyWriter, type: ValueType) throws(RocksDBError) {
+    func randomElements(_ args: [ByteBuffer], _ reply: inout ReplyWriter, type: ValueType) throws(StoreError) {
         var count: Int?
         var withExtra = false
         if args.count >= 3 {
@@ -22,12 +20,35 @@ extension RocksDBSession {
         } else if args.count > 4 {
             return reply.error(RedisError.syntax)
         }
-        let generation: UInt64, total: Int
-        switch try lookupCollection(type, args[1], now: WallClock.nowMillis()) {
-        case .wrongType: return reply.error(RedisError.wrongType)
-        case .missing: return count == nil ? reply.null() : reply.arrayHeader(0)
-        case .found(_, let g, let c): (generation, total) = (g, Int(c))
+        // The store picks the positions once it knows the size, and walks to them.
+        var chose: [Int] = []
+        var repeatsFromAll = false
+        let choose = { (total: Int) -> [Int] in
+            switch count {
+            case nil: chose = [Int.random(in: 0..<total)]
+            case let count? where count >= total:
+                // The whole collection. Redis 7.0 walks a sorted set from its highest score down
+                // (`zuiNext` starts at the tail), so that order is deterministic there; a hash's
+                // order is its insertion or table order, which Dynamis does not keep.
+                chose = type == .zset ? Array((0..<total).reversed()) : Array(0..<total).shuffled()
+            case let count? where count >= 0: chose = Self.distinctSlots(count, below: UInt64(total)).map { Int($0) }
+            case let count? where -count <= total: chose = (0..<(-count)).map { _ in Int.random(in: 0..<total) }
+            case _?:
+                // More repeats than elements: every element is read once, the picks stream from them.
+                repeatsFromAll = true
+                chose = Array(0..<total)
+            }
+            return chose
         }
+        let found: [Int: (element: [UInt8], extra: [UInt8])]?
+        if type == .zset {
+            found = try zsets.entries(args[1], at: choose)?.mapValues { entry in
+                (entry.member, withExtra ? Array(Score.text(entry.score).utf8) : [])
+            }
+        } else {
+            found = try hashes.fields(args[1], at: choose, values: withExtra)
+        }
+        guard let picked = found else { return count == nil ? reply.null() : reply.arrayHeader(0) }
         // In RESP3 each (element, score or value) is a two-element array, and scores are doubles.
         let pairs = withExtra && reply.resp3
         func write(_ item: (element: [UInt8], extra: [UInt8]), _ reply: inout ReplyWriter) {
@@ -36,25 +57,14 @@ extension RocksDBSession {
             guard withExtra else { return }
             if type == .zset { reply.double(String(decoding: item.extra, as: UTF8.self)) } else { reply.bulk(bytes: item.extra) }
         }
-        let positions: [Int]
-        switch count {
-        case nil: positions = [Int.random(in: 0..<total)]
-        case let count? where count >= total:
-            // The whole collection. Redis 7.0 walks a sorted set from its highest score down
-            // (`zuiNext` starts at the tail), so that order is deterministic there; a hash's
-            // order is its insertion or table order, which Dynamis does not keep.
-            positions = type == .zset ? Array((0..<total).reversed()) : Array(0..<total).shuffled()
-        case let count? where count >= 0: positions = Self.distinctSlots(count, below: UInt64(total)).map { Int($0) }
-        case let count? where -count <= total: positions = (0..<(-count)).map { _ in Int.random(in: 0..<total) }
-        case let count?:
-            // More repeats than elements: every element is read once, the picks stream from them.
-            let all = pickedElements(args[1], type: type, generation: generation, at: Array(0..<total), formatExtra: withExtra)
+        if repeatsFromAll, let count {
+            let all = Array(picked.values)
             guard !all.isEmpty else { return reply.arrayHeader(0) }
             return reply.repeatedPicks(-count, perPick: withExtra && !pairs ? 2 : 1) { reply in
-                write(all.randomElement()!.value, &reply)
+                write(all.randomElement()!, &reply)
             }
         }
-        let picked = pickedElements(args[1], type: type, generation: generation, at: positions, formatExtra: withExtra)
+        let positions = chose
         if count == nil {
             guard let item = picked[positions[0]] else { return reply.null() }
             return reply.bulk(bytes: item.element)
@@ -63,40 +73,5 @@ extension RocksDBSession {
         let chosen = positions.compactMap { picked[$0] }
         reply.arrayHeader(withExtra && !pairs ? chosen.count * 2 : chosen.count)
         for item in chosen { write(item, &reply) }
-    }
-
-    /// The elements at `positions` (in element order: score order for sorted sets, field byte
-    /// order for hashes), each with its score text or value when `formatExtra`.
-    private func pickedElements(_ key: ByteBuffer, type: ValueType, generation: UInt64, at positions: [Int],
-                                formatExtra: Bool) -> [Int: (element: [UInt8], extra: [UInt8])] {
-        let prefix: [UInt8], iterator: RocksIterator
-        if type == .zset {
-            // From the pop hint, past the deletion markers of earlier pops.
-            (iterator, prefix) = zindex(key, generation: generation, reverse: false)
-        } else {
-            prefix = elementPrefix(key, generation: generation)
-            iterator = RocksIterator(db, .subkeys, scan: false, through: transaction)
-            iterator.seek(prefix)
-        }
-        var at = 0
-        var out: [Int: (element: [UInt8], extra: [UInt8])] = [:]
-        out.reserveCapacity(positions.count)
-        for target in Set(positions).sorted() {
-            while at < target, iterator.isValid {
-                iterator.next()
-                at += 1
-            }
-            guard iterator.isValid else { break }
-            let stored = iterator.key
-            guard stored.starts(with: prefix) else { break }
-            if type == .zset {
-                guard stored.count >= prefix.count + 8 else { break }
-                let score = formatExtra ? Array(Score.text(stored.withUnsafeBytes { Score.decode($0, at: prefix.count) }).utf8) : []
-                out[target] = (Array(stored[(prefix.count + 8)...]), score)
-            } else {
-                out[target] = (Array(stored[prefix.count...]), formatExtra ? Array(iterator.value) : [])
-            }
-        }
-        return out
     }
 }

@@ -110,6 +110,36 @@ extension RocksDBSession {
         }
         if let chosen { reply.bulk(bytes: chosen) } else { reply.null() }
     }
+
+    /// HSCAN, SSCAN, ZSCAN key cursor [MATCH pattern] [COUNT count], over the elements (and
+    /// values or score texts) `items` reads from the family's store once the arguments are
+    /// valid. Collections of up to 512 elements come back whole with cursor 0 (as Redis's
+    /// compact encodings do); larger ones page by element offset in byte order.
+    func collectionScan(_ args: [ByteBuffer], _ reply: inout ReplyWriter,
+                        _ items: () throws(StoreError) -> [(element: [UInt8], extra: [UInt8]?)]) throws(StoreError) {
+        guard let cursor = Int(args[2].text), cursor >= 0 else { return reply.error("ERR invalid cursor") }
+        guard let options = scanOptions(args, from: 3, allowType: false, &reply) else { return }
+        let (pattern, count) = (options.pattern, options.count)
+        let items = try items()
+        let page: ArraySlice<(element: [UInt8], extra: [UInt8]?)>
+        var next = 0
+        if items.count <= 512 {
+            page = items[...]
+        } else {
+            let start = min(cursor, items.count)
+            let end = min(start + count, items.count)
+            page = items[start..<end]
+            next = end < items.count ? end : 0
+        }
+        let selected = page.filter { item in pattern.map { GlobMatch.matches(pattern: $0, item.element) } ?? true }
+        reply.arrayHeader(2)
+        reply.bulk(String(next))
+        reply.arrayHeader(selected.reduce(0) { $0 + ($1.extra == nil ? 1 : 2) })
+        for item in selected {
+            reply.bulk(bytes: item.element)
+            if let extra = item.extra { reply.bulk(bytes: extra) }
+        }
+    }
 }
 
 extension String {

@@ -96,7 +96,7 @@ extension RocksDBSession {
 extension RocksDBSession {
     /// Sets: the RocksDB engine's handlers (the rows are in `Protocol/Commands/`).
     static let setCommands: [(CommandID, RocksDBHandler)] = [
-        (.sscan, .run { s, a, r throws(RocksDBError) in try s.collectionScan(a, &r, type: .set) }),
+        (.sscan, .store { s, a, r throws(StoreError) in try s.collectionScan(a, &r) { () throws(StoreError) in try s.sets.members(a[1]).map { ($0, nil) } } }),
         (.sadd, .store { s, a, r throws(StoreError) in try s.sadd(a, &r) }),
         (.srem, .store { s, a, r throws(StoreError) in try s.srem(a, &r) }),
         (.smembers, .store { s, a, r throws(StoreError) in try s.smembers(a, &r) }),

@@ -62,6 +62,11 @@ extension RocksDBSession {
         }
     }
 
+    /// ZSCAN's items: members in byte order, each with its score's text.
+    func zscanItems(_ key: ByteBuffer) throws(StoreError) -> [(element: [UInt8], extra: [UInt8]?)] {
+        try zsets.entries(key).sorted { $0.member.lexicographicallyPrecedes($1.member) }.map { ($0.member, Array(Score.text($0.score).utf8)) }
+    }
+
     func zrem(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(StoreError) {
         reply.integer(try zsets.remove(args[1], members: args[2...]))
     }
@@ -226,8 +231,8 @@ extension RocksDBSession {
         (.zintercard, .store { s, a, r throws(StoreError) in try s.zsetOperation(a, &r, .inter, store: false, cardinality: true) }),
         (.zrangestore, .store { s, a, r throws(StoreError) in try s.zrange(a, &r, fixed: nil, store: true) }),
         (.zmpop, .store { s, a, r throws(StoreError) in try s.zmpop(a, &r) }),
-        (.zrandmember, .run { s, a, r throws(RocksDBError) in try s.randomElements(a, &r, type: .zset) }),
-        (.zscan, .run { s, a, r throws(RocksDBError) in try s.collectionScan(a, &r, type: .zset) }),
+        (.zrandmember, .store { s, a, r throws(StoreError) in try s.randomElements(a, &r, type: .zset) }),
+        (.zscan, .store { s, a, r throws(StoreError) in try s.collectionScan(a, &r) { () throws(StoreError) in try s.zscanItems(a[1]) } }),
         (.bzpopmin, .blockingPop(.first(list: false, fromStart: true))),
         (.bzpopmax, .blockingPop(.first(list: false, fromStart: false))),
         (.bzmpop, .blockingPop(.multi(list: false))),

@@ -149,6 +149,42 @@ struct HashStore {
         }
     }
 
+    /// Replaces whatever `key` holds with a hash of `fields` (RENAME, COPY, RESTORE; the caller
+    /// holds the key's stripe).
+    func replace(_ key: ByteBuffer, with fields: [(field: [UInt8], value: [UInt8])], expireAt: Int64) {
+        let generation = storage.engine.nextGeneration()
+        for (field, value) in fields {
+            value.withUnsafeBytes { storage.stageElement(storage.elementKey(key, generation: generation, member: field), value: $0) }
+        }
+        storage.stageCollectionMeta(.hash, key, expireAt: expireAt, generation: generation, count: UInt64(fields.count))
+    }
+
+    /// The fields (and values, when asked) at the positions `choose` picks from the hash's
+    /// size, in field byte order; nil when the hash is missing. Hashes keep no slot index (it
+    /// would cost every HSET a write), so this walks the fields in order, stepping over the
+    /// ones not picked without copying them, and stops at the last position wanted.
+    func fields(_ key: ByteBuffer, at choose: (Int) -> [Int], values: Bool) throws(StoreError) -> [Int: (element: [UInt8], extra: [UInt8])]? {
+        guard case .found(_, let generation, let count) = try lookup(key) else { return nil }
+        let positions = choose(Int(count))
+        let prefix = storage.elementPrefix(key, generation: generation)
+        let iterator = RocksIterator(storage.db, .subkeys, scan: false, through: storage.transaction)
+        iterator.seek(prefix)
+        var at = 0
+        var out: [Int: (element: [UInt8], extra: [UInt8])] = [:]
+        out.reserveCapacity(positions.count)
+        for target in Set(positions).sorted() {
+            while at < target, iterator.isValid {
+                iterator.next()
+                at += 1
+            }
+            guard iterator.isValid else { break }
+            let stored = iterator.key
+            guard stored.starts(with: prefix) else { break }
+            out[target] = (Array(stored[prefix.count...]), values ? Array(iterator.value) : [])
+        }
+        return out
+    }
+
     // MARK: - Lookup
 
     private func lookup(_ key: ByteBuffer) throws(StoreError) -> RocksDBSession.CollectionLookup {

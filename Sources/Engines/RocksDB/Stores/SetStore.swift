@@ -122,6 +122,12 @@ struct SetStore {
         }
     }
 
+    /// Replaces whatever `key` holds with a set of `members` (distinct; RENAME, COPY, RESTORE:
+    /// the caller holds the key's stripe).
+    func replace(_ key: ByteBuffer, with members: [[UInt8]], expireAt: Int64) {
+        storage.stageNewSet(key, members, expireAt: expireAt)
+    }
+
     // MARK: - Random members (SPOP, SRANDMEMBER)
 
     /// Removes and returns `count` random members (all of them, and the set, when `count`

@@ -237,6 +237,12 @@ struct StringStore {
         }
     }
 
+    /// Replaces whatever `key` holds with the string `value` (RENAME, COPY, RESTORE: the caller
+    /// holds the key's stripe).
+    func replace(_ key: ByteBuffer, with value: [UInt8], expireAt: Int64) {
+        stage(key, value, expireAt: expireAt)
+    }
+
     // MARK: - Records
 
     /// The key's live record, of any type (nil when missing).

@@ -200,6 +200,29 @@ struct ZSetStore {
         storage.stageNewZSet(key, entries, expireAt: expireAt)
     }
 
+    /// The entries at the positions `choose` picks from the set's size, in score order; nil
+    /// when the set is missing. The walk starts at the pop hint, steps over the entries not
+    /// picked without copying them, and stops at the last position wanted.
+    func entries(_ key: ByteBuffer, at choose: (Int) -> [Int]) throws(StoreError) -> [Int: ZEntry]? {
+        guard let (_, generation, count) = try find(key) else { return nil }
+        let positions = choose(Int(count))
+        let (iterator, prefix) = storage.zindex(key, generation: generation, reverse: false)
+        var at = 0
+        var out: [Int: ZEntry] = [:]
+        out.reserveCapacity(positions.count)
+        for target in Set(positions).sorted() {
+            while at < target, iterator.isValid {
+                iterator.next()
+                at += 1
+            }
+            guard iterator.isValid else { break }
+            let stored = iterator.key
+            guard stored.starts(with: prefix), stored.count >= prefix.count + 8 else { break }
+            out[target] = ZEntry(member: Array(stored[(prefix.count + 8)...]), score: stored.withUnsafeBytes { Score.decode($0, at: prefix.count) })
+        }
+        return out
+    }
+
     // MARK: - Lookup
 
     /// The live set's metadata, generation and member count; nil when missing.
