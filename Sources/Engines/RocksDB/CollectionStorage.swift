@@ -16,8 +16,7 @@ extension RocksDBSession {
     }
 
     func lookupCollection(_ type: ValueType, _ key: ByteBuffer, now: Int64) throws(RocksDBError) -> CollectionLookup {
-        encodeKey(key)
-        guard let record = try readRecord(now: now) else { return .missing }
+        guard let record = try readRecord(key, now: now) else { return .missing }
         guard record.meta.type == type, let (generation, count) = Metadata.collection(record.stored) else { return .wrongType }
         // An emptied collection's record is deleted (`stageCollectionMeta`): a stored count of
         // zero is corrupt, and every picker below would divide by it.
@@ -97,8 +96,8 @@ extension RocksDBSession {
     /// its slot-index flag (`Metadata.setSlotIndexed`); without them the record has none.
     func stageCollectionMeta(_ type: ValueType, _ key: ByteBuffer, expireAt: Int64, generation: UInt64, count: UInt64,
                              hints: ZsetHints = (nil, nil), slotIndexed: Bool = false) {
+        if count == 0 { return stageDelete(key) }
         encodeKey(key)
-        if count == 0 { return stageDelete() }
         Metadata.encodeCollection(type, expireAt: expireAt, timestamp: stamp, generation: generation,
                                   count: count, into: &valueScratch)
         if hints.floor != nil || hints.ceiling != nil { Metadata.appendZsetHints(hints, to: &valueScratch) }

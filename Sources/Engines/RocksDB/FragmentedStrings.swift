@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Large strings in fragments, so that SETBIT (and GETBIT) on a big bitmap touch one fragment
 /// instead of the whole value: Kvrocks splits bitmaps into 1 KiB fragments; Dynamis does it for
 /// any string that SETBIT grows or finds past `fragmentSize`. The metadata record keeps the
@@ -42,7 +44,14 @@ extension RocksDBSession {
         putInto(immediate, .metadata)
     }
 
-    /// A fragmented string's record as the plain string record it stands for: each fragment
+    /// The same for `key` (its fragments are found by its metadata key).
+    func wholeString(of key: ByteBuffer, _ meta: Metadata, record: [UInt8]) throws(RocksDBError) -> Record {
+        encodeKey(key)
+        return try wholeString(meta, record: record)
+    }
+
+    /// A fragmented string's record as the plain string record it stands for (the key in
+    /// `keyScratch`): each fragment
     /// the length covers read by its key (an iterator's step past the last fragment could
     /// crawl over the deletion markers of other keys' removed elements), the gaps zeros.
     func wholeString(_ meta: Metadata, record: [UInt8]) throws(RocksDBError) -> Record {

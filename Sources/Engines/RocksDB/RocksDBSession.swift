@@ -202,6 +202,53 @@ final class RocksDBSession: EngineSession {
         }
     }
 
+    // Keyed reads and writes: each encodes the key into the session's scratch and uses it at
+    // once, so no call depends on what an earlier one left there. The stores use only these;
+    // the unkeyed forms below read `keyScratch` as `encodeKey` left it (older families).
+
+    /// `key`'s live record (nil when missing or expired); a fragmented string reads whole.
+    @inline(__always)
+    func readRecord(_ key: ByteBuffer, now: Int64) throws(RocksDBError) -> Record? {
+        encodeKey(key)
+        return try readRecord(now: now)
+    }
+
+    /// `key`'s live metadata (nil when missing or expired).
+    @inline(__always)
+    func readMeta(_ key: ByteBuffer, now: Int64) throws(RocksDBError) -> Metadata? {
+        encodeKey(key)
+        return try readMeta(now: now)
+    }
+
+    /// `key`'s metadata record as stored, pinned in RocksDB (no copy), expired or not.
+    @inline(__always)
+    func readMetadataRecord(_ key: ByteBuffer) throws(RocksDBError) -> PinnedValue? {
+        encodeKey(key)
+        return try readPinned(.metadata, key: keyScratch)
+    }
+
+    /// Stages `value` as `key`'s string into `immediate`.
+    @inline(__always)
+    func stageString(_ key: ByteBuffer, _ value: UnsafeRawBufferPointer, expireAt: Int64) {
+        encodeKey(key)
+        stageString(value, expireAt: expireAt)
+    }
+
+    /// Stages `key`'s deletion into `immediate`.
+    @inline(__always)
+    func stageDelete(_ key: ByteBuffer) {
+        encodeKey(key)
+        stageDelete()
+    }
+
+    /// Appends `key`'s metadata key (token ‖ key) to `out`, for a batched read of many keys.
+    func appendMetadataKey(_ key: ByteBuffer, to out: inout [UInt8]) {
+        key.withUnsafeReadableBytes { k in
+            KeyEncoding.appendBigEndian(engine.keyToken(k), to: &out)
+            out.append(contentsOf: k)
+        }
+    }
+
     /// A key's live record: its metadata and the whole stored value (header included).
     struct Record {
         var meta: Metadata
@@ -233,10 +280,11 @@ final class RocksDBSession: EngineSession {
 
     // MARK: - Writing
 
-    /// Adds a blind string write for the key in `keyScratch` to the burst's group. A stamped one
-    /// (cluster) is merged rather than put: the newest version of the key wins, whatever order
-    /// writes arrive in (`LastWriterWins`), with no read.
-    func groupStringWrite(token: UInt32, value: ByteBuffer, expireAt: Int64) {
+    /// Adds a blind string write of `key` to the burst's group. A stamped one (cluster) is merged
+    /// rather than put: the newest version of the key wins, whatever order writes arrive in
+    /// (`LastWriterWins`), with no read.
+    func groupStringWrite(_ key: ByteBuffer, value: ByteBuffer, expireAt: Int64) {
+        let token = encodeKey(key)
         value.withUnsafeReadableBytes { v in
             Metadata.encodeString(expireAt: expireAt, timestamp: stamp, value: v, into: &valueScratch)
         }

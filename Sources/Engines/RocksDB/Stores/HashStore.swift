@@ -8,7 +8,9 @@ import Protocol
 /// staged. `HashCommands.swift` parses arguments, calls this and writes the replies.
 struct HashStore {
     /// The storage layer (today the loop's session, which owns batches, locks and encoding).
-    unowned let storage: RocksDBSession
+    /// Unowned and unchecked: a store is made for one call on its session (`session.hashes`)
+    /// and never outlives it, so the hot path pays no reference counting for it.
+    unowned(unsafe) let storage: RocksDBSession
 
     /// The value of `field`; nil when the field or the hash is missing.
     func get(_ key: ByteBuffer, field: ByteBuffer) throws(StoreError) -> [UInt8]? {

@@ -10,7 +10,9 @@ import Protocol
 /// blocking pops parse arguments, call this and write the replies.
 struct ListStore {
     /// The storage layer (today the loop's session, which owns batches, locks and encoding).
-    unowned let storage: RocksDBSession
+    /// Unowned and unchecked: a store is made for one call on its session (`session.hashes`)
+    /// and never outlives it, so the hot path pays no reference counting for it.
+    unowned(unsafe) let storage: RocksDBSession
 
     /// The number of elements (0 when missing).
     func length(_ key: ByteBuffer) throws(StoreError) -> Int {
@@ -214,8 +216,7 @@ extension RocksDBSession {
     }
 
     func lookupList(_ key: ByteBuffer, now: Int64) throws(RocksDBError) -> ListLookup {
-        encodeKey(key)
-        guard let record = try readRecord(now: now) else { return .missing }
+        guard let record = try readRecord(key, now: now) else { return .missing }
         guard record.meta.type == .list, record.stored.count >= Metadata.collectionSize + 16,
               let (generation, _) = Metadata.collection(record.stored) else { return .wrongType }
         let (head, tail) = record.stored.withUnsafeBytes {
@@ -234,8 +235,8 @@ extension RocksDBSession {
     }
 
     func stageListMeta(_ key: ByteBuffer, _ state: ListState) {
+        if state.count == 0 { return stageDelete(key) }
         encodeKey(key)
-        if state.count == 0 { return stageDelete() }
         Metadata.encodeCollection(.list, expireAt: state.expireAt, timestamp: stamp, generation: state.generation,
                                   count: UInt64(state.count), into: &valueScratch)
         KeyEncoding.appendBigEndian(state.head, to: &valueScratch)

@@ -7,7 +7,9 @@ import NIOCore
 /// replies.
 struct SetStore {
     /// The storage layer (today the loop's session, which owns batches, locks and encoding).
-    unowned let storage: RocksDBSession
+    /// Unowned and unchecked: a store is made for one call on its session (`session.hashes`)
+    /// and never outlives it, so the hot path pays no reference counting for it.
+    unowned(unsafe) let storage: RocksDBSession
 
     enum Operation { case inter, union, diff }
 

@@ -12,17 +12,18 @@ let maxStringLength = 512 * 1024 * 1024
 /// the replies.
 struct StringStore {
     /// The storage layer (today the loop's session, which owns batches, locks and encoding).
-    unowned let storage: RocksDBSession
+    /// Unowned and unchecked: a store is made for one call on its session (`session.hashes`)
+    /// and never outlives it, so the hot path pays no reference counting for it.
+    unowned(unsafe) let storage: RocksDBSession
 
     /// Calls `body` with the string's bytes (nil when missing), valid only inside `body`.
     @inline(__always)
     func withValue<R>(_ key: ByteBuffer, _ body: (UnsafeRawBufferPointer?) -> R) throws(StoreError) -> R {
-        storage.encodeKey(key)
-        guard let value = try storage.storing({ () throws(RocksDBError) in try storage.readPinned(.metadata, key: storage.keyScratch) }),
+        guard let value = try storage.storing({ () throws(RocksDBError) in try storage.readMetadataRecord(key) }),
               let meta = Metadata.decode(value.bytes), !meta.isExpired(now: WallClock.nowMillis()) else { return body(nil) }
         guard meta.type == .string else { throw .wrongType }
         if meta.fragmented {
-            let whole = try storage.storing { () throws(RocksDBError) in try storage.wholeString(meta, record: Array(value.bytes)) }
+            let whole = try storage.storing { () throws(RocksDBError) in try storage.wholeString(of: key, meta, record: Array(value.bytes)) }
             return whole.stringValue.withUnsafeBytes { body($0) }
         }
         return body(UnsafeRawBufferPointer(rebasing: value.bytes[Metadata.headerSize...]))
@@ -43,8 +44,7 @@ struct StringStore {
         var ends: [Int] = []
         ends.reserveCapacity(keys.count)
         for key in keys {
-            storage.encodeKey(key)
-            encoded += storage.keyScratch
+            storage.appendMetadataKey(key, to: &encoded)
             ends.append(encoded.count)
         }
         var failure: RocksDBError?
@@ -54,9 +54,9 @@ struct StringStore {
                     return each(nil)
                 }
                 guard meta.fragmented else { return each(UnsafeRawBufferPointer(rebasing: value[Metadata.headerSize...])) }
-                storage.keyScratch = Array(encoded[(index == 0 ? 0 : ends[index - 1])..<ends[index]])
                 do throws(RocksDBError) {
-                    try storage.wholeString(meta, record: Array(value)).stringValue.withUnsafeBytes { each($0) }
+                    let key = keys[keys.startIndex + index]
+                    try storage.wholeString(of: key, meta, record: Array(value)).stringValue.withUnsafeBytes { each($0) }
                 } catch {
                     failure = error  // the command fails as a whole
                     each(nil)
@@ -68,8 +68,7 @@ struct StringStore {
 
     /// The string's length (0 when missing).
     func length(_ key: ByteBuffer) throws(StoreError) -> Int {
-        storage.encodeKey(key)
-        guard let value = try storage.storing({ () throws(RocksDBError) in try storage.readPinned(.metadata, key: storage.keyScratch) }),
+        guard let value = try storage.storing({ () throws(RocksDBError) in try storage.readMetadataRecord(key) }),
               let meta = Metadata.decode(value.bytes), !meta.isExpired(now: WallClock.nowMillis()) else { return 0 }
         guard meta.type == .string else { throw .wrongType }
         if meta.fragmented { return Metadata.collection(Array(value.bytes)).map { Int($0.count) } ?? 0 }
@@ -80,8 +79,7 @@ struct StringStore {
     /// the burst's other writes and committed once per event-loop pass.
     @inline(__always)
     func setBlind(_ key: ByteBuffer, _ value: ByteBuffer, expireAt: Int64) {
-        let token = storage.encodeKey(key)
-        storage.groupStringWrite(token: token, value: value, expireAt: expireAt)
+        storage.groupStringWrite(key, value: value, expireAt: expireAt)
     }
 
     /// SET's conditions: only if missing (NX) or present (XX), keep the expiry (KEEPTTL), and
@@ -136,8 +134,7 @@ struct StringStore {
     func getAndDelete(_ key: ByteBuffer) throws(StoreError) -> [UInt8]? {
         try storage.modifying(key) { () throws(StoreError) in
             guard let old = try string(key) else { return nil }
-            storage.encodeKey(key)
-            storage.stageDelete()
+            storage.stageDelete(key)
             return Array(old.stringValue)
         }
     }
@@ -159,8 +156,7 @@ struct StringStore {
             switch try change(now) {
             case .keep: break
             case .at(let expireAt) where expireAt <= now:
-                storage.encodeKey(key)
-                storage.stageDelete()
+                storage.stageDelete(key)
             case .at(let expireAt):
                 stage(key, old.stringValue, expireAt: expireAt)
             case .persist:
@@ -211,8 +207,7 @@ struct StringStore {
             }
             let (sum, overflow) = current.addingReportingOverflow(amount)
             if overflow { throw .overflow }
-            storage.encodeKey(key)
-            DecimalText.with(sum) { storage.stageString($0, expireAt: old?.meta.expireAt ?? 0) }
+            DecimalText.with(sum) { storage.stageString(key, $0, expireAt: old?.meta.expireAt ?? 0) }
             return sum
         }
     }
@@ -247,8 +242,7 @@ struct StringStore {
 
     /// The key's live record, of any type (nil when missing).
     private func record(_ key: ByteBuffer, now: Int64 = WallClock.nowMillis()) throws(StoreError) -> RocksDBSession.Record? {
-        storage.encodeKey(key)
-        return try storage.storing { () throws(RocksDBError) in try storage.readRecord(now: now) }
+        return try storage.storing { () throws(RocksDBError) in try storage.readRecord(key, now: now) }
     }
 
     /// The key's live string record (nil when missing); another type is refused.
@@ -259,23 +253,19 @@ struct StringStore {
     }
 
     private func exists(_ key: ByteBuffer) throws(StoreError) -> Bool {
-        storage.encodeKey(key)
-        return try storage.storing { () throws(RocksDBError) in try storage.readMeta(now: WallClock.nowMillis()) } != nil
+        return try storage.storing { () throws(RocksDBError) in try storage.readMeta(key, now: WallClock.nowMillis()) } != nil
     }
 
     private func stage(_ key: ByteBuffer, _ value: ByteBuffer, expireAt: Int64) {
-        storage.encodeKey(key)
-        value.withUnsafeReadableBytes { storage.stageString($0, expireAt: expireAt) }
+        value.withUnsafeReadableBytes { storage.stageString(key, $0, expireAt: expireAt) }
     }
 
     private func stage(_ key: ByteBuffer, _ value: [UInt8], expireAt: Int64) {
-        storage.encodeKey(key)
-        value.withUnsafeBytes { storage.stageString($0, expireAt: expireAt) }
+        value.withUnsafeBytes { storage.stageString(key, $0, expireAt: expireAt) }
     }
 
     private func stage(_ key: ByteBuffer, _ value: ArraySlice<UInt8>, expireAt: Int64) {
-        storage.encodeKey(key)
-        value.withUnsafeBytes { storage.stageString($0, expireAt: expireAt) }
+        value.withUnsafeBytes { storage.stageString(key, $0, expireAt: expireAt) }
     }
 }
 

@@ -15,8 +15,7 @@ extension RocksDBSession {
     /// Reads a live key's value and expiry; nil when missing. The record says the type; the
     /// type's store reads the value.
     func readValue(_ key: ByteBuffer, now: Int64) throws(RocksDBError) -> (StoredValue, expireAt: Int64)? {
-        encodeKey(key)
-        guard let record = try readRecord(now: now) else { return nil }
+        guard let record = try readRecord(key, now: now) else { return nil }
         let expireAt = record.meta.expireAt
         do throws(StoreError) {
             switch record.meta.type {

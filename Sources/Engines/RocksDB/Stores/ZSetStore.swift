@@ -11,7 +11,9 @@ import Protocol
 /// replies.
 struct ZSetStore {
     /// The storage layer (today the loop's session, which owns batches, locks and encoding).
-    unowned let storage: RocksDBSession
+    /// Unowned and unchecked: a store is made for one call on its session (`session.hashes`)
+    /// and never outlives it, so the hot path pays no reference counting for it.
+    unowned(unsafe) let storage: RocksDBSession
     typealias ZEntry = RocksDBSession.ZEntry
 
     /// ZADD's conditions: NX, XX, GT, LT, and INCR (the score is an increment).
