@@ -62,12 +62,6 @@ extension RocksDBSession {
         return (radius, conversion)
     }
 
-    /// A member's point, or nil when it is not in the set.
-    private func geoMemberPoint(_ key: ByteBuffer, generation: UInt64, member: [UInt8]) throws(RocksDBError) -> (Double, Double)? {
-        guard let score = try zmemberScore(key, generation: generation, member: member) else { return nil }
-        return GeoHash.point(ofScore: score)
-    }
-
     /// A coordinate as `addReplyHumanLongDouble` sends it: a RESP3 double, a RESP2 bulk string.
     private func writeCoordinate(_ value: Double, _ reply: inout ReplyWriter) {
         reply.double(String(decoding: LongDouble.humanString(Float80(value)), as: UTF8.self))
@@ -96,13 +90,11 @@ extension RocksDBSession {
     }
 
     /// GEOPOS key member [...]
-    func geopos(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        let lookup = try lookupCollection(.zset, args[1], now: WallClock.nowMillis())
-        if case .wrongType = lookup { return reply.error(RedisError.wrongType) }
-        reply.arrayHeader(args.count - 2)
-        for member in args.dropFirst(2) {
-            if case .found(_, let generation, _) = lookup,
-               let (longitude, latitude) = try geoMemberPoint(args[1], generation: generation, member: member.bytes) {
+    func geopos(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(StoreError) {
+        let scores = try zsets.scores(args[1], members: args[2...])
+        reply.arrayHeader(scores.count)
+        for score in scores {
+            if let (longitude, latitude) = score.map(GeoHash.point(ofScore:)) {
                 reply.arrayHeader(2)
                 writeCoordinate(longitude, &reply)
                 writeCoordinate(latitude, &reply)
@@ -113,13 +105,11 @@ extension RocksDBSession {
     }
 
     /// GEOHASH key member [...]
-    func geohash(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        let lookup = try lookupCollection(.zset, args[1], now: WallClock.nowMillis())
-        if case .wrongType = lookup { return reply.error(RedisError.wrongType) }
-        reply.arrayHeader(args.count - 2)
-        for member in args.dropFirst(2) {
-            if case .found(_, let generation, _) = lookup,
-               let score = try zmemberScore(args[1], generation: generation, member: member.bytes) {
+    func geohash(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(StoreError) {
+        let scores = try zsets.scores(args[1], members: args[2...])
+        reply.arrayHeader(scores.count)
+        for score in scores {
+            if let score {
                 reply.bulk(bytes: GeoHash.standardText(ofScore: score))
             } else {
                 reply.null()
@@ -128,7 +118,7 @@ extension RocksDBSession {
     }
 
     /// GEODIST key member1 member2 [unit]
-    func geodist(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+    func geodist(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(StoreError) {
         var conversion = 1.0
         if args.count == 5 {
             guard let unit = geoUnit(args[4], &reply) else { return }
@@ -136,38 +126,31 @@ extension RocksDBSession {
         } else if args.count > 5 {
             return reply.error(RedisError.syntax)
         }
-        switch try lookupCollection(.zset, args[1], now: WallClock.nowMillis()) {
-        case .wrongType: reply.error(RedisError.wrongType)
-        case .missing: reply.null()
-        case .found(_, let generation, _):
-            guard let a = try geoMemberPoint(args[1], generation: generation, member: args[2].bytes),
-                  let b = try geoMemberPoint(args[1], generation: generation, member: args[3].bytes) else { return reply.null() }
-            reply.bulk(Self.cFixed(GeoHash.distance(a.0, a.1, b.0, b.1) / conversion, 4))
-        }
+        let scores = try zsets.scores(args[1], members: args[2...3])
+        guard let a = scores[0].map(GeoHash.point(ofScore:)), let b = scores[1].map(GeoHash.point(ofScore:)) else { return reply.null() }
+        reply.bulk(Self.cFixed(GeoHash.distance(a.0, a.1, b.0, b.1) / conversion, 4))
     }
 
     /// GEORADIUS, GEORADIUSBYMEMBER, their _RO forms, GEOSEARCH and GEOSEARCHSTORE.
-    func geoSearch(_ args: [ByteBuffer], _ reply: inout ReplyWriter, kind: GeoSearchKind) throws(RocksDBError) {
+    func geoSearch(_ args: [ByteBuffer], _ reply: inout ReplyWriter, kind: GeoSearchKind) throws(StoreError) {
         if let store = kind.storeKeyIndex(args) {
-            let stripes = [args[kind.sourceIndex], args[store]].map { k in
-                KeyLocks.stripe(of: k.withUnsafeReadableBytes { engine.keyToken($0) })
-            }
-            try modify(stripes: stripes) { () throws(RocksDBError) in
+            // The search reads the source and replaces the destination under both keys' locks.
+            let stored = try zsets.replace(args[store], readingAlso: [args[kind.sourceIndex]]) { () throws(StoreError) -> [ZEntry]? in
                 try geoSearchBody(args, &reply, kind: kind)
             }
+            if let stored { reply.integer(stored) }
         } else {
-            try geoSearchBody(args, &reply, kind: kind)
+            _ = try geoSearchBody(args, &reply, kind: kind)
         }
     }
 
-    private func geoSearchBody(_ args: [ByteBuffer], _ reply: inout ReplyWriter, kind: GeoSearchKind) throws(RocksDBError) {
+    /// Parses and searches. With a destination (STORE, STOREDIST, GEOSEARCHSTORE), returns the
+    /// entries to store and writes no reply; otherwise writes the reply and returns nil (as it
+    /// does with an error).
+    private func geoSearchBody(_ args: [ByteBuffer], _ reply: inout ReplyWriter, kind: GeoSearchKind) throws(StoreError) -> [ZEntry]? {
         let source = args[kind.sourceIndex]
-        var generation: UInt64?
-        switch try lookupCollection(.zset, source, now: WallClock.nowMillis()) {
-        case .wrongType: return reply.error(RedisError.wrongType)
-        case .missing: break
-        case .found(_, let g, _): generation = g
-        }
+        // The key's type is checked first, as Redis does.
+        let index = try zsets.index(source)
         var center: (Double, Double)?
         var shapeKind: GeoHash.Shape.Kind?
         var conversion = 1.0
@@ -175,16 +158,16 @@ extension RocksDBSession {
         switch kind {
         case .radius:
             base = 6
-            guard let point = longitudeLatitude(args, at: 2, &reply), let radius = geoRadius(args, at: 4, &reply) else { return }
+            guard let point = longitudeLatitude(args, at: 2, &reply), let radius = geoRadius(args, at: 4, &reply) else { return nil }
             (center, shapeKind, conversion) = (point, .circle(radius: radius.radius), radius.conversion)
         case .radiusByMember:
             base = 5
             // Without the key Redis parses the options only, to know which empty reply to give.
-            if let generation {
-                guard let point = try geoMemberPoint(source, generation: generation, member: args[2].bytes) else {
-                    return reply.error("ERR could not decode requested zset member")
+            if let index {
+                guard let point = try index.score(of: args[2]).map(GeoHash.point(ofScore:)) else {
+                    return reply.refusing("ERR could not decode requested zset member")
                 }
-                guard let radius = geoRadius(args, at: 3, &reply) else { return }
+                guard let radius = geoRadius(args, at: 3, &reply) else { return nil }
                 (center, shapeKind, conversion) = (point, .circle(radius: radius.radius), radius.conversion)
             }
         case .search: base = 2
@@ -207,8 +190,8 @@ extension RocksDBSession {
             else if word.isOption("ASC") { ascending = true }
             else if word.isOption("DESC") { ascending = false }
             else if word.isOption("COUNT"), remaining >= 1 {
-                guard let n = args[i + 1].redisInteger else { return reply.error(RedisError.notInteger) }
-                if n <= 0 { return reply.error("ERR COUNT must be > 0") }
+                guard let n = args[i + 1].redisInteger else { return reply.refusing(RedisError.notInteger) }
+                if n <= 0 { return reply.refusing("ERR COUNT must be > 0") }
                 count = n
                 i += 1
             } else if (word.isOption("STORE") || word.isOption("STOREDIST")), remaining >= 1, kind.acceptsStore {
@@ -218,59 +201,57 @@ extension RocksDBSession {
             } else if word.isOption("STOREDIST"), case .searchStore = kind {
                 storeDistance = true
             } else if word.isOption("FROMMEMBER"), remaining >= 1, kind.isSearch, !fromLonLat {
-                if let generation {
-                    guard let point = try geoMemberPoint(source, generation: generation, member: args[i + 1].bytes) else {
-                        return reply.error("ERR could not decode requested zset member")
+                if let index {
+                    guard let point = try index.score(of: args[i + 1]).map(GeoHash.point(ofScore:)) else {
+                        return reply.refusing("ERR could not decode requested zset member")
                     }
                     center = point
                 }
                 fromMember = true
                 i += 1
             } else if word.isOption("FROMLONLAT"), remaining >= 2, kind.isSearch, !fromMember {
-                guard let point = longitudeLatitude(args, at: i + 1, &reply) else { return }
+                guard let point = longitudeLatitude(args, at: i + 1, &reply) else { return nil }
                 center = point
                 fromLonLat = true
                 i += 2
             } else if word.isOption("BYRADIUS"), remaining >= 2, kind.isSearch, !byBox {
-                guard let radius = geoRadius(args, at: i + 1, &reply) else { return }
+                guard let radius = geoRadius(args, at: i + 1, &reply) else { return nil }
                 (shapeKind, conversion) = (.circle(radius: radius.radius), radius.conversion)
                 byRadius = true
                 i += 2
             } else if word.isOption("BYBOX"), remaining >= 3, kind.isSearch, !byRadius {
-                guard let width = Score.parseStrict(args[i + 1].bytes) else { return reply.error("ERR need numeric width") }
-                guard let height = Score.parseStrict(args[i + 2].bytes) else { return reply.error("ERR need numeric height") }
-                if width < 0 || height < 0 { return reply.error("ERR height or width cannot be negative") }
-                guard let unit = geoUnit(args[i + 3], &reply) else { return }
+                guard let width = Score.parseStrict(args[i + 1].bytes) else { return reply.refusing("ERR need numeric width") }
+                guard let height = Score.parseStrict(args[i + 2].bytes) else { return reply.refusing("ERR need numeric height") }
+                if width < 0 || height < 0 { return reply.refusing("ERR height or width cannot be negative") }
+                guard let unit = geoUnit(args[i + 3], &reply) else { return nil }
                 (shapeKind, conversion) = (.box(width: width, height: height), unit)
                 byBox = true
                 i += 3
             } else {
-                return reply.error(RedisError.syntax)
+                return reply.refusing(RedisError.syntax)
             }
             i += 1
         }
         if storeKey != nil && (withDist || withHash || withCoord) {
             let what = kind == .searchStore ? "GEOSEARCHSTORE" : "STORE option in GEORADIUS"
-            return reply.error("ERR \(what) is not compatible with WITHDIST, WITHHASH and WITHCOORD options")
+            return reply.refusing("ERR \(what) is not compatible with WITHDIST, WITHHASH and WITHCOORD options")
         }
         let name = String(decoding: args[0].bytes, as: UTF8.self)
         if kind.isSearch && !(fromMember || fromLonLat) {
-            return reply.error("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for \(name)")
+            return reply.refusing("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for \(name)")
         }
         if kind.isSearch && !(byRadius || byBox) {
-            return reply.error("ERR exactly one of BYRADIUS and BYBOX can be specified for \(name)")
+            return reply.refusing("ERR exactly one of BYRADIUS and BYBOX can be specified for \(name)")
         }
-        if any && count == 0 { return reply.error("ERR the ANY argument requires COUNT argument") }
-        guard let generation, let center, let shapeKind else {
-            if let storeKey {
-                stageNewZSet(storeKey, [])
-                return reply.integer(0)
-            }
-            return reply.arrayHeader(0)
+        if any && count == 0 { return reply.refusing("ERR the ANY argument requires COUNT argument") }
+        guard let index, let center, let shapeKind else {
+            if storeKey != nil { return [] }
+            reply.arrayHeader(0)
+            return nil
         }
         if count != 0 && ascending == nil && !any { ascending = true }
         let shape = GeoHash.Shape(longitude: center.0, latitude: center.1, kind: shapeKind, conversion: conversion)
-        var points = geoPoints(source, generation: generation, shape: shape, limit: any ? count : 0)
+        var points = geoPoints(index, shape: shape, limit: any ? count : 0)
         if let ascending {
             // A stable sort: equal distances keep the index order, as glibc's qsort (a merge
             // sort) leaves them in redis-server.
@@ -282,10 +263,8 @@ extension RocksDBSession {
             }.map(\.element)
         }
         let returned = count == 0 ? points.count : min(count, points.count)
-        if let storeKey {
-            let entries = points.prefix(returned).map { ZEntry(member: $0.member, score: storeDistance ? $0.distance / conversion : $0.score) }
-            stageNewZSet(storeKey, Array(entries))
-            return reply.integer(returned)
+        if storeKey != nil {
+            return points.prefix(returned).map { ZEntry(member: $0.member, score: storeDistance ? $0.distance / conversion : $0.score) }
         }
         let options = (withDist ? 1 : 0) + (withHash ? 1 : 0) + (withCoord ? 1 : 0)
         reply.arrayHeader(returned)
@@ -300,25 +279,23 @@ extension RocksDBSession {
                 writeCoordinate(point.latitude, &reply)
             }
         }
+        return nil
     }
 
     /// The set's members inside `shape`, cell by cell in Redis's order, each cell's in score
     /// order; with a `limit` (ANY), the search stops as soon as that many are found.
-    func geoPoints(_ key: ByteBuffer, generation: UInt64, shape: GeoHash.Shape, limit: Int) -> [GeoPoint] {
+    func geoPoints(_ index: ZSetStore.ScoreIndex, shape: GeoHash.Shape, limit: Int) -> [GeoPoint] {
         var points: [GeoPoint] = []
         let cells = GeoHash.searchCells(shape)
         var lastProcessed = 0
-        let prefix = elementPrefix(key, generation: generation)
-        for (index, cell) in cells.enumerated() {
+        for (position, cell) in cells.enumerated() {
             if cell.isZero { continue }
             // Huge radii make neighbours repeat; Redis skips a cell equal to the last one it
             // searched (but never compares with the centre, index 0).
             if lastProcessed != 0 && cell == cells[lastProcessed] { continue }
             if !points.isEmpty && limit > 0 && points.count >= limit { break }
             let (min, max) = GeoHash.scoreRange(cell)
-            var from = prefix
-            Score.encode(min, into: &from)
-            zwalk(key, generation: generation, reverse: false, from: from) { entry in
+            index.walk(fromScore: min) { entry in
                 guard entry.score < max else { return false }
                 let (longitude, latitude) = GeoHash.point(ofScore: entry.score)
                 if let distance = GeoHash.distanceIfWithin(shape, longitude: longitude, latitude: latitude) {
@@ -327,7 +304,7 @@ extension RocksDBSession {
                 }
                 return !(limit > 0 && points.count >= limit)
             }
-            lastProcessed = index
+            lastProcessed = position
         }
         return points
     }
@@ -367,14 +344,14 @@ extension RocksDBSession {
     /// Geo: the RocksDB engine's handlers (the rows are in `Protocol/Commands/`).
     static let geoCommands: [(CommandID, RocksDBHandler)] = [
         (.geoadd, .store { s, a, r throws(StoreError) in try s.geoadd(a, &r) }),
-        (.geopos, .run { s, a, r throws(RocksDBError) in try s.geopos(a, &r) }),
-        (.geodist, .run { s, a, r throws(RocksDBError) in try s.geodist(a, &r) }),
-        (.geohash, .run { s, a, r throws(RocksDBError) in try s.geohash(a, &r) }),
-        (.georadius, .run { s, a, r throws(RocksDBError) in try s.geoSearch(a, &r, kind: .radius(readOnly: false)) }),
-        (.georadiusRO, .run { s, a, r throws(RocksDBError) in try s.geoSearch(a, &r, kind: .radius(readOnly: true)) }),
-        (.georadiusbymember, .run { s, a, r throws(RocksDBError) in try s.geoSearch(a, &r, kind: .radiusByMember(readOnly: false)) }),
-        (.georadiusbymemberRO, .run { s, a, r throws(RocksDBError) in try s.geoSearch(a, &r, kind: .radiusByMember(readOnly: true)) }),
-        (.geosearch, .run { s, a, r throws(RocksDBError) in try s.geoSearch(a, &r, kind: .search) }),
-        (.geosearchstore, .run { s, a, r throws(RocksDBError) in try s.geoSearch(a, &r, kind: .searchStore) }),
+        (.geopos, .store { s, a, r throws(StoreError) in try s.geopos(a, &r) }),
+        (.geodist, .store { s, a, r throws(StoreError) in try s.geodist(a, &r) }),
+        (.geohash, .store { s, a, r throws(StoreError) in try s.geohash(a, &r) }),
+        (.georadius, .store { s, a, r throws(StoreError) in try s.geoSearch(a, &r, kind: .radius(readOnly: false)) }),
+        (.georadiusRO, .store { s, a, r throws(StoreError) in try s.geoSearch(a, &r, kind: .radius(readOnly: true)) }),
+        (.georadiusbymember, .store { s, a, r throws(StoreError) in try s.geoSearch(a, &r, kind: .radiusByMember(readOnly: false)) }),
+        (.georadiusbymemberRO, .store { s, a, r throws(StoreError) in try s.geoSearch(a, &r, kind: .radiusByMember(readOnly: true)) }),
+        (.geosearch, .store { s, a, r throws(StoreError) in try s.geoSearch(a, &r, kind: .search) }),
+        (.geosearchstore, .store { s, a, r throws(StoreError) in try s.geoSearch(a, &r, kind: .searchStore) }),
     ]
 }

@@ -18,6 +18,7 @@ extension RocksDBSession {
 
     /// SISMEMBER, and SMISMEMBER (`many`).
     func sismember(_ args: [ByteBuffer], _ reply: inout ReplyWriter, many: Bool) throws(StoreError) {
+        guard many else { return reply.integer(try sets.contains(args[1], member: args[2]) ? 1 : 0) }
         let present = try sets.contains(args[1], members: args[2...])
         if many { reply.arrayHeader(present.count) }
         for isMember in present { reply.integer(isMember ? 1 : 0) }

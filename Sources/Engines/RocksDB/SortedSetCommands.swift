@@ -73,6 +73,10 @@ extension RocksDBSession {
 
     /// ZSCORE, and ZMSCORE (`many`).
     func zscore(_ args: [ByteBuffer], _ reply: inout ReplyWriter, many: Bool) throws(StoreError) {
+        guard many else {
+            if let score = try zsets.score(args[1], member: args[2]) { writeScore(score, &reply) } else { reply.null() }
+            return
+        }
         let scores = try zsets.scores(args[1], members: args[2...])
         if many { reply.arrayHeader(scores.count) }
         for score in scores {

@@ -19,6 +19,12 @@ struct SetStore {
         return storage.elements(key, generation: generation).map(\.field)
     }
 
+    /// Whether `member` is in the set.
+    func contains(_ key: ByteBuffer, member: ByteBuffer) throws(StoreError) -> Bool {
+        guard let (_, generation, _) = try find(key) else { return false }
+        return try storage.storing { () throws(RocksDBError) in try storage.readElement(key, generation: generation, field: member) != nil }
+    }
+
     /// Whether each of `members` is in the set.
     func contains(_ key: ByteBuffer, members: ArraySlice<ByteBuffer>) throws(StoreError) -> [Bool] {
         guard let (_, generation, _) = try find(key) else { return Array(repeating: false, count: members.count) }

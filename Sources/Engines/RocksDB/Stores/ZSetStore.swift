@@ -105,6 +105,12 @@ struct ZSetStore {
         }
     }
 
+    /// `member`'s score; nil when it or the set is missing.
+    func score(_ key: ByteBuffer, member: ByteBuffer) throws(StoreError) -> Double? {
+        guard let (_, generation, _) = try find(key) else { return nil }
+        return try storage.storing { () throws(RocksDBError) in try storage.zmemberScore(key, generation: generation, member: member.bytes) }
+    }
+
     /// The scores of `members`, in their order (nil for a missing one).
     func scores(_ key: ByteBuffer, members: ArraySlice<ByteBuffer>) throws(StoreError) -> [Double?] {
         guard let (_, generation, _) = try find(key) else { return Array(repeating: nil, count: members.count) }
@@ -223,6 +229,33 @@ struct ZSetStore {
             out[target] = ZEntry(member: Array(stored[(prefix.count + 8)...]), score: stored.withUnsafeBytes { Score.decode($0, at: prefix.count) })
         }
         return out
+    }
+
+    /// A sorted set's score index, for a command that reads it several times (GEO searches
+    /// walk up to nine cells); valid for the command that opened it.
+    struct ScoreIndex {
+        unowned(unsafe) let storage: RocksDBSession  // lives for one command, as the store
+        let key: ByteBuffer
+        let generation: UInt64
+
+        /// `member`'s score; nil when it is not in the set.
+        func score(of member: ByteBuffer) throws(StoreError) -> Double? {
+            try storage.storing { () throws(RocksDBError) in try storage.zmemberScore(key, generation: generation, member: member.bytes) }
+        }
+
+        /// Walks entries in score order from the first scoring at least `min`; `visit` returns
+        /// false to stop.
+        func walk(fromScore min: Double, _ visit: (ZEntry) -> Bool) {
+            var from = storage.elementPrefix(key, generation: generation)
+            Score.encode(min, into: &from)
+            storage.zwalk(key, generation: generation, reverse: false, from: from, visit)
+        }
+    }
+
+    /// The set's score index; nil when the set is missing.
+    func index(_ key: ByteBuffer) throws(StoreError) -> ScoreIndex? {
+        guard let (_, generation, _) = try find(key) else { return nil }
+        return ScoreIndex(storage: storage, key: key, generation: generation)
     }
 
     // MARK: - Lookup
