@@ -365,108 +365,80 @@ struct HyperLogLog {
     }
 }
 
-/// PFADD, PFCOUNT and PFMERGE over string values holding `HyperLogLog`s.
+/// PFADD, PFCOUNT, PFMERGE and PFDEBUG over string values holding `HyperLogLog`s, read and
+/// written through `StringStore`.
 extension RocksDBSession {
-    /// The HLL at `keyScratch`: nil when missing; the error to answer when the key holds
-    /// something else.
-    private func readHLL(now: Int64) throws(RocksDBError) -> Result<(HyperLogLog, Int64)?, HLLRefusal> {
-        guard let record = try readRecord(now: now) else { return .success(nil) }
-        guard record.meta.type == .string else { return .failure(.init(message: RedisError.wrongType)) }
-        guard HyperLogLog.isValid(record.stringValue) else { return .failure(.init(message: HyperLogLog.notHLLError)) }
-        return .success((HyperLogLog(bytes: Array(record.stringValue)), record.meta.expireAt))
+    /// The HLL a string holds; nil when missing. A string that is no HLL is refused.
+    private func hll(_ value: [UInt8]?) throws(StoreError) -> HyperLogLog? {
+        guard let value else { return nil }
+        guard HyperLogLog.isValid(value[...]) else { throw .invalid(HyperLogLog.notHLLError) }
+        return HyperLogLog(bytes: value)
     }
 
-    struct HLLRefusal: Error { let message: String }
-
-    func pfadd(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        let token = encodeKey(args[1])
-        try modify(token: token) { () throws(RocksDBError) in
-            var hll: HyperLogLog, expireAt: Int64 = 0, updated = 0
-            switch try readHLL(now: WallClock.nowMillis()) {
-            case .failure(let refusal): return reply.error(refusal.message)
-            case .success(nil):
-                hll = .empty()
-                updated = 1
-            case .success(let (existing, expiry)?):
-                hll = existing
-                expireAt = expiry
-            }
+    func pfadd(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(StoreError) {
+        let updated = try strings.edit(args[1]) { (edit: inout StringStore.Edit) throws(StoreError) -> Bool in
+            var updated = edit.value == nil
+            var hll = try hll(edit.value) ?? .empty()
             for element in args.dropFirst(2) {
                 switch hll.add(Array(element.readableBytesView)[...]) {
-                case 1: updated += 1
-                case -1: return reply.error(HyperLogLog.invalidError)
+                case 1: updated = true
+                case -1: throw .invalid(HyperLogLog.invalidError)
                 default: break
                 }
             }
-            if updated > 0 {
+            if updated {
                 hll.invalidateCache()
-                encodeKey(args[1])
-                hll.bytes.withUnsafeBytes { stageString($0, expireAt: expireAt) }
+                edit.write(hll.bytes)
             }
-            reply.integer(updated > 0 ? 1 : 0)
+            return updated
         }
+        reply.integer(updated ? 1 : 0)
     }
 
-    func pfcount(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        let now = WallClock.nowMillis()
+    func pfcount(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(StoreError) {
         if args.count > 2 {
             // The cardinality of the union, computed on a merged copy; nothing is cached.
             var max = [UInt8](repeating: 0, count: HyperLogLog.registers)
             for key in args.dropFirst() {
-                encodeKey(key)
-                switch try readHLL(now: now) {
-                case .failure(let refusal): return reply.error(refusal.message)
-                case .success(nil): continue
-                case .success(let (hll, _)?):
-                    guard hll.merge(into: &max) else { return reply.error(HyperLogLog.invalidError) }
-                }
+                guard let hll = try hll(try strings.read(key)?.value) else { continue }
+                guard hll.merge(into: &max) else { throw .invalid(HyperLogLog.invalidError) }
             }
             return reply.integer(Int(HyperLogLog.estimate(max)))
         }
-        let token = encodeKey(args[1])
         // A stale cached count is recomputed and stored back in the value, as Redis does.
-        try modify(token: token) { () throws(RocksDBError) in
-            switch try readHLL(now: now) {
-            case .failure(let refusal): return reply.error(refusal.message)
-            case .success(nil): return reply.integer(0)
-            case .success((var hll, let expireAt)?):
-                if let cached = hll.cachedCount { return reply.integer(Int(cached)) }
-                guard let raw = hll.rawRegisters() else { return reply.error(HyperLogLog.invalidError) }
-                let card = HyperLogLog.estimate(raw)
-                hll.setCachedCount(card)
-                encodeKey(args[1])
-                hll.bytes.withUnsafeBytes { stageString($0, expireAt: expireAt) }
-                reply.integer(Int(card))
-            }
+        let count = try strings.edit(args[1]) { (edit: inout StringStore.Edit) throws(StoreError) -> UInt64 in
+            guard var hll = try hll(edit.value) else { return 0 }
+            if let cached = hll.cachedCount { return cached }
+            guard let raw = hll.rawRegisters() else { throw .invalid(HyperLogLog.invalidError) }
+            let card = HyperLogLog.estimate(raw)
+            hll.setCachedCount(card)
+            edit.write(hll.bytes)
+            return card
         }
+        reply.integer(Int(count))
     }
 
-    func pfmerge(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        let stripes = args.dropFirst().map { KeyLocks.stripe(of: $0.withUnsafeReadableBytes { engine.keyToken($0) }) }
-        try modify(stripes: stripes) { () throws(RocksDBError) in
-            let now = WallClock.nowMillis()
+    func pfmerge(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(StoreError) {
+        try strings.edit(args[1], readingAlso: args.dropFirst(2)) { (edit: inout StringStore.Edit) throws(StoreError) in
             var max = [UInt8](repeating: 0, count: HyperLogLog.registers)
             var useDense = false
-            var destination: (HyperLogLog, Int64)?
-            for (i, key) in args.dropFirst().enumerated() {
-                encodeKey(key)
-                switch try readHLL(now: now) {
-                case .failure(let refusal): return reply.error(refusal.message)
-                case .success(nil): continue
-                case .success(let (hll, expiry)?):
-                    if hll.isDense { useDense = true }
-                    guard hll.merge(into: &max) else { return reply.error(HyperLogLog.invalidError) }
-                    if i == 0 { destination = (hll, expiry) }
-                }
+            let destination = try hll(edit.value)
+            if let destination {
+                useDense = destination.isDense
+                guard destination.merge(into: &max) else { throw .invalid(HyperLogLog.invalidError) }
             }
-            var (hll, expireAt) = destination ?? (.empty(), 0)
-            if useDense, !hll.toDense() { return reply.error(HyperLogLog.invalidError) }
-            for (index, value) in max.enumerated() where value != 0 { _ = hll.set(index, value) }
-            hll.invalidateCache()
-            encodeKey(args[1])
-            hll.bytes.withUnsafeBytes { stageString($0, expireAt: expireAt) }
-            reply.ok()
+            for key in args.dropFirst(2) {
+                guard let hll = try hll(try strings.read(key)?.value) else { continue }
+                if hll.isDense { useDense = true }
+                guard hll.merge(into: &max) else { throw .invalid(HyperLogLog.invalidError) }
+            }
+            var merged = destination ?? .empty()
+            if useDense, !merged.toDense() { throw .invalid(HyperLogLog.invalidError) }
+            for (index, value) in max.enumerated() where value != 0 { _ = merged.set(index, value) }
+            merged.invalidateCache()
+            edit.write(merged.bytes)
         }
+        reply.ok()
     }
 }
 
@@ -474,22 +446,15 @@ extension RocksDBSession {
 extension RocksDBSession {
     /// PFDEBUG GETREG|DECODE|ENCODING|TODENSE key (Redis's `pfdebugCommand`: the key is looked up
     /// before the subcommand is read; GETREG and TODENSE store a sparse HLL as dense).
-    func pfdebug(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        let token = encodeKey(args[2])
-        try modify(token: token) { () throws(RocksDBError) in
-            var hll: HyperLogLog, expireAt: Int64
-            switch try readHLL(now: WallClock.nowMillis()) {
-            case .failure(let refusal): return reply.error(refusal.message)
-            case .success(nil): return reply.error("ERR The specified key does not exist")
-            case .success(let (found, expiry)?): (hll, expireAt) = (found, expiry)
-            }
+    func pfdebug(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(StoreError) {
+        try strings.edit(args[2]) { (edit: inout StringStore.Edit) throws(StoreError) in
+            guard var hll = try hll(edit.value) else { return reply.error("ERR The specified key does not exist") }
             let subcommand = args[1]
             if subcommand.isOption("GETREG") || subcommand.isOption("TODENSE") {
                 let converted = !hll.isDense
                 if converted {
-                    guard hll.toDense() else { return reply.error(HyperLogLog.invalidError) }
-                    encodeKey(args[2])
-                    hll.bytes.withUnsafeBytes { stageString($0, expireAt: expireAt) }
+                    guard hll.toDense() else { throw .invalid(HyperLogLog.invalidError) }
+                    edit.write(hll.bytes)
                 }
                 guard subcommand.isOption("GETREG") else { return reply.integer(converted ? 1 : 0) }
                 reply.arrayHeader(HyperLogLog.registers)
@@ -559,10 +524,10 @@ extension RocksDBSession {
 extension RocksDBSession {
     /// HyperLogLog: the RocksDB engine's handlers (the rows are in `Protocol/Commands/`).
     static let hyperLogLogCommands: [(CommandID, RocksDBHandler)] = [
-        (.pfadd, .run { s, a, r throws(RocksDBError) in try s.pfadd(a, &r) }),
-        (.pfcount, .run { s, a, r throws(RocksDBError) in try s.pfcount(a, &r) }),
-        (.pfmerge, .run { s, a, r throws(RocksDBError) in try s.pfmerge(a, &r) }),
-        (.pfdebug, .run { s, a, r throws(RocksDBError) in try s.pfdebug(a, &r) }),
+        (.pfadd, .store { s, a, r throws(StoreError) in try s.pfadd(a, &r) }),
+        (.pfcount, .store { s, a, r throws(StoreError) in try s.pfcount(a, &r) }),
+        (.pfmerge, .store { s, a, r throws(StoreError) in try s.pfmerge(a, &r) }),
+        (.pfdebug, .store { s, a, r throws(StoreError) in try s.pfdebug(a, &r) }),
         (.pfselftest, .run { s, _, r throws(RocksDBError) in s.pfselftest(&r) }),
     ]
 }

@@ -232,6 +232,40 @@ struct StringStore {
         }
     }
 
+    /// The string's bytes (a copy) and expiry; nil when missing.
+    func read(_ key: ByteBuffer) throws(StoreError) -> (value: [UInt8], expireAt: Int64)? {
+        guard let record = try string(key) else { return nil }
+        return (Array(record.stringValue), record.meta.expireAt)
+    }
+
+    /// A string a read-modify-write holds: its bytes (nil when missing) and expiry, and
+    /// whether the caller gave it new bytes to store.
+    struct Edit {
+        private(set) var value: [UInt8]?
+        let expireAt: Int64
+        fileprivate(set) var written = false
+
+        /// Stores `bytes` as the new value when the edit ends (the expiry is kept).
+        mutating func write(_ bytes: [UInt8]) {
+            value = bytes
+            written = true
+        }
+    }
+
+    /// Reads `key`'s string and hands it to `body` holding the stripes of `key` and `others`
+    /// (which `body` may read); what `body` writes into the edit is stored when it returns
+    /// (nothing when it throws). PFADD, PFCOUNT's cached count, PFMERGE, PFDEBUG.
+    func edit<R>(_ key: ByteBuffer, readingAlso others: some Collection<ByteBuffer> = EmptyCollection<ByteBuffer>(),
+                 _ body: (inout Edit) throws(StoreError) -> R) throws(StoreError) -> R {
+        try storage.modifying(CollectionOfOne(key) + Array(others)) { () throws(StoreError) in
+            let old = try string(key)
+            var edit = Edit(value: old.map { Array($0.stringValue) }, expireAt: old?.meta.expireAt ?? 0)
+            let result = try body(&edit)
+            if edit.written, let value = edit.value { stage(key, value, expireAt: edit.expireAt) }
+            return result
+        }
+    }
+
     /// Replaces whatever `key` holds with the string `value` (RENAME, COPY, RESTORE: the caller
     /// holds the key's stripe).
     func replace(_ key: ByteBuffer, with value: [UInt8], expireAt: Int64) {
