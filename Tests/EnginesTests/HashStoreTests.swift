@@ -15,12 +15,7 @@ struct HashStoreTests {
 
     /// A store on a fresh engine; the harness runs commands on the same session.
     func withStore(_ body: (HashStore, EngineHarness) throws -> Void) throws {
-        let directory = TemporaryDirectory()
-        defer { directory.remove() }
-        let engine = try openEngine(directory.path)
-        defer { engine.shutdown() }
-        let harness = EngineHarness(engine)
-        try body((harness.session as! RocksDBSession).hashes, harness)
+        try withSession { session, harness in try body(session.hashes, harness) }
     }
 
     @Test func setGetCountAllAndDelete() throws {

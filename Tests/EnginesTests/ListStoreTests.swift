@@ -13,12 +13,7 @@ struct ListStoreTests {
     func texts(_ values: [[UInt8]]?) -> [String]? { values?.map { String(decoding: $0, as: UTF8.self) } }
 
     func withStore(_ body: (ListStore, EngineHarness) throws -> Void) throws {
-        let directory = TemporaryDirectory()
-        defer { directory.remove() }
-        let engine = try openEngine(directory.path)
-        defer { engine.shutdown() }
-        let harness = EngineHarness(engine)
-        try body((harness.session as! RocksDBSession).lists, harness)
+        try withSession { session, harness in try body(session.lists, harness) }
     }
 
     @Test func pushPopRangeAndIndex() throws {

@@ -39,6 +39,17 @@ struct EngineHarness {
     }
 }
 
+/// Runs `body` with a fresh engine's session (for a store's typed API) and a harness running
+/// commands on the same session; removes everything afterwards.
+func withSession(_ body: (RocksDBSession, EngineHarness) throws -> Void) throws {
+    let directory = TemporaryDirectory()
+    defer { directory.remove() }
+    let engine = try openEngine(directory.path)
+    defer { engine.shutdown() }
+    let harness = EngineHarness(engine)
+    try body(harness.session as! RocksDBSession, harness)
+}
+
 func openEngine(_ directory: String, identity: String = "murmur") throws -> RocksDBEngine {
     // Tests only need a stable token; FNV-1a (`testToken`) keeps this target free of the Ring module.
     try RocksDBEngine(options: RocksDBOptions(directory: directory), keyHashIdentity: identity) { testToken($0) }

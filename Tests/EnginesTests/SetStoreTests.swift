@@ -13,12 +13,7 @@ struct SetStoreTests {
     func texts(_ members: [[UInt8]]?) -> [String]? { members?.map { String(decoding: $0, as: UTF8.self) } }
 
     func withStore(_ body: (SetStore, EngineHarness) throws -> Void) throws {
-        let directory = TemporaryDirectory()
-        defer { directory.remove() }
-        let engine = try openEngine(directory.path)
-        defer { engine.shutdown() }
-        let harness = EngineHarness(engine)
-        try body((harness.session as! RocksDBSession).sets, harness)
+        try withSession { session, harness in try body(session.sets, harness) }
     }
 
     @Test func addRemoveContainsAndCount() throws {

@@ -15,12 +15,7 @@ struct StringStoreTests {
     }
 
     func withStore(_ body: (StringStore, EngineHarness) throws -> Void) throws {
-        let directory = TemporaryDirectory()
-        defer { directory.remove() }
-        let engine = try openEngine(directory.path)
-        defer { engine.shutdown() }
-        let harness = EngineHarness(engine)
-        try body((harness.session as! RocksDBSession).strings, harness)
+        try withSession { session, harness in try body(session.strings, harness) }
     }
 
     @Test func setsUnderConditionsAndReadsBack() throws {

@@ -15,12 +15,7 @@ struct ZSetStoreTests {
     func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
     func withStore(_ body: (ZSetStore, EngineHarness) throws -> Void) throws {
-        let directory = TemporaryDirectory()
-        defer { directory.remove() }
-        let engine = try openEngine(directory.path)
-        defer { engine.shutdown() }
-        let harness = EngineHarness(engine)
-        try body((harness.session as! RocksDBSession).zsets, harness)
+        try withSession { session, harness in try body(session.zsets, harness) }
     }
 
     @Test func addUnderEveryCondition() throws {

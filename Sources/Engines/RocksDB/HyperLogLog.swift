@@ -378,7 +378,7 @@ extension RocksDBSession {
     func pfadd(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(StoreError) {
         let updated = try strings.edit(args[1]) { (edit: inout StringStore.Edit) throws(StoreError) -> Bool in
             var updated = edit.value == nil
-            var hll = try hll(edit.value) ?? .empty()
+            var hll = try hll(edit.take()) ?? .empty()
             for element in args.dropFirst(2) {
                 switch hll.add(Array(element.readableBytesView)[...]) {
                 case 1: updated = true
@@ -407,7 +407,7 @@ extension RocksDBSession {
         }
         // A stale cached count is recomputed and stored back in the value, as Redis does.
         let count = try strings.edit(args[1]) { (edit: inout StringStore.Edit) throws(StoreError) -> UInt64 in
-            guard var hll = try hll(edit.value) else { return 0 }
+            guard var hll = try hll(edit.take()) else { return 0 }
             if let cached = hll.cachedCount { return cached }
             guard let raw = hll.rawRegisters() else { throw .invalid(HyperLogLog.invalidError) }
             let card = HyperLogLog.estimate(raw)
@@ -422,7 +422,7 @@ extension RocksDBSession {
         try strings.edit(args[1], readingAlso: args.dropFirst(2)) { (edit: inout StringStore.Edit) throws(StoreError) in
             var max = [UInt8](repeating: 0, count: HyperLogLog.registers)
             var useDense = false
-            let destination = try hll(edit.value)
+            let destination = try hll(edit.take())
             if let destination {
                 useDense = destination.isDense
                 guard destination.merge(into: &max) else { throw .invalid(HyperLogLog.invalidError) }
@@ -448,7 +448,7 @@ extension RocksDBSession {
     /// before the subcommand is read; GETREG and TODENSE store a sparse HLL as dense).
     func pfdebug(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(StoreError) {
         try strings.edit(args[2]) { (edit: inout StringStore.Edit) throws(StoreError) in
-            guard var hll = try hll(edit.value) else { return reply.error("ERR The specified key does not exist") }
+            guard var hll = try hll(edit.take()) else { return reply.error("ERR The specified key does not exist") }
             let subcommand = args[1]
             if subcommand.isOption("GETREG") || subcommand.isOption("TODENSE") {
                 let converted = !hll.isDense

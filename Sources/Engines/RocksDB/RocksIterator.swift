@@ -57,3 +57,26 @@ final class RocksIterator {
     /// The current value, valid until the iterator moves.
     var value: UnsafeRawBufferPointer { RocksDatabase.value(handle) }
 }
+
+extension RocksIterator {
+    /// From where the iterator stands (a collection's first entry under `prefix`), the entries
+    /// at `positions`, read by `read` from their key and value; stepping over the others
+    /// without copying them and stopping at the last position wanted (HRANDFIELD, ZRANDMEMBER).
+    /// `read` returns nil to stop at an entry it cannot read.
+    func pick<T>(_ positions: [Int], under prefix: [UInt8], _ read: (_ key: [UInt8], _ value: UnsafeRawBufferPointer) -> T?) -> [Int: T] {
+        var at = 0
+        var out: [Int: T] = [:]
+        out.reserveCapacity(positions.count)
+        for target in Set(positions).sorted() {
+            while at < target, isValid {
+                next()
+                at += 1
+            }
+            guard isValid else { break }
+            let stored = key
+            guard stored.starts(with: prefix), let item = read(stored, value) else { break }
+            out[target] = item
+        }
+        return out
+    }
+}

@@ -171,20 +171,9 @@ struct HashStore {
         let prefix = storage.elementPrefix(key, generation: generation)
         let iterator = RocksIterator(storage.db, .subkeys, scan: false, through: storage.transaction)
         iterator.seek(prefix)
-        var at = 0
-        var out: [Int: (element: [UInt8], extra: [UInt8])] = [:]
-        out.reserveCapacity(positions.count)
-        for target in Set(positions).sorted() {
-            while at < target, iterator.isValid {
-                iterator.next()
-                at += 1
-            }
-            guard iterator.isValid else { break }
-            let stored = iterator.key
-            guard stored.starts(with: prefix) else { break }
-            out[target] = (Array(stored[prefix.count...]), values ? Array(iterator.value) : [])
+        return iterator.pick(positions, under: prefix) { stored, value in
+            (Array(stored[prefix.count...]), values ? Array(value) : [])
         }
-        return out
     }
 
     // MARK: - Lookup

@@ -245,6 +245,13 @@ struct StringStore {
         let expireAt: Int64
         fileprivate(set) var written = false
 
+        /// Hands the bytes over (the edit keeps none), so a caller that changes them in place
+        /// and writes them back copies nothing: a dense HLL is 12 KB.
+        mutating func take() -> [UInt8]? {
+            defer { value = nil }
+            return value
+        }
+
         /// Stores `bytes` as the new value when the edit ends (the expiry is kept).
         mutating func write(_ bytes: [UInt8]) {
             value = bytes

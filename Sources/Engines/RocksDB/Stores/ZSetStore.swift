@@ -215,20 +215,10 @@ struct ZSetStore {
         guard let (_, generation, count) = try find(key) else { return nil }
         let positions = choose(Int(count))
         let (iterator, prefix) = storage.zindex(key, generation: generation, reverse: false)
-        var at = 0
-        var out: [Int: ZEntry] = [:]
-        out.reserveCapacity(positions.count)
-        for target in Set(positions).sorted() {
-            while at < target, iterator.isValid {
-                iterator.next()
-                at += 1
-            }
-            guard iterator.isValid else { break }
-            let stored = iterator.key
-            guard stored.starts(with: prefix), stored.count >= prefix.count + 8 else { break }
-            out[target] = ZEntry(member: Array(stored[(prefix.count + 8)...]), score: stored.withUnsafeBytes { Score.decode($0, at: prefix.count) })
+        return iterator.pick(positions, under: prefix) { stored, _ in
+            guard stored.count >= prefix.count + 8 else { return nil }
+            return ZEntry(member: Array(stored[(prefix.count + 8)...]), score: stored.withUnsafeBytes { Score.decode($0, at: prefix.count) })
         }
-        return out
     }
 
     /// A sorted set's score index, for a command that reads it several times (GEO searches
