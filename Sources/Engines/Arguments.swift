@@ -29,3 +29,11 @@ extension ByteBuffer {
     var bytes: [UInt8] { getBytes(at: readerIndex, length: readableBytes) ?? [] }
     var text: String { String(decoding: readableBytesView, as: UTF8.self) }
 }
+
+extension ReplyWriter {
+    /// Writes an error and gives nil, for a parser that answers with its result or nothing.
+    mutating func refusing<T>(_ message: String) -> T? {
+        error(message)
+        return nil
+    }
+}

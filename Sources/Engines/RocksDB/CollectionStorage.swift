@@ -25,29 +25,6 @@ extension RocksDBSession {
         return .found(meta: record.meta, generation: generation, count: count)
     }
 
-    /// A collection opened for writing: its generation, element count and expiry, or a fresh
-    /// generation when it does not exist yet; nil, with WRONGTYPE written, when the key holds
-    /// another type.
-    func openCollection(_ type: ValueType, _ key: ByteBuffer, _ reply: inout ReplyWriter) throws(RocksDBError)
-        -> (generation: UInt64, count: UInt64, expireAt: Int64)? {
-        switch try lookupCollection(type, key, now: WallClock.nowMillis()) {
-        case .wrongType:
-            reply.error(RedisError.wrongType)
-            return nil
-        case .missing: return (engine.nextGeneration(), 0, 0)
-        case .found(let meta, let generation, let count): return (generation, count, meta.expireAt)
-        }
-    }
-
-    /// HLEN, SCARD, ZCARD: the element count kept in the metadata, O(1).
-    func collectionCount(_ type: ValueType, _ key: ByteBuffer, _ reply: inout ReplyWriter) throws(RocksDBError) {
-        switch try lookupCollection(type, key, now: WallClock.nowMillis()) {
-        case .wrongType: reply.error(RedisError.wrongType)
-        case .missing: reply.integer(0)
-        case .found(_, _, let count): reply.integer(Int(count))
-        }
-    }
-
     /// `subkeys` key of an element (hash field, set member) of `key`/`generation`.
     func elementKey(_ key: ByteBuffer, generation: UInt64, field: ByteBuffer) -> [UInt8] {
         var out: [UInt8] = []

@@ -8,6 +8,12 @@ enum KeyEncoding {
     @inline(__always)
     static func metadataKey(token: UInt32, key: UnsafeRawBufferPointer, into out: inout [UInt8]) {
         out.removeAll(keepingCapacity: true)
+        appendMetadataKey(token: token, key: key, to: &out)
+    }
+
+    /// The same appended to `out` (MGET's batch of keys).
+    @inline(__always)
+    static func appendMetadataKey(token: UInt32, key: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         appendBigEndian(token, to: &out)
         out.append(contentsOf: key)
     }

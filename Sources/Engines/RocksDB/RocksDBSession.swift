@@ -243,10 +243,7 @@ final class RocksDBSession: EngineSession {
 
     /// Appends `key`'s metadata key (token ‖ key) to `out`, for a batched read of many keys.
     func appendMetadataKey(_ key: ByteBuffer, to out: inout [UInt8]) {
-        key.withUnsafeReadableBytes { k in
-            KeyEncoding.appendBigEndian(engine.keyToken(k), to: &out)
-            out.append(contentsOf: k)
-        }
+        key.withUnsafeReadableBytes { k in KeyEncoding.appendMetadataKey(token: engine.keyToken(k), key: k, to: &out) }
     }
 
     /// A key's live record: its metadata and the whole stored value (header included).

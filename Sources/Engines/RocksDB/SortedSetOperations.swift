@@ -130,11 +130,3 @@ extension RocksDBSession {
         }
     }
 }
-
-extension ReplyWriter {
-    /// Writes an error and gives nil, for a parser that answers with its result or nothing.
-    mutating func refusing<T>(_ message: String) -> T? {
-        error(message)
-        return nil
-    }
-}

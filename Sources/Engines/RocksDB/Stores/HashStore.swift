@@ -37,11 +37,7 @@ struct HashStore {
 
     /// The number of fields (0 when missing): the count kept in the metadata, O(1).
     func count(_ key: ByteBuffer) throws(StoreError) -> Int {
-        switch try lookup(key) {
-        case .missing: 0
-        case .found(_, _, let count): Int(count)
-        case .wrongType: throw .wrongType
-        }
+        Int(try storage.liveCollection(.hash, key)?.count ?? 0)
     }
 
     /// Sets every field of `pairs` (field, value, field, value, …; a repeated field takes its
@@ -84,12 +80,7 @@ struct HashStore {
     /// Removes `fields` (the hash goes with its last field); returns how many were there.
     func delete(_ key: ByteBuffer, fields: ArraySlice<ByteBuffer>) throws(StoreError) -> Int {
         try storage.modifying(key) { () throws(StoreError) in
-            let meta: Metadata, generation: UInt64, count: UInt64
-            switch try lookup(key) {
-            case .missing: return 0
-            case .wrongType: throw .wrongType
-            case .found(let found, let foundGeneration, let foundCount): (meta, generation, count) = (found, foundGeneration, foundCount)
-            }
+            guard let (meta, generation, count) = try storage.liveCollection(.hash, key) else { return 0 }
             return try storage.storing { () throws(RocksDBError) in
                 var removed = Set<[UInt8]>()
                 for field in fields {
@@ -166,7 +157,7 @@ struct HashStore {
     /// would cost every HSET a write), so this walks the fields in order, stepping over the
     /// ones not picked without copying them, and stops at the last position wanted.
     func fields(_ key: ByteBuffer, at choose: (Int) -> [Int], values: Bool) throws(StoreError) -> [Int: (element: [UInt8], extra: [UInt8])]? {
-        guard case .found(_, let generation, let count) = try lookup(key) else { return nil }
+        guard let (_, generation, count) = try storage.liveCollection(.hash, key) else { return nil }
         let positions = choose(Int(count))
         let prefix = storage.elementPrefix(key, generation: generation)
         let iterator = RocksIterator(storage.db, .subkeys, scan: false, through: storage.transaction)
@@ -178,27 +169,16 @@ struct HashStore {
 
     // MARK: - Lookup
 
-    private func lookup(_ key: ByteBuffer) throws(StoreError) -> RocksDBSession.CollectionLookup {
-        try storage.storing { () throws(RocksDBError) in try storage.lookupCollection(.hash, key, now: WallClock.nowMillis()) }
-    }
-
     /// The live hash's generation; nil when missing.
     private func find(_ key: ByteBuffer) throws(StoreError) -> UInt64? {
-        switch try lookup(key) {
-        case .missing: nil
-        case .found(_, let generation, _): generation
-        case .wrongType: throw .wrongType
-        }
+        try storage.liveCollection(.hash, key)?.generation
     }
 
     /// The hash opened for writing: its generation, field count and expiry, or a new
     /// generation when it does not exist yet.
     private func open(_ key: ByteBuffer) throws(StoreError) -> (generation: UInt64, count: UInt64, expireAt: Int64) {
-        switch try lookup(key) {
-        case .missing: (storage.engine.nextGeneration(), 0, 0)
-        case .found(let meta, let generation, let count): (generation, count, meta.expireAt)
-        case .wrongType: throw .wrongType
-        }
+        guard let (meta, generation, count) = try storage.liveCollection(.hash, key) else { return (storage.engine.nextGeneration(), 0, 0) }
+        return (generation, count, meta.expireAt)
     }
 }
 

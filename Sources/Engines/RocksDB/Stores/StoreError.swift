@@ -80,6 +80,16 @@ extension RocksDBSession {
         return result!
     }
 
+    /// A live collection of `type` for a store: its metadata, generation and element count; nil
+    /// when the key is missing; another type refused.
+    func liveCollection(_ type: ValueType, _ key: ByteBuffer) throws(StoreError) -> (meta: Metadata, generation: UInt64, count: UInt64)? {
+        switch try storing({ () throws(RocksDBError) in try lookupCollection(type, key, now: WallClock.nowMillis()) }) {
+        case .missing: nil
+        case .found(let meta, let generation, let count): (meta, generation, count)
+        case .wrongType: throw .wrongType
+        }
+    }
+
     /// A storage call from a store: RocksDB's failure as the store's.
     @inline(__always)
     func storing<R: ~Copyable>(_ body: () throws(RocksDBError) -> R) throws(StoreError) -> R {

@@ -251,12 +251,8 @@ struct ZSetStore {
     // MARK: - Lookup
 
     /// The live set's metadata, generation and member count; nil when missing.
-    private func find(_ key: ByteBuffer) throws(StoreError) -> (Metadata, UInt64, UInt64)? {
-        switch try storage.storing({ () throws(RocksDBError) in try storage.lookupCollection(.zset, key, now: WallClock.nowMillis()) }) {
-        case .missing: nil
-        case .found(let meta, let generation, let count): (meta, generation, count)
-        case .wrongType: throw .wrongType
-        }
+    private func find(_ key: ByteBuffer) throws(StoreError) -> (meta: Metadata, generation: UInt64, count: UInt64)? {
+        try storage.liveCollection(.zset, key)
     }
 
     private func popLocked(_ key: ByteBuffer, count: Int, max: Bool) throws(StoreError) -> [ZEntry]? {
