@@ -57,10 +57,7 @@ enum ClusterTestSupport {
     }
 
     /// A launcher base port whose first three nodes' ports (base+10i+offset) are free.
-    static func launcherBase(offsets: [Int]) -> Int? {
-        (0..<50).lazy.map { _ in 20_000 + 10 * Int.random(in: 0..<3_000) }
-            .first { base in (0..<3).allSatisfy { i in offsets.allSatisfy { isPortFree(base + 10 * i + $0) } } }
-    }
+    static func launcherBase(offsets: [Int]) -> Int? { launcherBasePort(nodes: 3, offsets: offsets) }
 
     static func setState(_ member: TestCluster.Member, _ state: String) throws {
         #expect(try httpRequest(port: member.process.adminPort, path: "/state/\(state)").status == 200)

@@ -57,10 +57,7 @@ extension ClusterTests {
 @Suite(.timeLimit(.minutes(6)))
 struct Membership {
     /// A launcher base whose first `nodes` nodes' ports are free.
-    static func base(nodes: Int) -> Int? {
-        (0..<50).lazy.map { _ in 20_000 + 10 * Int.random(in: 0..<3_000) }
-            .first { base in (0..<nodes).allSatisfy { i in [1, 2, 3].allSatisfy { isPortFree(base + 10 * i + $0) } } }
-    }
+    static func base(nodes: Int) -> Int? { launcherBasePort(nodes: nodes) }
 
     static func json(_ port: Int, _ path: String) throws -> [String: Any] {
         let body = try httpRequest(port: port, path: path).body
@@ -225,6 +222,51 @@ struct Membership {
         #expect(perRack["rack1"] == 600, "\(perRack)")
         let reader = try RESPTestClient(port: base + 32)
         for i in stride(from: 0, to: 600, by: 7) { #expect(try reader.command("GET", "r:\(i)") == S.bulk(value), "r:\(i)") }
+    }
+
+    /// The launcher starts a new node on ports nothing holds and proposes a change only for a
+    /// node that is running: a taken port moves the node to the next ten; a node that dies on
+    /// start fails the command with the end of its log, and the cluster's epoch does not move.
+    @Test func theLauncherSkipsTakenPortsAndProposesNothingForANodeThatDies() throws {
+        let directory = TemporaryDirectory("dynamis-membership-ports")
+        defer { directory.remove() }
+        guard let base = Self.base(nodes: 6) else {
+            Issue.record("no free port range")
+            return
+        }
+        func launcher(_ arguments: [String]) -> (status: Int32, log: String) { S.launcher(arguments, in: directory) }
+        defer { _ = launcher(["down"]) }
+        let up = launcher(["up", "--racks", "3", "--base-port", "\(base)", "--binary", DynamisBinary.path, "--set", "'timeout: 1000'"])
+        #expect(up.status == 0, "\(up.log)")
+        guard up.status == 0 else { return }
+        // The fourth node's client port (base + 32) is held by another process's socket.
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(holder) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(base + 32).bigEndian)
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(bound == 0 && listen(holder, 1) == 0)
+        let add = launcher(["add-node", "--rack", "rack1", "--token", "2147483648", "--binary", DynamisBinary.path])
+        #expect(add.status == 0, "\(add.log)")
+        #expect(add.log.contains("is in use; trying the next ten"), "\(add.log)")
+        let conf = try String(contentsOfFile: directory.path + "/cluster/conf/dc1-rack1-n1.yml", encoding: .utf8)
+        #expect(conf.contains("listen: 127.0.0.1:\(base + 42)"), "\(conf)")
+        #expect(try Self.json(base + 43, "/topology")["member"] as? Bool == true)
+        let epoch = try Self.json(base + 3, "/topology")["epoch"] as? Int
+        #expect(epoch == 2)
+
+        // A binary that exits at once: the command fails, says why, and proposes nothing.
+        let failing = launcher(["add-node", "--rack", "rack2", "--token", "2147483648", "--binary", "/bin/false"])
+        #expect(failing.status == 1, "\(failing.log)")
+        #expect(failing.log.contains("dc1-rack2-n1 did not start"), "\(failing.log)")
+        #expect(FileManager.default.fileExists(atPath: directory.path + "/cluster/removed/dc1-rack2-n1.failed.yml"))
+        #expect(!FileManager.default.fileExists(atPath: directory.path + "/cluster/conf/dc1-rack2-n1.yml"))
+        #expect(try Self.json(base + 3, "/topology")["epoch"] as? Int == epoch)
+        #expect(try Self.json(base + 3, "/topology")["change"] is NSNull)
     }
 
     @Test func changesThatCannotRunAreRefusedWithAClearError() throws {

@@ -34,6 +34,19 @@ public func isPortFree(_ port: Int, host: String = "127.0.0.1") -> Bool {
     } == 0
 }
 
+/// A `tools/cluster` base port whose first `nodes` nodes' ports (base + 10·i + offset) are
+/// free, chosen below the kernel's ephemeral range: a port in that range can be taken by any
+/// outgoing connection between the check and the launch (a replacement node once failed to
+/// bind its client port to a peer link's local port 30 s after this check).
+public func launcherBasePort(nodes: Int, offsets: [Int] = [1, 2, 3]) -> Int? {
+    let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+    let ephemeralStart = range.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32_768
+    let top = min(ephemeralStart, 65_536) - 10 * (nodes + 1)
+    guard top > 11_000 else { return nil }
+    return (0..<50).lazy.map { _ in 10_000 + 10 * Int.random(in: 0..<((top - 10_000) / 10)) }
+        .first { base in (0..<nodes).allSatisfy { i in offsets.allSatisfy { isPortFree(base + 10 * i + $0) } } }
+}
+
 /// A fresh temporary directory, removed by `remove()`.
 public struct TemporaryDirectory: Sendable {
     public let path: String
