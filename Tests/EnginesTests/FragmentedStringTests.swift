@@ -61,6 +61,10 @@ struct FragmentedStringTests {
         #expect(h.run("GETBIT", "sparse", "4294967295") == ":1\r\n")
         // EXPIRE and APPEND keep working; APPEND stores a plain string again.
         #expect(h.run("EXPIRE", "big", "1000") == ":1\r\n")
+        // EXPIRE rewrites only the record's header: the value stays in fragments.
+        let session = h.session as! RocksDBSession
+        let record = try session.readStoredRecord(ByteBuffer(string: "big"), now: WallClock.nowMillis())
+        #expect(record?.meta.fragmented == true && record!.stored.count < 100, "\(record?.stored.count ?? -1) bytes")
         #expect(h.run("GETBIT", "big", "8000000") == ":1\r\n")
         #expect(h.run("APPEND", "big", "x") == ":1000002\r\n")
         #expect(h.run("GETBIT", "big", "8000000") == ":1\r\n")

@@ -90,10 +90,59 @@ struct StringStoreTests {
             #expect(throws: StoreError.wrongType) { try strings.append(key, buffer("v")) }
             #expect(throws: StoreError.wrongType) { try strings.increment(key, by: 1) }
             #expect(throws: StoreError.wrongType) { try strings.increment(key, byFloat: nil) }
+            #expect(throws: StoreError.wrongType) { try strings.bytes(key) }
+            #expect(throws: StoreError.wrongType) { try strings.setBit(key, at: 3, to: true) }
+            #expect(throws: StoreError.wrongType) { try strings.bit(key, at: 3) }
+            #expect(throws: StoreError.wrongType) { try strings.store(buffer("dest"), from: [key]) { _ in [1] } }
+            #expect(harness.run("EXISTS", "dest") == ":0\r\n", "a refused store writes nothing")
             var read: [Bool] = []
             try strings.withValues([key, key]) { read.append($0 == nil) }
             #expect(read == [true, true], "MGET answers nil for another type")
             #expect(harness.run("LRANGE", "l", "0", "-1") == "*1\r\n$1\r\nx\r\n")
+        }
+    }
+
+    @Test func bitsOfPlainAndFragmentedStrings() throws {
+        try withStore { strings, harness throws in
+            let key = buffer("b")
+            #expect(try strings.bit(key, at: 7) == false, "a missing key reads as zeros")
+            #expect(try strings.setBit(key, at: 7, to: true) == false)
+            #expect(try strings.bytes(key) == [0x01])
+            #expect(try strings.setBit(key, at: 7, to: true) == true)
+            #expect(try strings.setBit(key, at: 0, to: true) == false)
+            #expect(try strings.bytes(key) == [0x81])
+            #expect(try strings.setBit(key, at: 7, to: false) == true)
+            #expect(try strings.bytes(key) == [0x80])
+            #expect(try strings.bit(key, at: 0) && !(try strings.bit(key, at: 1)) && !(try strings.bit(key, at: 1_000)))
+            // Past one fragment the string is kept in fragments and still reads whole.
+            harness.run("EXPIRE", "b", "1000")
+            let far = RocksDBSession.fragmentSize * 8 * 3 + 5
+            #expect(try strings.setBit(key, at: far, to: true) == false)
+            #expect(try strings.bit(key, at: far) && (try strings.bit(key, at: 0)))
+            let whole = try #require(try strings.bytes(key))
+            #expect(whole.count == far / 8 + 1 && whole.first == 0x80 && whole.last == 0x04)
+            #expect(try strings.setBit(key, at: far, to: false) == true)
+            #expect(try strings.setBit(key, at: 0, to: false) == true)
+            #expect(try strings.bytes(key)?.allSatisfy { $0 == 0 } == true)
+            let ttl = Int(harness.run("TTL", "b").dropFirst().dropLast(2)) ?? -1
+            #expect(ttl > 0 && ttl <= 1000, "SETBIT keeps the expiry: TTL \(ttl)")
+        }
+    }
+
+    @Test func storeCombinesSourcesIntoADestinationWithoutExpiry() throws {
+        try withStore { strings, harness throws in
+            strings.setBlind(buffer("x"), buffer("ab"), expireAt: 0)
+            strings.setBlind(buffer("d"), buffer("old"), expireAt: WallClock.nowMillis() + 100_000)
+            var seen: [[UInt8]] = []
+            let length = try strings.store(buffer("d"), from: [buffer("x"), buffer("missing")]) { sources in
+                seen = sources.map(Array.init)
+                return [9, 9, 9]
+            }
+            #expect(length == 3 && seen == [Array("ab".utf8), []], "a missing source reads as an empty string")
+            #expect(try strings.bytes(buffer("d")) == [9, 9, 9])
+            #expect(harness.run("TTL", "d") == ":-1\r\n", "the destination is stored without an expiry")
+            #expect(try strings.store(buffer("d"), from: [buffer("missing")]) { _ in [] } == 0)
+            #expect(harness.run("EXISTS", "d") == ":0\r\n", "an empty result deletes the destination")
         }
     }
 }

@@ -15,79 +15,19 @@ extension RocksDBSession {
         return value
     }
 
-    func setbit(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+    func setbit(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(StoreError) {
         guard let offset = Self.bitOffset(args[2]) else { return reply.error(Self.bitOffsetError) }
         guard args[3].readableBytes == 1, let digit = args[3].readableBytesView.first,
               digit == UInt8(ascii: "0") || digit == UInt8(ascii: "1") else {
             return reply.error("ERR bit is not an integer or out of range")
         }
-        let on = digit == UInt8(ascii: "1")
-        let token = encodeKey(args[1])
-        let byte = offset >> 3, mask = UInt8(0x80) >> UInt8(offset & 7)
-        /// Sets or clears the bit in `bytes` at `index`; returns whether it was set.
-        func flip(_ bytes: inout [UInt8], at index: Int) -> Bool {
-            let previous = bytes[index] & mask != 0
-            if on { bytes[index] |= mask } else { bytes[index] &= ~mask }
-            return previous
-        }
-        try modify(token: token) { () throws(RocksDBError) in
-            let old = try readStoredRecord(now: WallClock.nowMillis())
-            if let old, old.meta.type != .string { return reply.error(RedisError.wrongType) }
-            let expireAt = old?.meta.expireAt ?? 0
-            if let old, old.meta.fragmented, let (generation, length) = Metadata.collection(old.stored) {
-                // One fragment read and written, whatever the bitmap's size.
-                let index = byte / Self.fragmentSize
-                var fragment = try readFragment(generation: generation, index: index)
-                let previous = flip(&fragment, at: byte % Self.fragmentSize)
-                if previous != on { stageFragment(generation: generation, index: index, fragment[...]) }
-                stageFragmentedRecord(generation: generation, length: max(Int(length), byte + 1), expireAt: expireAt)
-                return reply.integer(previous ? 1 : 0)
-            }
-            let current = old?.stringValue ?? []
-            if max(current.count, byte + 1) > Self.fragmentSize {
-                // Past one fragment the string is kept in fragments from now on: its bytes are
-                // split once, and the bit is set in its fragment without materializing the gap.
-                let generation = engine.nextGeneration()
-                let target = byte / Self.fragmentSize
-                let fragments = (current.count + Self.fragmentSize - 1) / Self.fragmentSize
-                for index in 0..<fragments where index != target {
-                    let start = current.startIndex + index * Self.fragmentSize
-                    stageFragment(generation: generation, index: index, current[start..<min(start + Self.fragmentSize, current.endIndex)])
-                }
-                var fragment = [UInt8](repeating: 0, count: Self.fragmentSize)
-                let base = target * Self.fragmentSize
-                if base < current.count {
-                    let from = current.startIndex + base
-                    let bytes = current[from..<min(from + Self.fragmentSize, current.endIndex)]
-                    fragment.replaceSubrange(0..<bytes.count, with: bytes)
-                }
-                let previous = flip(&fragment, at: byte % Self.fragmentSize)
-                stageFragment(generation: generation, index: target, fragment[...])
-                stageFragmentedRecord(generation: generation, length: max(current.count, byte + 1), expireAt: expireAt)
-                return reply.integer(previous ? 1 : 0)
-            }
-            var value = Array(current)
-            if value.count <= byte { value.append(contentsOf: repeatElement(0, count: byte + 1 - value.count)) }
-            let previous = flip(&value, at: byte)
-            value.withUnsafeBytes { stageString($0, expireAt: expireAt) }
-            reply.integer(previous ? 1 : 0)
-        }
+        let previous = try strings.setBit(args[1], at: offset, to: digit == UInt8(ascii: "1"))
+        reply.integer(previous ? 1 : 0)
     }
 
-    func getbit(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+    func getbit(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(StoreError) {
         guard let offset = Self.bitOffset(args[2]) else { return reply.error(Self.bitOffsetError) }
-        encodeKey(args[1])
-        guard let record = try readStoredRecord(now: WallClock.nowMillis()) else { return reply.integer(0) }
-        guard record.meta.type == .string else { return reply.error(RedisError.wrongType) }
-        let byte = offset >> 3, mask = UInt8(0x80) >> UInt8(offset & 7)
-        if record.meta.fragmented, let (generation, length) = Metadata.collection(record.stored) {
-            guard byte < length else { return reply.integer(0) }
-            let fragment = try readFragment(generation: generation, index: byte / Self.fragmentSize)
-            return reply.integer(fragment[byte % Self.fragmentSize] & mask != 0 ? 1 : 0)
-        }
-        let value = record.stringValue
-        guard byte < value.count else { return reply.integer(0) }
-        reply.integer(value[value.startIndex + byte] & mask != 0 ? 1 : 0)
+        reply.integer(try strings.bit(args[1], at: offset) ? 1 : 0)
     }
 
     /// A BYTE or BIT range over a string of `length` bytes, resolved as Redis resolves it:
@@ -112,12 +52,9 @@ extension RocksDBSession {
         return nil
     }
 
-    func bitcount(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+    func bitcount(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(StoreError) {
         // Redis looks the key up first: a missing key counts 0 whatever the other arguments.
-        encodeKey(args[1])
-        guard let record = try readRecord(now: WallClock.nowMillis()) else { return reply.integer(0) }
-        guard record.meta.type == .string else { return reply.error(RedisError.wrongType) }
-        let value = record.stringValue
+        guard let value = try strings.bytes(args[1]) else { return reply.integer(0) }
         var range: (first: Int, last: Int)?
         switch args.count {
         case 2:
@@ -150,14 +87,11 @@ extension RocksDBSession {
         return count - head.nonzeroBitCount - ((last & 7) == 7 ? 0 : tail.nonzeroBitCount)
     }
 
-    func bitpos(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+    func bitpos(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(StoreError) {
         guard let bit = args[2].redisInteger else { return reply.error(RedisError.notInteger) }
         guard bit == 0 || bit == 1 else { return reply.error("ERR The bit argument must be 1 or 0.") }
-        encodeKey(args[1])
         // A missing key is an endless run of zeros.
-        guard let record = try readRecord(now: WallClock.nowMillis()) else { return reply.integer(bit == 1 ? -1 : 0) }
-        guard record.meta.type == .string else { return reply.error(RedisError.wrongType) }
-        let value = record.stringValue
+        guard let value = try strings.bytes(args[1]) else { return reply.integer(bit == 1 ? -1 : 0) }
         var range: (first: Int, last: Int)?
         var endGiven = false
         switch args.count {
@@ -191,7 +125,7 @@ extension RocksDBSession {
         reply.integer(bit == 1 || endGiven ? -1 : range.last + 1)
     }
 
-    func bitop(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+    func bitop(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(StoreError) {
         enum Operation { case and, or, xor, not }
         let operation: Operation
         if args[1].isOption("AND") { operation = .and }
@@ -200,26 +134,8 @@ extension RocksDBSession {
         else if args[1].isOption("NOT") { operation = .not }
         else { return reply.error(RedisError.syntax) }
         if operation == .not, args.count != 4 { return reply.error("ERR BITOP NOT must be called with a single source key.") }
-        let stripes = args.dropFirst(2).map { KeyLocks.stripe(of: $0.withUnsafeReadableBytes { engine.keyToken($0) }) }
-        try modify(stripes: stripes) { () throws(RocksDBError) in
-            let now = WallClock.nowMillis()
-            var sources: [ArraySlice<UInt8>] = []
-            for key in args.dropFirst(3) {
-                encodeKey(key)
-                guard let record = try readRecord(now: now) else {
-                    sources.append([])  // a missing key is an empty string
-                    continue
-                }
-                guard record.meta.type == .string else { return reply.error(RedisError.wrongType) }
-                sources.append(record.stringValue)
-            }
+        let length = try strings.store(args[2], from: args.dropFirst(3)) { sources in
             let length = sources.map(\.count).max() ?? 0
-            encodeKey(args[2])
-            guard length > 0 else {
-                // Nothing to store: the destination is deleted, as in Redis.
-                if try readPinned(.metadata, key: keyScratch) != nil { stageDelete() }
-                return reply.integer(0)
-            }
             var result = [UInt8](repeating: 0, count: length)
             for i in 0..<length {
                 func byte(_ s: ArraySlice<UInt8>) -> UInt8 { i < s.count ? s[s.startIndex + i] : 0 }
@@ -232,10 +148,9 @@ extension RocksDBSession {
                 }
                 result[i] = output
             }
-            // The destination is replaced whatever it held, without a TTL.
-            result.withUnsafeBytes { stageString($0, expireAt: 0) }
-            reply.integer(length)
+            return result
         }
+        reply.integer(length)
     }
 }
 
@@ -256,7 +171,7 @@ extension RocksDBSession {
 
     private static let bitfieldTypeError = "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is."
 
-    func bitfield(_ args: [ByteBuffer], _ reply: inout ReplyWriter, readOnly: Bool) throws(RocksDBError) {
+    func bitfield(_ args: [ByteBuffer], _ reply: inout ReplyWriter, readOnly: Bool) throws(StoreError) {
         var ops: [BitfieldOp] = []
         var overflow = BitfieldOp.Overflow.wrap
         var j = 2
@@ -299,20 +214,14 @@ extension RocksDBSession {
         }
         let writes = ops.filter { $0.kind != .get }
         if writes.isEmpty {
-            encodeKey(args[1])
-            let record = try readRecord(now: WallClock.nowMillis())
-            if let record, record.meta.type != .string { return reply.error(RedisError.wrongType) }
-            let value = record?.stringValue ?? []
+            let value = try strings.bytes(args[1]) ?? []
             reply.arrayHeader(ops.count)
             for op in ops { reply.integer(Self.readField(value, op.offset, op.bits, signed: op.signed)) }
             return
         }
         if readOnly { return reply.error("ERR BITFIELD_RO only supports the GET subcommand") }
-        let token = encodeKey(args[1])
-        try modify(token: token) { () throws(RocksDBError) in
-            let old = try readRecord(now: WallClock.nowMillis())
-            if let old, old.meta.type != .string { return reply.error(RedisError.wrongType) }
-            var value = Array(old?.stringValue ?? [])
+        try strings.edit(args[1]) { (edit: inout StringStore.Edit) throws(StoreError) in
+            var value = edit.take() ?? []
             // Grown to the farthest bit any write reaches, even a write that OVERFLOW FAIL stops.
             let highest = writes.map { $0.offset + $0.bits - 1 }.max()!
             if value.count < highest / 8 + 1 { value.append(contentsOf: repeatElement(0, count: highest / 8 + 1 - value.count)) }
@@ -333,7 +242,7 @@ extension RocksDBSession {
                 reply.integer(op.kind == .incrby ? Int(Int64(bitPattern: newValue)) : old)
                 Self.writeField(&value, op.offset, op.bits, newValue)
             }
-            value.withUnsafeBytes { stageString($0, expireAt: old?.meta.expireAt ?? 0) }
+            edit.write(value)
         }
     }
 
@@ -400,12 +309,12 @@ extension RocksDBSession {
 extension RocksDBSession {
     /// Bitmaps: the RocksDB engine's handlers (the rows are in `Protocol/Commands/`).
     static let bitmapCommands: [(CommandID, RocksDBHandler)] = [
-        (.getbit, .run { s, a, r throws(RocksDBError) in try s.getbit(a, &r) }),
-        (.setbit, .run { s, a, r throws(RocksDBError) in try s.setbit(a, &r) }),
-        (.bitcount, .run { s, a, r throws(RocksDBError) in try s.bitcount(a, &r) }),
-        (.bitpos, .run { s, a, r throws(RocksDBError) in try s.bitpos(a, &r) }),
-        (.bitop, .run { s, a, r throws(RocksDBError) in try s.bitop(a, &r) }),
-        (.bitfield, .run { s, a, r throws(RocksDBError) in try s.bitfield(a, &r, readOnly: false) }),
-        (.bitfieldRO, .run { s, a, r throws(RocksDBError) in try s.bitfield(a, &r, readOnly: true) }),
+        (.getbit, .store { s, a, r throws(StoreError) in try s.getbit(a, &r) }),
+        (.setbit, .store { s, a, r throws(StoreError) in try s.setbit(a, &r) }),
+        (.bitcount, .store { s, a, r throws(StoreError) in try s.bitcount(a, &r) }),
+        (.bitpos, .store { s, a, r throws(StoreError) in try s.bitpos(a, &r) }),
+        (.bitop, .store { s, a, r throws(StoreError) in try s.bitop(a, &r) }),
+        (.bitfield, .store { s, a, r throws(StoreError) in try s.bitfield(a, &r, readOnly: false) }),
+        (.bitfieldRO, .store { s, a, r throws(StoreError) in try s.bitfield(a, &r, readOnly: true) }),
     ]
 }

@@ -27,8 +27,7 @@ public final class RocksDBBulkLoader {
             outcomes.reserveCapacity(entries.count)
             for (entry, key) in zip(entries, keys) {
                 if !replace {
-                    session.encodeKey(key)
-                    if try session.readMeta(now: now) != nil {
+                    if try session.readMeta(key, now: now) != nil {
                         outcomes.append(.existed)
                         continue
                     }

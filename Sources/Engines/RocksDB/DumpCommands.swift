@@ -48,15 +48,14 @@ extension RocksDBSession {
         let token = args[1].withUnsafeReadableBytes { engine.keyToken($0) }
         try modify(token: token) { () throws(RocksDBError) in
             let now = WallClock.nowMillis()
-            encodeKey(args[1])
             // A stamped RESTORE (a hint's or a repair's state) never replaces a newer record.
-            if try isSuperseded() { return reply.ok() }
-            let exists = try readMeta(now: now) != nil
+            if try isSuperseded(args[1]) { return reply.ok() }
+            let exists = try readMeta(args[1], now: now) != nil
             if exists, !replace { return reply.error("BUSYKEY Target key name already exists.") }
             let expireAt = ttl == 0 ? 0 : absolute ? Int64(ttl) : now + Int64(ttl)
             if expireAt != 0, expireAt <= now {
                 // Already expired: Redis answers OK and stores nothing (dropping the old value).
-                if exists { stageDelete() }
+                if exists { stageDelete(args[1]) }
                 return reply.ok()
             }
             stageValue(StoredValue(decoded), expireAt: expireAt, at: args[1])

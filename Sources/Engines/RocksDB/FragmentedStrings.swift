@@ -14,21 +14,21 @@ extension RocksDBSession {
     static let fragmentSize = 4096
 
     /// The `subkeys` key of fragment `index` of the key in `keyScratch`.
-    func fragmentKey(generation: UInt64, index: Int) -> [UInt8] {
+    private func fragmentKey(generation: UInt64, index: Int) -> [UInt8] {
         var out = KeyEncoding.subkeyPrefix(metadataKey: keyScratch, generation: generation)
         KeyEncoding.appendBigEndian(UInt32(index), to: &out)
         return out
     }
 
     /// Fragment `index`, zero-filled to `fragmentSize` when it is not stored.
-    func readFragment(generation: UInt64, index: Int) throws(RocksDBError) -> [UInt8] {
+    private func readFragment(generation: UInt64, index: Int) throws(RocksDBError) -> [UInt8] {
         var bytes = try readStored(.subkeys, key: fragmentKey(generation: generation, index: index)) ?? []
         if bytes.count < Self.fragmentSize { bytes += repeatElement(0, count: Self.fragmentSize - bytes.count) }
         return bytes
     }
 
     /// Stages fragment `index` (its deletion when it is all zeros).
-    func stageFragment(generation: UInt64, index: Int, _ bytes: ArraySlice<UInt8>) {
+    private func stageFragment(generation: UInt64, index: Int, _ bytes: ArraySlice<UInt8>) {
         let key = fragmentKey(generation: generation, index: index)
         if bytes.allSatisfy({ $0 == 0 }) {
             stageElement(key, value: nil)
@@ -38,10 +38,31 @@ extension RocksDBSession {
     }
 
     /// Stages the record of the fragmented string in `keyScratch`.
-    func stageFragmentedRecord(generation: UInt64, length: Int, expireAt: Int64) {
+    private func stageFragmentedRecord(generation: UInt64, length: Int, expireAt: Int64) {
         Metadata.encodeFragmentedString(expireAt: expireAt, timestamp: stamp, generation: generation, length: length,
                                         into: &valueScratch)
         putInto(immediate, .metadata)
+    }
+
+    // By key, for `StringStore`: each encodes the key itself, so none depends on what an
+    // earlier call left in `keyScratch`.
+
+    /// Fragment `index` of `key`'s string, zero-filled to `fragmentSize` when it is not stored.
+    func readFragment(of key: ByteBuffer, generation: UInt64, index: Int) throws(RocksDBError) -> [UInt8] {
+        encodeKey(key)
+        return try readFragment(generation: generation, index: index)
+    }
+
+    /// Stages fragment `index` of `key`'s string (its deletion when it is all zeros).
+    func stageFragment(of key: ByteBuffer, generation: UInt64, index: Int, _ bytes: ArraySlice<UInt8>) {
+        encodeKey(key)
+        stageFragment(generation: generation, index: index, bytes)
+    }
+
+    /// Stages `key`'s record as a fragmented string of `length` bytes.
+    func stageFragmentedRecord(_ key: ByteBuffer, generation: UInt64, length: Int, expireAt: Int64) {
+        encodeKey(key)
+        stageFragmentedRecord(generation: generation, length: length, expireAt: expireAt)
     }
 
     /// The same for `key` (its fragments are found by its metadata key).
@@ -54,7 +75,7 @@ extension RocksDBSession {
     /// `keyScratch`): each fragment
     /// the length covers read by its key (an iterator's step past the last fragment could
     /// crawl over the deletion markers of other keys' removed elements), the gaps zeros.
-    func wholeString(_ meta: Metadata, record: [UInt8]) throws(RocksDBError) -> Record {
+    private func wholeString(_ meta: Metadata, record: [UInt8]) throws(RocksDBError) -> Record {
         let (generation, length64) = Metadata.collection(record) ?? (0, 0)
         // No write makes a string longer than Redis's 512 MB (SETBIT's last bit included).
         guard length64 <= 512 * 1024 * 1024 else { throw .corrupt }

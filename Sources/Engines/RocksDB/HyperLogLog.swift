@@ -400,7 +400,7 @@ extension RocksDBSession {
             // The cardinality of the union, computed on a merged copy; nothing is cached.
             var max = [UInt8](repeating: 0, count: HyperLogLog.registers)
             for key in args.dropFirst() {
-                guard let hll = try hll(try strings.read(key)?.value) else { continue }
+                guard let hll = try hll(try strings.bytes(key).map(Array.init)) else { continue }
                 guard hll.merge(into: &max) else { throw .invalid(HyperLogLog.invalidError) }
             }
             return reply.integer(Int(HyperLogLog.estimate(max)))
@@ -428,7 +428,7 @@ extension RocksDBSession {
                 guard destination.merge(into: &max) else { throw .invalid(HyperLogLog.invalidError) }
             }
             for key in args.dropFirst(2) {
-                guard let hll = try hll(try strings.read(key)?.value) else { continue }
+                guard let hll = try hll(try strings.bytes(key).map(Array.init)) else { continue }
                 if hll.isDense { useDense = true }
                 guard hll.merge(into: &max) else { throw .invalid(HyperLogLog.invalidError) }
             }

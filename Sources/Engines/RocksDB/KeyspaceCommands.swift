@@ -3,73 +3,32 @@ import NIOCore
 import Protocol
 
 extension RocksDBSession {
-    func del(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        let keys = args.dropFirst()
-        let stripes = keys.map { k in KeyLocks.stripe(of: k.withUnsafeReadableBytes { engine.keyToken($0) }) }
-        let deleted = try modify(stripes: stripes) { () throws(RocksDBError) -> Int in
-            let now = WallClock.nowMillis()
-            var count = 0
-            var seen = Set<ByteBuffer>()
-            for key in keys where seen.insert(key).inserted {
-                encodeKey(key)
-                guard let value = try readPinned(.metadata, key: keyScratch) else {
-                    // A stamped delete of a key this replica lacks still leaves its tombstone:
-                    // an older SET of the key arriving later (from another coordinator) must lose
-                    // to it here as it did on the replicas that had the key.
-                    if version != 0 { stageTombstone(now: now) }
-                    continue
-                }
-                // Deleting only the metadata is O(1) whatever the key holds; an expired record
-                // is removed too, but not counted.
-                let meta = Metadata.decode(value.bytes)
-                if version != 0 {
-                    // A stamped delete leaves a tombstone, unless a newer write is stored.
-                    if let meta, meta.timestamp > version { continue }
-                    if let meta, !meta.isExpired(now: now) { count += 1 }
-                    stageTombstone(now: now)
-                    continue
-                }
-                if let meta, !meta.isExpired(now: now) { count += 1 }
-                stageDelete()
-            }
-            return count
-        }
-        reply.integer(deleted)
+    func del(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(StoreError) {
+        reply.integer(try keyspace.delete(args.dropFirst()))
     }
 
-    func exists(_ args: [ByteBuffer], _ reply: inout ReplyWriter, touch: Bool) throws(RocksDBError) {
-        let now = WallClock.nowMillis()
-        var count = 0
-        for key in args.dropFirst() {
-            encodeKey(key)
-            if try readMeta(now: now) != nil { count += 1 }
-        }
-        reply.integer(count)
+    func exists(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(StoreError) {
+        reply.integer(try keyspace.count(args.dropFirst()))
     }
 
-    func type(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        encodeKey(args[1])
-        if let meta = try readMeta(now: WallClock.nowMillis()) {
-            reply.simple(meta.type.name)
-        } else {
-            reply.simple("none")
-        }
+    func type(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(StoreError) {
+        reply.simple(try keyspace.type(of: args[1])?.name ?? "none")
     }
 
     /// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT with NX/XX/GT/LT, as Redis 7.0's expireGenericCommand.
-    func expire(_ args: [ByteBuffer], _ reply: inout ReplyWriter, base: Int64, seconds: Bool) throws(RocksDBError) {
-        var nx = false, xx = false, gt = false, lt = false
+    func expire(_ args: [ByteBuffer], _ reply: inout ReplyWriter, base: Int64, seconds: Bool) throws(StoreError) {
+        var conditions = KeyspaceStore.ExpiryConditions()
         for option in args.dropFirst(3) {
-            if option.isOption("NX") { nx = true }
-            else if option.isOption("XX") { xx = true }
-            else if option.isOption("GT") { gt = true }
-            else if option.isOption("LT") { lt = true }
+            if option.isOption("NX") { conditions.nx = true }
+            else if option.isOption("XX") { conditions.xx = true }
+            else if option.isOption("GT") { conditions.gt = true }
+            else if option.isOption("LT") { conditions.lt = true }
             else { return reply.error("ERR Unsupported option \(option.text)") }
         }
-        if nx && (xx || gt || lt) {
+        if conditions.nx && (conditions.xx || conditions.gt || conditions.lt) {
             return reply.error("ERR NX and XX, GT or LT options at the same time are not compatible")
         }
-        if gt && lt { return reply.error("ERR GT and LT options at the same time are not compatible") }
+        if conditions.gt && conditions.lt { return reply.error("ERR GT and LT options at the same time are not compatible") }
         guard var when = args[2].redisInteger else { return reply.error(RedisError.notInteger) }
         let name = args[0].text.lowercased()
         if seconds {
@@ -78,47 +37,20 @@ extension RocksDBSession {
         }
         if when > Int.max - Int(base) { return reply.error(RedisError.invalidExpireTime(name)) }
         when += Int(base)
-        let token = encodeKey(args[1])
-        try modify(token: token) { () throws(RocksDBError) in
-            let now = WallClock.nowMillis()
-            guard let record = try readRecord(now: now) else { return reply.integer(0) }
-            let current = record.meta.expireAt == 0 ? -1 : Int(record.meta.expireAt)
-            if nx && current != -1 { return reply.integer(0) }
-            if xx && current == -1 { return reply.integer(0) }
-            if gt && (when <= current || current == -1) { return reply.integer(0) }
-            if lt && current != -1 && when >= current { return reply.integer(0) }
-            if when <= Int(now) {
-                stageDelete()
-            } else {
-                valueScratch = record.stored.withUnsafeBytes {
-                    Metadata.withExpiry($0, expireAt: Int64(when), timestamp: stamp)
-                }
-                putInto(immediate, .metadata)
-            }
-            reply.integer(1)
-        }
+        reply.integer(try keyspace.expire(args[1], at: when, conditions) ? 1 : 0)
     }
 
-    func ttl(_ args: [ByteBuffer], _ reply: inout ReplyWriter, milliseconds: Bool, absolute: Bool) throws(RocksDBError) {
-        encodeKey(args[1])
+    func ttl(_ args: [ByteBuffer], _ reply: inout ReplyWriter, milliseconds: Bool, absolute: Bool) throws(StoreError) {
         let now = WallClock.nowMillis()
-        guard let meta = try readMeta(now: now) else { return reply.integer(-2) }
-        if meta.expireAt == 0 { return reply.integer(-1) }
-        var ttl = absolute ? Int(meta.expireAt) : Int(meta.expireAt - now)
+        guard let expireAt = try keyspace.expiry(of: args[1], now: now) else { return reply.integer(-2) }
+        if expireAt == 0 { return reply.integer(-1) }
+        var ttl = absolute ? Int(expireAt) : Int(expireAt - now)
         if ttl < 0 { ttl = 0 }
         reply.integer(milliseconds ? ttl : (ttl + 500) / 1000)
     }
 
-    func persist(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        let token = encodeKey(args[1])
-        try modify(token: token) { () throws(RocksDBError) in
-            guard let record = try readRecord(now: WallClock.nowMillis()), record.meta.expireAt != 0 else {
-                return reply.integer(0)
-            }
-            valueScratch = record.stored.withUnsafeBytes { Metadata.withExpiry($0, expireAt: 0, timestamp: stamp) }
-            putInto(immediate, .metadata)
-            reply.integer(1)
-        }
+    func persist(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(StoreError) {
+        reply.integer(try keyspace.persist(args[1]) ? 1 : 0)
     }
 
     func dbsize(_ reply: inout ReplyWriter) throws(RocksDBError) {
@@ -150,20 +82,20 @@ extension RocksDBSession {
 extension RocksDBSession {
     /// Keyspace: the RocksDB engine's handlers (the rows are in `Protocol/Commands/`).
     static let keyspaceCommands: [(CommandID, RocksDBHandler)] = [
-        (.del, .run { s, a, r throws(RocksDBError) in try s.del(a, &r) }),
-        (.unlink, .run { s, a, r throws(RocksDBError) in try s.del(a, &r) }),
-        (.exists, .run { s, a, r throws(RocksDBError) in try s.exists(a, &r, touch: false) }),
-        (.touch, .run { s, a, r throws(RocksDBError) in try s.exists(a, &r, touch: true) }),
-        (.type, .run { s, a, r throws(RocksDBError) in try s.type(a, &r) }),
-        (.expire, .run { s, a, r throws(RocksDBError) in try s.expire(a, &r, base: WallClock.nowMillis(), seconds: true) }),
-        (.pexpire, .run { s, a, r throws(RocksDBError) in try s.expire(a, &r, base: WallClock.nowMillis(), seconds: false) }),
-        (.expireat, .run { s, a, r throws(RocksDBError) in try s.expire(a, &r, base: 0, seconds: true) }),
-        (.pexpireat, .run { s, a, r throws(RocksDBError) in try s.expire(a, &r, base: 0, seconds: false) }),
-        (.ttl, .run { s, a, r throws(RocksDBError) in try s.ttl(a, &r, milliseconds: false, absolute: false) }),
-        (.pttl, .run { s, a, r throws(RocksDBError) in try s.ttl(a, &r, milliseconds: true, absolute: false) }),
-        (.expiretime, .run { s, a, r throws(RocksDBError) in try s.ttl(a, &r, milliseconds: false, absolute: true) }),
-        (.pexpiretime, .run { s, a, r throws(RocksDBError) in try s.ttl(a, &r, milliseconds: true, absolute: true) }),
-        (.persist, .run { s, a, r throws(RocksDBError) in try s.persist(a, &r) }),
+        (.del, .store { s, a, r throws(StoreError) in try s.del(a, &r) }),
+        (.unlink, .store { s, a, r throws(StoreError) in try s.del(a, &r) }),
+        (.exists, .store { s, a, r throws(StoreError) in try s.exists(a, &r) }),
+        (.touch, .store { s, a, r throws(StoreError) in try s.exists(a, &r) }),
+        (.type, .store { s, a, r throws(StoreError) in try s.type(a, &r) }),
+        (.expire, .store { s, a, r throws(StoreError) in try s.expire(a, &r, base: WallClock.nowMillis(), seconds: true) }),
+        (.pexpire, .store { s, a, r throws(StoreError) in try s.expire(a, &r, base: WallClock.nowMillis(), seconds: false) }),
+        (.expireat, .store { s, a, r throws(StoreError) in try s.expire(a, &r, base: 0, seconds: true) }),
+        (.pexpireat, .store { s, a, r throws(StoreError) in try s.expire(a, &r, base: 0, seconds: false) }),
+        (.ttl, .store { s, a, r throws(StoreError) in try s.ttl(a, &r, milliseconds: false, absolute: false) }),
+        (.pttl, .store { s, a, r throws(StoreError) in try s.ttl(a, &r, milliseconds: true, absolute: false) }),
+        (.expiretime, .store { s, a, r throws(StoreError) in try s.ttl(a, &r, milliseconds: false, absolute: true) }),
+        (.pexpiretime, .store { s, a, r throws(StoreError) in try s.ttl(a, &r, milliseconds: true, absolute: true) }),
+        (.persist, .store { s, a, r throws(StoreError) in try s.persist(a, &r) }),
         (.object, .run { s, a, r throws(RocksDBError) in try s.object(a, &r) }),
         (.rename, .run { s, a, r throws(RocksDBError) in try s.rename(a, &r, onlyIfNew: false) }),
         (.renamenx, .run { s, a, r throws(RocksDBError) in try s.rename(a, &r, onlyIfNew: true) }),

@@ -5,18 +5,15 @@ import Protocol
 /// of two strings, as Redis 7.0 computes and reports it (the classic dynamic-programming table,
 /// walked back from the end, matches reported from the last to the first).
 extension RocksDBSession {
-    func lcs(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+    func lcs(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(StoreError) {
         // Redis reads both keys before looking at the options.
-        let now = WallClock.nowMillis()
-        var strings: [ArraySlice<UInt8>] = []
+        var values: [ArraySlice<UInt8>] = []
         for key in args[1...2] {
-            encodeKey(key)
-            guard let record = try readRecord(now: now) else {
-                strings.append([])
-                continue
+            do throws(StoreError) {
+                values.append(try strings.bytes(key) ?? [])
+            } catch .wrongType {
+                return reply.error("ERR The specified keys must contain string values")
             }
-            guard record.meta.type == .string else { return reply.error("ERR The specified keys must contain string values") }
-            strings.append(record.stringValue)
         }
         var getLength = false, getIndexes = false, withMatchLength = false
         var minMatchLength = 0
@@ -35,7 +32,7 @@ extension RocksDBSession {
             j += 1
         }
         if getLength && getIndexes { return reply.error("ERR If you want both the length and indexes, please just use IDX.") }
-        let a = Array(strings[0]), b = Array(strings[1])
+        let a = Array(values[0]), b = Array(values[1])
         let width = b.count + 1
         guard (a.count + 1) * width * 4 <= maxStringLength else {
             return reply.error("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")

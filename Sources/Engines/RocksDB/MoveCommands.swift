@@ -15,11 +15,9 @@ extension RocksDBSession {
             let now = WallClock.nowMillis()
             guard let (value, expireAt) = try readValue(args[1], now: now) else { return reply.error("ERR no such key") }
             if args[1] == args[2] { return onlyIfNew ? reply.integer(0) : reply.ok() }
-            encodeKey(args[2])
-            if onlyIfNew, try readMeta(now: now) != nil { return reply.integer(0) }
+            if onlyIfNew, try readMeta(args[2], now: now) != nil { return reply.integer(0) }
             stageValue(value, expireAt: expireAt, at: args[2])
-            encodeKey(args[1])
-            stageDelete()
+            stageDelete(args[1])
             onlyIfNew ? reply.integer(1) : reply.ok()
         }
     }
@@ -44,8 +42,7 @@ extension RocksDBSession {
         try modify(stripes: stripes(of: args[1], args[2])) { () throws(RocksDBError) in
             let now = WallClock.nowMillis()
             guard let (value, expireAt) = try readValue(args[1], now: now) else { return reply.integer(0) }
-            encodeKey(args[2])
-            if !replace, try readMeta(now: now) != nil { return reply.integer(0) }
+            if !replace, try readMeta(args[2], now: now) != nil { return reply.integer(0) }
             stageValue(value, expireAt: expireAt, at: args[2])
             reply.integer(1)
         }

@@ -27,8 +27,7 @@ extension RocksDBSession {
         }
         guard args.count == 3 else { return reply.error("ERR wrong number of arguments for 'object|\(sub)' command") }
         let now = WallClock.nowMillis()
-        encodeKey(args[2])
-        guard let record = try readRecord(now: now) else { return reply.null() }
+        guard let record = try readRecord(args[2], now: now) else { return reply.null() }
         switch sub {
         case "refcount": return reply.integer(1)
         case "idletime": return reply.integer(0)

@@ -202,22 +202,34 @@ final class RocksDBSession: EngineSession {
         }
     }
 
-    // Keyed reads and writes: each encodes the key into the session's scratch and uses it at
-    // once, so no call depends on what an earlier one left there. The stores use only these;
-    // the unkeyed forms below read `keyScratch` as `encodeKey` left it (older families).
+    // Reads and writes by key: each encodes the key into the session's scratch and uses it at
+    // once, so no call depends on what an earlier one left there.
 
     /// `key`'s live record (nil when missing or expired); a fragmented string reads whole.
     @inline(__always)
     func readRecord(_ key: ByteBuffer, now: Int64) throws(RocksDBError) -> Record? {
+        guard let record = try readStoredRecord(key, now: now) else { return nil }
+        // A fragmented string reads as the plain string it stands for.
+        return record.meta.fragmented ? try wholeString(of: key, record.meta, record: record.stored) : record
+    }
+
+    /// `key`'s live record as stored: a fragmented string's unassembled (its generation and
+    /// length), for the bit commands that touch single fragments and for expiry changes.
+    @inline(__always)
+    func readStoredRecord(_ key: ByteBuffer, now: Int64) throws(RocksDBError) -> Record? {
         encodeKey(key)
-        return try readRecord(now: now)
+        guard let value = try readPinned(.metadata, key: keyScratch),
+              let meta = Metadata.decode(value.bytes), !meta.isExpired(now: now) else { return nil }
+        return Record(meta: meta, stored: Array(value.bytes))
     }
 
     /// `key`'s live metadata (nil when missing or expired).
     @inline(__always)
     func readMeta(_ key: ByteBuffer, now: Int64) throws(RocksDBError) -> Metadata? {
         encodeKey(key)
-        return try readMeta(now: now)
+        guard let value = try readPinned(.metadata, key: keyScratch),
+              let meta = Metadata.decode(value.bytes), !meta.isExpired(now: now) else { return nil }
+        return meta
     }
 
     /// `key`'s metadata record as stored, pinned in RocksDB (no copy), expired or not.
@@ -231,14 +243,15 @@ final class RocksDBSession: EngineSession {
     @inline(__always)
     func stageString(_ key: ByteBuffer, _ value: UnsafeRawBufferPointer, expireAt: Int64) {
         encodeKey(key)
-        stageString(value, expireAt: expireAt)
+        Metadata.encodeString(expireAt: expireAt, timestamp: stamp, value: value, into: &valueScratch)
+        putInto(immediate, .metadata)
     }
 
     /// Stages `key`'s deletion into `immediate`.
     @inline(__always)
     func stageDelete(_ key: ByteBuffer) {
         encodeKey(key)
-        stageDelete()
+        deleteInto(immediate, .metadata)
     }
 
     /// Appends `key`'s metadata key (token ‖ key) to `out`, for a batched read of many keys.
@@ -251,28 +264,6 @@ final class RocksDBSession: EngineSession {
         var meta: Metadata
         var stored: [UInt8]
         var stringValue: ArraySlice<UInt8> { stored[Metadata.headerSize...] }
-    }
-
-    /// Reads the record at `keyScratch`; nil when missing or expired.
-    func readRecord(now: Int64) throws(RocksDBError) -> Record? {
-        guard let record = try readStoredRecord(now: now) else { return nil }
-        // A fragmented string reads as the plain string it stands for.
-        return record.meta.fragmented ? try wholeString(record.meta, record: record.stored) : record
-    }
-
-    /// The key's live record as stored: a fragmented string's unassembled (its generation and
-    /// length), for the commands that touch single fragments.
-    func readStoredRecord(now: Int64) throws(RocksDBError) -> Record? {
-        guard let value = try readPinned(.metadata, key: keyScratch),
-              let meta = Metadata.decode(value.bytes), !meta.isExpired(now: now) else { return nil }
-        return Record(meta: meta, stored: Array(value.bytes))
-    }
-
-    /// Reads only the metadata at `keyScratch`; nil when missing or expired.
-    func readMeta(now: Int64) throws(RocksDBError) -> Metadata? {
-        guard let value = try readPinned(.metadata, key: keyScratch),
-              let meta = Metadata.decode(value.bytes), !meta.isExpired(now: now) else { return nil }
-        return meta
     }
 
     // MARK: - Writing
@@ -410,15 +401,5 @@ final class RocksDBSession: EngineSession {
             }
         }
         return try result.get()
-    }
-
-    /// Stages a string value for the key in `keyScratch` into `immediate`.
-    func stageString(_ value: UnsafeRawBufferPointer, expireAt: Int64) {
-        Metadata.encodeString(expireAt: expireAt, timestamp: stamp, value: value, into: &valueScratch)
-        putInto(immediate, .metadata)
-    }
-
-    func stageDelete() {
-        deleteInto(immediate, .metadata)
     }
 }

@@ -103,9 +103,8 @@ extension RocksDBSession {
             return
         }
         try modify(token: destination.withUnsafeReadableBytes { engine.keyToken($0) }) { () throws(RocksDBError) in
-            encodeKey(destination)
             if output.isEmpty {
-                if try readMeta(now: now) != nil { stageDelete() }
+                if try readMeta(destination, now: now) != nil { stageDelete(destination) }
             } else {
                 stageValue(.list(output.map { $0 ?? [] }), expireAt: 0, at: destination)
             }
@@ -197,8 +196,7 @@ extension RocksDBSession {
             guard case .found(_, let generation, _) = try lookupCollection(.hash, key, now: now) else { return nil }
             return try readElement(key, generation: generation, field: ByteBuffer(bytes: field))
         }
-        encodeKey(key)
-        guard let record = try readRecord(now: now), record.meta.type == .string else { return nil }
+        guard let record = try readRecord(key, now: now), record.meta.type == .string else { return nil }
         return Array(record.stringValue)
     }
 }

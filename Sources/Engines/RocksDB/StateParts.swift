@@ -17,8 +17,7 @@ extension RocksDBSession {
     /// and about `budget` bytes, and the cursor of the next part (nil: this is the last).
     /// Strings are one part: their 512 MB limit fits a peer frame.
     func statePart(_ key: ByteBuffer, after cursor: [UInt8]?, budget: Int, now: Int64) throws(RocksDBError) -> (StoredValue, next: [UInt8]?)? {
-        encodeKey(key)
-        guard let record = try readRecord(now: now) else { return nil }
+        guard let record = try readRecord(key, now: now) else { return nil }
         switch record.meta.type {
         case .string:
             return (.string(Array(record.stringValue)), nil)

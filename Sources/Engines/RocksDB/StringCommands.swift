@@ -204,7 +204,7 @@ extension RocksDBSession {
         (.getrange, .store { s, a, r throws(StoreError) in try s.getrange(a, &r) }),
         (.substr, .store { s, a, r throws(StoreError) in try s.getrange(a, &r) }),
         (.setrange, .store { s, a, r throws(StoreError) in try s.setrange(a, &r) }),
-        (.lcs, .run { s, a, r throws(RocksDBError) in try s.lcs(a, &r) }),
+        (.lcs, .store { s, a, r throws(StoreError) in try s.lcs(a, &r) }),
         (.incr, .store { s, a, r throws(StoreError) in r.integer(try s.strings.increment(a[1], by: 1)) }),
         (.decr, .store { s, a, r throws(StoreError) in r.integer(try s.strings.increment(a[1], by: -1)) }),
         (.incrby, .store { s, a, r throws(StoreError) in try s.incrby(a, &r, negate: false) }),

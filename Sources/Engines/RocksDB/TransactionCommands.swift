@@ -27,8 +27,7 @@ extension RocksDBSession {
         for key in keys {
             let bytes = key.bytes
             if list.keys.contains(bytes) { continue }
-            encodeKey(key)
-            let live = (try? readMeta(now: now)) != nil
+            let live = (try? readMeta(key, now: now)) != nil
             list.keys.append(bytes)
             list.existed.append(live)
             engine.watches.watch(bytes, state)
@@ -109,8 +108,7 @@ extension RocksDBSession {
         if state.isDirty { return true }
         let now = WallClock.nowMillis()
         for (key, existed) in zip(list.keys, list.existed) where existed {
-            encodeKey(ByteBuffer(bytes: key))
-            if (try? readMeta(now: now)) == nil { return true }
+            if (try? readMeta(ByteBuffer(bytes: key), now: now)) == nil { return true }
         }
         return false
     }

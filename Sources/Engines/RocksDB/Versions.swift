@@ -29,14 +29,16 @@ extension RocksDBSession {
         observedVersion = max(observedVersion, KeyEncoding.readBigEndian(record, at: 10, as: UInt64.self))
     }
 
-    /// Whether the stamped write may not replace the record at `keyScratch` (live, expired or a
-    /// tombstone): a newer version is stored. Unstamped writes are never superseded.
+    /// Whether the stamped write may not replace `key`'s record (live, expired or a tombstone):
+    /// a newer version is stored. Unstamped writes are never superseded.
     ///
     /// An equal version replaces the record: a blind write seen twice writes the same value,
     /// and a state transfer must win over a replica's own record of the same version, which a
     /// read-modify-write (INCR, LPUSH) made on top of a state that had missed earlier writes.
-    func isSuperseded() throws(RocksDBError) -> Bool {
-        guard version != 0, let value = try readPinned(.metadata, key: keyScratch),
+    func isSuperseded(_ key: ByteBuffer) throws(RocksDBError) -> Bool {
+        guard version != 0 else { return false }
+        encodeKey(key)
+        guard let value = try readPinned(.metadata, key: keyScratch),
               let meta = Metadata.decode(value.bytes) else { return false }
         return meta.timestamp > version
     }
@@ -60,8 +62,9 @@ extension RocksDBSession {
         }
     }
 
-    /// Stages a tombstone for the key in `keyScratch` into `immediate`.
-    func stageTombstone(now: Int64) {
+    /// Stages a tombstone for `key` (a stamped delete) into `immediate`.
+    func stageTombstone(_ key: ByteBuffer, now: Int64) {
+        encodeKey(key)
         Metadata.encodeString(expireAt: -max(now, 1), timestamp: stamp, value: UnsafeRawBufferPointer(start: nil, count: 0),
                               into: &valueScratch)
         putInto(immediate, .metadata)
@@ -94,10 +97,9 @@ extension RocksDBSession {
                 from = (version, Array(args[6].readableBytesView))
             }
         }
-        encodeKey(args[1])
         let now = WallClock.nowMillis()
         var meta: Metadata?
-        if let value = try readPinned(.metadata, key: keyScratch) { meta = Metadata.decode(value.bytes) }
+        if let value = try readMetadataRecord(args[1]) { meta = Metadata.decode(value.bytes) }
         if let from {
             guard let meta, meta.timestamp == from.version, !meta.isExpired(now: now),
                   let (part, next) = try statePart(args[1], after: from.cursor, budget: budget!, now: now) else {
@@ -155,8 +157,7 @@ extension RocksDBSession {
         var value = decoded.map(StoredValue.init)
         if let part, let piece = value {
             if !part.last {
-                encodeKey(args[1])
-                if try isSuperseded() {
+                if try isSuperseded(args[1]) {
                     engine.stagedStates.drop(key: keyBytes)
                     return reply.integer(0)
                 }
@@ -181,13 +182,12 @@ extension RocksDBSession {
         let token = args[1].withUnsafeReadableBytes { engine.keyToken($0) }
         try modify(token: token) { () throws(RocksDBError) in
             let now = WallClock.nowMillis()
-            encodeKey(args[1])
-            if try isSuperseded() { return reply.integer(0) }
+            if try isSuperseded(args[1]) { return reply.integer(0) }
             if let value, expireAt == 0 || Int64(expireAt) > now {
                 stageValue(value, expireAt: Int64(expireAt), at: args[1])
             } else {
                 // A tombstone (or a state that expired on its way): the version is kept.
-                stageTombstone(now: now)
+                stageTombstone(args[1], now: now)
             }
             reply.integer(1)
         }

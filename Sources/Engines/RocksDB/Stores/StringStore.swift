@@ -232,10 +232,10 @@ struct StringStore {
         }
     }
 
-    /// The string's bytes (a copy) and expiry; nil when missing.
-    func read(_ key: ByteBuffer) throws(StoreError) -> (value: [UInt8], expireAt: Int64)? {
-        guard let record = try string(key) else { return nil }
-        return (Array(record.stringValue), record.meta.expireAt)
+    /// The string's bytes, copied out of storage (a fragmented string's whole value); nil when
+    /// missing. BITCOUNT, BITPOS, BITFIELD's reads, LCS, PFCOUNT and PFMERGE's sources.
+    func bytes(_ key: ByteBuffer) throws(StoreError) -> ArraySlice<UInt8>? {
+        try string(key)?.stringValue
     }
 
     /// A string a read-modify-write holds: its bytes (nil when missing) and expiry, and
@@ -287,7 +287,7 @@ struct StringStore {
     }
 
     /// The key's live string record (nil when missing); another type is refused.
-    private func string(_ key: ByteBuffer, now: Int64 = WallClock.nowMillis()) throws(StoreError) -> RocksDBSession.Record? {
+    func string(_ key: ByteBuffer, now: Int64 = WallClock.nowMillis()) throws(StoreError) -> RocksDBSession.Record? {
         guard let old = try record(key, now: now) else { return nil }
         guard old.meta.type == .string else { throw .wrongType }
         return old
