@@ -39,7 +39,7 @@ for cmd in "get k:__rand_int__" "set k:__rand_int__ v" "zscore z:__rand_int__ m_
            "pfcount hll:__rand_int__" "lpush l:__rand_int__ v" "sadd s:__rand_int__ m__rand_int__" "hset h:__rand_int__ f__rand_int__ v" \
            "zadd w:__rand_int__ __rand_int__ m__rand_int__" "hget h:__rand_int__ f__rand_int__" "incr n:__rand_int__" \
            "srandmember s:__rand_int__" "geoadd g __rand_int__e-5 __rand_int__e-5 p:__rand_int__" "pfadd densehll e__rand_int__" \
-           "setbit b:__rand_int__ __rand_int__ 1" "getbit b:__rand_int__ __rand_int__" "exists k:__rand_int__" \
+           "setbit b:__rand_int__ 100 1" "getbit b:__rand_int__ 100" "exists k:__rand_int__" \
            "expire k:__rand_int__ 100000" "ttl k:__rand_int__"; do
   if [[ -n "$COMMANDS" && " $COMMANDS " != *" ${cmd%% *} "* ]]; then continue; fi
   o=""; n=""
