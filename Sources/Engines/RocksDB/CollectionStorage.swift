@@ -12,7 +12,9 @@ extension RocksDBSession {
     enum CollectionLookup {
         case missing
         case wrongType
-        case found(meta: Metadata, generation: UInt64, count: UInt64)
+        /// `stored` is the whole metadata record: a sorted set's pop hints and a set's
+        /// slot-index flag follow its collection fields.
+        case found(meta: Metadata, generation: UInt64, count: UInt64, stored: [UInt8])
     }
 
     func lookupCollection(_ type: ValueType, _ key: ByteBuffer, now: Int64) throws(RocksDBError) -> CollectionLookup {
@@ -21,8 +23,7 @@ extension RocksDBSession {
         // An emptied collection's record is deleted (`stageCollectionMeta`): a stored count of
         // zero is corrupt, and every picker below would divide by it.
         guard count > 0 else { throw .corrupt }
-        lastCollectionRecord = record.stored
-        return .found(meta: record.meta, generation: generation, count: count)
+        return .found(meta: record.meta, generation: generation, count: count, stored: record.stored)
     }
 
     /// `subkeys` key of an element (hash field, set member) of `key`/`generation`.
@@ -82,12 +83,6 @@ extension RocksDBSession {
         putInto(immediate, .metadata)
     }
 
-    /// The pop hints of the sorted set `generation`, from the record the last lookup found;
-    /// none when that record is another collection's.
-    func zsetHints(generation: UInt64) -> ZsetHints {
-        guard Metadata.collection(lastCollectionRecord)?.generation == generation else { return (nil, nil) }
-        return Metadata.zsetHints(lastCollectionRecord)
-    }
 
     /// Stages an element write (or, with nil, its deletion).
     func stageElement(_ elementKey: [UInt8], value: UnsafeRawBufferPointer?, family: ColumnFamily = .subkeys) {

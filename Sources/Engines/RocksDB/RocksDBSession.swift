@@ -47,7 +47,6 @@ final class RocksDBSession: EngineSession {
     var groupMetadata: [StoredKey: [UInt8]?] = [:]
     /// The record the last successful `lookupCollection` found (sorted sets read their pop
     /// hints from it).
-    var lastCollectionRecord: [UInt8] = []
     /// The version of the command being executed, when a cluster coordinator stamped it (see
     /// `Versions.swift`); 0 otherwise.
     var version: UInt64 = 0

@@ -33,11 +33,10 @@ extension RocksDBSession {
         }
     }
 
-    /// The set `key` the last lookup found (its record is `lastCollectionRecord`).
-    func foundSet(_ key: ByteBuffer, generation: UInt64, count: UInt64) -> SetSlots {
-        let record = lastCollectionRecord
-        let indexed = Metadata.collection(record)?.generation == generation && Metadata.setSlotIndexed(record)
-        return SetSlots(key: key, generation: generation, count: count, indexed: indexed)
+    /// The set `key` a lookup found (`stored`: its metadata record, which says whether the set
+    /// has a slot index).
+    func foundSet(_ key: ByteBuffer, generation: UInt64, count: UInt64, stored: [UInt8]) -> SetSlots {
+        SetSlots(key: key, generation: generation, count: count, indexed: Metadata.setSlotIndexed(stored))
     }
 
     /// A set `key` about to be created (or to replace whatever `key` holds).

@@ -193,7 +193,7 @@ extension RocksDBSession {
         }
         let key = ByteBuffer(bytes: Array(pattern[..<star]) + element + Array(pattern[(star + 1)..<postfixEnd]))
         if let field {
-            guard case .found(_, let generation, _) = try lookupCollection(.hash, key, now: now) else { return nil }
+            guard case .found(_, let generation, _, _) = try lookupCollection(.hash, key, now: now) else { return nil }
             return try readElement(key, generation: generation, field: ByteBuffer(bytes: field))
         }
         guard let record = try readRecord(key, now: now), record.meta.type == .string else { return nil }

@@ -80,7 +80,7 @@ struct HashStore {
     /// Removes `fields` (the hash goes with its last field); returns how many were there.
     func delete(_ key: ByteBuffer, fields: ArraySlice<ByteBuffer>) throws(StoreError) -> Int {
         try storage.modifying(key) { () throws(StoreError) in
-            guard let (meta, generation, count) = try storage.liveCollection(.hash, key) else { return 0 }
+            guard let (meta, generation, count, _) = try storage.liveCollection(.hash, key) else { return 0 }
             return try storage.storing { () throws(RocksDBError) in
                 var removed = Set<[UInt8]>()
                 for field in fields {
@@ -157,7 +157,7 @@ struct HashStore {
     /// would cost every HSET a write), so this walks the fields in order, stepping over the
     /// ones not picked without copying them, and stops at the last position wanted.
     func fields(_ key: ByteBuffer, at choose: (Int) -> [Int], values: Bool) throws(StoreError) -> [Int: (element: [UInt8], extra: [UInt8])]? {
-        guard let (_, generation, count) = try storage.liveCollection(.hash, key) else { return nil }
+        guard let (_, generation, count, _) = try storage.liveCollection(.hash, key) else { return nil }
         let positions = choose(Int(count))
         let prefix = storage.elementPrefix(key, generation: generation)
         let iterator = RocksIterator(storage.db, .subkeys, scan: false, through: storage.transaction)
@@ -177,7 +177,7 @@ struct HashStore {
     /// The hash opened for writing: its generation, field count and expiry, or a new
     /// generation when it does not exist yet.
     private func open(_ key: ByteBuffer) throws(StoreError) -> (generation: UInt64, count: UInt64, expireAt: Int64) {
-        guard let (meta, generation, count) = try storage.liveCollection(.hash, key) else { return (storage.engine.nextGeneration(), 0, 0) }
+        guard let (meta, generation, count, _) = try storage.liveCollection(.hash, key) else { return (storage.engine.nextGeneration(), 0, 0) }
         return (generation, count, meta.expireAt)
     }
 }

@@ -15,19 +15,19 @@ struct SetStore {
 
     /// Every member, in member byte order; empty when the set is missing.
     func members(_ key: ByteBuffer) throws(StoreError) -> [[UInt8]] {
-        guard let (_, generation, _) = try find(key) else { return [] }
+        guard let (_, generation, _, _) = try find(key) else { return [] }
         return storage.elements(key, generation: generation).map(\.field)
     }
 
     /// Whether `member` is in the set.
     func contains(_ key: ByteBuffer, member: ByteBuffer) throws(StoreError) -> Bool {
-        guard let (_, generation, _) = try find(key) else { return false }
+        guard let (_, generation, _, _) = try find(key) else { return false }
         return try storage.storing { () throws(RocksDBError) in try storage.readElement(key, generation: generation, field: member) != nil }
     }
 
     /// Whether each of `members` is in the set.
     func contains(_ key: ByteBuffer, members: ArraySlice<ByteBuffer>) throws(StoreError) -> [Bool] {
-        guard let (_, generation, _) = try find(key) else { return Array(repeating: false, count: members.count) }
+        guard let (_, generation, _, _) = try find(key) else { return Array(repeating: false, count: members.count) }
         return try storage.storing { () throws(RocksDBError) in
             var present: [Bool] = []
             present.reserveCapacity(members.count)
@@ -38,7 +38,7 @@ struct SetStore {
 
     /// The number of members (0 when missing): the count kept in the metadata, O(1).
     func count(_ key: ByteBuffer) throws(StoreError) -> Int {
-        guard let (_, _, count) = try find(key) else { return 0 }
+        guard let (_, _, count, _) = try find(key) else { return 0 }
         return Int(count)
     }
 
@@ -47,8 +47,8 @@ struct SetStore {
     func add(_ key: ByteBuffer, members: ArraySlice<ByteBuffer>) throws(StoreError) -> Int {
         try storage.modifying(key) { () throws(StoreError) in
             var set: RocksDBSession.SetSlots, expireAt: Int64 = 0
-            if let (meta, generation, count) = try find(key) {
-                (set, expireAt) = (storage.foundSet(key, generation: generation, count: count), meta.expireAt)
+            if let (meta, generation, count, stored) = try find(key) {
+                (set, expireAt) = (storage.foundSet(key, generation: generation, count: count, stored: stored), meta.expireAt)
             } else {
                 set = storage.newSet(key)
             }
@@ -67,8 +67,8 @@ struct SetStore {
     /// Removes `members` (the set goes with its last one); returns how many were there.
     func remove(_ key: ByteBuffer, members: ArraySlice<ByteBuffer>) throws(StoreError) -> Int {
         try storage.modifying(key) { () throws(StoreError) in
-            guard let (meta, generation, count) = try find(key) else { return 0 }
-            var set = storage.foundSet(key, generation: generation, count: count)
+            guard let (meta, generation, count, stored) = try find(key) else { return 0 }
+            var set = storage.foundSet(key, generation: generation, count: count, stored: stored)
             return try storage.storing { () throws(RocksDBError) in
                 try remove(members.lazy.map { Array($0.readableBytesView) }, from: &set, expireAt: meta.expireAt)
             }
@@ -82,20 +82,24 @@ struct SetStore {
             let now = WallClock.nowMillis()
             let from = try storage.storing { () throws(RocksDBError) in try storage.lookupCollection(.set, source, now: now) }
             var sourceSet: RocksDBSession.SetSlots?
-            if case .found(_, let generation, let count) = from { sourceSet = storage.foundSet(source, generation: generation, count: count) }
+            if case .found(_, let generation, let count, let stored) = from {
+                sourceSet = storage.foundSet(source, generation: generation, count: count, stored: stored)
+            }
             let to = try storage.storing { () throws(RocksDBError) in try storage.lookupCollection(.set, destination, now: now) }
             if case .missing = from { return false }
             if case .wrongType = from { throw .wrongType }
             if case .wrongType = to { throw .wrongType }
             let member = Array(member.readableBytesView)
             return try storage.storing { () throws(RocksDBError) in
-                guard case .found(let meta, _, _) = from, var sourceSet, try storage.setSlot(of: member, in: sourceSet) != nil else {
+                guard case .found(let meta, _, _, _) = from, var sourceSet, try storage.setSlot(of: member, in: sourceSet) != nil else {
                     return false
                 }
                 if source == destination { return true }
                 _ = try remove([member], from: &sourceSet, expireAt: meta.expireAt)
                 var target = storage.newSet(destination), expireAt: Int64 = 0
-                if case .found(let m, let g, let c) = to { (target, expireAt) = (storage.foundSet(destination, generation: g, count: c), m.expireAt) }
+                if case .found(let m, let g, let c, let stored) = to {
+                    (target, expireAt) = (storage.foundSet(destination, generation: g, count: c, stored: stored), m.expireAt)
+                }
                 if try storage.setSlot(of: member, in: target) == nil {
                     storage.addSetMember(member, to: &target)
                     storage.stageSetMeta(target, expireAt: expireAt)
@@ -229,9 +233,9 @@ struct SetStore {
     /// The set opened for sampling `count` members (nil: any number, with repeats). A set past
     /// `SetSlots.indexAbove` members gets its slot index here, the first time it is sampled.
     private func sample(_ key: ByteBuffer, count: Int?) throws(StoreError) -> Sampled {
-        guard let (meta, generation, total) = try find(key) else { return .missing }
+        guard let (meta, generation, total, stored) = try find(key) else { return .missing }
         if let count, count >= total { return .whole(meta, generation: generation, storage.elements(key, generation: generation).map(\.field)) }
-        var set = storage.foundSet(key, generation: generation, count: total)
+        var set = storage.foundSet(key, generation: generation, count: total, stored: stored)
         if !set.indexed && total > RocksDBSession.SetSlots.indexAbove {
             storage.buildSlotIndex(&set)
             storage.stageSetMeta(set, expireAt: meta.expireAt)  // the flag; a pop restages it
@@ -248,7 +252,7 @@ struct SetStore {
     // MARK: - Lookup
 
     /// The live set's metadata, generation and member count; nil when missing.
-    private func find(_ key: ByteBuffer) throws(StoreError) -> (meta: Metadata, generation: UInt64, count: UInt64)? {
+    private func find(_ key: ByteBuffer) throws(StoreError) -> (meta: Metadata, generation: UInt64, count: UInt64, stored: [UInt8])? {
         try storage.liveCollection(.set, key)
     }
 

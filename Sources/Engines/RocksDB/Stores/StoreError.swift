@@ -80,12 +80,14 @@ extension RocksDBSession {
         return result!
     }
 
-    /// A live collection of `type` for a store: its metadata, generation and element count; nil
+    /// A live collection of `type` for a store: its metadata, generation, element count and
+    /// whole metadata record (for a sorted set's pop hints and a set's slot-index flag); nil
     /// when the key is missing; another type refused.
-    func liveCollection(_ type: ValueType, _ key: ByteBuffer) throws(StoreError) -> (meta: Metadata, generation: UInt64, count: UInt64)? {
+    func liveCollection(_ type: ValueType, _ key: ByteBuffer) throws(StoreError)
+        -> (meta: Metadata, generation: UInt64, count: UInt64, stored: [UInt8])? {
         switch try storing({ () throws(RocksDBError) in try lookupCollection(type, key, now: WallClock.nowMillis()) }) {
         case .missing: nil
-        case .found(let meta, let generation, let count): (meta, generation, count)
+        case .found(let meta, let generation, let count, let stored): (meta, generation, count, stored)
         case .wrongType: throw .wrongType
         }
     }

@@ -34,9 +34,9 @@ struct ZSetStore {
         try storage.modifying(key) { () throws(StoreError) in
             var generation: UInt64, count: UInt64, expireAt: Int64 = 0
             var hints: ZsetHints = (nil, nil)
-            if let (meta, g, c) = try find(key) {
+            if let (meta, g, c, stored) = try find(key) {
                 (generation, count, expireAt) = (g, c, meta.expireAt)
-                hints = storage.zsetHints(generation: g)
+                hints = Metadata.zsetHints(stored)
             } else {
                 if options.xx { return AddResult() }
                 (generation, count) = (storage.engine.nextGeneration(), 0)
@@ -88,7 +88,7 @@ struct ZSetStore {
     /// Removes `members` (the set goes with its last one); returns how many were there.
     func remove(_ key: ByteBuffer, members: ArraySlice<ByteBuffer>) throws(StoreError) -> Int {
         try storage.modifying(key) { () throws(StoreError) in
-            guard let (meta, generation, count) = try find(key) else { return 0 }
+            guard let (meta, generation, count, _) = try find(key) else { return 0 }
             return try storage.storing { () throws(RocksDBError) in
                 var removed = Set<[UInt8]>()
                 for member in members.lazy.map(\.bytes) where !removed.contains(member) {
@@ -107,13 +107,13 @@ struct ZSetStore {
 
     /// `member`'s score; nil when it or the set is missing.
     func score(_ key: ByteBuffer, member: ByteBuffer) throws(StoreError) -> Double? {
-        guard let (_, generation, _) = try find(key) else { return nil }
+        guard let (_, generation, _, _) = try find(key) else { return nil }
         return try storage.storing { () throws(RocksDBError) in try storage.zmemberScore(key, generation: generation, member: member.bytes) }
     }
 
     /// The scores of `members`, in their order (nil for a missing one).
     func scores(_ key: ByteBuffer, members: ArraySlice<ByteBuffer>) throws(StoreError) -> [Double?] {
-        guard let (_, generation, _) = try find(key) else { return Array(repeating: nil, count: members.count) }
+        guard let (_, generation, _, _) = try find(key) else { return Array(repeating: nil, count: members.count) }
         return try storage.storing { () throws(RocksDBError) in
             var scores: [Double?] = []
             scores.reserveCapacity(members.count)
@@ -124,7 +124,7 @@ struct ZSetStore {
 
     /// The number of members (0 when missing): the count kept in the metadata, O(1).
     func count(_ key: ByteBuffer) throws(StoreError) -> Int {
-        guard let (_, _, count) = try find(key) else { return 0 }
+        guard let (_, _, count, _) = try find(key) else { return 0 }
         return Int(count)
     }
 
@@ -132,13 +132,13 @@ struct ZSetStore {
     func rank(_ key: ByteBuffer, member: ByteBuffer, reverse: Bool) throws(StoreError) -> Int? {
         // Under the key's stripe: the rank comes from the element count and a walk of the index.
         try storage.modifying(key) { () throws(StoreError) in
-            guard let (_, generation, count) = try find(key) else { return nil }
+            guard let (_, generation, count, stored) = try find(key) else { return nil }
             let member = member.bytes
             guard let score = try storage.storing({ () throws(RocksDBError) in try storage.zmemberScore(key, generation: generation, member: member) }) else {
                 return nil
             }
             let target = storage.zscoreIndexKey(key, generation: generation, score: score, member: member)
-            let rank = storage.zforwardRank(key, generation: generation, total: Int(count), of: target)
+            let rank = storage.zforwardRank(key, generation: generation, hints: Metadata.zsetHints(stored), total: Int(count), of: target)
             return reverse ? Int(count) - 1 - rank : rank
         }
     }
@@ -147,16 +147,16 @@ struct ZSetStore {
     /// ranges, already validated); empty when the set is missing.
     func range(_ key: ByteBuffer, _ kind: RocksDBSession.ZRangeKind, reverse: Bool, start: [UInt8], stop: [UInt8],
                limit: (offset: Int, count: Int)? = nil) throws(StoreError) -> [ZEntry] {
-        guard let (_, generation, count) = try find(key) else { return [] }
-        return storage.zselect(key, generation: generation, count: Int(count), kind: kind, reverse: reverse,
+        guard let (_, generation, count, stored) = try find(key) else { return [] }
+        return storage.zselect(key, generation: generation, hints: Metadata.zsetHints(stored), count: Int(count), kind: kind, reverse: reverse,
                                start: start, stop: stop, limit: limit)
     }
 
     /// Removes the entries a range selects; returns how many.
     func removeRange(_ key: ByteBuffer, _ kind: RocksDBSession.ZRangeKind, start: [UInt8], stop: [UInt8]) throws(StoreError) -> Int {
         try storage.modifying(key) { () throws(StoreError) in
-            guard let (meta, generation, count) = try find(key) else { return 0 }
-            let selected = storage.zselect(key, generation: generation, count: Int(count), kind: kind, reverse: false,
+            guard let (meta, generation, count, stored) = try find(key) else { return 0 }
+            let selected = storage.zselect(key, generation: generation, hints: Metadata.zsetHints(stored), count: Int(count), kind: kind, reverse: false,
                                            start: start, stop: stop, limit: nil)
             for entry in selected { storage.stageZRemove(key, generation: generation, entry: entry) }
             if !selected.isEmpty {
@@ -185,7 +185,7 @@ struct ZSetStore {
 
     /// Every entry in (score, member) order; empty when the set is missing.
     func entries(_ key: ByteBuffer) throws(StoreError) -> [ZEntry] {
-        guard let (_, generation, _) = try find(key) else { return [] }
+        guard let (_, generation, _, _) = try find(key) else { return [] }
         return storage.zentries(key, generation: generation)
     }
 
@@ -212,9 +212,9 @@ struct ZSetStore {
     /// when the set is missing. The walk starts at the pop hint, steps over the entries not
     /// picked without copying them, and stops at the last position wanted.
     func entries(_ key: ByteBuffer, at choose: (Int) -> [Int]) throws(StoreError) -> [Int: ZEntry]? {
-        guard let (_, generation, count) = try find(key) else { return nil }
+        guard let (_, generation, count, stored) = try find(key) else { return nil }
         let positions = choose(Int(count))
-        let (iterator, prefix) = storage.zindex(key, generation: generation, reverse: false)
+        let (iterator, prefix) = storage.zindex(key, generation: generation, hints: Metadata.zsetHints(stored), reverse: false)
         return iterator.pick(positions, under: prefix) { stored, _ in
             guard stored.count >= prefix.count + 8 else { return nil }
             return ZEntry(member: Array(stored[(prefix.count + 8)...]), score: stored.withUnsafeBytes { Score.decode($0, at: prefix.count) })
@@ -238,35 +238,37 @@ struct ZSetStore {
         func walk(fromScore min: Double, _ visit: (ZEntry) -> Bool) {
             var from = storage.elementPrefix(key, generation: generation)
             Score.encode(min, into: &from)
-            storage.zwalk(key, generation: generation, reverse: false, from: from, visit)
+            storage.zwalk(key, generation: generation, hints: (nil, nil), reverse: false, from: from, visit)
         }
     }
 
     /// The set's score index; nil when the set is missing.
     func index(_ key: ByteBuffer) throws(StoreError) -> ScoreIndex? {
-        guard let (_, generation, _) = try find(key) else { return nil }
+        guard let (_, generation, _, _) = try find(key) else { return nil }
         return ScoreIndex(storage: storage, key: key, generation: generation)
     }
 
     // MARK: - Lookup
 
     /// The live set's metadata, generation and member count; nil when missing.
-    private func find(_ key: ByteBuffer) throws(StoreError) -> (meta: Metadata, generation: UInt64, count: UInt64)? {
+    private func find(_ key: ByteBuffer) throws(StoreError) -> (meta: Metadata, generation: UInt64, count: UInt64, stored: [UInt8])? {
         try storage.liveCollection(.zset, key)
     }
 
     private func popLocked(_ key: ByteBuffer, count: Int, max: Bool) throws(StoreError) -> [ZEntry]? {
-        guard let (meta, generation, total) = try find(key) else { return nil }
+        guard let (meta, generation, total, stored) = try find(key) else { return nil }
+        let hints = Metadata.zsetHints(stored)
         var popped: [ZEntry] = []
         if count > 0 {
-            storage.zwalk(key, generation: generation, reverse: max) { entry in  // from the pop hint
+            storage.zwalk(key, generation: generation, hints: hints, reverse: max) { entry in  // from the pop hint
                 popped.append(entry)
                 return popped.count < count
             }
         }
         for entry in popped { storage.stageZRemove(key, generation: generation, entry: entry) }
         if let last = popped.last {
-            storage.stageZsetAfterPop(key, meta: meta, generation: generation, remaining: total - UInt64(popped.count), last: last, max: max)
+            storage.stageZsetAfterPop(key, meta: meta, generation: generation, hints: hints, remaining: total - UInt64(popped.count),
+                                      last: last, max: max)
         }
         return popped
     }
@@ -329,9 +331,10 @@ extension RocksDBSession {
 
     /// Stages a sorted set's metadata after popping `last` (and everything beyond it) from one
     /// end: every member left is above (below) it, so that end's pop hint moves there; the other
-    /// hint is kept from the record just looked up.
-    func stageZsetAfterPop(_ key: ByteBuffer, meta: Metadata, generation: UInt64, remaining: UInt64, last: ZEntry, max: Bool) {
-        var hints = zsetHints(generation: generation)
+    /// of the set's `hints` is kept.
+    func stageZsetAfterPop(_ key: ByteBuffer, meta: Metadata, generation: UInt64, hints: ZsetHints, remaining: UInt64, last: ZEntry,
+                           max: Bool) {
+        var hints = hints
         if max { hints.ceiling = Self.zindexSuffix(last) } else { hints.floor = Self.zindexSuffix(last) }
         stageCollectionMeta(.zset, key, expireAt: meta.expireAt, generation: generation, count: remaining, hints: hints)
     }
@@ -361,9 +364,9 @@ extension RocksDBSession {
     /// or backward from just before `before` (default: past its last entry), first stepping
     /// over `skip` entries without reading them. `visit` returns false to stop. Only the entries
     /// visited are read.
-    func zwalk(_ key: ByteBuffer, generation: UInt64, reverse: Bool, from: [UInt8]? = nil, before: [UInt8]? = nil,
+    func zwalk(_ key: ByteBuffer, generation: UInt64, hints: ZsetHints, reverse: Bool, from: [UInt8]? = nil, before: [UInt8]? = nil,
                skip: Int = 0, _ visit: (ZEntry) -> Bool) {
-        let (iterator, prefix) = zindex(key, generation: generation, reverse: reverse, from: from, before: before)
+        let (iterator, prefix) = zindex(key, generation: generation, hints: hints, reverse: reverse, from: from, before: before)
         for _ in 0..<skip where iterator.isValid {
             if reverse { iterator.prev() } else { iterator.next() }
         }
@@ -378,15 +381,14 @@ extension RocksDBSession {
 
     /// An iterator over one sorted set's score index and the set's prefix, positioned at `from`
     /// (default: the first entry) or just before `before` (default: the last), starting at the
-    /// pop hints when there are any: the walks of ranges, ranks and random picks.
-    func zindex(_ key: ByteBuffer, generation: UInt64, reverse: Bool, from: [UInt8]? = nil, before: [UInt8]? = nil)
+    /// set's pop `hints` when it has any: the walks of ranges, ranks and random picks.
+    func zindex(_ key: ByteBuffer, generation: UInt64, hints: ZsetHints, reverse: Bool, from: [UInt8]? = nil, before: [UInt8]? = nil)
         -> (RocksIterator, [UInt8]) {
         let prefix = elementPrefix(key, generation: generation)
         var from = from, before = before
-        // A walk from either end starts at the set's pop hint when the record just looked up
-        // is this set's (same generation), past the deletion markers of earlier pops.
+        // A walk from either end starts at the set's pop hint, past the deletion markers of
+        // earlier pops.
         if reverse ? before == nil : from == nil {
-            let hints = zsetHints(generation: generation)
             if reverse { before = hints.ceiling.map { prefix + $0 + [0] } } else { from = hints.floor.map { prefix + $0 } }
         }
         let iterator = RocksIterator(db, .zscore, scan: false, through: transaction)
@@ -405,9 +407,9 @@ extension RocksDBSession {
     /// rank)). RocksDB steps backward about ten times slower than forward, so the forward walk
     /// takes eight steps to the backward one's one. No step copies an entry. The caller holds
     /// the key's stripe, so `total` and the index agree.
-    func zforwardRank(_ key: ByteBuffer, generation: UInt64, total: Int, of target: [UInt8]) -> Int {
-        let (forward, prefix) = zindex(key, generation: generation, reverse: false, from: nil, before: nil)
-        let (backward, _) = zindex(key, generation: generation, reverse: true, from: nil, before: nil)
+    func zforwardRank(_ key: ByteBuffer, generation: UInt64, hints: ZsetHints, total: Int, of target: [UInt8]) -> Int {
+        let (forward, prefix) = zindex(key, generation: generation, hints: hints, reverse: false, from: nil, before: nil)
+        let (backward, _) = zindex(key, generation: generation, hints: hints, reverse: true, from: nil, before: nil)
         var before = 0, after = 0
         while before + after < total {
             for _ in 0..<8 {
@@ -427,7 +429,7 @@ extension RocksDBSession {
     /// The entries a range selects, in reply order, reading only what the range covers (plus
     /// the skipped prefix for rank ranges and LIMIT offsets). `start`/`stop` are min/max for
     /// score and lex ranges, already validated.
-    func zselect(_ key: ByteBuffer, generation: UInt64, count: Int, kind: ZRangeKind, reverse: Bool,
+    func zselect(_ key: ByteBuffer, generation: UInt64, hints: ZsetHints, count: Int, kind: ZRangeKind, reverse: Bool,
                  start: [UInt8], stop: [UInt8], limit: (offset: Int, count: Int)?) -> [ZEntry] {
         var out: [ZEntry] = []
         switch kind {
@@ -436,7 +438,7 @@ extension RocksDBSession {
                 return []
             }
             var position = from
-            zwalk(key, generation: generation, reverse: reverse, skip: from) { entry in
+            zwalk(key, generation: generation, hints: hints, reverse: reverse, skip: from) { entry in
                 out.append(entry)
                 position += 1
                 return position <= to
@@ -462,7 +464,7 @@ extension RocksDBSession {
                 admitsMin = { min.admitsAsMin($0.member) }
                 admitsMax = { max.admitsAsMax($0.member) }
             }
-            zwalk(key, generation: generation, reverse: reverse, from: from, before: before) { entry in
+            zwalk(key, generation: generation, hints: hints, reverse: reverse, from: from, before: before) { entry in
                 // Walking toward the far bound: entries before the near bound are skipped, the
                 // first entry past the far bound ends the walk.
                 let (near, far) = reverse ? (admitsMax, admitsMin) : (admitsMin, admitsMax)
