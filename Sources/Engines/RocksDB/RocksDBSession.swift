@@ -45,8 +45,6 @@ final class RocksDBSession: EngineSession {
     /// group's batch only at its commit, so a pass of 800 LPUSHes to one list writes its
     /// metadata record once instead of 800 times (see `GroupedWrites.swift`).
     var groupMetadata: [StoredKey: [UInt8]?] = [:]
-    /// The record the last successful `lookupCollection` found (sorted sets read their pop
-    /// hints from it).
     /// The version of the command being executed, when a cluster coordinator stamped it (see
     /// `Versions.swift`); 0 otherwise.
     var version: UInt64 = 0
