@@ -72,4 +72,36 @@ struct KeyspaceStoreTests {
             #expect(try session.keyspace.expiry(of: buffer("z"), now: WallClock.nowMillis()) == Int64(at))
         }
     }
+
+    @Test func theWholeKeyspaceWalksCountsPicksAndFlushes() throws {
+        try withSession { session, harness throws in
+            let keys = session.keyspace
+            #expect(keys.randomKey() == nil && keys.size() == 0)
+            for i in 0..<50 { harness.run("SET", "k\(i)", "v") }
+            harness.run("RPUSH", "list", "x")
+            harness.run("SET", "expired", "v", "PX", "1")
+            usleep(5_000)
+            // A walk in pages: each page ends after a whole token's keys, resumes at the next.
+            var seen: [String: ValueType] = [:]
+            var next: UInt32? = 0
+            var pages = 0
+            while let from = next {
+                var visited = 0
+                next = keys.walk(fromToken: from) { key, type in
+                    #expect(seen.updateValue(type, forKey: String(decoding: key, as: UTF8.self)) == nil, "a key seen twice")
+                    visited += 1
+                    return visited < 7
+                }
+                pages += 1
+            }
+            #expect(seen.count == 51 && seen["list"] == .list && seen["k3"] == .string && seen["expired"] == nil)
+            #expect(pages >= 8, "pages of about seven keys: \(pages)")
+            #expect(keys.size() == 51)
+            let picked = try #require(keys.randomKey())
+            #expect(seen[String(decoding: picked, as: UTF8.self)] != nil)
+            try keys.flush()
+            #expect(keys.size() == 0 && keys.randomKey() == nil)
+            #expect(harness.run("LRANGE", "list", "0", "-1") == "*0\r\n")
+        }
+    }
 }

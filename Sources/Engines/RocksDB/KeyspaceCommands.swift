@@ -53,28 +53,15 @@ extension RocksDBSession {
         reply.integer(try keyspace.persist(args[1]) ? 1 : 0)
     }
 
-    func dbsize(_ reply: inout ReplyWriter) throws(RocksDBError) {
-        guard transaction != nil else { return reply.integer(engine.countKeys().keys) }
-        // Inside EXEC: count what the transaction sees.
-        let now = WallClock.nowMillis()
-        let iterator = RocksIterator(db, .metadata, scan: true, through: transaction)
-        var count = 0
-        iterator.seekToFirst()
-        while iterator.isValid {
-            if let meta = Metadata.decode(iterator.value), !meta.isExpired(now: now) { count += 1 }
-            iterator.next()
-        }
-        reply.integer(count)
+    func dbsize(_ reply: inout ReplyWriter) {
+        reply.integer(keyspace.size())
     }
 
-    func flushall(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+    func flushall(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(StoreError) {
         if args.count > 2 || (args.count == 2 && !args[1].isOption("ASYNC") && !args[1].isOption("SYNC")) {
             return reply.error(RedisError.syntax)
         }
-        // Inside EXEC the flush applies at once, and the transaction's earlier writes go with it.
-        transaction?.clear()
-        walDirty = true
-        for family in [ColumnFamily.metadata, .subkeys, .zscore, .setslots] { try db.deleteAll(family) }
+        try keyspace.flush()
         reply.ok()
     }
 }
@@ -104,17 +91,17 @@ extension RocksDBSession {
         (.sortRO, .run { s, a, r throws(RocksDBError) in try s.sort(a, &r, readOnly: true) }),
         (.dump, .run { s, a, r throws(RocksDBError) in try s.dump(a, &r) }),
         (.restore, .run { s, a, r throws(RocksDBError) in try s.restore(a, &r) }),
-        (.keys, .run { s, a, r throws(RocksDBError) in try s.keys(a, &r) }),
-        (.scan, .run { s, a, r throws(RocksDBError) in try s.scan(a, &r) }),
-        (.randomkey, .run { s, a, r throws(RocksDBError) in try s.randomkey(&r) }),
+        (.keys, .store { s, a, r throws(StoreError) in s.keys(a, &r) }),
+        (.scan, .store { s, a, r throws(StoreError) in s.scan(a, &r) }),
+        (.randomkey, .store { s, a, r throws(StoreError) in s.randomkey(&r) }),
     ]
 }
 
 extension RocksDBSession {
     /// Server commands over the whole keyspace: the RocksDB engine's handlers (the rows are in `Protocol/Commands/`).
     static let serverCommands: [(CommandID, RocksDBHandler)] = [
-        (.dbsize, .run { s, a, r throws(RocksDBError) in try s.dbsize(&r) }),
-        (.flushall, .run { s, a, r throws(RocksDBError) in try s.flushall(a, &r) }),
-        (.flushdb, .run { s, a, r throws(RocksDBError) in try s.flushall(a, &r) }),
+        (.dbsize, .store { s, a, r throws(StoreError) in s.dbsize(&r) }),
+        (.flushall, .store { s, a, r throws(StoreError) in try s.flushall(a, &r) }),
+        (.flushdb, .store { s, a, r throws(StoreError) in try s.flushall(a, &r) }),
     ]
 }

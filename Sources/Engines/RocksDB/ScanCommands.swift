@@ -1,38 +1,18 @@
 import NIOCore
 import Protocol
 
-/// KEYS, SCAN and RANDOMKEY over the metadata column family, which is ordered by (token, key).
+/// KEYS, SCAN and RANDOMKEY over `KeyspaceStore.walk`: the metadata column family, ordered by
+/// (token, key).
 ///
 /// A SCAN cursor is the token to resume at, plus one (0 starts and ends a scan). It needs no
 /// server-side state, stays valid across restarts, and a page never splits the keys that share
 /// a token, so every key that exists for the whole scan is returned.
 extension RocksDBSession {
-    /// Visits live keys from `startToken`; `visit` returns false to stop after the current
-    /// token's group. Returns the token to resume at, or nil when the keyspace is exhausted.
-    private func walkKeys(from startToken: UInt32, _ visit: (_ key: ArraySlice<UInt8>, _ meta: Metadata) -> Bool) -> UInt32? {
-        let iterator = RocksIterator(db, .metadata, scan: true, through: transaction)
-        var start: [UInt8] = []
-        KeyEncoding.appendBigEndian(startToken, to: &start)
-        iterator.seek(start)
-        let now = WallClock.nowMillis()
-        var stopAfter: UInt32?
-        while iterator.isValid {
-            let stored = iterator.key
-            guard let (token, key) = KeyEncoding.splitMetadataKey(stored) else { iterator.next(); continue }
-            if let stop = stopAfter, token != stop { return token }
-            if let meta = Metadata.decode(iterator.value), !meta.isExpired(now: now), !visit(key, meta) {
-                stopAfter = token
-            }
-            iterator.next()
-        }
-        return nil
-    }
-
-    func keys(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+    func keys(_ args: [ByteBuffer], _ reply: inout ReplyWriter) {
         let pattern = args[1].bytes
         let matchAll = pattern == [UInt8(ascii: "*")]
         var found: [[UInt8]] = []
-        _ = walkKeys(from: 0) { key, _ in
+        _ = keyspace.walk(fromToken: 0) { key, _ in
             if matchAll || GlobMatch.matches(pattern: pattern, key) { found.append(Array(key)) }
             return true
         }
@@ -72,7 +52,7 @@ extension RocksDBSession {
         return options
     }
 
-    func scan(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
+    func scan(_ args: [ByteBuffer], _ reply: inout ReplyWriter) {
         guard let cursorText = args[1].text.nonEmpty, let cursor = UInt64(cursorText) else {
             return reply.error("ERR invalid cursor")
         }
@@ -86,9 +66,9 @@ extension RocksDBSession {
         }
         var found: [[UInt8]] = []
         var examined = 0
-        let next = walkKeys(from: cursor == 0 ? 0 : UInt32(cursor - 1)) { key, meta in
+        let next = keyspace.walk(fromToken: cursor == 0 ? 0 : UInt32(cursor - 1)) { key, keyType in
             examined += 1
-            let typeMatches = type.map { $0 == meta.type.name.description } ?? true
+            let typeMatches = type.map { $0 == keyType.name.description } ?? true
             if typeMatches, pattern.map({ GlobMatch.matches(pattern: $0, key) }) ?? true { found.append(Array(key)) }
             return examined < count
         }
@@ -98,17 +78,8 @@ extension RocksDBSession {
         for key in found { reply.bulk(bytes: key) }
     }
 
-    func randomkey(_ reply: inout ReplyWriter) throws(RocksDBError) {
-        // A random point in the token space, then the first live key at or after it (wrapping).
-        let start = UInt32.random(in: 0...UInt32.max)
-        var chosen: [UInt8]?
-        for from in [start, 0] where chosen == nil {
-            _ = walkKeys(from: from) { key, _ in
-                chosen = Array(key)
-                return false
-            }
-        }
-        if let chosen { reply.bulk(bytes: chosen) } else { reply.null() }
+    func randomkey(_ reply: inout ReplyWriter) {
+        if let key = keyspace.randomKey() { reply.bulk(bytes: key) } else { reply.null() }
     }
 
     /// HSCAN, SSCAN, ZSCAN key cursor [MATCH pattern] [COUNT count], over the elements (and

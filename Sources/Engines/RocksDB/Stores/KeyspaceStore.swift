@@ -1,10 +1,12 @@
 import NIOCore
 
 /// Keys of any type over the storage layer, with no reply code: existence, type, expiry and
-/// deletion (DEL/UNLINK, EXISTS/TOUCH, TYPE, the EXPIRE and TTL families, PERSIST). Each touches
+/// deletion (DEL/UNLINK, EXISTS/TOUCH, TYPE, the EXPIRE and TTL families, PERSIST), and the
+/// keyspace as a whole (KEYS, SCAN, RANDOMKEY, DBSIZE, FLUSHALL). Each key operation touches
 /// only the key's metadata record, O(1) whatever the key holds: a deleted collection's elements
 /// are reclaimed by the orphan sweep, and a fragmented string keeps its fragments when its
-/// expiry changes. `KeyspaceCommands.swift` parses arguments, calls this and writes the replies.
+/// expiry changes. `KeyspaceCommands.swift` and `ScanCommands.swift` parse arguments, call this
+/// and write the replies.
 struct KeyspaceStore {
     /// The storage layer; unowned and unchecked for the reason `StringStore.storage` gives.
     unowned(unsafe) let storage: RocksDBSession
@@ -97,6 +99,70 @@ struct KeyspaceStore {
             return true
         }
     }
+
+    // MARK: - The whole keyspace
+
+    /// Visits the live keys in the metadata family's order, (token, key), from `startToken`,
+    /// through EXEC's batch while one runs; `visit` returns false to stop once the current
+    /// token's keys are visited, so a page never splits the keys that share a token. Returns
+    /// the token to resume at, or nil when the keyspace is exhausted.
+    func walk(fromToken startToken: UInt32, _ visit: (_ key: ArraySlice<UInt8>, _ type: ValueType) -> Bool) -> UInt32? {
+        let iterator = RocksIterator(storage.db, .metadata, scan: true, through: storage.transaction)
+        var start: [UInt8] = []
+        KeyEncoding.appendBigEndian(startToken, to: &start)
+        iterator.seek(start)
+        let now = WallClock.nowMillis()
+        var stopAfter: UInt32?
+        while iterator.isValid {
+            let stored = iterator.key
+            guard let (token, key) = KeyEncoding.splitMetadataKey(stored) else { iterator.next(); continue }
+            if let stop = stopAfter, token != stop { return token }
+            if let meta = Metadata.decode(iterator.value), !meta.isExpired(now: now), !visit(key, meta.type) {
+                stopAfter = token
+            }
+            iterator.next()
+        }
+        return nil
+    }
+
+    /// A live key chosen at random (a random point in the token space, then the first live key
+    /// at or after it, wrapping around); nil when there is none.
+    func randomKey() -> [UInt8]? {
+        var chosen: [UInt8]?
+        for from in [UInt32.random(in: 0...UInt32.max), 0] where chosen == nil {
+            _ = walk(fromToken: from) { key, _ in
+                chosen = Array(key)
+                return false
+            }
+        }
+        return chosen
+    }
+
+    /// How many keys are live: the engine's count, or inside EXEC what the transaction sees.
+    func size() -> Int {
+        guard let transaction = storage.transaction else { return storage.engine.countKeys().keys }
+        let now = WallClock.nowMillis()
+        let iterator = RocksIterator(storage.db, .metadata, scan: true, through: transaction)
+        var count = 0
+        iterator.seekToFirst()
+        while iterator.isValid {
+            if let meta = Metadata.decode(iterator.value), !meta.isExpired(now: now) { count += 1 }
+            iterator.next()
+        }
+        return count
+    }
+
+    /// Deletes every key of every type. Inside EXEC it applies at once, and the transaction's
+    /// earlier writes go with it.
+    func flush() throws(StoreError) {
+        storage.transaction?.clear()
+        storage.walDirty = true
+        for family in [ColumnFamily.metadata, .subkeys, .zscore, .setslots] {
+            try storage.storing { () throws(RocksDBError) in try storage.db.deleteAll(family) }
+        }
+    }
+
+    // MARK: - Records
 
     /// The key's live metadata (nil when missing or expired).
     private func meta(_ key: ByteBuffer, now: Int64) throws(StoreError) -> Metadata? {
