@@ -23,7 +23,7 @@ struct FragmentedStringTests {
         let engine = try openEngine(directory.path)
         defer { engine.shutdown() }
         let h = EngineHarness(engine)
-        let size = RocksDBSession.fragmentSize
+        let size = RocksDBStorage.fragmentSize
         // Small bitmaps stay plain strings.
         #expect(h.run("SETBIT", "small", "100", "1") == ":0\r\n")
         #expect(fragments(engine).isEmpty)
@@ -63,7 +63,7 @@ struct FragmentedStringTests {
         #expect(h.run("EXPIRE", "big", "1000") == ":1\r\n")
         // EXPIRE rewrites only the record's header: the value stays in fragments.
         let session = h.session as! RocksDBSession
-        let record = try session.readStoredRecord(ByteBuffer(string: "big"), now: WallClock.nowMillis())
+        let record = try session.storage.readStoredRecord(ByteBuffer(string: "big"), now: WallClock.nowMillis())
         #expect(record?.meta.fragmented == true && record!.stored.count < 100, "\(record?.stored.count ?? -1) bytes")
         #expect(h.run("GETBIT", "big", "8000000") == ":1\r\n")
         #expect(h.run("APPEND", "big", "x") == ":1000002\r\n")

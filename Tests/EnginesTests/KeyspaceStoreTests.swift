@@ -30,7 +30,7 @@ struct KeyspaceStoreTests {
             harness.run("SET", "gone", "v", "PX", "1")
             usleep(5_000)
             #expect(try keys.delete([buffer("gone")]) == 0)
-            #expect(try session.readMetadataRecord(buffer("gone")) == nil, "the expired record is gone too")
+            #expect(try session.storage.readMetadataRecord(buffer("gone")) == nil, "the expired record is gone too")
         }
     }
 
@@ -59,7 +59,7 @@ struct KeyspaceStoreTests {
             // A time not after now deletes the key.
             #expect(try keys.expire(key, at: now - 1, C()) == true)
             #expect(try keys.type(of: key) == nil)
-            #expect(try session.readMetadataRecord(key) == nil)
+            #expect(try session.storage.readMetadataRecord(key) == nil)
         }
     }
 

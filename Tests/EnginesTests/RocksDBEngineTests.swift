@@ -65,10 +65,10 @@ struct RocksDBEngineTests {
         let harness = EngineHarness(engine)
         // Plant a hash-typed record the way the collection types will store one.
         let session = harness.session as! RocksDBSession
-        session.encodeKey(ByteBuffer(string: "h"))
+        session.storage.encodeKey(ByteBuffer(string: "h"))
         var record: [UInt8] = [Metadata.formatVersion, ValueType.hash.rawValue]
         record += [UInt8](repeating: 0, count: 16) + [0, 0, 0, 0, 0, 0, 0, 1] + [0, 0, 0, 0, 0, 0, 0, 3]
-        try engine.database.put(.metadata, key: session.keyScratch, value: record)
+        try engine.database.put(.metadata, key: session.storage.keyScratch, value: record)
         let wrongType = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
         for command in [["GET", "h"], ["GETSET", "h", "v"], ["GETDEL", "h"], ["GETEX", "h"], ["APPEND", "h", "x"],
                         ["STRLEN", "h"], ["GETRANGE", "h", "0", "1"], ["SETRANGE", "h", "0", "x"], ["INCR", "h"],
@@ -122,12 +122,12 @@ struct RocksDBEngineTests {
         #expect(harness.run("GET", "temp7") == "$-1\r\n")
         #expect(harness.run("DBSIZE") == ":1\r\n")
         let session = harness.session as! RocksDBSession
-        session.encodeKey(ByteBuffer(string: "temp8"))
-        #expect(try engine.database.get(.metadata, key: session.keyScratch) != nil)  // still on disk
+        session.storage.encodeKey(ByteBuffer(string: "temp8"))
+        #expect(try engine.database.get(.metadata, key: session.storage.keyScratch) != nil)  // still on disk
         var reclaimed = 0
         for _ in 0..<3 { reclaimed += engine.sweepExpired(limit: 1000) }
         #expect(reclaimed >= 49)  // temp7 may already have gone through a read
-        #expect(try engine.database.get(.metadata, key: session.keyScratch) == nil)
+        #expect(try engine.database.get(.metadata, key: session.storage.keyScratch) == nil)
         #expect(harness.run("GET", "kept") == "$1\r\ny\r\n")
     }
 

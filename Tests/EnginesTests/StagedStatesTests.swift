@@ -4,7 +4,7 @@ import Testing
 /// The receiver's staging of states sent in parts: bounded in bytes, in order only, forgotten
 /// when silent, and handed over only whole.
 @Suite struct StagedStatesTests {
-    typealias Value = RocksDBSession.StoredValue
+    typealias Value = RocksDBStorage.StoredValue
 
     @Test func partsAreKeptInOrderWithinTheirBoundAndForgottenWhenSilent() throws {
         let staged = StagedStates(capacity: 100, idleMillis: 1_000)

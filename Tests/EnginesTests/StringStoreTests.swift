@@ -116,7 +116,7 @@ struct StringStoreTests {
             #expect(try strings.bit(key, at: 0) && !(try strings.bit(key, at: 1)) && !(try strings.bit(key, at: 1_000)))
             // Past one fragment the string is kept in fragments and still reads whole.
             harness.run("EXPIRE", "b", "1000")
-            let far = RocksDBSession.fragmentSize * 8 * 3 + 5
+            let far = RocksDBStorage.fragmentSize * 8 * 3 + 5
             #expect(try strings.setBit(key, at: far, to: true) == false)
             #expect(try strings.bit(key, at: far) && (try strings.bit(key, at: 0)))
             let whole = try #require(try strings.bytes(key))

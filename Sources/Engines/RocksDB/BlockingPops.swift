@@ -123,7 +123,7 @@ extension RocksDBSession {
     /// Z forms): only then does a wrong-type answer concern the client (BLMOVE's destination).
     func sourceIsPoppable(_ pop: BlockingPop, _ args: [ByteBuffer]) -> Bool {
         guard pop.moves else { return false }
-        return (try? readMeta(args[1], now: WallClock.nowMillis()))??.type == .list
+        return (try? storage.readMeta(args[1], now: WallClock.nowMillis()))??.type == .list
     }
 
     /// What LMOVE, LMPOP and ZMPOP did, besides writing their reply: the blocking forms act on it

@@ -21,18 +21,18 @@ public final class RocksDBBulkLoader {
     public func load(_ entries: [RDBEntry], replace: Bool) throws(RocksDBError) -> [Outcome] {
         let keys = entries.map { ByteBuffer(bytes: $0.key) }
         let stripes = keys.map { k in KeyLocks.stripe(of: k.withUnsafeReadableBytes { session.engine.keyToken($0) }) }
-        return try session.modify(stripes: stripes) { () throws(RocksDBError) -> [Outcome] in
+        return try session.storage.modify(stripes: stripes) { () throws(RocksDBError) -> [Outcome] in
             let now = WallClock.nowMillis()
             var outcomes: [Outcome] = []
             outcomes.reserveCapacity(entries.count)
             for (entry, key) in zip(entries, keys) {
                 if !replace {
-                    if try session.readMeta(key, now: now) != nil {
+                    if try session.storage.readMeta(key, now: now) != nil {
                         outcomes.append(.existed)
                         continue
                     }
                 }
-                session.stageValue(RocksDBSession.StoredValue(entry.value), expireAt: entry.expireAtMillis ?? 0, at: key)
+                session.storage.stageValue(RocksDBStorage.StoredValue(entry.value), expireAt: entry.expireAtMillis ?? 0, at: key)
                 outcomes.append(.written)
             }
             return outcomes

@@ -7,7 +7,7 @@ import Protocol
 /// `token ‖ key length ‖ key ‖ generation ‖ element`. Deleting or replacing a collection rewrites
 /// only the metadata; elements of an old generation are unreachable at once and reclaimed by the
 /// background sweep.
-extension RocksDBSession {
+extension RocksDBStorage {
     /// A key looked up as a collection of one type.
     enum CollectionLookup {
         case missing

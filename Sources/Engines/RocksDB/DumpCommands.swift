@@ -6,7 +6,7 @@ import Snapshot
 /// DUMP-based migration tools (RedisShake's scan reader, RIOT) can move keys in and out.
 extension RocksDBSession {
     func dump(_ args: [ByteBuffer], _ reply: inout ReplyWriter) throws(RocksDBError) {
-        guard let (value, _) = try readValue(args[1], now: WallClock.nowMillis()) else { return reply.null() }
+        guard let (value, _) = try storage.readValue(args[1], now: WallClock.nowMillis()) else { return reply.null() }
         reply.bulk(bytes: DumpPayload.encode(value.rdbValue))
     }
 
@@ -46,32 +46,32 @@ extension RocksDBSession {
         }
         if RDBObjectDecoder.validate(decoded) != nil { return reply.error("ERR Bad data format") }
         let token = args[1].withUnsafeReadableBytes { engine.keyToken($0) }
-        try modify(token: token) { () throws(RocksDBError) in
+        try storage.modify(token: token) { () throws(RocksDBError) in
             let now = WallClock.nowMillis()
             // A stamped RESTORE (a hint's or a repair's state) never replaces a newer record.
-            if try isSuperseded(args[1]) { return reply.ok() }
-            let exists = try readMeta(args[1], now: now) != nil
+            if try storage.isSuperseded(args[1]) { return reply.ok() }
+            let exists = try storage.readMeta(args[1], now: now) != nil
             if exists, !replace { return reply.error("BUSYKEY Target key name already exists.") }
             let expireAt = ttl == 0 ? 0 : absolute ? Int64(ttl) : now + Int64(ttl)
             if expireAt != 0, expireAt <= now {
                 // Already expired: Redis answers OK and stores nothing (dropping the old value).
-                if exists { stageDelete(args[1]) }
+                if exists { storage.stageDelete(args[1]) }
                 return reply.ok()
             }
-            stageValue(StoredValue(decoded), expireAt: expireAt, at: args[1])
+            storage.stageValue(StoredValue(decoded), expireAt: expireAt, at: args[1])
             reply.ok()
         }
     }
 }
 
-extension RocksDBSession.StoredValue {
+extension RocksDBStorage.StoredValue {
     init(_ value: RDBValue) {
         switch value {
         case .string(let s): self = .string(s)
         case .list(let items): self = .list(items)
         case .set(let items): self = .set(items)
         case .hash(let fields): self = .hash(fields.map { ($0.field, $0.value) })
-        case .zset(let members): self = .zset(members.map { RocksDBSession.ZEntry(member: $0.member, score: $0.score) })
+        case .zset(let members): self = .zset(members.map { RocksDBStorage.ZEntry(member: $0.member, score: $0.score) })
         }
     }
 

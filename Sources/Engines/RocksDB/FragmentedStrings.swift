@@ -9,7 +9,7 @@ import NIOCore
 /// Every other reader gets the whole value from `readRecord` (O(length), as Redis's own reads
 /// of a string are), and any other write of the key stores a plain string again; the fragments
 /// of a replaced or deleted value are reclaimed by the orphan sweep, as a collection's are.
-extension RocksDBSession {
+extension RocksDBStorage {
     /// Bytes per fragment; also the largest string SETBIT keeps whole.
     static let fragmentSize = 4096
 

@@ -5,12 +5,12 @@ import Protocol
 /// Grouped read-modify-writes: a loop pass's single-key read-modify-write commands share one
 /// WriteBatchWithIndex and one RocksDB write, as plain SETs share theirs.
 ///
-/// While the group is open it is the session's `transaction`, so the commands read through it
+/// While the group is open it is the storage's `transaction`, so the commands read through it
 /// and see each other's writes (eight LPUSHes to one list in a pass read the list's metadata
 /// once from RocksDB and seven times from the batch). Each command's stripes are taken with a
 /// try-lock and held until the commit, so no other loop can read a key between a grouped
 /// write and its commit. When a stripe is busy the group is committed first, releasing
-/// everything, and only then is the stripe waited for: a session never waits while holding.
+/// everything, and only then is the stripe waited for: a loop never waits while holding.
 /// Replies wait for the commit like those of grouped SETs (`hasPendingWrites`).
 ///
 /// Metadata records are combined: while the group is open they live in `groupMetadata`, read
@@ -18,7 +18,7 @@ import Protocol
 /// pushes to one hot list (or HSETs to one hash, INCRs of one counter) then costs RocksDB one
 /// metadata insert instead of one per command. Only grouped commands run while a group is open
 /// (everything else commits it first), and they read metadata by key, never by iterator.
-extension RocksDBSession {
+extension RocksDBStorage {
     /// Runs `body` inside the pass's group, holding `stripes` until the group commits.
     func modifyInGroup<R>(stripes: [Int], _ body: () throws(RocksDBError) -> R) throws(RocksDBError) -> R {
         if !groupOpen {
@@ -39,7 +39,7 @@ extension RocksDBSession {
     private func openGroup() {
         groupOpen = true
         transaction = group
-        // A group must never outlive its pass; the loop session's commit normally comes first.
+        // A group must never outlive its pass; the loop session's `endOfBurst` normally comes first.
         let session = NIOLoopBound(self, eventLoop: eventLoop)
         eventLoop.execute {
             do { try session.value.commitGroup() } catch {}

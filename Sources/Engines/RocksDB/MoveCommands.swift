@@ -11,13 +11,13 @@ extension RocksDBSession {
     }
 
     func rename(_ args: [ByteBuffer], _ reply: inout ReplyWriter, onlyIfNew: Bool) throws(RocksDBError) {
-        try modify(stripes: stripes(of: args[1], args[2])) { () throws(RocksDBError) in
+        try storage.modify(stripes: stripes(of: args[1], args[2])) { () throws(RocksDBError) in
             let now = WallClock.nowMillis()
-            guard let (value, expireAt) = try readValue(args[1], now: now) else { return reply.error("ERR no such key") }
+            guard let (value, expireAt) = try storage.readValue(args[1], now: now) else { return reply.error("ERR no such key") }
             if args[1] == args[2] { return onlyIfNew ? reply.integer(0) : reply.ok() }
-            if onlyIfNew, try readMeta(args[2], now: now) != nil { return reply.integer(0) }
-            stageValue(value, expireAt: expireAt, at: args[2])
-            stageDelete(args[1])
+            if onlyIfNew, try storage.readMeta(args[2], now: now) != nil { return reply.integer(0) }
+            storage.stageValue(value, expireAt: expireAt, at: args[2])
+            storage.stageDelete(args[1])
             onlyIfNew ? reply.integer(1) : reply.ok()
         }
     }
@@ -39,11 +39,11 @@ extension RocksDBSession {
             i += 1
         }
         if args[1] == args[2] { return reply.error("ERR source and destination objects are the same") }
-        try modify(stripes: stripes(of: args[1], args[2])) { () throws(RocksDBError) in
+        try storage.modify(stripes: stripes(of: args[1], args[2])) { () throws(RocksDBError) in
             let now = WallClock.nowMillis()
-            guard let (value, expireAt) = try readValue(args[1], now: now) else { return reply.integer(0) }
-            if !replace, try readMeta(args[2], now: now) != nil { return reply.integer(0) }
-            stageValue(value, expireAt: expireAt, at: args[2])
+            guard let (value, expireAt) = try storage.readValue(args[1], now: now) else { return reply.integer(0) }
+            if !replace, try storage.readMeta(args[2], now: now) != nil { return reply.integer(0) }
+            storage.stageValue(value, expireAt: expireAt, at: args[2])
             reply.integer(1)
         }
     }

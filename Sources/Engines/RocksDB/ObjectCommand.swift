@@ -27,7 +27,7 @@ extension RocksDBSession {
         }
         guard args.count == 3 else { return reply.error("ERR wrong number of arguments for 'object|\(sub)' command") }
         let now = WallClock.nowMillis()
-        guard let record = try readRecord(args[2], now: now) else { return reply.null() }
+        guard let record = try storage.readRecord(args[2], now: now) else { return reply.null() }
         switch sub {
         case "refcount": return reply.integer(1)
         case "idletime": return reply.integer(0)
@@ -51,7 +51,7 @@ extension RocksDBSession {
         case .list: encoding = "quicklist"
         case .set:
             let generation = Metadata.collection(record.stored)?.generation
-            let members = count <= 512 ? generation.map { elements(args[2], generation: $0).map(\.field) } ?? [] : []
+            let members = count <= 512 ? generation.map { storage.elements(args[2], generation: $0).map(\.field) } ?? [] : []
             encoding = count <= 512 && members.allSatisfy({ RedisInteger.parse($0) != nil }) ? "intset" : "hashtable"
         case .zset: encoding = count <= 128 ? "listpack" : "skiplist"
         }

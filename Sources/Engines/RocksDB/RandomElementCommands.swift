@@ -31,7 +31,7 @@ extension RocksDBSession {
                 // (`zuiNext` starts at the tail), so that order is deterministic there; a hash's
                 // order is its insertion or table order, which Dynamis does not keep.
                 chose = type == .zset ? Array((0..<total).reversed()) : Array(0..<total).shuffled()
-            case let count? where count >= 0: chose = Self.distinctSlots(count, below: UInt64(total)).map { Int($0) }
+            case let count? where count >= 0: chose = RocksDBStorage.distinctSlots(count, below: UInt64(total)).map { Int($0) }
             case let count? where -count <= total: chose = (0..<(-count)).map { _ in Int.random(in: 0..<total) }
             case _?:
                 // More repeats than elements: every element is read once, the picks stream from them.

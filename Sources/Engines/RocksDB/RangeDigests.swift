@@ -19,7 +19,7 @@ extension RocksDBSession {
     /// absolute expiry are skipped, as every replica expires them at the same instant.
     private func walkRange(_ first: UInt32, _ last: UInt32, after: [UInt8]? = nil,
                            _ visit: (_ storedKey: [UInt8], _ record: UnsafeRawBufferPointer, _ meta: Metadata) -> Bool) {
-        let iterator = RocksIterator(db, .metadata, scan: true, through: transaction)
+        let iterator = RocksIterator(storage.db, .metadata, scan: true, through: storage.transaction)
         if let after {
             iterator.seek(after)
             if iterator.isValid, iterator.keyEquals(after) { iterator.next() }

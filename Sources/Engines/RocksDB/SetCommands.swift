@@ -52,14 +52,6 @@ extension RocksDBSession {
         reply.integer(limit > 0 ? min(limit, result.count) : result.count)
     }
 
-    /// Stages `members` (distinct) as the whole of set `key`, replacing whatever it held: a new
-    /// generation, O(1) for the old value.
-    func stageNewSet(_ key: ByteBuffer, _ members: [[UInt8]], expireAt: Int64) {
-        var set = newSet(key)
-        for member in members { addSetMember(member, to: &set) }
-        stageSetMeta(set, expireAt: expireAt)
-    }
-
     /// SPOP and SRANDMEMBER: random members, removed (SPOP) or not. On a big set each costs one
     /// slot read (`SetSlotIndex.swift`); small sets, and counts covering the whole set, read it all.
     func srandom(_ args: [ByteBuffer], _ reply: inout ReplyWriter, pop: Bool) throws(StoreError) {

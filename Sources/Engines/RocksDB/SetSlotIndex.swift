@@ -12,7 +12,7 @@ import NIOCore
 /// gets one only when it is first sampled (SPOP, SRANDMEMBER) with more than `indexAbove`
 /// members; the metadata flag says so. Sets never sampled, and smaller ones, whose samples read
 /// them whole, pay nothing, and sets written by earlier builds are simply unindexed.
-extension RocksDBSession {
+extension RocksDBStorage {
     /// One command's view of one set: its slots as staged, over what is stored. Plain writes go
     /// into a batch the command cannot read back, so what it moved is kept here.
     struct SetSlots {
@@ -37,6 +37,14 @@ extension RocksDBSession {
     /// has a slot index).
     func foundSet(_ key: ByteBuffer, generation: UInt64, count: UInt64, stored: [UInt8]) -> SetSlots {
         SetSlots(key: key, generation: generation, count: count, indexed: Metadata.setSlotIndexed(stored))
+    }
+
+    /// Stages `members` (distinct) as the whole of set `key`, replacing whatever it held: a new
+    /// generation, O(1) for the old value.
+    func stageNewSet(_ key: ByteBuffer, _ members: [[UInt8]], expireAt: Int64) {
+        var set = newSet(key)
+        for member in members { addSetMember(member, to: &set) }
+        stageSetMeta(set, expireAt: expireAt)
     }
 
     /// A set `key` about to be created (or to replace whatever `key` holds).

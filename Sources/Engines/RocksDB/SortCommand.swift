@@ -55,7 +55,7 @@ extension RocksDBSession {
         let now = WallClock.nowMillis()
         var elements: [[UInt8]]
         var isSet = false, ordered = false
-        switch try readValue(args[1], now: now)?.0 {
+        switch try storage.readValue(args[1], now: now)?.0 {
         case nil: elements = []
         case .string?, .hash?: return reply.error(RedisError.wrongType)
         case .list(let values)?: elements = values; ordered = true
@@ -102,11 +102,11 @@ extension RocksDBSession {
             }
             return
         }
-        try modify(token: destination.withUnsafeReadableBytes { engine.keyToken($0) }) { () throws(RocksDBError) in
+        try storage.modify(token: destination.withUnsafeReadableBytes { engine.keyToken($0) }) { () throws(RocksDBError) in
             if output.isEmpty {
-                if try readMeta(destination, now: now) != nil { stageDelete(destination) }
+                if try storage.readMeta(destination, now: now) != nil { storage.stageDelete(destination) }
             } else {
-                stageValue(.list(output.map { $0 ?? [] }), expireAt: 0, at: destination)
+                storage.stageValue(.list(output.map { $0 ?? [] }), expireAt: 0, at: destination)
             }
         }
         if !output.isEmpty { engine.blocking.keyReady(destination.bytes) }
@@ -193,10 +193,10 @@ extension RocksDBSession {
         }
         let key = ByteBuffer(bytes: Array(pattern[..<star]) + element + Array(pattern[(star + 1)..<postfixEnd]))
         if let field {
-            guard case .found(_, let generation, _, _) = try lookupCollection(.hash, key, now: now) else { return nil }
-            return try readElement(key, generation: generation, field: ByteBuffer(bytes: field))
+            guard case .found(_, let generation, _, _) = try storage.lookupCollection(.hash, key, now: now) else { return nil }
+            return try storage.readElement(key, generation: generation, field: ByteBuffer(bytes: field))
         }
-        guard let record = try readRecord(key, now: now), record.meta.type == .string else { return nil }
+        guard let record = try storage.readRecord(key, now: now), record.meta.type == .string else { return nil }
         return Array(record.stringValue)
     }
 }

@@ -12,7 +12,7 @@ import Snapshot
 /// (`StagedStates`) until the last, then applies the joined value in one batch under the key's
 /// lock, as a one-frame state is applied: readers never see a partial collection, and a
 /// transfer cut short leaves nothing behind but staged parts that expire.
-extension RocksDBSession {
+extension RocksDBStorage {
     /// The part of `key`'s collection after `cursor` (nil: from the start), at least one element
     /// and about `budget` bytes, and the cursor of the next part (nil: this is the last).
     /// Strings are one part: their 512 MB limit fits a peer frame.
@@ -79,9 +79,9 @@ extension RocksDBSession {
     }
 }
 
-extension RocksDBSession.StoredValue {
+extension RocksDBStorage.StoredValue {
     /// The value the parts make together, in order; nil if they are not all of one type.
-    static func joined(_ parts: [RocksDBSession.StoredValue]) -> RocksDBSession.StoredValue? {
+    static func joined(_ parts: [RocksDBStorage.StoredValue]) -> RocksDBStorage.StoredValue? {
         guard var whole = parts.first else { return nil }
         for part in parts.dropFirst() {
             switch (whole, part) {
@@ -102,7 +102,7 @@ extension RocksDBSession.StoredValue {
 final class StagedStates: Sendable {
     private struct Transfer {
         var version: UInt64
-        var parts: [RocksDBSession.StoredValue]
+        var parts: [RocksDBStorage.StoredValue]
         var bytes: Int
         var touched: Int64
     }
@@ -125,7 +125,7 @@ final class StagedStates: Sendable {
 
     /// Keeps part `index` (0-based) of `key`'s state at `version`; part 0 replaces whatever
     /// was staged for the key.
-    func add(key: [UInt8], version: UInt64, index: Int, part: RocksDBSession.StoredValue, bytes: Int, now: Int64) throws(Refusal) {
+    func add(key: [UInt8], version: UInt64, index: Int, part: RocksDBStorage.StoredValue, bytes: Int, now: Int64) throws(Refusal) {
         let result: Refusal? = transfers.withLockedValue { staged in
             staged = staged.filter { $0.value.touched + idleMillis > now }
             if index == 0 { staged[key] = nil }
@@ -146,7 +146,7 @@ final class StagedStates: Sendable {
     }
 
     /// The staged parts of `key`'s state at `version`, removed, if exactly `count` are there.
-    func take(key: [UInt8], version: UInt64, count: Int) -> [RocksDBSession.StoredValue]? {
+    func take(key: [UInt8], version: UInt64, count: Int) -> [RocksDBStorage.StoredValue]? {
         transfers.withLockedValue { staged in
             guard let transfer = staged.removeValue(forKey: key), transfer.version == version, transfer.parts.count == count else { return nil }
             return transfer.parts

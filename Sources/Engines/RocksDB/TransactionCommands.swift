@@ -27,7 +27,7 @@ extension RocksDBSession {
         for key in keys {
             let bytes = key.bytes
             if list.keys.contains(bytes) { continue }
-            let live = (try? readMeta(key, now: now)) != nil
+            let live = (try? storage.readMeta(key, now: now)) != nil
             list.keys.append(bytes)
             list.existed.append(live)
             engine.watches.watch(bytes, state)
@@ -40,7 +40,7 @@ extension RocksDBSession {
     }
 
     func exec(_ queue: [QueuedCommand], watching list: WatchList, reply: inout ReplyWriter) {
-        do { try commitPending() } catch { return reply.error("ERR Storage: \(error.message)") }
+        do { try storage.commitPending() } catch { return reply.error("ERR Storage: \(error.message)") }
         var stripes: [Int] = []
         for item in queue {
             guard case .engine(_, let args) = item else { continue }
@@ -54,15 +54,15 @@ extension RocksDBSession {
                 reply.nullArray()
                 return
             }
-            // Other clients' WATCHes on the keys this transaction writes break before it writes.
+            // Other clients' WATCHes on the keys this storage.transaction writes break before it writes.
             if engine.watches.hasWatchers {
                 for item in queue {
                     if case .engine(let spec, let args) = item, spec.flags.contains(.write) { touchWatched(spec, args) }
                 }
             }
-            let batch = IndexedWriteBatch(db)
-            transaction = batch
-            defer { transaction = nil }
+            let batch = IndexedWriteBatch(storage.db)
+            storage.transaction = batch
+            defer { storage.transaction = nil }
             let start = reply.buffer.writerIndex
             reply.arrayHeader(queue.count)
             for item in queue {
@@ -85,15 +85,15 @@ extension RocksDBSession {
                 }
             }
             do throws(RocksDBError) {
-                try db.write(batch)
-                walDirty = true
+                try storage.db.write(batch)
+                storage.walDirty = true
                 committed = true
             } catch {
                 reply.buffer.moveWriterIndex(to: start)
                 reply.error("ERR Storage: \(error.message)")
             }
         }
-        // Wake clients blocked on anything the transaction may have pushed to.
+        // Wake clients blocked on anything the storage.transaction may have pushed to.
         if committed, engine.blocking.hasWaiters {
             for item in queue {
                 guard case .engine(let spec, let args) = item, spec.flags.contains(.write) else { continue }
@@ -108,7 +108,7 @@ extension RocksDBSession {
         if state.isDirty { return true }
         let now = WallClock.nowMillis()
         for (key, existed) in zip(list.keys, list.existed) where existed {
-            if (try? readMeta(ByteBuffer(bytes: key), now: now)) == nil { return true }
+            if (try? storage.readMeta(ByteBuffer(bytes: key), now: now)) == nil { return true }
         }
         return false
     }

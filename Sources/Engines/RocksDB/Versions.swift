@@ -14,7 +14,7 @@ import Snapshot
 /// negated deletion time. Every read treats it as an expired key (missing); its version stops
 /// an older write from resurrecting the key, and the background sweep removes it once
 /// `tombstone_grace` has passed.
-extension RocksDBSession {
+extension RocksDBStorage {
     /// The version written into the records the current command writes: the coordinator's, or
     /// the key's own when a read-modify-write arrives older than it (arrival order decides what
     /// such a write does; the key's version only ever moves forward), or a fresh one when the
@@ -69,7 +69,9 @@ extension RocksDBSession {
                               into: &valueScratch)
         putInto(immediate, .metadata)
     }
+}
 
+extension RocksDBSession {
     /// DYNAMIS.STATE key [MAXBYTES n [FROM version cursor]]: the key's state for hinted handoff,
     /// read repair and anti-entropy, read at one instant: `[version, expire-at ms (0: none),
     /// DUMP payload]`, the payload null for a tombstone, and version "0" when nothing is stored.
@@ -99,10 +101,10 @@ extension RocksDBSession {
         }
         let now = WallClock.nowMillis()
         var meta: Metadata?
-        if let value = try readMetadataRecord(args[1]) { meta = Metadata.decode(value.bytes) }
+        if let value = try storage.readMetadataRecord(args[1]) { meta = Metadata.decode(value.bytes) }
         if let from {
             guard let meta, meta.timestamp == from.version, !meta.isExpired(now: now),
-                  let (part, next) = try statePart(args[1], after: from.cursor, budget: budget!, now: now) else {
+                  let (part, next) = try storage.statePart(args[1], after: from.cursor, budget: budget!, now: now) else {
                 return reply.error("ERR Dynomite: the key changed while its state was read in parts")
             }
             return answer(version: meta.timestamp, expireAt: meta.expireAt, payload: DumpPayload.encode(part.rdbValue), cursor: next)
@@ -111,10 +113,10 @@ extension RocksDBSession {
         // A tombstone, or a key expired everywhere at the same absolute time.
         if meta.isExpired(now: now) { return answer(version: meta.timestamp) }
         if let budget {
-            guard let (part, next) = try statePart(args[1], after: nil, budget: budget, now: now) else { return answer(version: 0) }
+            guard let (part, next) = try storage.statePart(args[1], after: nil, budget: budget, now: now) else { return answer(version: 0) }
             return answer(version: meta.timestamp, expireAt: meta.expireAt, payload: DumpPayload.encode(part.rdbValue), cursor: next)
         }
-        guard let (stored, _) = try readValue(args[1], now: now) else { return answer(version: 0) }
+        guard let (stored, _) = try storage.readValue(args[1], now: now) else { return answer(version: 0) }
         answer(version: meta.timestamp, expireAt: meta.expireAt, payload: DumpPayload.encode(stored.rdbValue))
     }
 }
@@ -157,7 +159,7 @@ extension RocksDBSession {
         var value = decoded.map(StoredValue.init)
         if let part, let piece = value {
             if !part.last {
-                if try isSuperseded(args[1]) {
+                if try storage.isSuperseded(args[1]) {
                     engine.stagedStates.drop(key: keyBytes)
                     return reply.integer(0)
                 }
@@ -180,14 +182,14 @@ extension RocksDBSession {
             return reply.error(RedisError.syntax)  // a tombstone is never sent in parts
         }
         let token = args[1].withUnsafeReadableBytes { engine.keyToken($0) }
-        try modify(token: token) { () throws(RocksDBError) in
+        try storage.modify(token: token) { () throws(RocksDBError) in
             let now = WallClock.nowMillis()
-            if try isSuperseded(args[1]) { return reply.integer(0) }
+            if try storage.isSuperseded(args[1]) { return reply.integer(0) }
             if let value, expireAt == 0 || Int64(expireAt) > now {
-                stageValue(value, expireAt: Int64(expireAt), at: args[1])
+                storage.stageValue(value, expireAt: Int64(expireAt), at: args[1])
             } else {
                 // A tombstone (or a state that expired on its way): the version is kept.
-                stageTombstone(args[1], now: now)
+                storage.stageTombstone(args[1], now: now)
             }
             reply.integer(1)
         }

@@ -7,10 +7,10 @@ import Protocol
 /// key's lock stripe and may join the pass's group; refusals are thrown before anything is
 /// staged. `HashCommands.swift` parses arguments, calls this and writes the replies.
 struct HashStore {
-    /// The storage layer (today the loop's session, which owns batches, locks and encoding).
-    /// Unowned and unchecked: a store is made for one call on its session (`session.hashes`)
+    /// The loop's storage layer (`RocksDBStorage`: batches, group commit, locks, encoding).
+    /// Unowned and unchecked: a store is made for one call on its storage (`storage.hashes`)
     /// and never outlives it, so the hot path pays no reference counting for it.
-    unowned(unsafe) let storage: RocksDBSession
+    unowned(unsafe) let storage: RocksDBStorage
 
     /// The value of `field`; nil when the field or the hash is missing.
     func get(_ key: ByteBuffer, field: ByteBuffer) throws(StoreError) -> [UInt8]? {
@@ -182,7 +182,7 @@ struct HashStore {
     }
 }
 
-extension RocksDBSession {
-    /// This session's hashes.
+extension RocksDBStorage {
+    /// This storage's hashes.
     var hashes: HashStore { HashStore(storage: self) }
 }

@@ -9,7 +9,7 @@ import NIOCore
 /// and write the replies.
 struct KeyspaceStore {
     /// The storage layer; unowned and unchecked for the reason `StringStore.storage` gives.
-    unowned(unsafe) let storage: RocksDBSession
+    unowned(unsafe) let storage: RocksDBStorage
 
     /// Deletes `keys` (a key named twice once) holding their stripes; returns how many were
     /// live (an expired record is removed too, but not counted). A stamped delete (cluster)
@@ -171,13 +171,13 @@ struct KeyspaceStore {
 
     /// The key's live record as stored (a fragmented string's unassembled: its header is all
     /// an expiry change rewrites).
-    private func record(_ key: ByteBuffer, now: Int64) throws(StoreError) -> RocksDBSession.Record? {
+    private func record(_ key: ByteBuffer, now: Int64) throws(StoreError) -> RocksDBStorage.Record? {
         try storage.storing { () throws(RocksDBError) in try storage.readStoredRecord(key, now: now) }
     }
 }
 
-extension RocksDBSession {
-    /// This session's keys, of any type.
+extension RocksDBStorage {
+    /// This storage's keys, of any type.
     var keyspace: KeyspaceStore { KeyspaceStore(storage: self) }
 
     /// Stages `record` (`key`'s, as stored) with its expiry changed to `expireAt` (0: none).

@@ -9,10 +9,10 @@ import Protocol
 /// lock stripes; refusals are thrown before anything is staged. `ListCommands.swift` and the
 /// blocking pops parse arguments, call this and write the replies.
 struct ListStore {
-    /// The storage layer (today the loop's session, which owns batches, locks and encoding).
-    /// Unowned and unchecked: a store is made for one call on its session (`session.hashes`)
+    /// The loop's storage layer (`RocksDBStorage`: batches, group commit, locks, encoding).
+    /// Unowned and unchecked: a store is made for one call on its storage (`storage.hashes`)
     /// and never outlives it, so the hot path pays no reference counting for it.
-    unowned(unsafe) let storage: RocksDBSession
+    unowned(unsafe) let storage: RocksDBStorage
 
     /// The number of elements (0 when missing).
     func length(_ key: ByteBuffer) throws(StoreError) -> Int {
@@ -23,7 +23,7 @@ struct ListStore {
     /// length (0 when `onlyIfExists` and the list is missing).
     func push(_ key: ByteBuffer, _ values: ArraySlice<ByteBuffer>, left: Bool, onlyIfExists: Bool = false) throws(StoreError) -> Int {
         try storage.modifying(key) { () throws(StoreError) in
-            var state: RocksDBSession.ListState
+            var state: RocksDBStorage.ListState
             if let found = try find(key) {
                 state = found
             } else {
@@ -74,7 +74,7 @@ struct ListStore {
     /// The elements from `start` to `stop` (Redis's indices: negative from the end, clamped).
     func range(_ key: ByteBuffer, start: Int, stop: Int) throws(StoreError) -> [[UInt8]] {
         guard let state = try find(key),
-              let (from, to) = RocksDBSession.listRange(start: start, stop: stop, count: state.count) else { return [] }
+              let (from, to) = RocksDBStorage.listRange(start: start, stop: stop, count: state.count) else { return [] }
         return storage.listValues(key, state, from: from, to: to)
     }
 
@@ -109,7 +109,7 @@ struct ListStore {
     func trim(_ key: ByteBuffer, start: Int, stop: Int) throws(StoreError) {
         try storage.modifying(key) { () throws(StoreError) in
             guard var state = try find(key) else { return }
-            if let (from, to) = RocksDBSession.listRange(start: start, stop: stop, count: state.count) {
+            if let (from, to) = RocksDBStorage.listRange(start: start, stop: stop, count: state.count) {
                 for i in 0..<from { storage.stageElement(storage.listElementKey(key, state, index: state.head &+ UInt64(i)), value: nil) }
                 for i in (to + 1)..<max(to + 1, state.count) {
                     storage.stageElement(storage.listElementKey(key, state, index: state.head &+ UInt64(i)), value: nil)
@@ -166,7 +166,7 @@ struct ListStore {
     // MARK: - Lookup
 
     /// The live list's state; nil when missing.
-    func find(_ key: ByteBuffer) throws(StoreError) -> RocksDBSession.ListState? {
+    func find(_ key: ByteBuffer) throws(StoreError) -> RocksDBStorage.ListState? {
         switch try storage.storing({ () throws(RocksDBError) in try storage.lookupList(key, now: WallClock.nowMillis()) }) {
         case .missing: nil
         case .found(let state): state
@@ -191,14 +191,14 @@ struct ListStore {
     }
 }
 
-extension RocksDBSession {
-    /// This session's lists.
+extension RocksDBStorage {
+    /// This storage's lists.
     var lists: ListStore { ListStore(storage: self) }
 }
 
 /// List storage under `ListStore`: the metadata record with head and tail, element keys, and
 /// reads and writes of elements by index (also read by state transfer, `StateParts.swift`).
-extension RocksDBSession {
+extension RocksDBStorage {
     struct ListState {
         var expireAt: Int64
         var generation: UInt64

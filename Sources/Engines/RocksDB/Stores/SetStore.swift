@@ -6,10 +6,10 @@ import NIOCore
 /// before anything is staged. `SetCommands.swift` parses arguments, calls this and writes the
 /// replies.
 struct SetStore {
-    /// The storage layer (today the loop's session, which owns batches, locks and encoding).
-    /// Unowned and unchecked: a store is made for one call on its session (`session.hashes`)
+    /// The loop's storage layer (`RocksDBStorage`: batches, group commit, locks, encoding).
+    /// Unowned and unchecked: a store is made for one call on its storage (`storage.hashes`)
     /// and never outlives it, so the hot path pays no reference counting for it.
-    unowned(unsafe) let storage: RocksDBSession
+    unowned(unsafe) let storage: RocksDBStorage
 
     enum Operation { case inter, union, diff }
 
@@ -46,7 +46,7 @@ struct SetStore {
     @discardableResult
     func add(_ key: ByteBuffer, members: ArraySlice<ByteBuffer>) throws(StoreError) -> Int {
         try storage.modifying(key) { () throws(StoreError) in
-            var set: RocksDBSession.SetSlots, expireAt: Int64 = 0
+            var set: RocksDBStorage.SetSlots, expireAt: Int64 = 0
             if let (meta, generation, count, stored) = try find(key) {
                 (set, expireAt) = (storage.foundSet(key, generation: generation, count: count, stored: stored), meta.expireAt)
             } else {
@@ -81,7 +81,7 @@ struct SetStore {
         try storage.modifying([source, destination]) { () throws(StoreError) in
             let now = WallClock.nowMillis()
             let from = try storage.storing { () throws(RocksDBError) in try storage.lookupCollection(.set, source, now: now) }
-            var sourceSet: RocksDBSession.SetSlots?
+            var sourceSet: RocksDBStorage.SetSlots?
             if case .found(_, let generation, let count, let stored) = from {
                 sourceSet = storage.foundSet(source, generation: generation, count: count, stored: stored)
             }
@@ -183,7 +183,7 @@ struct SetStore {
             case .sample(let sample):
                 return try storage.storing { () throws(RocksDBError) in
                     var chosen: [[UInt8]] = []
-                    for slot in RocksDBSession.distinctSlots(count, below: sample.set.count) { chosen.append(try sample.member(at: slot, storage)) }
+                    for slot in RocksDBStorage.distinctSlots(count, below: sample.set.count) { chosen.append(try sample.member(at: slot, storage)) }
                     return try checked(chosen, count)
                 }
             }
@@ -211,12 +211,12 @@ struct SetStore {
 
     /// A set about to be sampled: its slots and, without an index, its members read whole.
     private struct Sample {
-        var set: RocksDBSession.SetSlots
+        var set: RocksDBStorage.SetSlots
         let meta: Metadata
         /// A small set without an index is read whole; its "slots" are positions in it.
         let all: [[UInt8]]
 
-        func member(at slot: UInt64, _ storage: RocksDBSession) throws(RocksDBError) -> [UInt8] {
+        func member(at slot: UInt64, _ storage: RocksDBStorage) throws(RocksDBError) -> [UInt8] {
             if set.indexed { return try storage.setMember(at: slot, in: set) }
             guard slot < UInt64(all.count) else { throw .corrupt }
             return all[Int(slot)]
@@ -236,7 +236,7 @@ struct SetStore {
         guard let (meta, generation, total, stored) = try find(key) else { return .missing }
         if let count, count >= total { return .whole(meta, generation: generation, storage.elements(key, generation: generation).map(\.field)) }
         var set = storage.foundSet(key, generation: generation, count: total, stored: stored)
-        if !set.indexed && total > RocksDBSession.SetSlots.indexAbove {
+        if !set.indexed && total > RocksDBStorage.SetSlots.indexAbove {
             storage.buildSlotIndex(&set)
             storage.stageSetMeta(set, expireAt: meta.expireAt)  // the flag; a pop restages it
         }
@@ -257,7 +257,7 @@ struct SetStore {
     }
 
     /// Removes members (the set vanishes when emptied); returns how many were there.
-    private func remove(_ members: some Sequence<[UInt8]>, from set: inout RocksDBSession.SetSlots, expireAt: Int64) throws(RocksDBError) -> Int {
+    private func remove(_ members: some Sequence<[UInt8]>, from set: inout RocksDBStorage.SetSlots, expireAt: Int64) throws(RocksDBError) -> Int {
         let count = set.count
         for member in members {
             if let slot = try storage.setSlot(of: member, in: set) { try storage.removeSetMember(member, at: slot, from: &set) }
@@ -267,7 +267,7 @@ struct SetStore {
     }
 }
 
-extension RocksDBSession {
-    /// This session's sets.
+extension RocksDBStorage {
+    /// This storage's sets.
     var sets: SetStore { SetStore(storage: self) }
 }

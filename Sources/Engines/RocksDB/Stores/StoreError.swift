@@ -46,7 +46,7 @@ enum StoreError: Error, Equatable {
     }
 }
 
-extension RocksDBSession {
+extension RocksDBStorage {
     /// `modify` for a store: runs `body` holding the key's lock stripe, in the pass's group when
     /// the command may join one. A store throws its refusals (wrong type, a value that is not a
     /// number) before it stages anything, so a refusal writes nothing.

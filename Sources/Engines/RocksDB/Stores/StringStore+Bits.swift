@@ -10,7 +10,7 @@ extension StringStore {
     /// kept.
     func setBit(_ key: ByteBuffer, at offset: Int, to on: Bool) throws(StoreError) -> Bool {
         let byte = offset >> 3, mask = UInt8(0x80) >> UInt8(offset & 7)
-        let fragmentSize = RocksDBSession.fragmentSize
+        let fragmentSize = RocksDBStorage.fragmentSize
         /// Sets or clears the bit in `bytes` at `index`; returns whether it was set.
         func flip(_ bytes: inout [UInt8], at index: Int) -> Bool {
             let previous = bytes[index] & mask != 0
@@ -70,7 +70,7 @@ extension StringStore {
         let byte = offset >> 3, mask = UInt8(0x80) >> UInt8(offset & 7)
         if record.meta.fragmented, let (generation, length) = Metadata.collection(record.stored) {
             guard byte < length else { return false }
-            let fragmentSize = RocksDBSession.fragmentSize
+            let fragmentSize = RocksDBStorage.fragmentSize
             let fragment = try storage.storing { () throws(RocksDBError) in
                 try storage.readFragment(of: key, generation: generation, index: byte / fragmentSize)
             }
@@ -105,7 +105,7 @@ extension StringStore {
 
     /// The key's live string record as stored (a fragmented string's unassembled; nil when
     /// missing); another type is refused.
-    private func storedString(_ key: ByteBuffer) throws(StoreError) -> RocksDBSession.Record? {
+    private func storedString(_ key: ByteBuffer) throws(StoreError) -> RocksDBStorage.Record? {
         let record = try storage.storing { () throws(RocksDBError) in try storage.readStoredRecord(key, now: WallClock.nowMillis()) }
         guard let record else { return nil }
         guard record.meta.type == .string else { throw .wrongType }

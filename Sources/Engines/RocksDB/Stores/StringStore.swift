@@ -11,10 +11,10 @@ let maxStringLength = 512 * 1024 * 1024
 /// before anything is staged. `StringCommands.swift` parses arguments, calls this and writes
 /// the replies.
 struct StringStore {
-    /// The storage layer (today the loop's session, which owns batches, locks and encoding).
-    /// Unowned and unchecked: a store is made for one call on its session (`session.hashes`)
+    /// The loop's storage layer (`RocksDBStorage`: batches, group commit, locks, encoding).
+    /// Unowned and unchecked: a store is made for one call on its storage (`storage.hashes`)
     /// and never outlives it, so the hot path pays no reference counting for it.
-    unowned(unsafe) let storage: RocksDBSession
+    unowned(unsafe) let storage: RocksDBStorage
 
     /// Calls `body` with the string's bytes (nil when missing), valid only inside `body`.
     @inline(__always)
@@ -282,12 +282,12 @@ struct StringStore {
     // MARK: - Records
 
     /// The key's live record, of any type (nil when missing).
-    private func record(_ key: ByteBuffer, now: Int64 = WallClock.nowMillis()) throws(StoreError) -> RocksDBSession.Record? {
+    private func record(_ key: ByteBuffer, now: Int64 = WallClock.nowMillis()) throws(StoreError) -> RocksDBStorage.Record? {
         return try storage.storing { () throws(RocksDBError) in try storage.readRecord(key, now: now) }
     }
 
     /// The key's live string record (nil when missing); another type is refused.
-    func string(_ key: ByteBuffer, now: Int64 = WallClock.nowMillis()) throws(StoreError) -> RocksDBSession.Record? {
+    func string(_ key: ByteBuffer, now: Int64 = WallClock.nowMillis()) throws(StoreError) -> RocksDBStorage.Record? {
         guard let old = try record(key, now: now) else { return nil }
         guard old.meta.type == .string else { throw .wrongType }
         return old
@@ -310,7 +310,7 @@ struct StringStore {
     }
 }
 
-extension RocksDBSession {
-    /// This session's strings.
+extension RocksDBStorage {
+    /// This storage's strings.
     var strings: StringStore { StringStore(storage: self) }
 }

@@ -2,7 +2,7 @@ import NIOCore
 
 /// A key's whole value, of whichever type, read and written through its type's store: what
 /// RENAME, COPY, DUMP, RESTORE, SORT ... STORE, bulk loads and versioned state transfer move.
-extension RocksDBSession {
+extension RocksDBStorage {
     /// A key's whole value, detached from where it is stored.
     enum StoredValue {
         case string([UInt8])

@@ -10,11 +10,11 @@ import Protocol
 /// `SortedSetOperations.swift` and the blocking pops parse arguments, call this and write the
 /// replies.
 struct ZSetStore {
-    /// The storage layer (today the loop's session, which owns batches, locks and encoding).
-    /// Unowned and unchecked: a store is made for one call on its session (`session.hashes`)
+    /// The loop's storage layer (`RocksDBStorage`: batches, group commit, locks, encoding).
+    /// Unowned and unchecked: a store is made for one call on its storage (`storage.hashes`)
     /// and never outlives it, so the hot path pays no reference counting for it.
-    unowned(unsafe) let storage: RocksDBSession
-    typealias ZEntry = RocksDBSession.ZEntry
+    unowned(unsafe) let storage: RocksDBStorage
+    typealias ZEntry = RocksDBStorage.ZEntry
 
     /// ZADD's conditions: NX, XX, GT, LT, and INCR (the score is an increment).
     struct AddOptions {
@@ -74,7 +74,7 @@ struct ZSetStore {
             if result.added > 0 || result.changed > 0 {
                 // Keep the pop hints true: widen them to every entry this call wrote.
                 for (member, score) in staged where hints.floor != nil || hints.ceiling != nil {
-                    let entry = RocksDBSession.zindexSuffix(ZEntry(member: member, score: score))
+                    let entry = RocksDBStorage.zindexSuffix(ZEntry(member: member, score: score))
                     if let low = hints.floor, entry.lexicographicallyPrecedes(low) { hints.floor = entry }
                     if let high = hints.ceiling, high.lexicographicallyPrecedes(entry) { hints.ceiling = entry }
                 }
@@ -145,7 +145,7 @@ struct ZSetStore {
 
     /// The entries a range selects, in reply order (`start`/`stop`: min/max for score and lex
     /// ranges, already validated); empty when the set is missing.
-    func range(_ key: ByteBuffer, _ kind: RocksDBSession.ZRangeKind, reverse: Bool, start: [UInt8], stop: [UInt8],
+    func range(_ key: ByteBuffer, _ kind: RocksDBStorage.ZRangeKind, reverse: Bool, start: [UInt8], stop: [UInt8],
                limit: (offset: Int, count: Int)? = nil) throws(StoreError) -> [ZEntry] {
         guard let (_, generation, count, stored) = try find(key) else { return [] }
         return storage.zselect(key, generation: generation, hints: Metadata.zsetHints(stored), count: Int(count), kind: kind, reverse: reverse,
@@ -153,7 +153,7 @@ struct ZSetStore {
     }
 
     /// Removes the entries a range selects; returns how many.
-    func removeRange(_ key: ByteBuffer, _ kind: RocksDBSession.ZRangeKind, start: [UInt8], stop: [UInt8]) throws(StoreError) -> Int {
+    func removeRange(_ key: ByteBuffer, _ kind: RocksDBStorage.ZRangeKind, start: [UInt8], stop: [UInt8]) throws(StoreError) -> Int {
         try storage.modifying(key) { () throws(StoreError) in
             guard let (meta, generation, count, stored) = try find(key) else { return 0 }
             let selected = storage.zselect(key, generation: generation, hints: Metadata.zsetHints(stored), count: Int(count), kind: kind, reverse: false,
@@ -224,7 +224,7 @@ struct ZSetStore {
     /// A sorted set's score index, for a command that reads it several times (GEO searches
     /// walk up to nine cells); valid for the command that opened it.
     struct ScoreIndex {
-        unowned(unsafe) let storage: RocksDBSession  // lives for one command, as the store
+        unowned(unsafe) let storage: RocksDBStorage  // lives for one command, as the store
         let key: ByteBuffer
         let generation: UInt64
 
@@ -274,15 +274,15 @@ struct ZSetStore {
     }
 }
 
-extension RocksDBSession {
-    /// This session's sorted sets.
+extension RocksDBStorage {
+    /// This storage's sorted sets.
     var zsets: ZSetStore { ZSetStore(storage: self) }
 }
 
 /// Sorted-set storage under `ZSetStore`: both records of a member, walks of the score index
 /// from either end or a bound, ranks, range selection and pop hints (also read by GEO commands,
 /// whose values are sorted sets).
-extension RocksDBSession {
+extension RocksDBStorage {
     struct ZEntry {
         var member: [UInt8]
         var score: Double
