@@ -45,6 +45,36 @@ struct RESP3DifferentialTests {
         #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
     }
 
+    /// OBJECT ENCODING for every type on both sides of Redis 7.0's thresholds: integers and
+    /// strings of 44 and 45 bytes, hashes of 512 and 513 fields and sorted sets of 128 and 129
+    /// members, a hash value and a member of 65 bytes, sets of 512 and 513 integers and a set
+    /// with one non-integer; a missing key and a wrong arity.
+    @Test func objectEncodingMatchesRedis() throws {
+        let harness = try DifferentialHarness(resp3: false)
+        defer { harness.stop() }
+        var script: [[String]] = [
+            ["SET", "i", "12345"], ["SET", "neg", "-7"], ["SET", "lead", "012"], ["SET", "big", "99999999999999999999"],
+            ["SET", "e44", String(repeating: "x", count: 44)], ["SET", "r45", String(repeating: "x", count: 45)],
+            ["SETBIT", "bits", "100000", "1"], ["RPUSH", "l", "a"],
+        ]
+        script.append(["HSET", "h512"] + (0..<512).flatMap { ["f\($0)", "v"] })
+        script.append(["HSET", "h513"] + (0..<513).flatMap { ["f\($0)", "v"] })
+        script.append(["HSET", "hlong", "f", String(repeating: "v", count: 65)])
+        script.append(["ZADD", "zlong", "1", String(repeating: "m", count: 65)])
+        script.append(["ZADD", "z128"] + (0..<128).flatMap { ["\($0)", "m\($0)"] })
+        script.append(["ZADD", "z129"] + (0..<129).flatMap { ["\($0)", "m\($0)"] })
+        script.append(["SADD", "s512"] + (0..<512).map { "\($0)" })
+        script.append(["SADD", "s513"] + (0..<513).map { "\($0)" })
+        script.append(["SADD", "sx", "1", "2", "x"])
+        for key in ["i", "neg", "lead", "big", "e44", "r45", "bits", "l", "h512", "h513", "hlong", "zlong", "z128", "z129", "s512", "s513", "sx", "none"] {
+            script.append(["OBJECT", "ENCODING", key])
+        }
+        script.append(["OBJECT", "ENCODING"])
+        script.append(["OBJECT", "ENCODING", "i", "extra"])
+        let differences = try harness.run(script: script)
+        #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+    }
+
     /// Error texts Redis 7.0 words its own way, OBJECT FREQ without an LFU policy, CLIENT
     /// NO-EVICT's argument, and LCS in all its forms; in RESP2 and RESP3.
     @Test(arguments: [false, true])

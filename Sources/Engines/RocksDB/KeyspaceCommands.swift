@@ -83,7 +83,7 @@ extension RocksDBSession {
         (.expiretime, .store { s, a, r throws(StoreError) in try s.ttl(a, &r, milliseconds: false, absolute: true) }),
         (.pexpiretime, .store { s, a, r throws(StoreError) in try s.ttl(a, &r, milliseconds: true, absolute: true) }),
         (.persist, .store { s, a, r throws(StoreError) in try s.persist(a, &r) }),
-        (.object, .run { s, a, r throws(RocksDBError) in try s.object(a, &r) }),
+        (.object, .store { s, a, r throws(StoreError) in try s.object(a, &r) }),
         (.rename, .run { s, a, r throws(RocksDBError) in try s.rename(a, &r, onlyIfNew: false) }),
         (.renamenx, .run { s, a, r throws(RocksDBError) in try s.rename(a, &r, onlyIfNew: true) }),
         (.copy, .run { s, a, r throws(RocksDBError) in try s.copy(a, &r) }),
