@@ -20,6 +20,8 @@ struct SortCommandTests {
         ["SORT", "words", "BY", "h_*->rank", "ALPHA"], ["SORT", "words", "BY", "h_*->rank"],
         ["SORT", "words", "BY", "w_*", "GET", "h_*->name", "GET", "h_*->nofield", "GET", "nostar", "GET", "h_*->"],
         ["SORT", "words", "BY", "missing_*", "ALPHA"], ["SORT", "words", "BY", "n_*", "ALPHA"],
+        // Lookups of another type read as missing: a field of a string, a hash as a string.
+        ["SORT", "words", "BY", "w_*", "GET", "w_*->x", "GET", "h_*"], ["SORT", "words", "BY", "h_*", "ALPHA"],
         // BY without '*' keeps the list or zset order, LIMIT and DESC applied to it.
         ["SORT", "words", "BY", "nosort"], ["SORT", "words", "BY", "nosort", "DESC"], ["SORT", "words", "BY", "nosort", "LIMIT", "1", "2"],
         ["SORT", "words", "BY", "nosort", "DESC", "LIMIT", "1", "2"],

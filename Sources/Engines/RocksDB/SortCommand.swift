@@ -70,7 +70,7 @@ extension RocksDBSession {
         }
         if options.dontSort, ordered, options.desc { elements.reverse() }
         if !options.dontSort {
-            guard let sorted = try sortElements(elements, options, now: now) else {
+            guard let sorted = try sortElements(elements, options) else {
                 return reply.error("ERR One or more scores can't be converted into double")
             }
             elements = sorted
@@ -92,7 +92,7 @@ extension RocksDBSession {
         } else {
             output.reserveCapacity(selected.count * options.gets.count)
             for element in selected {
-                for pattern in options.gets { output.append(try lookup(pattern, element, now: now)) }
+                for pattern in options.gets { output.append(try lookup(pattern, element)) }
             }
         }
         guard let destination = options.store else {
@@ -114,7 +114,7 @@ extension RocksDBSession {
     }
 
     /// Sorts by the elements (or their BY lookups); nil when a numeric sort meets a non-number.
-    private func sortElements(_ elements: [[UInt8]], _ options: SortOptions, now: Int64) throws(RocksDBError) -> [[UInt8]]? {
+    private func sortElements(_ elements: [[UInt8]], _ options: SortOptions) throws(RocksDBError) -> [[UInt8]]? {
         struct Item {
             let element: [UInt8]
             var key: [UInt8]?
@@ -124,7 +124,7 @@ extension RocksDBSession {
         items.reserveCapacity(elements.count)
         for element in elements {
             var item = Item(element: element)
-            let value: [UInt8]? = try options.by.map { pattern throws(RocksDBError) in try lookup(pattern, element, now: now) } ?? element
+            let value: [UInt8]? = try options.by.map { pattern throws(RocksDBError) in try lookup(pattern, element) } ?? element
             if options.alpha {
                 item.key = value
             } else if let value {
@@ -177,7 +177,7 @@ extension RocksDBSession {
 
     /// Redis's lookupKeyByPattern: `#` is the element; otherwise the first `*` takes the
     /// element, and `->field` after it reads that hash field. No `*`: nothing.
-    private func lookup(_ pattern: [UInt8], _ element: [UInt8], now: Int64) throws(RocksDBError) -> [UInt8]? {
+    private func lookup(_ pattern: [UInt8], _ element: [UInt8]) throws(RocksDBError) -> [UInt8]? {
         if pattern == [UInt8(ascii: "#")] { return element }
         guard let star = pattern.firstIndex(of: UInt8(ascii: "*")) else { return nil }
         var field: [UInt8]?
@@ -192,11 +192,14 @@ extension RocksDBSession {
             i += 1
         }
         let key = ByteBuffer(bytes: Array(pattern[..<star]) + element + Array(pattern[(star + 1)..<postfixEnd]))
-        if let field {
-            guard case .found(_, let generation, _, _) = try storage.lookupCollection(.hash, key, now: now) else { return nil }
-            return try storage.readElement(key, generation: generation, field: ByteBuffer(bytes: field))
+        // A key of another type reads as missing, as in Redis.
+        do throws(StoreError) {
+            if let field { return try hashes.get(key, field: ByteBuffer(bytes: field)) }
+            return try strings.bytes(key).map(Array.init)
+        } catch .storage(let error) {
+            throw error
+        } catch {
+            return nil
         }
-        guard let record = try storage.readRecord(key, now: now), record.meta.type == .string else { return nil }
-        return Array(record.stringValue)
     }
 }
