@@ -213,6 +213,9 @@ public struct CommandFlags: OptionSet, Sendable {
     /// Spoken between nodes only, answered by the node itself (membership gossip): clients are
     /// told it is an unknown command.
     public static let peerOnly = CommandFlags(rawValue: 1 << 16)
+    /// MULTI, EXEC, DISCARD, WATCH, UNWATCH: the connection handles them itself, inside a
+    /// transaction too (they are never queued).
+    public static let transactionControl = CommandFlags(rawValue: 1 << 17)
 }
 
 /// Dynomite's per-command counters of the datastore object in `/info` (`redis_req_get`, ...),

@@ -38,6 +38,14 @@ import Testing
         #expect(CommandTable.lookup("") == nil)
     }
 
+    /// The connection handles exactly MULTI, EXEC, DISCARD, WATCH and UNWATCH itself inside a
+    /// transaction (the row's flag says so; nothing switches on the id).
+    @Test func transactionControlRowsAreTheTransactionFamily() {
+        let control = CommandTable.all.filter { $0.flags.contains(.transactionControl) }.map { "\($0.name)" }.sorted()
+        #expect(control == ["discard", "exec", "multi", "unwatch", "watch"])
+        #expect(CommandTable.all.filter { $0.flags.contains(.transactionControl) }.allSatisfy { $0.flags.contains(.connection) })
+    }
+
     @Test func arityFollowsRedisConvention() {
         let get = CommandTable.lookup("get")!
         #expect(get.acceptsArgumentCount(2))

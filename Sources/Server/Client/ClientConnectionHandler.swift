@@ -217,7 +217,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, ReplyReceiver, Commi
             loop.counters.errors[rejection.cause.rawValue] += 1
             return rejected(rejection)
         }
-        if state.transaction.isOpen || spec.id.isTransactionControl {
+        if state.transaction.isOpen || spec.flags.contains(.transactionControl) {
             return transactionCommand(spec)
         }
         if spec.flags.contains(.connection) {

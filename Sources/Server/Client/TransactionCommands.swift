@@ -2,16 +2,6 @@ import Engines
 import NIOCore
 import Protocol
 
-extension CommandID {
-    /// MULTI, EXEC, DISCARD, WATCH, UNWATCH: handled by the connection, never queued.
-    var isTransactionControl: Bool {
-        switch self {
-        case .multi, .exec, .discard, .watch, .unwatch: true
-        default: false
-        }
-    }
-}
-
 /// A connection's MULTI state: outside a transaction, or queueing commands between MULTI and
 /// EXEC/DISCARD. `doomed`: a command was refused while queueing (unknown, wrong arity, refused by
 /// the node's state), so EXEC answers EXECABORT, as Redis's `CLIENT_DIRTY_EXEC` does.
