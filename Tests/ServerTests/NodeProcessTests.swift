@@ -21,6 +21,22 @@ struct NodeProcessTests {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// A test's write to a node it killed fails with an error instead of killing the test
+    /// process with SIGPIPE (TestSupport ignores the signal before any socket exists).
+    @Test func aWriteToAKilledNodeFailsWithoutKillingTheTests() throws {
+        let node = try DynamisProcess()
+        defer { node.remove() }
+        let client = try node.client()
+        #expect(try client.command("PING") == .simple("PONG"))
+        _ = node.stop(signal: SIGKILL)
+        var failed = false
+        for _ in 0..<100 where !failed {
+            do { try client.sendRaw(Array("PING\r\n".utf8)) } catch { failed = true }
+            usleep(10_000)
+        }
+        #expect(failed, "writes to a closed connection never failed")
+    }
+
     @Test func redisCLIWorks() throws {
         let node = try DynamisProcess()
         defer { node.remove() }

@@ -3,8 +3,15 @@ import Foundation
 import Glibc
 #endif
 
+/// Ignores SIGPIPE in the test process once: a write to a peer that closed (a node a test
+/// killed, a child whose pipe closed) must fail with EPIPE, not kill every running test. NIO
+/// ignores it only when it opens its first socket, and a test may write through a raw socket
+/// or a pipe before any NIO socket exists (a CI run died of signal 13 this way).
+public let sigpipeIgnored: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
+
 /// A free TCP port on 127.0.0.1 (bound then released; tests retry on the rare collision).
 public func freePort() -> Int {
+    _ = sigpipeIgnored
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
@@ -87,6 +94,7 @@ public final class ChildProcess {
 
     /// `workingDirectory`: where the process runs (default: the test's own).
     public init(executable: String, arguments: [String], logPath: String, workingDirectory: String? = nil) throws {
+        _ = sigpipeIgnored
         process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

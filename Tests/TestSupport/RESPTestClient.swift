@@ -47,6 +47,7 @@ public final class RESPTestClient {
     private var buffer: [UInt8] = []
 
     public init(port: Int, host: String = "127.0.0.1", timeoutSeconds: Int = 10) throws {
+        _ = sigpipeIgnored
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestClientError("socket() failed: errno \(errno)") }
         var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
