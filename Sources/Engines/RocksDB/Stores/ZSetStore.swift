@@ -364,9 +364,9 @@ extension RocksDBStorage {
     /// or backward from just before `before` (default: past its last entry), first stepping
     /// over `skip` entries without reading them. `visit` returns false to stop. Only the entries
     /// visited are read.
-    func zwalk(_ key: ByteBuffer, generation: UInt64, hints: ZsetHints, reverse: Bool, from: [UInt8]? = nil, before: [UInt8]? = nil,
+    func zwalk(_ key: ByteBuffer, generation: UInt64, hints: @autoclosure () -> ZsetHints, reverse: Bool, from: [UInt8]? = nil, before: [UInt8]? = nil,
                skip: Int = 0, _ visit: (ZEntry) -> Bool) {
-        let (iterator, prefix) = zindex(key, generation: generation, hints: hints, reverse: reverse, from: from, before: before)
+        let (iterator, prefix) = zindex(key, generation: generation, hints: hints(), reverse: reverse, from: from, before: before)
         for _ in 0..<skip where iterator.isValid {
             if reverse { iterator.prev() } else { iterator.next() }
         }
@@ -381,14 +381,17 @@ extension RocksDBStorage {
 
     /// An iterator over one sorted set's score index and the set's prefix, positioned at `from`
     /// (default: the first entry) or just before `before` (default: the last), starting at the
-    /// set's pop `hints` when it has any: the walks of ranges, ranks and random picks.
-    func zindex(_ key: ByteBuffer, generation: UInt64, hints: ZsetHints, reverse: Bool, from: [UInt8]? = nil, before: [UInt8]? = nil)
+    /// set's pop `hints` when it has any: the walks of ranges, ranks and random picks. The hints
+    /// are parsed from the set's record only when the walk starts at an end (a score or lex
+    /// bound positions it without them).
+    func zindex(_ key: ByteBuffer, generation: UInt64, hints: @autoclosure () -> ZsetHints, reverse: Bool, from: [UInt8]? = nil, before: [UInt8]? = nil)
         -> (RocksIterator, [UInt8]) {
         let prefix = elementPrefix(key, generation: generation)
         var from = from, before = before
         // A walk from either end starts at the set's pop hint, past the deletion markers of
         // earlier pops.
         if reverse ? before == nil : from == nil {
+            let hints = hints()
             if reverse { before = hints.ceiling.map { prefix + $0 + [0] } } else { from = hints.floor.map { prefix + $0 } }
         }
         let iterator = RocksIterator(db, .zscore, scan: false, through: transaction)
@@ -429,7 +432,7 @@ extension RocksDBStorage {
     /// The entries a range selects, in reply order, reading only what the range covers (plus
     /// the skipped prefix for rank ranges and LIMIT offsets). `start`/`stop` are min/max for
     /// score and lex ranges, already validated.
-    func zselect(_ key: ByteBuffer, generation: UInt64, hints: ZsetHints, count: Int, kind: ZRangeKind, reverse: Bool,
+    func zselect(_ key: ByteBuffer, generation: UInt64, hints: @autoclosure () -> ZsetHints, count: Int, kind: ZRangeKind, reverse: Bool,
                  start: [UInt8], stop: [UInt8], limit: (offset: Int, count: Int)?) -> [ZEntry] {
         var out: [ZEntry] = []
         switch kind {
@@ -438,7 +441,7 @@ extension RocksDBStorage {
                 return []
             }
             var position = from
-            zwalk(key, generation: generation, hints: hints, reverse: reverse, skip: from) { entry in
+            zwalk(key, generation: generation, hints: hints(), reverse: reverse, skip: from) { entry in
                 out.append(entry)
                 position += 1
                 return position <= to
@@ -464,7 +467,7 @@ extension RocksDBStorage {
                 admitsMin = { min.admitsAsMin($0.member) }
                 admitsMax = { max.admitsAsMax($0.member) }
             }
-            zwalk(key, generation: generation, hints: hints, reverse: reverse, from: from, before: before) { entry in
+            zwalk(key, generation: generation, hints: hints(), reverse: reverse, from: from, before: before) { entry in
                 // Walking toward the far bound: entries before the near bound are skipped, the
                 // first entry past the far bound ends the walk.
                 let (near, far) = reverse ? (admitsMax, admitsMin) : (admitsMin, admitsMax)
